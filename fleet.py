@@ -1,0 +1,542 @@
+"""Run one Pulumi verb over many org stacks at once and report per stack.
+
+    python fleet.py {preview|up|refresh|destroy} --stacks dev,uat,prod [--parallel N] [--work-dir .]
+                    [--backend-url file://...] [--engine automation|local] [--json FILE]
+
+Each org is its own stack of this project (config in `stacks/Pulumi.<stack>.yaml`, the project's
+`stackConfigDir`). With `--engine automation` (the default, what teams run) every stack goes through
+Pulumi's Automation API (`pulumi.automation`), which drives the real `pulumi` CLI; with `--engine local`
+it goes through the repository's local engine (`python -m tests.engine ... --json`), which is what the
+benchmark uses where the CLI is absent. Connection settings that differ per org and must not sit in a
+file (tokens) come from the environment: `--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}` reads
+`SF_TOKEN_DEV` for stack `dev`, and so on.
+
+The module is split so the parts with decisions in them are pure and unit-tested without the CLI:
+`plan()` decides which stacks, in what order, how many at once and with which per-stack config;
+`run_fleet()` schedules jobs on an injected runner; `render_table()` / `exit_code()` report. The two
+runners are thin adapters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+VERBS = ("preview", "up", "refresh", "destroy")
+ENGINES = ("automation", "local")
+# Each stack costs a CLI (or engine) process, the language host and a provider process; past a handful
+# per core the machine, not the orgs' latency, becomes the bottleneck, so the default stays modest.
+DEFAULT_MAX_PARALLEL = 8
+STACK_PLACEHOLDER = "{STACK}"
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class PlanError(ValueError):
+    """The command line cannot be turned into a plan (unknown stack, missing variable, ...)."""
+
+
+@dataclass(frozen=True)
+class StackJob:
+    stack: str
+    verb: str
+    config: Mapping[str, str] = field(default_factory=dict)
+    # Kept out of repr so a plan printed while debugging never shows a token.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    verb: str
+    jobs: tuple[StackJob, ...]
+    concurrency: int
+    work_dir: Path
+
+
+@dataclass(frozen=True)
+class StackResult:
+    stack: str
+    ok: bool
+    changes: Mapping[str, int]
+    duration_s: float
+    error: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    def __call__(self, job: StackJob) -> StackResult: ...
+
+
+# --- planning
+
+
+def project_stack_dir(work_dir: Path) -> Path:
+    """Where the project keeps `Pulumi.<stack>.yaml` (Pulumi.yaml `stackConfigDir`, else the project dir)."""
+    project_file = work_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise PlanError(f"{project_file} not found: --work-dir must point at the Pulumi project")
+    settings = yaml.safe_load(project_file.read_text()) or {}
+    return work_dir / str(settings.get("stackConfigDir") or ".")
+
+
+def discover_stacks(stack_dir: Path) -> list[str]:
+    """Stacks that have a config file; `*.yaml.example` templates are not stacks."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stack_dir.glob("Pulumi.*.yaml"))
+
+
+def parse_stacks(spec: str, available: Sequence[str]) -> list[str]:
+    """`a,b,c` (order kept, duplicates dropped) or `all` (every stack with a config file)."""
+    if spec.strip() == "all":
+        if not available:
+            raise PlanError("--stacks all: no Pulumi.<stack>.yaml found in the project's stack config dir")
+        return list(available)
+    names: list[str] = []
+    for raw in spec.split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        if not _STACK_NAME.match(name):
+            raise PlanError(f"invalid stack name {name!r} (letters, digits, '-', '_' and '.' only)")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise PlanError("--stacks is empty: give a comma-separated list of stacks or 'all'")
+    return names
+
+
+def env_var_for(template: str, stack: str) -> str:
+    """`SF_TOKEN_{STACK}` for stack `uat-eu` → `SF_TOKEN_UAT_EU` (env var names cannot hold '-' or '.')."""
+    return template.replace(STACK_PLACEHOLDER, re.sub(r"[^A-Za-z0-9_]", "_", stack).upper())
+
+
+def _split_assignment(option: str, text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise PlanError(f"{option} expects KEY=VALUE, got {text.split('=')[0]!r}")
+    return key, value
+
+
+def _resolve_env(
+    option: str, assignments: Sequence[str], stack: str, env: Mapping[str, str]
+) -> dict[str, str]:
+    resolved: dict[str, str] = {}
+    for text in assignments:
+        key, template = _split_assignment(option, text)
+        var = env_var_for(template, stack)
+        if var not in env:
+            raise PlanError(
+                f"stack {stack}: {option} {key} needs environment variable {var}, which is not set"
+            )
+        resolved[key] = env[var]
+    return resolved
+
+
+def plan(
+    verb: str,
+    stacks_spec: str,
+    *,
+    work_dir: Path,
+    parallel: int | None = None,
+    config: Sequence[str] = (),
+    config_env: Sequence[str] = (),
+    secret_env: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    require_stack_files: bool = True,
+) -> FleetPlan:
+    """Everything decided before any stack runs, so a typo fails the whole fleet before it touches one org."""
+    if verb not in VERBS:
+        raise PlanError(f"unknown verb {verb!r}: one of {', '.join(VERBS)}")
+    if parallel is not None and parallel < 1:
+        raise PlanError("--parallel must be at least 1")
+    env = os.environ if env is None else env
+    stack_dir = project_stack_dir(work_dir)
+    available = discover_stacks(stack_dir)
+    stacks = parse_stacks(stacks_spec, available)
+    if require_stack_files:
+        # Without its file the CLI would silently run a stack with no config: never intended for an org.
+        missing = [s for s in stacks if s not in available]
+        if missing:
+            raise PlanError(
+                f"no stack config for {', '.join(missing)} in {stack_dir} "
+                f"(expected Pulumi.<stack>.yaml; have: {', '.join(available) or 'none'})"
+            )
+    fixed = dict(_split_assignment("-c/--config", c) for c in config)
+    jobs = []
+    for stack in stacks:
+        per_stack = {k: v.replace(STACK_PLACEHOLDER, stack) for k, v in fixed.items()}
+        per_stack.update(_resolve_env("--config-env", config_env, stack, env))
+        secrets = _resolve_env("--secret-env", secret_env, stack, env)
+        jobs.append(StackJob(stack=stack, verb=verb, config=per_stack, secrets=secrets))
+    limit = parallel if parallel is not None else DEFAULT_MAX_PARALLEL
+    return FleetPlan(verb=verb, jobs=tuple(jobs), concurrency=min(limit, len(jobs)), work_dir=work_dir)
+
+
+# --- scheduling
+
+
+def run_fleet(
+    fleet_plan: FleetPlan,
+    runner: Runner,
+    *,
+    on_done: Callable[[StackResult], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[StackResult]:
+    """Run every job, at most `concurrency` at once; results come back in plan order whatever finishes first.
+
+    One org failing never stops the others: a fleet run is many independent deployments, and stopping half-way
+    would leave the fleet more inconsistent than finishing the rest and reporting the failure.
+    """
+
+    def guarded(job: StackJob) -> StackResult:
+        start = clock()
+        try:
+            result = runner(job)
+        except (
+            Exception
+        ) as exc:  # a runner bug or a CLI crash must become this stack's failure, not the fleet's
+            result = StackResult(
+                stack=job.stack,
+                ok=False,
+                changes={},
+                duration_s=clock() - start,
+                error=first_error_line(f"{type(exc).__name__}: {exc}", job.secrets.values()),
+            )
+        if on_done is not None:
+            on_done(result)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(fleet_plan.concurrency, 1), thread_name_prefix="fleet"
+    ) as pool:
+        return list(pool.map(guarded, fleet_plan.jobs))
+
+
+# --- reporting
+
+# The CLI's summary keys (pulumi.automation.OpType values) folded into the table's columns: a replacement
+# shows under "replaced", not twice as a create plus a delete.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "created": ("create", "import"),
+    "updated": ("update",),
+    "replaced": ("replace", "create-replacement"),
+    "same": ("same",),
+    "deleted": ("delete",),
+}
+
+
+def summarize_changes(changes: Mapping[Any, int]) -> dict[str, int]:
+    plain = {str(getattr(k, "value", k)): int(v) for k, v in changes.items()}
+    if plain.get("replace"):
+        # The CLI reports a replacement both as "replace" and as its create/delete halves; count it once.
+        plain.pop("create-replacement", None)
+    return {col: sum(plain.get(k, 0) for k in keys) for col, keys in _COLUMNS.items()}
+
+
+def first_error_line(text: str, secrets: Any = ()) -> str:
+    """The line a human needs first: the CLI's `error:` line, else the first non-empty one; secrets masked."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    chosen = next((ln for ln in lines if ln.lower().startswith("error:")), lines[0] if lines else "")
+    for secret in secrets:
+        if secret:
+            chosen = chosen.replace(secret, "[secret]")
+    return chosen[:200]
+
+
+def render_table(results: Sequence[StackResult], *, verb: str = "") -> str:
+    headers = ["stack", "result", *(_COLUMNS), "duration", "error"]
+    rows = []
+    for r in results:
+        counts = summarize_changes(r.changes)
+        rows.append(
+            [
+                r.stack,
+                "ok" if r.ok else "FAILED",
+                *(str(counts[c]) for c in _COLUMNS),
+                f"{r.duration_s:.1f}s",
+                r.error,
+            ]
+        )
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    numeric = set(range(2, 2 + len(_COLUMNS) + 1))
+
+    def fmt(cells: Sequence[str]) -> str:
+        out = [c.rjust(widths[i]) if i in numeric else c.ljust(widths[i]) for i, c in enumerate(cells)]
+        return "  ".join(out).rstrip()
+
+    lines = [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(row) for row in rows)]
+    failed = sum(not r.ok for r in results)
+    title = f"fleet {verb}: " if verb else "fleet: "
+    lines.append(f"{title}{len(results) - failed} ok, {failed} failed, {len(results)} stacks")
+    return "\n".join(lines)
+
+
+def exit_code(results: Sequence[StackResult]) -> int:
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+def results_json(fleet_plan: FleetPlan, results: Sequence[StackResult], wall_s: float) -> dict[str, Any]:
+    return {
+        "verb": fleet_plan.verb,
+        "concurrency": fleet_plan.concurrency,
+        "wall_s": round(wall_s, 3),
+        "stacks": [
+            {
+                "stack": r.stack,
+                "ok": r.ok,
+                "changes": dict(summarize_changes(r.changes)),
+                "duration_s": round(r.duration_s, 3),
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
+
+
+# --- runners
+
+
+def pulumi_cli_missing_message() -> str | None:
+    if shutil.which("pulumi"):
+        return None
+    return (
+        "fleet: the Pulumi CLI (`pulumi`) is not on PATH, and the Automation API drives it. Install it "
+        "(https://www.pulumi.com/docs/iac/download-install/) or, in this repository's tests, use "
+        "--engine local."
+    )
+
+
+class AutomationRunner:
+    """One `LocalWorkspace` per stack over the real CLI.
+
+    Stack creation/selection is serialised: `create_or_select_stack` rewrites the CLI's workspace.json and
+    parallel calls corrupt it (pulumi/pulumi#8186, #6287). The verbs themselves pass `--stack` explicitly
+    and run in parallel. The CLI handle (`PulumiCommand`, which runs `pulumi version` on creation) is made
+    once and shared, as parallel version probes are flaky (pulumi/pulumi#10523).
+    """
+
+    def __init__(self, work_dir: Path, *, backend_url: str | None, resource_parallel: int | None) -> None:
+        from pulumi import automation as auto
+
+        self._auto = auto
+        self._work_dir = str(work_dir.resolve())
+        self._env = {"PULUMI_BACKEND_URL": backend_url} if backend_url else {}
+        self._resource_parallel = resource_parallel
+        self._command = auto.PulumiCommand()
+        self._select_lock = threading.Lock()
+
+    def __call__(self, job: StackJob) -> StackResult:
+        from pulumi.automation.errors import CommandError
+
+        auto = self._auto
+        start = time.monotonic()
+        try:
+            with self._select_lock:
+                stack = auto.create_or_select_stack(
+                    job.stack,
+                    work_dir=self._work_dir,
+                    opts=auto.LocalWorkspaceOptions(env_vars=self._env, pulumi_command=self._command),
+                )
+                # `up -c` would persist too; set_config the CLI way keeps secrets encrypted in the file.
+                for key, value in job.config.items():
+                    stack.set_config(key, auto.ConfigValue(value=value), path=False)
+                for key, value in job.secrets.items():
+                    stack.set_config(key, auto.ConfigValue(value=value, secret=True), path=False)
+            changes: Mapping[Any, int]
+            outputs: dict[str, Any] = {}
+            p = self._resource_parallel
+            if job.verb == "preview":
+                changes = stack.preview(parallel=p, color="never").change_summary
+            elif job.verb == "up":
+                up = stack.up(parallel=p, color="never")
+                changes = up.summary.resource_changes or {}
+                outputs = {k: "[secret]" if v.secret else v.value for k, v in up.outputs.items()}
+            elif job.verb == "refresh":
+                changes = stack.refresh(parallel=p, color="never").summary.resource_changes or {}
+            else:
+                changes = stack.destroy(parallel=p, color="never").summary.resource_changes or {}
+        except CommandError as exc:
+            # str(CommandError) is "code: ...\n stdout: ...\n stderr: ..."; the CLI's own words are in stderr.
+            text = str(exc)
+            return StackResult(
+                stack=job.stack,
+                ok=False,
+                changes={},
+                duration_s=time.monotonic() - start,
+                error=first_error_line(text.partition(" stderr:")[2] or text, job.secrets.values()),
+            )
+        return StackResult(
+            stack=job.stack, ok=True, changes=changes, duration_s=time.monotonic() - start, outputs=outputs
+        )
+
+
+class LocalEngineRunner:
+    """Each stack through `python -m tests.engine VERB --json` with its own state dir under `state_root`."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        state_root: Path,
+        python: str = sys.executable,
+        resource_parallel: int | None = None,
+        env: Mapping[str, str] | None = None,
+        repo_root: Path | None = None,
+    ) -> None:
+        self._work_dir = work_dir.resolve()
+        self._state_root = state_root.resolve()
+        self._python = python
+        self._resource_parallel = resource_parallel
+        self._env = dict(os.environ if env is None else env)
+        # `tests.engine` is importable from the repository root, which need not be the project dir.
+        root = str((repo_root or Path(__file__).resolve().parent).resolve())
+        self._env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self._env.get("PYTHONPATH", "")) if p)
+
+    def command(self, job: StackJob) -> list[str]:
+        cmd = [
+            self._python,
+            "-m",
+            "tests.engine",
+            job.verb,
+            "--stack",
+            job.stack,
+            "--cwd",
+            str(self._work_dir),
+        ]
+        cmd += ["--state-dir", str(self._state_root / job.stack), "--json"]
+        if self._resource_parallel is not None:
+            cmd += ["--parallel", str(self._resource_parallel)]
+        for key, value in job.config.items():
+            cmd += ["-c", f"{key}={value}"]
+        for key, value in job.secrets.items():
+            cmd += ["--secret", f"{key}={value}"]
+        return cmd
+
+    def __call__(self, job: StackJob) -> StackResult:
+        start = time.monotonic()
+        proc = subprocess.run(
+            self.command(job), capture_output=True, text=True, env=self._env, cwd=self._work_dir, check=False
+        )
+        duration = time.monotonic() - start
+        data: dict[str, Any] = {}
+        try:
+            parsed = json.loads(proc.stdout) if proc.stdout.strip() else {}
+            data = parsed if isinstance(parsed, dict) else {}
+        except json.JSONDecodeError:
+            data = {}
+        if proc.returncode != 0:
+            return StackResult(
+                stack=job.stack,
+                ok=False,
+                changes=data.get("changes") or {},
+                duration_s=duration,
+                error=first_error_line(
+                    proc.stderr or proc.stdout or f"exit {proc.returncode}", job.secrets.values()
+                )
+                or f"exit {proc.returncode}",
+            )
+        return StackResult(
+            stack=job.stack,
+            ok=True,
+            changes=data.get("changes") or {},
+            duration_s=duration,
+            outputs=data.get("outputs") or {},
+        )
+
+
+# --- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fleet.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("verb", choices=VERBS)
+    p.add_argument("--stacks", required=True, help="comma-separated stack names, or 'all'")
+    p.add_argument(
+        "--parallel", type=int, help=f"stacks at once (default: all, at most {DEFAULT_MAX_PARALLEL})"
+    )
+    p.add_argument("--resource-parallel", type=int, help="resource operations at once within a stack")
+    p.add_argument("--work-dir", type=Path, default=Path("."), help="the Pulumi project (default: .)")
+    p.add_argument("--backend-url", help="state backend, e.g. file://~/.pulumi-state (else the CLI's login)")
+    p.add_argument("--engine", choices=ENGINES, default="automation")
+    p.add_argument("--state-dir", type=Path, default=Path(".state/fleet"), help="--engine local: state root")
+    p.add_argument(
+        "-c", "--config", action="append", default=[], help="KEY=VALUE for every stack ({STACK} ok)"
+    )
+    p.add_argument(
+        "--config-env", action="append", default=[], help="KEY=ENV_VAR_TEMPLATE, e.g. X=URL_{STACK}"
+    )
+    p.add_argument(
+        "--secret-env", action="append", default=[], help="KEY=ENV_VAR_TEMPLATE, value kept secret"
+    )
+    p.add_argument(
+        "--allow-missing-stack-config", action="store_true", help="run stacks without a stack file"
+    )
+    p.add_argument("--json", type=Path, dest="json_path", help="also write the results as JSON to this file")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        fleet_plan = plan(
+            args.verb,
+            args.stacks,
+            work_dir=args.work_dir.resolve(),
+            parallel=args.parallel,
+            config=args.config,
+            config_env=args.config_env,
+            secret_env=args.secret_env,
+            require_stack_files=not args.allow_missing_stack_config,
+        )
+    except PlanError as exc:
+        print(f"fleet: {exc}", file=sys.stderr)
+        return 2
+    runner: Runner
+    if args.engine == "automation":
+        missing = pulumi_cli_missing_message()
+        if missing:
+            print(missing, file=sys.stderr)
+            return 2
+        runner = AutomationRunner(
+            fleet_plan.work_dir, backend_url=args.backend_url, resource_parallel=args.resource_parallel
+        )
+    else:
+        runner = LocalEngineRunner(
+            fleet_plan.work_dir, state_root=args.state_dir, resource_parallel=args.resource_parallel
+        )
+    print(
+        f"fleet {fleet_plan.verb}: {len(fleet_plan.jobs)} stacks, {fleet_plan.concurrency} at once "
+        f"({args.engine} engine)",
+        file=sys.stderr,
+    )
+
+    def progress(r: StackResult) -> None:
+        print(
+            f"  {r.stack}: {'ok' if r.ok else 'FAILED'} in {r.duration_s:.1f}s", file=sys.stderr, flush=True
+        )
+
+    start = time.monotonic()
+    results = run_fleet(fleet_plan, runner, on_done=progress)
+    wall = time.monotonic() - start
+    print(render_table(results, verb=fleet_plan.verb))
+    print(f"wall time {wall:.1f}s")
+    if args.json_path:
+        args.json_path.parent.mkdir(parents=True, exist_ok=True)
+        args.json_path.write_text(json.dumps(results_json(fleet_plan, results, wall), indent=2) + "\n")
+    return exit_code(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

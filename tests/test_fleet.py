@@ -1,0 +1,314 @@
+"""fleet.py's own logic (planning, scheduling, reporting, the local-engine adapter) without the Pulumi CLI."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import fleet
+from fleet import FleetPlan, PlanError, StackJob, StackResult
+
+
+def make_project(tmp_path: Path, stacks: list[str], *, stack_dir: str | None = "stacks") -> Path:
+    project = tmp_path / "proj"
+    project.mkdir()
+    header = "name: eci-aircall\nruntime: python\n"
+    if stack_dir:
+        header += f"stackConfigDir: {stack_dir}\n"
+    (project / "Pulumi.yaml").write_text(header)
+    where = project / (stack_dir or ".")
+    where.mkdir(exist_ok=True)
+    for s in stacks:
+        (where / f"Pulumi.{s}.yaml").write_text("config: {}\n")
+    return project
+
+
+# --- planning
+
+
+def test_stacks_keep_the_given_order_and_drop_duplicates(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev", "uat", "prod"])
+    p = fleet.plan("up", "prod, dev,prod,uat", work_dir=project)
+    assert [j.stack for j in p.jobs] == ["prod", "dev", "uat"]
+    assert all(j.verb == "up" for j in p.jobs)
+
+
+def test_all_means_every_stack_file_in_stack_config_dir_but_not_examples(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["uat", "dev"])
+    (project / "stacks" / "Pulumi.sandbox.yaml.example").write_text("config: {}\n")
+    p = fleet.plan("preview", "all", work_dir=project)
+    assert [j.stack for j in p.jobs] == ["dev", "uat"]
+
+
+def test_stack_files_are_found_beside_pulumi_yaml_without_stack_config_dir(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev"], stack_dir=None)
+    assert [j.stack for j in fleet.plan("up", "all", work_dir=project).jobs] == ["dev"]
+
+
+def test_a_stack_without_config_file_fails_the_plan_naming_it_and_the_known_ones(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev", "uat"])
+    with pytest.raises(PlanError, match=r"no stack config for prdo .*have: dev, uat"):
+        fleet.plan("up", "dev,prdo", work_dir=project)
+    # Opt-out for the engine's example programs whose stacks are configured entirely on the command line.
+    p = fleet.plan("up", "dev,prdo", work_dir=project, require_stack_files=False)
+    assert [j.stack for j in p.jobs] == ["dev", "prdo"]
+
+
+def test_project_dir_without_pulumi_yaml_is_a_plan_error(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match="Pulumi.yaml"):
+        fleet.plan("up", "dev", work_dir=tmp_path)
+
+
+@pytest.mark.parametrize("spec", ["", " , ", "dev,../etc"])
+def test_empty_or_malformed_stack_lists_are_rejected(tmp_path: Path, spec: str) -> None:
+    project = make_project(tmp_path, ["dev"])
+    with pytest.raises(PlanError):
+        fleet.plan("up", spec, work_dir=project)
+
+
+def test_unknown_verb_and_zero_parallel_are_rejected(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev"])
+    with pytest.raises(PlanError, match="unknown verb"):
+        fleet.plan("import", "dev", work_dir=project)
+    with pytest.raises(PlanError, match="--parallel"):
+        fleet.plan("up", "dev", work_dir=project, parallel=0)
+
+
+def test_concurrency_is_capped_by_the_stack_count_and_by_parallel(tmp_path: Path) -> None:
+    names = [f"org{i:02d}" for i in range(12)]
+    project = make_project(tmp_path, names)
+    assert fleet.plan("up", "org00,org01,org02", work_dir=project, parallel=10).concurrency == 3
+    assert fleet.plan("up", "all", work_dir=project, parallel=4).concurrency == 4
+    assert fleet.plan("up", "all", work_dir=project).concurrency == fleet.DEFAULT_MAX_PARALLEL
+
+
+def test_per_stack_config_and_secrets_come_from_stack_named_env_vars(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev", "uat-eu"])
+    env = {
+        "URL_DEV": "https://dev.example",
+        "URL_UAT_EU": "https://uat.example",
+        "TOKEN_DEV": "tok-dev",
+        "TOKEN_UAT_EU": "tok-uat",
+    }
+    p = fleet.plan(
+        "up",
+        "dev,uat-eu",
+        work_dir=project,
+        config=["eci-aircall:contactEmail=ops+{STACK}@example.com"],
+        config_env=["eci-aircall:instanceUrl=URL_{STACK}"],
+        secret_env=["eci-aircall:accessToken=TOKEN_{STACK}"],
+        env=env,
+    )
+    dev, uat = p.jobs
+    assert dict(dev.config) == {
+        "eci-aircall:contactEmail": "ops+dev@example.com",
+        "eci-aircall:instanceUrl": "https://dev.example",
+    }
+    assert dict(uat.secrets) == {"eci-aircall:accessToken": "tok-uat"}
+    assert "tok-dev" not in repr(dev) and "tok-dev" not in repr(p)
+
+
+def test_a_missing_env_var_fails_the_whole_plan_before_any_stack_runs(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev", "prod"])
+    with pytest.raises(PlanError, match="TOKEN_PROD"):
+        fleet.plan(
+            "up",
+            "dev,prod",
+            work_dir=project,
+            secret_env=["eci-aircall:accessToken=TOKEN_{STACK}"],
+            env={"TOKEN_DEV": "x"},
+        )
+
+
+def test_config_options_without_equals_are_rejected(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev"])
+    with pytest.raises(PlanError, match="KEY=VALUE"):
+        fleet.plan("up", "dev", work_dir=project, config=["eci-aircall:contactEmail"])
+
+
+# --- scheduling
+
+
+def _plan(n: int, concurrency: int) -> FleetPlan:
+    jobs = tuple(StackJob(stack=f"s{i}", verb="up") for i in range(n))
+    return FleetPlan(verb="up", jobs=jobs, concurrency=concurrency, work_dir=Path("."))
+
+
+def test_no_more_than_concurrency_stacks_run_at_once_and_all_of_them_run() -> None:
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+
+    def runner(job: StackJob) -> StackResult:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.03)
+        with lock:
+            running -= 1
+        return StackResult(stack=job.stack, ok=True, changes={"create": 1}, duration_s=0.03)
+
+    results = fleet.run_fleet(_plan(9, 3), runner)
+    assert peak == 3
+    assert [r.stack for r in results] == [f"s{i}" for i in range(9)]
+
+
+def test_stacks_run_in_parallel_not_one_after_another() -> None:
+    def runner(job: StackJob) -> StackResult:
+        time.sleep(0.2)
+        return StackResult(stack=job.stack, ok=True, changes={}, duration_s=0.2)
+
+    start = time.monotonic()
+    fleet.run_fleet(_plan(4, 4), runner)
+    assert time.monotonic() - start < 0.6  # serial would take 0.8 s
+
+
+def test_results_come_back_in_plan_order_whatever_finishes_first() -> None:
+    finished: list[str] = []
+
+    def runner(job: StackJob) -> StackResult:
+        time.sleep(0.1 if job.stack == "s0" else 0.0)
+        return StackResult(stack=job.stack, ok=True, changes={}, duration_s=0)
+
+    results = fleet.run_fleet(_plan(3, 3), runner, on_done=lambda r: finished.append(r.stack))
+    assert finished[-1] == "s0"
+    assert [r.stack for r in results] == ["s0", "s1", "s2"]
+
+
+def test_a_crashing_runner_fails_only_its_stack_and_masks_its_secrets() -> None:
+    jobs = (
+        StackJob(stack="dev", verb="up"),
+        StackJob(stack="prod", verb="up", secrets={"eci-aircall:accessToken": "00Dxx!SECRET"}),
+    )
+
+    def runner(job: StackJob) -> StackResult:
+        if job.stack == "prod":
+            raise RuntimeError("login failed with token 00Dxx!SECRET\nmore detail")
+        return StackResult(stack=job.stack, ok=True, changes={"same": 3}, duration_s=1.0)
+
+    results = fleet.run_fleet(FleetPlan("up", jobs, 2, Path(".")), runner)
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].error == "RuntimeError: login failed with token [secret]"
+    assert fleet.exit_code(results) == 1
+
+
+# --- reporting
+
+
+def test_change_counts_fold_cli_op_types_into_columns_counting_a_replacement_once() -> None:
+    from pulumi.automation import OpType
+
+    counts = fleet.summarize_changes(
+        {OpType.CREATE: 2, OpType.SAME: 5, OpType.REPLACE: 1, OpType.CREATE_REPLACEMENT: 1, "delete": 3}
+    )
+    assert counts == {"created": 2, "updated": 0, "replaced": 1, "same": 5, "deleted": 3}
+    # The local engine's --json `changes` shape maps the same way.
+    assert fleet.summarize_changes({"create": 0, "update": 2, "replace": 0, "delete": 0, "same": 9}) == {
+        "created": 0,
+        "updated": 2,
+        "replaced": 0,
+        "same": 9,
+        "deleted": 0,
+    }
+
+
+def test_table_has_one_row_per_stack_with_counts_duration_error_and_a_summary_line() -> None:
+    results = [
+        StackResult(stack="dev", ok=True, changes={"create": 11}, duration_s=12.34),
+        StackResult(stack="production", ok=False, changes={}, duration_s=3.0, error="error: boom"),
+    ]
+    table = fleet.render_table(results, verb="up")
+    lines = table.splitlines()
+    assert lines[0].split() == [
+        "stack",
+        "result",
+        "created",
+        "updated",
+        "replaced",
+        "same",
+        "deleted",
+        "duration",
+        "error",
+    ]
+    assert lines[2].split() == ["dev", "ok", "11", "0", "0", "0", "0", "12.3s"]
+    assert lines[3].split()[:2] == ["production", "FAILED"]
+    assert lines[3].endswith("error: boom")
+    assert lines[-1] == "fleet up: 1 ok, 1 failed, 2 stacks"
+
+
+def test_exit_code_is_zero_only_when_every_stack_succeeded() -> None:
+    ok = StackResult(stack="a", ok=True, changes={}, duration_s=0)
+    bad = StackResult(stack="b", ok=False, changes={}, duration_s=0, error="x")
+    assert fleet.exit_code([ok, ok]) == 0
+    assert fleet.exit_code([ok, bad]) == 1
+    assert fleet.exit_code([]) == 1  # nothing ran is not a success
+
+
+def test_first_error_line_prefers_the_cli_error_line() -> None:
+    text = "Updating (dev):\n  + create\n\nerror: update failed: INVALID_SESSION_ID\n  details"
+    assert fleet.first_error_line(text) == "error: update failed: INVALID_SESSION_ID"
+    assert fleet.first_error_line("\n\nTraceback...\nValueError") == "Traceback..."
+
+
+# --- the CLI entry point and the local-engine adapter
+
+
+def test_automation_engine_without_the_cli_exits_2_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path, ["dev"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert fleet.main(["up", "--stacks", "dev", "--work-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi CLI (`pulumi`) is not on PATH" in err and "--engine local" in err
+
+
+def test_plan_errors_exit_2_before_running_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path, ["dev"])
+    assert fleet.main(["up", "--stacks", "nope", "--work-dir", str(project), "--engine", "local"]) == 2
+    assert "no stack config for nope" in capsys.readouterr().err
+
+
+FAKE_ENGINE = """#!{python}
+# Stands in for `python -m tests.engine ...`: records its argv, answers like the engine's --json.
+import json, sys
+args = sys.argv[1:]
+stack = args[args.index("--stack") + 1]
+with open({log!r}, "a") as f:
+    f.write(json.dumps(args) + "\\n")
+if stack == "broken":
+    print("error: eci-aircall:instanceUrl is not set", file=sys.stderr)
+    sys.exit(255)
+print(json.dumps({{"changes": {{"create": 2, "update": 0, "replace": 0, "delete": 0, "same": 1}},
+                  "steps": [], "outputs": {{"userId": "005x"}}}}))
+"""
+
+
+def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_path: Path) -> None:
+    log = tmp_path / "argv.log"
+    fake = tmp_path / "fake-python"
+    fake.write_text(FAKE_ENGINE.format(python=sys.executable, log=str(log)))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    runner = fleet.LocalEngineRunner(
+        tmp_path, state_root=tmp_path / "state", python=str(fake), resource_parallel=4
+    )
+    job = StackJob(stack="dev", verb="up", config={"k:a": "1"}, secrets={"k:token": "s3cr3t"})
+    result = runner(job)
+    assert result.ok and dict(result.changes)["create"] == 2 and result.outputs == {"userId": "005x"}
+    argv = json.loads(log.read_text().splitlines()[0])
+    assert argv[:4] == ["-m", "tests.engine", "up", "--stack"]
+    assert argv[argv.index("--state-dir") + 1] == str((tmp_path / "state" / "dev").resolve())
+    assert "--json" in argv and argv[argv.index("--parallel") + 1] == "4"
+    assert argv[argv.index("-c") + 1] == "k:a=1" and argv[argv.index("--secret") + 1] == "k:token=s3cr3t"
+
+    failed = runner(StackJob(stack="broken", verb="up"))
+    assert not failed.ok and failed.error == "error: eci-aircall:instanceUrl is not set"
