@@ -1,0 +1,307 @@
+"""Stack configuration: defaults from the guide, one clear error per bad key, secrets never quoted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pulumi
+import pytest
+
+from components import config as cfgmod
+from components.config import ConfigError, load, parse
+
+TOKEN = "aircall-token-Zq81x"  # recognisable, so a leak into an error message is easy to spot
+ACCESS = "00Dxx!access-token-Kk29"
+SFDX = "force://PlatformCLI::5Aep861refresh-Ww77@example.my.salesforce.com"
+KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIEsecretbody\n-----END PRIVATE KEY-----\n"
+
+MINIMAL: dict[str, str | None] = {
+    "instanceUrl": "https://acme.my.salesforce.com",
+    "accessToken": ACCESS,
+    "aircallApiId": "api-id-1",
+    "aircallApiToken": TOKEN,
+    "contactEmail": "admin@acme.example",
+    "integrationUser": json.dumps({"username": "eci-aircall@acme.example"}),
+}
+
+
+def with_(**changes: str | None) -> dict[str, str | None]:
+    raw = dict(MINIMAL)
+    raw.update(changes)
+    return raw
+
+
+def problems_of(raw: dict[str, str | None]) -> list[str]:
+    return parse(raw)[1]
+
+
+def test_minimal_config_gets_the_guides_defaults() -> None:
+    values, problems = parse(MINIMAL)
+    assert problems == []
+    assert values["shared_eci"] == "create"
+    assert values["oauth_app_kind"] == "connectedApp"
+    assert values["connected_app_profiles"] == ("Standard User", "System Administrator")
+    assert values["permission_sets"] == cfgmod.PermissionSetNames(
+        eci_access="Einstein_Conversation_Insights",
+        integration_user="Conversation_Insights_Integration_User",
+        voice_connector="Voice_Connector_Permission",
+    )
+    assert values["aircall_api_url"] == "https://api.aircall.io/v1"
+    assert values["aircall_endpoint"] == "https://api.aircall.io/"  # guide: Add Aircall Named Credentials
+    assert values["connection"].api_version == "63.0"
+    assert values["connection"].method == "accessToken"
+    user = values["integration_user"]
+    assert user.profile == "System Administrator"  # guide: Log In as the Integration User
+    assert user.time_zone == "America/Los_Angeles" and user.locale == "en_US"
+    assert user.email == "admin@acme.example"  # falls back to contactEmail
+    assert user.alias == "eciairca"  # 8 characters, Salesforce's limit
+    # guide: "Default Record Owner: a Salesforce admin is recommended" -> the integration user by default
+    assert values["site_admin"] == values["site_default_record_owner"] == "eci-aircall@acme.example"
+    assert values["delete_adopted"] is False
+
+
+def test_empty_strings_count_as_unset_like_the_pulumi_yaml_defaults() -> None:
+    raw = with_(sfdxAuthUrl="", privateKey="", username="", clientId="", caBundle="", aircallEndpoint="")
+    values, problems = parse(raw)
+    assert problems == []
+    assert values["connection"].method == "accessToken"
+    assert values["aircall_endpoint"] == "https://api.aircall.io/"
+
+
+def test_every_override_is_honoured() -> None:
+    raw = with_(
+        sharedEci="adopt",
+        oauthAppKind="externalClientApp",
+        connectedAppProfiles=json.dumps(["System Administrator"]),
+        permissionSets=json.dumps({"eciAccess": "ECI_Access_Custom"}),
+        siteAdmin="owner@acme.example",
+        siteDefaultRecordOwner="records@acme.example",
+        deleteAdopted="true",
+        aircallApiUrl="https://127.0.0.1:8443/aircall/v1/",
+        aircallEndpoint="https://api.eu.aircall.io/",
+        apiVersion="62.0",
+        caBundle="/etc/ssl/corp.pem",
+        integrationUser=json.dumps(
+            {
+                "username": "u@acme.example",
+                "email": "e@acme.example",
+                "firstName": "F",
+                "lastName": "L",
+                "alias": "al",
+                "timeZone": "Europe/Paris",
+                "locale": "fr_FR",
+                "profile": "Custom Admin",
+            }
+        ),
+    )
+    values, problems = parse(raw)
+    assert problems == []
+    assert values["shared_eci"] == "adopt" and values["oauth_app_kind"] == "externalClientApp"
+    assert values["connected_app_profiles"] == ("System Administrator",)
+    assert values["permission_sets"].eci_access == "ECI_Access_Custom"
+    assert values["permission_sets"].voice_connector == "Voice_Connector_Permission"
+    assert values["site_admin"] == "owner@acme.example"
+    assert values["site_default_record_owner"] == "records@acme.example"
+    assert values["delete_adopted"] is True
+    assert values["aircall_api_url"] == "https://127.0.0.1:8443/aircall/v1"
+    assert values["aircall_endpoint"] == "https://api.eu.aircall.io/"
+    assert (
+        values["connection"].api_version == "62.0" and values["connection"].ca_bundle == "/etc/ssl/corp.pem"
+    )
+    assert values["integration_user"] == cfgmod.IntegrationUserConfig(
+        username="u@acme.example",
+        email="e@acme.example",
+        first_name="F",
+        last_name="L",
+        alias="al",
+        time_zone="Europe/Paris",
+        locale="fr_FR",
+        profile="Custom Admin",
+    )
+
+
+def test_missing_aircall_token_names_the_key_the_secret_command_and_the_guide_step() -> None:
+    [problem] = problems_of(with_(aircallApiToken=None))
+    assert problem.startswith("eci-aircall:aircallApiToken is not set")
+    assert "`pulumi config set --secret eci-aircall:aircallApiToken <token>`" in problem
+    assert "Generate the API Key for Aircall" in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("contactEmail", "not-an-email", "eci-aircall:contactEmail is not an email address"),
+        ("instanceUrl", "ftp://acme", "eci-aircall:instanceUrl is not an https:// URL"),
+        ("aircallApiUrl", "api.aircall.io", "eci-aircall:aircallApiUrl is not an https:// URL"),
+        ("apiVersion", "63", "eci-aircall:apiVersion is not a Salesforce API version"),
+        ("sharedEci", "share", "eci-aircall:sharedEci must be one of create, adopt, skip"),
+        ("oauthAppKind", "ECA", "eci-aircall:oauthAppKind must be connectedApp or externalClientApp"),
+        ("deleteAdopted", "yes", "eci-aircall:deleteAdopted must be true or false"),
+        ("connectedAppProfiles", "[]", "eci-aircall:connectedAppProfiles must be a non-empty list"),
+        (
+            "connectedAppProfiles",
+            "Standard User",
+            "eci-aircall:connectedAppProfiles must be a non-empty list",
+        ),
+        ("siteAdmin", "admin", "eci-aircall:siteAdmin is not a Salesforce username"),
+        ("integrationUser", "{}", "eci-aircall:integrationUser.username is not set"),
+        ("integrationUser", '"bob"', "eci-aircall:integrationUser must be an object"),
+        (
+            "integrationUser",
+            '{"username": "bob"}',
+            "eci-aircall:integrationUser.username is not a Salesforce",
+        ),
+        (
+            "integrationUser",
+            '{"username": "b@x.io", "alias": "waytoolongalias"}',
+            "eci-aircall:integrationUser.alias is longer than 8 characters",
+        ),
+        (
+            "integrationUser",
+            '{"username": "b@x.io", "firstname": "B"}',
+            "integrationUser.firstname is not a known",
+        ),
+        ("permissionSets", '{"eci": "X"}', "eci-aircall:permissionSets.eci is not a known field"),
+    ],
+)
+def test_a_bad_value_gives_one_problem_naming_the_key(key: str, value: str, expected: str) -> None:
+    [problem] = problems_of(with_(**{key: value}))
+    assert expected in problem
+    assert "pulumi config" in problem
+
+
+def test_structured_field_problem_tells_how_to_set_it_with_path() -> None:
+    [problem] = problems_of(with_(integrationUser="{}"))
+    assert "`pulumi config set --path eci-aircall:integrationUser.username " in problem
+
+
+def test_no_login_method_explains_sf_org_display() -> None:
+    [problem] = problems_of(with_(accessToken=None))
+    assert "sf org display --json" in problem
+    assert "pulumi config set --secret eci-aircall:accessToken" in problem
+
+
+def test_access_token_needs_the_instance_url() -> None:
+    [problem] = problems_of(with_(instanceUrl=None))
+    assert problem.startswith("eci-aircall:instanceUrl is not set")
+
+
+def test_two_login_methods_are_rejected() -> None:
+    [problem] = problems_of(with_(sfdxAuthUrl=SFDX))
+    assert "more than one way to log in" in problem and "accessToken, sfdxAuthUrl" in problem
+
+
+def test_sfdx_auth_url_alone_is_a_complete_login() -> None:
+    values, problems = parse(with_(accessToken=None, instanceUrl=None, sfdxAuthUrl=SFDX))
+    assert problems == []
+    assert values["connection"].method == "sfdxAuthUrl"
+
+
+def test_jwt_login_needs_all_three_keys() -> None:
+    problems = problems_of(with_(accessToken=None, instanceUrl=None, username="ci@acme.example"))
+    assert [p.split(" ")[0] for p in problems] == ["eci-aircall:clientId", "eci-aircall:privateKey"]
+    values, ok = parse(
+        with_(accessToken=None, username="ci@acme.example", clientId="3MVG9", privateKey=KEY_PEM)
+    )
+    assert ok == [] and values["connection"].method == "jwt"
+    assert values["connection"].login_url == "https://login.salesforce.com"
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_of({})
+    keys = [p.split(" ")[0] for p in problems]
+    assert keys == [
+        "eci-aircall:accessToken",
+        "eci-aircall:aircallApiId",
+        "eci-aircall:aircallApiToken",
+        "eci-aircall:contactEmail",
+        "eci-aircall:integrationUser.username",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "bad_secret"),
+    [
+        ("sfdxAuthUrl", "https://not-force-" + TOKEN),
+        ("privateKey", "not-a-pem-" + TOKEN),
+    ],
+)
+def test_a_malformed_secret_is_never_quoted(key: str, bad_secret: str) -> None:
+    raw = with_(accessToken=None, instanceUrl=None, **{key: bad_secret})
+    if key == "privateKey":
+        raw.update(username="ci@acme.example", clientId="3MVG9")
+    problems = problems_of(raw)
+    assert any(p.startswith(f"eci-aircall:{key} is not") for p in problems)
+    assert TOKEN not in "\n".join(problems)
+    assert "--secret" in "\n".join(problems)
+
+
+def test_parse_result_holds_no_secret_value() -> None:
+    values, _ = parse(with_(aircallApiToken=TOKEN))
+    assert TOKEN not in repr(values) and ACCESS not in repr(values)
+    assert values["secret_keys_present"] == frozenset({"accessToken", "aircallApiToken"})
+
+
+def test_pulumi_yaml_defaults_equal_the_defaults_applied_here() -> None:
+    """Real `pulumi` serves Pulumi.yaml defaults as config; the program applying the same ones keeps behaviour
+    identical under an engine that does not."""
+    from tests.test_project import load_project
+
+    declared = load_project()["config"]
+    raw = dict(MINIMAL)
+    objects: dict[str, dict[str, str]] = {}
+    for key, decl in declared.items():
+        if "default" not in decl:
+            continue
+        default = decl["default"]
+        text = default if isinstance(default, str) else json.dumps(default)
+        if "." in key:  # `a.b` declares field b of structured key a; the CLI sets it by path when absent
+            top, name = key.split(".", 1)
+            objects.setdefault(top, json.loads(raw.get(top) or "{}")).setdefault(name, text)
+        elif key not in raw:
+            raw[key] = text
+    raw.update({top: json.dumps(value) for top, value in objects.items()})
+    assert json.loads(raw["integrationUser"])["timeZone"] == "America/Los_Angeles"
+    assert parse(raw) == parse(MINIMAL)
+
+
+# --- through pulumi.Config, as the program reads it
+
+
+@pytest.fixture
+def stack_config() -> Iterator[None]:
+    yield
+    pulumi.runtime.set_all_config({}, [])
+
+
+def set_stack_config(raw: dict[str, str | None], secret_keys: list[str]) -> None:
+    pulumi.runtime.set_all_config(
+        {f"eci-aircall:{k}": v for k, v in raw.items() if v is not None},
+        [f"eci-aircall:{k}" for k in secret_keys],
+    )
+
+
+def test_load_raises_one_config_error_listing_every_problem(stack_config: None) -> None:
+    set_stack_config(with_(aircallApiToken=None, contactEmail="nope"), ["accessToken"])
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert isinstance(caught.value, pulumi.RunError)  # printed by Pulumi without a traceback
+    assert len(caught.value.problems) == 2
+    assert str(caught.value).startswith("eci-aircall stack configuration has 2 problems:")
+    assert ACCESS not in str(caught.value)
+
+
+def test_load_returns_the_aircall_token_as_a_secret_output(stack_config: None) -> None:
+    set_stack_config(MINIMAL, ["accessToken", "aircallApiToken"])
+
+    async def load_and_resolve() -> tuple[cfgmod.StackConfig, bool, str | None]:
+        loaded = load()
+        token = loaded.aircall_api_token
+        return loaded, await token.is_secret(), await token.future()
+
+    loaded, is_secret, value = asyncio.run(load_and_resolve())
+    assert isinstance(loaded.aircall_api_token, pulumi.Output)
+    assert TOKEN not in repr(loaded.model_dump(exclude={"aircall_api_token"}))
+    assert is_secret is True and value == TOKEN

@@ -1,0 +1,72 @@
+"""Pulumi.yaml: a valid Pulumi project file that declares every key the program reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from components.config import KEY_SOURCES, SECRET_KEYS
+
+REPO = Path(__file__).resolve().parent.parent
+# CI clones the repo with ../shared beside it (see .ci/run).
+SCHEMA = REPO.parent / "shared" / "reference" / "pulumi-project.schema.json"
+
+
+def load_project() -> dict[str, Any]:
+    data = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_pulumi_yaml_validates_against_the_pulumi_project_schema() -> None:
+    if not SCHEMA.exists():
+        pytest.fail(f"{SCHEMA} is missing: the shared reference must sit beside the clone")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(load_project(), schema)
+
+
+def test_schema_check_would_catch_a_bad_config_declaration() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    project = load_project()
+    project["config"]["contactEmail"] = {"type": "object", "description": "objects are not a config type"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(project, schema)
+
+
+def test_project_runtime_and_stack_dir() -> None:
+    project = load_project()
+    assert project["name"] == "eci-aircall"
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": ".venv"}}
+    assert project["stackConfigDir"] == "stacks"
+    assert (REPO / project["stackConfigDir"]).is_dir()
+
+
+def test_every_key_the_program_reads_is_declared_with_type_and_description() -> None:
+    declared = load_project()["config"]
+    tops = {name.split(".")[0] for name in declared}
+    assert tops == set(KEY_SOURCES), "Pulumi.yaml and components/config.py disagree on the keys"
+    for name, decl in declared.items():
+        assert decl["type"] in ("string", "boolean", "integer", "array"), name
+        assert decl["description"].strip(), name
+
+
+def test_only_required_keys_lack_a_default() -> None:
+    """The CLI refuses to run when a declared key without default is unset; that must be exactly the keys
+    every org needs."""
+    declared = load_project()["config"]
+    required = sorted(name for name, decl in declared.items() if "default" not in decl)
+    assert required == ["aircallApiId", "aircallApiToken", "contactEmail", "integrationUser.username"]
+
+
+def test_secrets_are_declared_secret_or_say_so() -> None:
+    declared = load_project()["config"]
+    assert declared["aircallApiToken"].get("secret") is True
+    for key in SECRET_KEYS - {"aircallApiToken"}:
+        # Optional secrets cannot be `secret: true` with a default (see the comment in Pulumi.yaml).
+        assert declared[key]["description"].startswith("Secret (set with --secret)"), key
+        assert declared[key]["default"] == ""
