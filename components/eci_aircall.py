@@ -1,0 +1,374 @@
+"""``EciAircallIntegration``: the whole "Einstein Conversation Insights Aircall Configuration Guide" as one
+component, its children in the guide's order.
+
+Only true dependencies are expressed (an Output that feeds an input, or ``depends_on`` on Preflight), so the
+engine runs independent artifacts in parallel. The graph (``A → B``: B waits for A):
+
+    Preflight → everything below (nothing is written if a prerequisite is missing)
+    IntegrationUser → its two PermissionSetAssignments (ECI access, Conversation Insights Integration User)
+    IntegrationUser → CustomSite (its admin and default record owner are, by default, the integration user)
+    NamedCredential "Aircall" (needs nothing else)
+    OAuthConsumer → AuthProvider → (callback_url) → ConnectedApp | ExternalClientApp
+    AuthProvider + Preflight (my_domain_url) → NamedCredential "ECI_Named_Credential"
+    CustomSite → SiteGuestUser (active) → its two PermissionSetAssignments (Voice Connector, CI Integ. User)
+
+The guide's cycle (app → key/secret → auth provider → callback URL → app, with a dummy callback URL patched
+afterwards) is broken by ``OAuthConsumer``, which generates the consumer key and secret first
+(docs/contracts.md §3): no dummy URL is written, so a fresh ``preview`` shows the real wiring and a second
+``up`` has nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from providers.auth_provider import AuthProvider
+from providers.connected_app import ConnectedApp
+from providers.custom_site import CustomSite, SiteGuestUser
+from providers.external_client_app import ExternalClientApp
+from providers.integration_user import IntegrationUser
+from providers.named_credential import NamedCredential
+from providers.oauth_consumer import OAuthConsumer
+from providers.permission_set_assignment import PermissionSetAssignment
+from providers.preflight import Preflight
+
+from components.config import (
+    DEFAULT_AIRCALL_API_URL,
+    DEFAULT_AIRCALL_ENDPOINT,
+    DEFAULT_CONNECTED_APP_PROFILES,
+    IntegrationUserConfig,
+    OAuthAppKind,
+    PermissionSetNames,
+    SharedEci,
+    StackConfig,
+)
+
+TYPE_TOKEN = "eci-aircall:index:EciAircallIntegration"
+
+# Names the guide insists on ("Important: Use this exact name.").
+CONNECTED_APP_NAME = "ECI_Connected_App"
+CONNECTED_APP_LABEL = "ECI Connected App"
+AUTH_PROVIDER_NAME = "ECI_Auth_Provider"
+AUTH_PROVIDER_LABEL = "ECI Auth Provider"
+SITE_NAME = "VoiceConnector"
+AIRCALL_NAMED_CREDENTIAL = "Aircall"
+ECI_NAMED_CREDENTIAL = "ECI_Named_Credential"
+ECI_NAMED_CREDENTIAL_LABEL = "ECI Named Credential"
+# Guide, "Add ECI Named Credentials": Scope refresh_token web api content.
+ECI_OAUTH_SCOPE = "refresh_token web api content"
+
+_APP_KIND = {"connectedApp": "ConnectedApp", "externalClientApp": "ExternalClientApp"}
+
+
+@dataclass(frozen=True)
+class EciAircallIntegrationArgs:
+    """Everything the component needs; secret inputs stay Outputs (``aircall_api_token``)."""
+
+    aircall_api_id: pulumi.Input[str]
+    aircall_api_token: pulumi.Input[str]
+    contact_email: str
+    integration_user: IntegrationUserConfig
+    aircall_api_url: str = DEFAULT_AIRCALL_API_URL
+    aircall_endpoint: str = DEFAULT_AIRCALL_ENDPOINT
+    shared_eci: SharedEci = "create"
+    oauth_app_kind: OAuthAppKind = "connectedApp"
+    connected_app_profiles: tuple[str, ...] = DEFAULT_CONNECTED_APP_PROFILES
+    permission_sets: PermissionSetNames = field(default_factory=PermissionSetNames)
+    site_admin: str | None = None  # None: the integration user
+    site_default_record_owner: str | None = None  # None: the integration user
+    delete_adopted: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig) -> EciAircallIntegrationArgs:
+        return cls(
+            aircall_api_id=cfg.aircall_api_id,
+            aircall_api_token=cfg.aircall_api_token,
+            contact_email=cfg.contact_email,
+            integration_user=cfg.integration_user,
+            aircall_api_url=cfg.aircall_api_url,
+            aircall_endpoint=cfg.aircall_endpoint,
+            shared_eci=cfg.shared_eci,
+            oauth_app_kind=cfg.oauth_app_kind,
+            connected_app_profiles=cfg.connected_app_profiles,
+            permission_sets=cfg.permission_sets,
+            site_admin=cfg.site_admin,
+            site_default_record_owner=cfg.site_default_record_owner,
+            delete_adopted=cfg.delete_adopted,
+        )
+
+
+class EciAircallIntegration(pulumi.ComponentResource):
+    """ECI for the Aircall voice connector in one org. Outputs are documented on the attributes below."""
+
+    integration_user_username: pulumi.Output[str]
+    integration_user_id: pulumi.Output[str]
+    callback_url: pulumi.Output[str | None]
+    oauth_app_name: pulumi.Output[str | None]
+    oauth_consumer_key: pulumi.Output[str | None]
+    site_url: pulumi.Output[str | None]
+    named_credential_names: pulumi.Output[list[str]]
+    next_manual_step: pulumi.Output[dict[str, Any]]
+
+    def __init__(
+        self, name: str, args: EciAircallIntegrationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.args = args
+        ps = args.permission_sets
+        manages_shared = args.shared_eci != "skip"
+
+        def child(
+            *, after: list[pulumi.Resource] | None = None, shared: bool = False
+        ) -> pulumi.ResourceOptions:
+            # Adopted shared artifacts were there before this stack and other voice connectors rely on them:
+            # `destroy` forgets them (retain_on_delete) unless deleteAdopted says otherwise.
+            retain = shared and args.shared_eci == "adopt" and not args.delete_adopted
+            return pulumi.ResourceOptions(
+                parent=self, depends_on=after or [], retain_on_delete=retain or None
+            )
+
+        # Guide, "Configure Aircall with ECI" / EDITIONS and every prerequisite (package, site domain, Aircall
+        # key). Everything depends on it, so nothing is written when it fails.
+        self.preflight = Preflight(
+            f"{name}-preflight",
+            oauth_app_kind=_APP_KIND[args.oauth_app_kind],
+            shared_eci=args.shared_eci,
+            aircall_api_url=args.aircall_api_url,
+            aircall_api_id=args.aircall_api_id,
+            aircall_api_token=args.aircall_api_token,
+            permission_sets=[ps.eci_access, ps.integration_user, ps.voice_connector],
+            opts=child(),
+        )
+        first = [self.preflight]
+
+        # Guide, "Log In as the Integration User".
+        user_cfg = args.integration_user
+        self.integration_user = IntegrationUser(
+            f"{name}-integration-user",
+            username=user_cfg.username,
+            email=user_cfg.email,
+            first_name=user_cfg.first_name,
+            last_name=user_cfg.last_name,
+            alias=user_cfg.alias,
+            time_zone=user_cfg.time_zone,
+            locale=user_cfg.locale,
+            profile_name=user_cfg.profile,
+            opts=child(after=first),
+        )
+        user_id = out(self.integration_user, "user_id")
+        self.user_eci_access = PermissionSetAssignment(
+            f"{name}-user-eci-access",
+            permission_set=ps.eci_access,
+            assignee_id=user_id,
+            opts=child(after=first),
+        )
+        self.user_ci_integration = PermissionSetAssignment(
+            f"{name}-user-ci-integration-user",
+            permission_set=ps.integration_user,
+            assignee_id=user_id,
+            opts=child(after=first),
+        )
+
+        # Guide, "Add Aircall Named Credentials": independent of the user, so it runs alongside it.
+        self.aircall_named_credential = NamedCredential(
+            f"{name}-aircall-named-credential",
+            full_name=AIRCALL_NAMED_CREDENTIAL,
+            label=AIRCALL_NAMED_CREDENTIAL,
+            endpoint=args.aircall_endpoint,
+            protocol="Password",
+            principal_type="NamedUser",
+            username=args.aircall_api_id,
+            password=args.aircall_api_token,
+            generate_authorization_header=True,
+            allow_merge_fields_in_header=True,
+            allow_merge_fields_in_body=True,
+            opts=child(after=first),
+        )
+
+        self.oauth_consumer: OAuthConsumer | None = None
+        self.auth_provider: AuthProvider | None = None
+        self.oauth_app: ConnectedApp | ExternalClientApp | None = None
+        self.site: CustomSite | None = None
+        self.eci_named_credential: NamedCredential | None = None
+        self.guest_user: SiteGuestUser | None = None
+        self.guest_voice_connector: PermissionSetAssignment | None = None
+        self.guest_ci_integration: PermissionSetAssignment | None = None
+        if manages_shared:
+            self._shared(name, args, child, first)
+
+        self.integration_user_username = out(self.integration_user, "username")
+        self.integration_user_id = user_id
+        named_credentials = [AIRCALL_NAMED_CREDENTIAL, ECI_NAMED_CREDENTIAL]
+        if manages_shared:
+            assert self.auth_provider and self.oauth_app and self.oauth_consumer and self.site
+            self.callback_url = out(self.auth_provider, "callback_url")
+            self.oauth_app_name = out(self.oauth_app, "app_name")
+            self.oauth_consumer_key = pulumi.Output.secret(out(self.oauth_consumer, "consumer_key"))
+            self.site_url = out(self.site, "site_url")
+            self.next_manual_step = self._authorize_step()
+        else:
+            # Another voice connector owns the shared artifacts (Preflight checked they exist).
+            self.callback_url = pulumi.Output.from_input(None)
+            self.oauth_app_name = pulumi.Output.from_input(None)
+            self.oauth_consumer_key = pulumi.Output.from_input(None)
+            self.site_url = pulumi.Output.from_input(None)
+            self.next_manual_step = pulumi.Output.from_input(
+                {
+                    "authenticated": None,
+                    "url": None,
+                    "instructions": (
+                        f"sharedEci=skip: {ECI_NAMED_CREDENTIAL} belongs to the voice connector configured "
+                        "earlier; nothing to authorize for this stack."
+                    ),
+                }
+            )
+        self.named_credential_names = pulumi.Output.from_input(named_credentials)
+
+        self.register_outputs(
+            {
+                "integrationUserUsername": self.integration_user_username,
+                "integrationUserId": self.integration_user_id,
+                "callbackUrl": self.callback_url,
+                "oauthAppName": self.oauth_app_name,
+                "oauthConsumerKey": self.oauth_consumer_key,
+                "siteUrl": self.site_url,
+                "namedCredentialNames": self.named_credential_names,
+                "nextManualStep": self.next_manual_step,
+            }
+        )
+
+    def _shared(
+        self,
+        name: str,
+        args: EciAircallIntegrationArgs,
+        child: Any,
+        first: list[pulumi.Resource],
+    ) -> None:
+        """The artifacts every voice connector shares (guide: "If you've configured another voice connector,
+        skip the remaining configuration tasks")."""
+        ps = args.permission_sets
+        kind = _APP_KIND[args.oauth_app_kind]
+
+        # Guide, "Set Up the Connected App" step 13 (consumer key/secret), generated up front: see module doc.
+        self.oauth_consumer = OAuthConsumer(
+            f"{name}-oauth-consumer",
+            app_name=CONNECTED_APP_NAME,
+            app_kind=kind,
+            opts=child(after=first, shared=True),
+        )
+        consumer_key = out(self.oauth_consumer, "consumer_key")
+        consumer_secret = out(self.oauth_consumer, "consumer_secret")
+
+        # Guide, "Add ECI as an Authorized Provider".
+        self.auth_provider = AuthProvider(
+            f"{name}-auth-provider",
+            full_name=AUTH_PROVIDER_NAME,
+            friendly_name=AUTH_PROVIDER_LABEL,
+            provider_type="Salesforce",
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            opts=child(after=first, shared=True),
+        )
+
+        # Guide, "Set Up the Connected App" with the auth provider's callback URL from the start (guide steps
+        # 6-8 of "Add ECI as an Authorized Provider" done by data flow instead of by hand).
+        app_args: dict[str, Any] = {
+            "full_name": CONNECTED_APP_NAME,
+            "label": CONNECTED_APP_LABEL,
+            "contact_email": args.contact_email,
+            "callback_url": out(self.auth_provider, "callback_url"),
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+            "profiles": list(args.connected_app_profiles),
+        }
+        app_cls = ConnectedApp if args.oauth_app_kind == "connectedApp" else ExternalClientApp
+        self.oauth_app = app_cls(f"{name}-oauth-app", **app_args, opts=child(after=first, shared=True))
+
+        # Guide, "Set Up the Salesforce Site". Its admin and default record owner are, by default, the
+        # integration user: then the site genuinely waits for that user to exist.
+        user_name = out(self.integration_user, "username")
+        self.site = CustomSite(
+            f"{name}-site",
+            full_name=SITE_NAME,
+            label=SITE_NAME,
+            active=True,
+            home_page="SiteLogin",
+            clickjack_protection_level="SameOriginOnly",
+            site_admin=_user_or(args.site_admin, args.integration_user.username, user_name),
+            guest_record_default_owner=_user_or(
+                args.site_default_record_owner, args.integration_user.username, user_name
+            ),
+            contact_email=args.contact_email,
+            opts=child(after=first, shared=True),
+        )
+
+        # Guide, "Add ECI Named Credentials": URL = My Domain login URL, OAuth 2.0 via ECI Auth Provider.
+        self.eci_named_credential = NamedCredential(
+            f"{name}-eci-named-credential",
+            full_name=ECI_NAMED_CREDENTIAL,
+            label=ECI_NAMED_CREDENTIAL_LABEL,
+            endpoint=out(self.preflight, "my_domain_url"),
+            protocol="Oauth",
+            principal_type="NamedUser",
+            auth_provider=out(self.auth_provider, "full_name"),
+            oauth_scope=ECI_OAUTH_SCOPE,
+            generate_authorization_header=True,
+            opts=child(after=first, shared=True),
+        )
+
+        # Guide, "Assign the Guest User Permission Set": "Make sure this user is marked Active", then assign.
+        guest_id = out(self.site, "guest_user_id")
+        self.guest_user = SiteGuestUser(
+            f"{name}-site-guest-user", user_id=guest_id, opts=child(after=first, shared=True)
+        )
+        active_guest_id = out(self.guest_user, "user_id")
+        self.guest_voice_connector = PermissionSetAssignment(
+            f"{name}-guest-voice-connector",
+            permission_set=ps.voice_connector,
+            assignee_id=active_guest_id,
+            opts=child(after=first, shared=True),
+        )
+        self.guest_ci_integration = PermissionSetAssignment(
+            f"{name}-guest-ci-integration-user",
+            permission_set=ps.integration_user,
+            assignee_id=active_guest_id,
+            opts=child(after=first, shared=True),
+        )
+
+    def _authorize_step(self) -> pulumi.Output[dict[str, Any]]:
+        """The guide's step 5 of "Add ECI Named Credentials" (log in and click Authorize) needs a browser."""
+        assert self.eci_named_credential is not None
+        nc = self.eci_named_credential
+
+        def describe(values: list[Any]) -> dict[str, Any]:
+            status, url = values
+            authenticated = str(status or "").lower() == "authenticated"
+            if authenticated:
+                text = f"{ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
+            else:
+                text = (
+                    f"Open {url} as the integration user, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
+                    "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
+                    "Credentials, steps 5-6); then `pulumi refresh` shows it authenticated."
+                )
+            return {"authenticated": authenticated, "url": url, "instructions": text}
+
+        return pulumi.Output.all(out(nc, "authentication_status"), out(nc, "authorize_url")).apply(describe)
+
+
+def out(resource: pulumi.Resource, attribute: str) -> pulumi.Output[Any]:
+    """An output property of a dynamic resource (set on the instance at registration: invisible to mypy)."""
+    value = getattr(resource, attribute)
+    assert isinstance(value, pulumi.Output), f"{type(resource).__name__}.{attribute} is not an output"
+    return value
+
+
+def _user_or(
+    configured: str | None, integration_username: str, user_output: pulumi.Output[str]
+) -> pulumi.Input[str]:
+    """A configured username, or the integration user's (as its Output, so the dependency is real)."""
+    if configured is None or configured == integration_username:
+        return user_output
+    return configured
