@@ -1,0 +1,604 @@
+"""Base classes for eci-aircall's dynamic providers: check, diff, create (adopt), read, update, delete.
+
+A provider module declares only what is particular to its artifact; everything else lives here::
+
+    class CustomSiteInputs(ArtifactInputs):              # pydantic: check() turns errors into CheckFailures
+        full_name: str = "VoiceConnector"
+        label: str = "VoiceConnector"
+        active: bool = True
+
+    class CustomSiteProvider(MetadataProvider):
+        kind = "CustomSite"                              # Metadata type (SObjectProvider: the sObject)
+        inputs_model = CustomSiteInputs
+        name_field = "full_name"                         # unique name: adopt lookup key (and id for Metadata)
+        field_map = {"full_name": "fullName", "label": "masterLabel", "active": "active"}  # dotted = nested
+        replace_keys = frozenset({"full_name"})          # changes that need delete-then-create
+        secret_fields = frozenset()                      # write-only secrets: state keeps <field>_hash only
+        computed = ("guest_user_id",)                    # outputs besides the inputs (see computed_outputs)
+
+    class CustomSite(ArtifactResource, module="eci-aircall", name="CustomSite"):
+        guest_user_id: pulumi.Output[str]
+        def __init__(self, resource_name: str, *, full_name: str = "VoiceConnector", ...,
+                     opts: pulumi.ResourceOptions | None = None) -> None:
+            super().__init__(CustomSiteProvider(), resource_name, {"full_name": full_name, ...}, opts)
+
+Shape of the state (outputs) of every resource: each non-secret input under its own name; for each secret
+(write-only) input ``<field>_hash`` (salted PBKDF2, so a changed input is detected without keeping the value);
+``adopted`` (True when create found the artifact already there); the module's computed outputs; and, when the
+module has write-only fields, ``write_only_fields`` naming them (their drift cannot be seen by ``refresh``).
+Computed outputs listed in ``secret_outputs`` are returned wrapped as secrets.
+
+Hooks a module may override (all optional): ``prepare`` (read-only lookups/validation before any write: bad
+input fails here with 0 writes; returns the Salesforce record to write), ``to_salesforce`` /
+``from_salesforce`` (field mapping), ``find`` / ``read_live`` / ``create_live`` / ``update_live`` /
+``delete_live`` (the calls), ``computed_outputs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets as pysecrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pulumi
+import pulumi.dynamic as dyn
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from providers import salesforce
+from providers.salesforce import ConnectionSettings, SalesforceClient, SalesforceError
+
+log = logging.getLogger(__name__)
+
+PROVIDER_KEY = "__provider"
+HASH_ITERATIONS = 20_000
+
+
+class ArtifactInputs(BaseModel):
+    """Base of every module's input model. Unknown keys (output placeholders) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    # : An artifact that create found already in the org (``adopted``) is left alone on delete unless this is
+    # set.
+    delete_adopted: bool = False
+
+
+class InputError(SalesforceError):
+    """Bad input found by a read-only look-up (unknown profile, permission set ...); raised before writes."""
+
+    def __init__(self, message: str, *, artifact: str = "", hint: str = "") -> None:
+        super().__init__("INVALID_INPUT", message, artifact=artifact, hint=hint, service="eci-aircall")
+
+
+@dataclass
+class Live:
+    """An artifact as read from the org: its id, its values under the *input* names, the raw record."""
+
+    id: str
+    values: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Value helpers.
+# ----------------------------------------------------------------------------------------------------
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+
+
+def normalize(value: Any) -> Any:
+    """Protobuf carries every number as a float: 1.0 and 1 are the same input."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    return value
+
+
+def unwrap(props: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Props without the secret wrappers, and the names that were secret."""
+    plain: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in props.items():
+        if rpc.is_rpc_secret(value):
+            secret.add(key)
+            value = rpc.unwrap_rpc_secret(value)
+        plain[key] = value
+    return plain, secret
+
+
+def hash_secret(value: str, salt: str | None = None) -> str:
+    salt = salt or pysecrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", value.encode(), bytes.fromhex(salt), HASH_ITERATIONS).hex()
+    return f"pbkdf2-sha256${salt}${digest}"
+
+
+def secret_matches(value: str, stored: Any) -> bool:
+    if not isinstance(stored, str) or stored.count("$") != 2:
+        return False
+    _, salt, _digest = stored.split("$")
+    try:
+        return hmac.compare_digest(hash_secret(value, salt), stored)
+    except ValueError:
+        return False
+
+
+def get_path(record: Mapping[str, Any] | None, path: str) -> Any:
+    current: Any = record
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def set_path(record: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    current = record
+    for part in parts[:-1]:
+        current = current.setdefault(part, {})
+    current[parts[-1]] = value
+
+
+def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge of dicts (overlay wins); lists and scalars are replaced."""
+    result = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# The provider base.
+# ----------------------------------------------------------------------------------------------------
+class ArtifactProvider(dyn.ResourceProvider):
+    """check / diff / create (adopt) / read / update / delete for one Salesforce artifact type."""
+
+    # --- declarations (a module sets these) ---
+    kind: ClassVar[str] = ""
+    inputs_model: ClassVar[type[ArtifactInputs]] = ArtifactInputs
+    name_field: ClassVar[str] = ""
+    field_map: ClassVar[Mapping[str, str]] = {}
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    replace_keys: ClassVar[frozenset[str]] = frozenset()
+    computed: ClassVar[tuple[str, ...]] = ()
+    secret_outputs: ClassVar[frozenset[str]] = frozenset()
+
+    # Connection settings arrive in configure() after unpickling; never pickled (see __getstate__).
+    _settings: ConnectionSettings | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def configure(self, req: dyn.ConfigureRequest) -> None:
+        self._settings = ConnectionSettings.from_config(req.config)
+
+    @property
+    def client(self) -> SalesforceClient:
+        """The shared, lazily-connected client (no call happens until a method of it is used)."""
+        if self._settings is None:
+            raise salesforce.ConfigurationError(
+                "the provider was not configured with a Salesforce connection",
+                hint="set eci-aircall:instanceUrl + eci-aircall:accessToken (or sfdxAuthUrl, or JWT keys)",
+            )
+        return salesforce.client_for(self._settings)
+
+    # --- names ---
+    @classmethod
+    def input_names(cls) -> list[str]:
+        return list(cls.inputs_model.model_fields)
+
+    @classmethod
+    def output_names(cls) -> list[str]:
+        names = [n for n in cls.input_names() if n not in cls.secret_fields]
+        names += [f"{n}_hash" for n in sorted(cls.secret_fields)]
+        names += ["adopted", *cls.computed]
+        if cls.secret_fields:
+            names.append("write_only_fields")
+        return names
+
+    def artifact(self, inputs: Mapping[str, Any]) -> str:
+        name = inputs.get(self.name_field) if self.name_field else None
+        return f"{self.kind} {name}" if name and not is_unknown(name) else self.kind
+
+    # --- check ---
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
+        provider_value = news.get(PROVIDER_KEY)
+        plain, secret_names = unwrap({k: v for k, v in news.items() if k != PROVIDER_KEY})
+        for name in self.secret_fields:
+            salesforce.register_secret(plain.get(name))
+        model_fields = self.inputs_model.model_fields
+        unknown = {k for k, v in plain.items() if k in model_fields and is_unknown(v)}
+        known = {
+            k: normalize(v)
+            for k, v in plain.items()
+            if k in model_fields and k not in unknown and v is not None
+        }
+        failures: list[dyn.CheckFailure] = []
+        validated: dict[str, Any] = {}
+        try:
+            validated = self.inputs_model.model_validate(known).model_dump()
+        except ValidationError as exc:
+            for error in exc.errors():
+                prop = str(error["loc"][0]) if error["loc"] else ""
+                if prop in unknown:
+                    continue
+                # pydantic's msg never echoes the input; the input itself could be a secret, so it stays out.
+                failures.append(dyn.CheckFailure(prop, f"{self.kind}.{prop}: {error['msg']}"))
+        inputs: dict[str, Any] = {}
+        for name in model_fields:
+            if name in unknown:
+                inputs[name] = plain[name]
+            elif name in validated:
+                inputs[name] = validated[name]
+            elif name in known:
+                inputs[name] = known[name]
+        for name, value in list(inputs.items()):
+            if (
+                (name in self.secret_fields or name in secret_names)
+                and value is not None
+                and not is_unknown(value)
+            ):
+                inputs[name] = rpc.wrap_rpc_secret(value)
+        if provider_value is not None:
+            inputs[PROVIDER_KEY] = provider_value
+        return dyn.CheckResult(inputs, failures)
+
+    def _validated(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs as the model sees them (defaults applied). Raises InputError naming the property."""
+        plain, _ = unwrap({k: v for k, v in props.items() if k != PROVIDER_KEY})
+        for name in self.secret_fields:
+            salesforce.register_secret(plain.get(name))
+        known = {
+            k: normalize(v) for k, v in plain.items() if k in self.inputs_model.model_fields and v is not None
+        }
+        try:
+            return self.inputs_model.model_validate(known).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            prop = str(first["loc"][0]) if first["loc"] else ""
+            raise InputError(f"{prop}: {first['msg']}", artifact=self.artifact(plain)) from None
+
+    # --- diff: no Salesforce call, ever ---
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        changed = self.changed_fields(olds, news)
+        replaces = sorted(changed & self.replace_keys)
+        return dyn.DiffResult(
+            changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True
+        )
+
+    def changed_fields(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
+        old_plain, _ = unwrap(olds)
+        new_plain, _ = unwrap(news)
+        defaults = {
+            n: f.get_default(call_default_factory=True)
+            for n, f in self.inputs_model.model_fields.items()
+            if not f.is_required()
+        }
+        changed: set[str] = set()
+        for name in self.inputs_model.model_fields:
+            new = new_plain.get(name, defaults.get(name))
+            if new is None:
+                new = defaults.get(name)
+            if is_unknown(new):
+                continue  # a preview does not know it yet; `up` diffs again with the real value
+            if name in self.secret_fields:
+                stored = old_plain.get(f"{name}_hash")
+                if new is None:
+                    if stored:
+                        changed.add(name)
+                elif not secret_matches(str(new), stored):
+                    changed.add(name)
+                continue
+            old = old_plain.get(name, defaults.get(name))
+            if normalize(old) != normalize(new):
+                changed.add(name)
+        return changed
+
+    # --- create (adopt when it exists) ---
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        inputs = self._validated(props)
+        record = self.prepare(inputs, creating=True)
+        live = self.find(inputs)
+        adopted = live is not None
+        if live is not None:
+            if self.needs_write(inputs, live):
+                self.update_live(live.id, inputs, record, live)
+            artifact_id = live.id
+        else:
+            try:
+                artifact_id = self.create_live(inputs, record)
+            except SalesforceError as err:
+                if not err.duplicate:
+                    raise
+                # The name exists after all: either an earlier attempt of this very call was applied before
+                # its
+                # reply was lost (then it is ours), or it appeared meanwhile (then we adopt it). Converge.
+                live = self.find(inputs)
+                if live is None:
+                    raise
+                adopted = not err.uncertain_write
+                self.update_live(live.id, inputs, self.prepare(inputs, creating=False), live)
+                artifact_id = live.id
+        outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
+        return dyn.CreateResult(artifact_id, outs)
+
+    def needs_write(self, inputs: Mapping[str, Any], live: Live) -> bool:
+        """On adopt: write only when the org differs from the inputs (write-only fields always differ)."""
+        if self.secret_fields & {k for k, v in inputs.items() if v is not None}:
+            return True
+        for name in self.field_map:
+            if name in self.secret_fields or name not in inputs:
+                continue
+            if normalize(live.values.get(name)) != normalize(inputs[name]):
+                return True
+        return False
+
+    # --- read: live values become outputs AND inputs, so refresh shows drift ---
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        olds, _ = unwrap({k: v for k, v in props.items() if k != PROVIDER_KEY})
+        live = self.read_live(id_, olds)
+        if live is None:
+            return dyn.ReadResult("", {})
+        outs = dict(olds)
+        for name, value in live.values.items():
+            if name not in self.secret_fields:
+                outs[name] = value
+        inputs_now = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
+        outs.update(self.computed_outputs(live.id, inputs_now, live))
+        if self.secret_fields:
+            outs["write_only_fields"] = sorted(self.secret_fields)
+            log.info(
+                "%s: %s cannot be read back from Salesforce; their drift cannot be detected",
+                self.artifact(outs),
+                ", ".join(sorted(self.secret_fields)),
+            )
+        outs = self._wrap_secret_outputs(outs)
+        return dyn.ReadResult(live.id, outs, inputs_now)
+
+    # --- update: always implemented ---
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        inputs = self._validated(news)
+        old_plain, _ = unwrap(olds)
+        salesforce_fields = set(self.field_map) | self.secret_fields
+        if self.changed_fields(olds, news) & salesforce_fields:
+            record = self.prepare(inputs, creating=False)
+            self.update_live(id_, inputs, record, None)
+        return dyn.UpdateResult(
+            self.outputs(id_, inputs, adopted=bool(old_plain.get("adopted")), olds=old_plain, live=None)
+        )
+
+    # --- delete: adopted artifacts are left alone unless asked; already gone is fine ---
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        olds, _ = unwrap(props)
+        if olds.get("adopted") and not olds.get("delete_adopted"):
+            log.info("%s was adopted, not created by this stack: left in place", self.artifact(olds))
+            return
+        try:
+            self.delete_live(id_, olds)
+        except SalesforceError as err:
+            if not err.not_found:
+                raise
+
+    # --- outputs ---
+    def outputs(
+        self,
+        artifact_id: str,
+        inputs: Mapping[str, Any],
+        *,
+        adopted: bool,
+        olds: Mapping[str, Any] | None,
+        live: Live | None,
+    ) -> dict[str, Any]:
+        outs: dict[str, Any] = {n: inputs.get(n) for n in self.input_names() if n not in self.secret_fields}
+        for name in sorted(self.secret_fields):
+            value = inputs.get(name)
+            stored = (olds or {}).get(f"{name}_hash")
+            if value is None:
+                outs[f"{name}_hash"] = None
+            elif stored and secret_matches(str(value), stored):
+                outs[f"{name}_hash"] = stored  # unchanged: keep the same salt so state does not churn
+            else:
+                outs[f"{name}_hash"] = hash_secret(str(value))
+        if self.secret_fields:
+            outs["write_only_fields"] = sorted(self.secret_fields)
+        outs["adopted"] = adopted
+        outs.update(self.computed_outputs(artifact_id, inputs, live))
+        return self._wrap_secret_outputs(outs)
+
+    def _wrap_secret_outputs(self, outs: dict[str, Any]) -> dict[str, Any]:
+        for name in self.secret_outputs:
+            if outs.get(name) is not None and not rpc.is_rpc_secret(outs[name]):
+                salesforce.register_secret(outs[name])
+                outs[name] = rpc.wrap_rpc_secret(outs[name])
+        return outs
+
+    # --- hooks ---
+    def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        """Read-only look-ups and validation, then the record to write. Default: ``to_salesforce``."""
+        return self.to_salesforce(inputs, creating=creating)
+
+    def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for name, path in self.field_map.items():
+            if name in inputs and inputs[name] is not None:
+                set_path(record, path, inputs[name])
+        return record
+
+    def from_salesforce(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: get_path(record, path)
+            for name, path in self.field_map.items()
+            if name not in self.secret_fields
+        }
+
+    def computed_outputs(
+        self, artifact_id: str, inputs: Mapping[str, Any], live: Live | None
+    ) -> dict[str, Any]:
+        return {}
+
+    def find(self, inputs: Mapping[str, Any]) -> Live | None:
+        raise NotImplementedError
+
+    def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
+        raise NotImplementedError
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def update_live(
+        self, id_: str, inputs: Mapping[str, Any], record: dict[str, Any], live: Live | None
+    ) -> None:
+        raise NotImplementedError
+
+    def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class MetadataProvider(ArtifactProvider):
+    """A Metadata API component (``kind`` = Metadata type); its id is the fullName (``name_field``)."""
+
+    #: Salesforce fields that must not be sent on update (e.g. ConnectedApp ``oauthConfig.consumerKey``).
+    create_only_paths: ClassVar[tuple[str, ...]] = ()
+
+    def full_name(self, inputs: Mapping[str, Any]) -> str:
+        return str(inputs[self.name_field])
+
+    def _live(self, record: dict[str, Any] | None) -> Live | None:
+        if record is None:
+            return None
+        return Live(id=str(record.get("fullName")), values=self.from_salesforce(record), raw=record)
+
+    def find(self, inputs: Mapping[str, Any]) -> Live | None:
+        name = self.full_name(inputs)
+        return self._live(self.client.metadata_read(self.kind, [name], artifact=self.artifact(inputs))[0])
+
+    def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
+        return self._live(self.client.metadata_read(self.kind, [id_], artifact=f"{self.kind} {id_}")[0])
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        name = self.full_name(inputs)
+        self.client.metadata_create(self.kind, [{**record, "fullName": name}], artifact=self.artifact(inputs))
+        return name
+
+    def update_live(
+        self, id_: str, inputs: Mapping[str, Any], record: dict[str, Any], live: Live | None
+    ) -> None:
+        # updateMetadata replaces the whole component: start from the live one so fields we do not manage
+        # (set by an admin in Setup) survive. Metadata API Developer Guide, "updateMetadata()".
+        if live is None:
+            live = self.read_live(id_, inputs)
+        base = dict(live.raw) if live is not None else {}
+        desired = merge(base, record)
+        for path in self.create_only_paths:
+            _drop_path(desired, path)
+        desired["fullName"] = id_
+        self.client.metadata_update(self.kind, [desired], artifact=self.artifact(inputs))
+
+    def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        self.client.metadata_delete(self.kind, [id_], artifact=f"{self.kind} {id_}")
+
+
+class SObjectProvider(ArtifactProvider):
+    """An sObject record (``kind`` = sObject); its id is the record Id. ``field_map`` values are API field
+    names (relationship paths such as ``Profile.Name`` are allowed for reading; ``prepare`` turns them
+    into Ids)."""
+
+    #: Input names whose values identify the record uniquely (the adopt look-up).
+    lookup_fields: ClassVar[tuple[str, ...]] = ()
+
+    def soql_fields(self) -> list[str]:
+        return ["Id", *dict.fromkeys(p for n, p in self.field_map.items() if n not in self.secret_fields)]
+
+    def _live(self, record: dict[str, Any] | None) -> Live | None:
+        if record is None:
+            return None
+        return Live(id=str(record["Id"]), values=self.from_salesforce(_flatten(record)), raw=record)
+
+    def find(self, inputs: Mapping[str, Any]) -> Live | None:
+        where = " AND ".join(
+            f"{self.field_map[n]} = {salesforce.soql_quote(str(inputs[n]))}" for n in self.lookup_fields
+        )
+        soql = f"SELECT {', '.join(self.soql_fields())} FROM {self.kind} WHERE {where} LIMIT 1"
+        records = self.client.query(soql, artifact=self.artifact(inputs))
+        return self._live(records[0] if records else None)
+
+    def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
+        soql = (
+            f"SELECT {', '.join(self.soql_fields())} FROM {self.kind} WHERE Id = {salesforce.soql_quote(id_)}"
+        )
+        records = self.client.query(soql, artifact=self.artifact(outputs))
+        return self._live(records[0] if records else None)
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        return self.client.create_record(self.kind, record, artifact=self.artifact(inputs))
+
+    def update_live(
+        self, id_: str, inputs: Mapping[str, Any], record: dict[str, Any], live: Live | None
+    ) -> None:
+        self.client.update_record(self.kind, id_, record, artifact=self.artifact(inputs))
+
+    def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        self.client.delete_record(self.kind, id_, artifact=self.artifact(outputs))
+
+
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"Profile": {"Name": "x"}}`` → ``{"Profile.Name": "x"}`` alongside the original keys."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        flat[path] = value
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{path}."))
+    return flat
+
+
+def _drop_path(record: dict[str, Any], path: str) -> None:
+    parts = path.split(".")
+    current: Any = record
+    for part in parts[:-1]:
+        current = current.get(part) if isinstance(current, dict) else None
+        if current is None:
+            return
+    if isinstance(current, dict):
+        current.pop(parts[-1], None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The Resource side.
+# ----------------------------------------------------------------------------------------------------
+class ArtifactResource(dyn.Resource):
+    """Base of each module's ``pulumi.dynamic.Resource``: output placeholders, secrets marked."""
+
+    adopted: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        provider: ArtifactProvider,
+        name: str,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = dict(props)
+        for secret in provider.secret_fields:
+            if props.get(secret) is not None:
+                props[secret] = pulumi.Output.secret(props[secret])
+        for output in provider.output_names():
+            props.setdefault(output, None)
+        secret_outs = sorted(provider.secret_fields | provider.secret_outputs)
+        if secret_outs:
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outs)
+            )
+        super().__init__(provider, name, props, opts)

@@ -1,0 +1,798 @@
+"""The one place that talks to Salesforce (and to the Aircall ping).
+
+Connection settings come from the provider configuration (namespace ``eci-aircall``) in ``configure()``,
+which the dynamic-provider host calls *after* unpickling the provider: nothing credential-like is ever pickled
+into state.
+A :class:`SalesforceClient` is shared per process and per connection settings, so the providers of one ``up``
+log in once; it logs in lazily, on the first call a provider really needs.
+
+Every REST / SOQL / Metadata / Connect REST call goes through :meth:`SalesforceClient._call`, which
+
+* maps every failure (simple-salesforce REST exceptions with their error arrays, Metadata ``SaveResult`` /
+  ``DeleteResult`` with ``success=false``, zeep SOAP faults, transport errors) to ONE exception type,
+  :class:`SalesforceError`, whose text names the artifact and Salesforce's ``errorCode`` and never a secret;
+* retries what is transient (``UNABLE_TO_LOCK_ROW``, ``SERVER_UNAVAILABLE``, HTTP 502/503/504, connection
+  errors) with bounded exponential backoff (tenacity; base delay from ``ECI_RETRY_BASE_SECONDS``, default 1 s)
+  and never retries anything else;
+* renews an expired session once (refresh-token or JWT bearer grant) and retries; with a plain access token it
+  says how to get a new one.
+
+Sources: REST error body ``[{"errorCode", "message", "fields"}]`` — REST API Developer Guide, "Status Codes
+and Error Responses"; Metadata ``SaveResult``/``Error(statusCode, message, fields)`` — Metadata API Developer
+Guide, "createMetadata()"; SFDX auth URL ``force://<clientId>:<clientSecret>:<refreshToken>@<instanceUrl>`` —
+Salesforce CLI Command Reference, ``org login sfdx-url``; OAuth 2.0 JWT bearer flow (``iss``/``sub``/``aud``/
+``exp``, RS256) —
+Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import jwt
+import requests
+import simple_salesforce
+import zeep
+import zeep.exceptions
+import zeep.helpers
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
+from simple_salesforce.login import token_login
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONFIG_NAMESPACE = "eci-aircall"
+DEFAULT_API_VERSION = "63.0"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+
+#: Salesforce error codes worth another try: the same request can succeed a moment later.
+TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "HTTP_502", "HTTP_503", "HTTP_504", "CONNECTION_ERROR"}
+)
+#: Codes that mean "this name already exists": the create path turns them into adopt/converge.
+DUPLICATE_CODES = frozenset(
+    {
+        "DUPLICATE_VALUE",
+        "DUPLICATE_DEVELOPER_NAME",
+        "DUPLICATE_USERNAME",
+        "DUPLICATE_FULL_NAME",
+        "DUPLICATES_DETECTED",
+    }
+)
+#: Codes that mean "no such thing" (delete of something already gone is a success).
+NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "HTTP_404"})
+
+RETRY_ATTEMPTS = 5
+
+
+def retry_base_seconds() -> float:
+    """Base delay of the exponential backoff; tests set ``ECI_RETRY_BASE_SECONDS`` to a few milliseconds."""
+    try:
+        return max(0.0, float(os.environ.get("ECI_RETRY_BASE_SECONDS", "1")))
+    except ValueError:
+        return 1.0
+
+
+# ----------------------------------------------------------------------------------------------------
+# Secret scrubbing: every string that leaves this package in an exception goes through scrub().
+# ----------------------------------------------------------------------------------------------------
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def register_secret(value: Any) -> None:
+    """Remember a secret value so no message produced here can ever contain it."""
+    if isinstance(value, str) and len(value) >= 4:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "[secret]")
+    return text
+
+
+# ----------------------------------------------------------------------------------------------------
+# The one exception type.
+# ----------------------------------------------------------------------------------------------------
+class SalesforceError(Exception):
+    """A failed call, as Salesforce (or Aircall) reported it.
+
+    ``error_code`` is Salesforce's ``errorCode``/``statusCode``/fault code (``HTTP_<status>`` or
+    ``CONNECTION_ERROR`` when there was none); ``artifact`` names what we were working on (e.g.
+    ``CustomSite VoiceConnector``). ``uncertain_write`` is True when an earlier attempt of this call may have
+    been applied by Salesforce before its reply was lost (the create path then converges instead of
+    duplicating).
+    """
+
+    def __init__(
+        self,
+        error_code: str,
+        message: str,
+        *,
+        fields: Sequence[str] = (),
+        artifact: str = "",
+        status: int | None = None,
+        hint: str = "",
+        service: str = "Salesforce",
+        uncertain_write: bool = False,
+    ) -> None:
+        self.error_code = error_code
+        self.message = scrub(message)
+        self.fields = list(fields)
+        self.artifact = artifact
+        self.status = status
+        self.hint = scrub(hint)
+        self.service = service
+        self.uncertain_write = uncertain_write
+        super().__init__(str(self))
+
+    @property
+    def transient(self) -> bool:
+        return self.error_code in TRANSIENT_CODES
+
+    @property
+    def duplicate(self) -> bool:
+        return self.error_code in DUPLICATE_CODES
+
+    @property
+    def not_found(self) -> bool:
+        return self.error_code in NOT_FOUND_CODES
+
+    def __str__(self) -> str:
+        where = f"{self.artifact}: " if self.artifact else ""
+        text = f"{where}{self.service} {self.error_code}: {self.message}"
+        if self.fields:
+            text += f" (fields: {', '.join(self.fields)})"
+        if self.hint:
+            text += f" — {self.hint}"
+        return scrub(text)
+
+
+class ConfigurationError(SalesforceError):
+    """The provider configuration (``eci-aircall:*``) is missing or malformed; raised before any call."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__("CONFIGURATION", message, hint=hint, service="eci-aircall")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Connection settings.
+# ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What ``configure()`` receives. ``repr`` never shows a secret (repr=False on each)."""
+
+    instance_url: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    sfdx_auth_url: str | None = field(default=None, repr=False)
+    username: str | None = None
+    client_id: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    login_url: str = DEFAULT_LOGIN_URL
+    ca_bundle: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+
+    @classmethod
+    def from_config(cls, config: Any) -> ConnectionSettings:
+        """Read the ``eci-aircall:*`` keys from a ``pulumi.dynamic.Config`` (or a plain mapping in tests)."""
+
+        def get(key: str) -> str | None:
+            value: Any
+            if isinstance(config, Mapping):
+                value = config.get(f"{CONFIG_NAMESPACE}:{key}", config.get(key))
+            else:
+                value = config.get(f"{CONFIG_NAMESPACE}:{key}")
+            if value is None or value == "":
+                return None
+            return str(value)
+
+        settings = cls(
+            instance_url=(get("instanceUrl") or "").rstrip("/") or None,
+            access_token=get("accessToken"),
+            sfdx_auth_url=get("sfdxAuthUrl"),
+            username=get("username"),
+            client_id=get("clientId"),
+            private_key=get("privateKey"),
+            login_url=(get("loginUrl") or DEFAULT_LOGIN_URL).rstrip("/"),
+            ca_bundle=get("caBundle"),
+            api_version=get("apiVersion") or DEFAULT_API_VERSION,
+        )
+        for secret in (settings.access_token, settings.sfdx_auth_url, settings.private_key):
+            register_secret(secret)
+        if settings.sfdx_auth_url:
+            for part in _parse_sfdx_auth_url(settings.sfdx_auth_url)[1:3]:
+                register_secret(part)
+        return settings
+
+    @property
+    def auth_mode(self) -> str:
+        if self.access_token:
+            return "access_token"
+        if self.sfdx_auth_url:
+            return "sfdx_auth_url"
+        if self.username and self.client_id and self.private_key:
+            return "jwt"
+        return "none"
+
+    def fingerprint(self) -> str:
+        """Identity of a connection (one client per process and connection); a hash, so no secret is a key."""
+        raw = "\0".join(
+            str(v)
+            for v in (
+                self.instance_url,
+                self.access_token,
+                self.sfdx_auth_url,
+                self.username,
+                self.client_id,
+                self.private_key,
+                self.login_url,
+                self.ca_bundle,
+                self.api_version,
+            )
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
+    """``force://clientId:clientSecret:refreshToken@host`` → (client_id, secret, refresh_token, base_url)."""
+    if not url.startswith("force://") or "@" not in url:
+        raise ConfigurationError(
+            "eci-aircall:sfdxAuthUrl is not an SFDX auth URL "
+            "(force://<clientId>:<clientSecret>:<refreshToken>@<host>)",
+            hint="print one with `sf org display --verbose --json --target-org <alias>` (sfdxAuthUrl) and "
+            "set it with `pulumi config set --secret eci-aircall:sfdxAuthUrl <url>`",
+        )
+    creds, host = url[len("force://") :].rsplit("@", 1)
+    parts = creds.split(":", 2)
+    if len(parts) != 3 or not parts[0] or not parts[2] or not host:
+        raise ConfigurationError(
+            "eci-aircall:sfdxAuthUrl must look like force://<clientId>:<clientSecret>:<refreshToken>@<host>",
+            hint="print one with `sf org display --verbose --json --target-org <alias>`",
+        )
+    base = host if host.startswith(("https://", "http://")) else f"https://{host}"
+    return parts[0], parts[1], parts[2], base.rstrip("/")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Metadata WSDL: parsed once per process (it is ~1 MB), shared by every client.
+# ----------------------------------------------------------------------------------------------------
+_WSDL_LOCK = threading.Lock()
+_WSDL_CLIENT: zeep.Client | None = None
+METADATA_NS = "{http://soap.sforce.com/2006/04/metadata}"
+
+
+def metadata_wsdl_client() -> zeep.Client:
+    global _WSDL_CLIENT
+    with _WSDL_LOCK:
+        if _WSDL_CLIENT is None:
+            wsdl = Path(simple_salesforce.__file__).parent / "metadata.wsdl"
+            _WSDL_CLIENT = zeep.Client(
+                wsdl.absolute().as_uri(), settings=zeep.Settings(strict=False, xsd_ignore_sequence_order=True)
+            )
+        return _WSDL_CLIENT
+
+
+def _plain(value: Any) -> Any:
+    """zeep objects / OrderedDicts → plain dicts and lists (None for nil)."""
+    value = zeep.helpers.serialize_object(value, target_cls=dict)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ----------------------------------------------------------------------------------------------------
+# The client.
+# ----------------------------------------------------------------------------------------------------
+@dataclass
+class _CallState:
+    renewed: bool = False
+    uncertain_write: bool = False
+
+
+class _RenewAndRetry(Exception):
+    """Internal: the session was renewed; run the same call again (does not count as a transient retry)."""
+
+
+class SalesforceClient:
+    """A lazily-connected Salesforce session plus the call chokepoint. Obtain one with :func:`client_for`."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._session: requests.Session | None = None
+        self._sf: Salesforce | None = None
+        self._instance_url: str | None = None
+        self._md_service: Any = None
+        self._md_header: Any = None
+
+    # ---- connection
+    @property
+    def http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                session = requests.Session()
+                if self.settings.ca_bundle:
+                    session.verify = _ca_bundle_path(self.settings.ca_bundle)
+                self._session = session
+            return self._session
+
+    @property
+    def renewable(self) -> bool:
+        return self.settings.auth_mode in ("sfdx_auth_url", "jwt")
+
+    @property
+    def sf(self) -> Salesforce:
+        """The simple-salesforce handle; logs in on first use (refresh-token / JWT), never before."""
+        with self._lock:
+            if self._sf is None:
+                self._connect()
+            assert self._sf is not None
+            return self._sf
+
+    @property
+    def instance_url(self) -> str:
+        """``https://host[:port]`` of the org (its My Domain URL). Known without a call when configured."""
+        with self._lock:
+            if self._instance_url is None:
+                if self.settings.auth_mode == "access_token" and self.settings.instance_url:
+                    self._instance_url = self.settings.instance_url
+                elif self.settings.auth_mode == "sfdx_auth_url" and self.settings.sfdx_auth_url:
+                    self._instance_url = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)[3]
+                else:
+                    self.sf  # noqa: B018 - JWT: the instance URL comes back from the token endpoint
+            assert self._instance_url is not None
+            return self._instance_url
+
+    def _connect(self) -> None:
+        mode = self.settings.auth_mode
+        if mode == "none":
+            raise ConfigurationError(
+                "no Salesforce connection is configured",
+                hint="set eci-aircall:instanceUrl and eci-aircall:accessToken (`sf org display --json`: "
+                "instanceUrl, "
+                "accessToken; `pulumi config set --secret eci-aircall:accessToken <token>`), or "
+                "eci-aircall:sfdxAuthUrl (`sf org display --verbose --json`), or eci-aircall:username + "
+                "eci-aircall:clientId + eci-aircall:privateKey (+ eci-aircall:loginUrl) for the JWT bearer "
+                "flow",
+            )
+        if mode == "access_token":
+            if not self.settings.instance_url:
+                raise ConfigurationError(
+                    "eci-aircall:instanceUrl is not set (needed with eci-aircall:accessToken)",
+                    hint="take instanceUrl from `sf org display --json` and run "
+                    "`pulumi config set eci-aircall:instanceUrl <url>`",
+                )
+            token = self.settings.access_token
+            assert token is not None
+            self._open(self.settings.instance_url, token)
+            return
+        self._login()
+
+    def _open(self, instance_url: str, token: str) -> None:
+        register_secret(token)
+        self._instance_url = instance_url.rstrip("/")
+        self._sf = Salesforce(
+            instance_url=self._instance_url,
+            session_id=token,
+            version=self.settings.api_version,
+            session=self.http,
+        )
+        self._md_service = None
+        self._md_header = None
+
+    def _login(self) -> None:
+        """Refresh-token grant (SFDX auth URL) or JWT bearer grant, via simple-salesforce's token_login."""
+        if self.settings.auth_mode == "sfdx_auth_url":
+            assert self.settings.sfdx_auth_url is not None
+            client_id, client_secret, refresh_token, base = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)
+            data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
+            if client_secret:
+                data["client_secret"] = client_secret
+            token_url, key_name = f"{base}/services/oauth2/token", "eci-aircall:sfdxAuthUrl"
+        else:
+            settings = self.settings
+            assert settings.username and settings.client_id and settings.private_key
+            claims = {
+                "iss": settings.client_id,
+                "sub": settings.username,
+                "aud": settings.login_url,
+                "exp": int((datetime.now(UTC) + timedelta(minutes=3)).timestamp()),
+            }
+            try:
+                assertion = jwt.encode(claims, _private_key_text(settings.private_key), algorithm="RS256")
+            except Exception:
+                raise ConfigurationError(
+                    "eci-aircall:privateKey is not a usable RSA private key (PEM) for the JWT bearer flow",
+                    hint="set it with `pulumi config set --secret eci-aircall:privateKey < server.key`",
+                ) from None
+            data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+            token_url, key_name = f"{settings.login_url}/services/oauth2/token", "eci-aircall:privateKey"
+
+        def attempt() -> tuple[str, str]:
+            try:
+                token, instance = token_login(token_url, data, "login", "", None, None, self.http)
+            except SalesforceAuthenticationFailed as exc:
+                raise SalesforceError(
+                    "AUTHENTICATION_FAILED",
+                    f"{exc.code}: {exc.message}",
+                    artifact="login",
+                    hint=f"Salesforce refused the credentials in {key_name}; renew them "
+                    "(`sf org display --verbose --json`) and set them again with "
+                    "`pulumi config set --secret`",
+                ) from None
+            return str(token), str(instance)
+
+        token, instance = self._retrying("login", "auth.oauth_token", attempt, _CallState())
+        instance_url = instance if instance.startswith(("https://", "http://")) else f"https://{instance}"
+        self._open(instance_url, token)
+
+    def _renew(self) -> None:
+        with self._lock:
+            self._sf = None
+            self._login()
+
+    # ---- the chokepoint
+    def _call(self, artifact: str, operation: str, fn: Callable[[Salesforce], T]) -> T:
+        """Run ``fn(sf)``: map errors, retry transient ones, renew an expired session once."""
+        state = _CallState()
+
+        def attempt() -> T:
+            sf = self.sf
+            try:
+                return fn(sf)
+            except SalesforceError:
+                raise
+            except Exception as exc:  # mapped to the one type below
+                err = _map_exception(exc, artifact)
+            if err.error_code == "INVALID_SESSION_ID":
+                if self.renewable and not state.renewed:
+                    state.renewed = True
+                    self._renew()
+                    raise _RenewAndRetry()
+                if self.settings.auth_mode == "access_token":
+                    err.hint = (
+                        "the access token in eci-aircall:accessToken has expired or was revoked: get a new "
+                        "one with `sf org display --json --target-org <alias>` (field accessToken) and run "
+                        "`pulumi config set --secret eci-aircall:accessToken <token>`, or configure "
+                        "eci-aircall:sfdxAuthUrl so sessions renew themselves"
+                    )
+            if err.error_code == "REQUEST_LIMIT_EXCEEDED":
+                err.hint = (
+                    "the org's daily API request limit is reached; nothing further was changed. Run "
+                    "`pulumi up` again when the rolling 24-hour limit frees up (Setup → Company Information "
+                    "→ API Requests, Last 24 Hours)"
+                )
+            if err.error_code == "CONNECTION_ERROR" and err.uncertain_write:
+                state.uncertain_write = True
+            raise err
+
+        def renewing_attempt() -> T:
+            while True:
+                try:
+                    return attempt()
+                except _RenewAndRetry:
+                    continue
+
+        return self._retrying(artifact, operation, renewing_attempt, state)
+
+    def _retrying(self, artifact: str, operation: str, fn: Callable[[], T], state: _CallState) -> T:
+        base = retry_base_seconds()
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, SalesforceError) and e.transient),
+            stop=stop_after_attempt(RETRY_ATTEMPTS),
+            wait=wait_exponential(multiplier=base, min=base, max=base * 16),
+            reraise=True,
+            before_sleep=lambda rs: log.warning(
+                "%s: %s failed transiently (attempt %d), retrying", artifact, operation, rs.attempt_number
+            ),
+        )
+        try:
+            return retrying(fn)
+        except SalesforceError as err:
+            if state.uncertain_write:
+                err.uncertain_write = True
+            if err.error_code in TRANSIENT_CODES:
+                err.hint = (
+                    err.hint or f"still failing after {RETRY_ATTEMPTS} attempts; run `pulumi up` again later"
+                )
+            raise
+
+    # ---- REST / SOQL
+    def rest(
+        self,
+        method: str,
+        path: str,
+        *,
+        artifact: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """``/services/data/vXX.X/<path>`` (sObjects, Connect REST, limits, ...). Returns the parsed JSON."""
+        op = f"rest {method} {path.split('?')[0]}"
+        return self._call(
+            artifact,
+            op,
+            lambda sf: sf.restful(path, params=dict(params or {}) or None, method=method, json=json),
+        )
+
+    def query(self, soql: str, *, artifact: str) -> list[dict[str, Any]]:
+        """SOQL through ``query_all``; records without their ``attributes``."""
+        result = self._call(artifact, "rest.query", lambda sf: sf.query_all(soql))
+        return [_strip_attributes(r) for r in result.get("records", [])]
+
+    def create_record(self, sobject: str, fields: Mapping[str, Any], *, artifact: str) -> str:
+        result = self.rest("POST", f"sobjects/{sobject}", artifact=artifact, json=dict(fields))
+        return str(result["id"])
+
+    def update_record(
+        self, sobject: str, record_id: str, fields: Mapping[str, Any], *, artifact: str
+    ) -> None:
+        self.rest("PATCH", f"sobjects/{sobject}/{record_id}", artifact=artifact, json=dict(fields))
+
+    def delete_record(self, sobject: str, record_id: str, *, artifact: str) -> None:
+        self.rest("DELETE", f"sobjects/{sobject}/{record_id}", artifact=artifact)
+
+    def get_record(
+        self, sobject: str, record_id: str, fields: Iterable[str], *, artifact: str
+    ) -> dict[str, Any] | None:
+        """One record by Id (None when it does not exist)."""
+        try:
+            record = self.rest(
+                "GET",
+                f"sobjects/{sobject}/{record_id}",
+                artifact=artifact,
+                params={"fields": ",".join(fields)},
+            )
+        except SalesforceError as err:
+            if err.not_found:
+                return None
+            raise
+        return _strip_attributes(record) if isinstance(record, dict) else None
+
+    # ---- Metadata API
+    def _metadata(self) -> tuple[Any, Any]:
+        with self._lock:
+            sf = self.sf
+            if self._md_service is None:
+                client = metadata_wsdl_client()
+                url = f"{self.instance_url}/services/Soap/m/{self.settings.api_version}"
+                # zeep's own transport would ignore our CA bundle; give it our session.
+                self._md_service = client.create_service(f"{METADATA_NS}MetadataBinding", url)
+                self._md_service._binding_options["address"] = url
+                client.transport.session = self.http
+                self._md_header = client.get_element("ns0:SessionHeader")(sessionId=sf.session_id)
+            return self._md_service, self._md_header
+
+    def metadata_type(self, type_name: str, record: Mapping[str, Any]) -> Any:
+        return metadata_wsdl_client().get_type(f"ns0:{type_name}")(**record)
+
+    def metadata_read(
+        self, type_name: str, full_names: Sequence[str], *, artifact: str
+    ) -> list[dict[str, Any] | None]:
+        """``readMetadata``: one plain dict per name, None where the component does not exist."""
+
+        def call(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            return service.readMetadata(type=type_name, fullNames=list(full_names), _soapheaders=[header])
+
+        result = self._call(artifact, "metadata.readMetadata", call)
+        records = [_plain(r) for r in (getattr(result, "records", None) or [])]
+        found = {str(r.get("fullName")).lower(): r for r in records if r and r.get("fullName")}
+        return [found.get(name.lower()) for name in full_names]
+
+    def _metadata_save(
+        self, operation: str, type_name: str, records: Sequence[Mapping[str, Any]], artifact: str
+    ) -> None:
+        def call(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            objects = [self.metadata_type(type_name, r) for r in records]
+            return getattr(service, operation)(metadata=objects, _soapheaders=[header])
+
+        results = self._call(artifact, f"metadata.{operation}", call)
+        _raise_for_results(results, artifact)
+
+    def metadata_create(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
+        self._metadata_save("createMetadata", type_name, records, artifact)
+
+    def metadata_update(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
+        self._metadata_save("updateMetadata", type_name, records, artifact)
+
+    def metadata_upsert(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
+        self._metadata_save("upsertMetadata", type_name, records, artifact)
+
+    def metadata_delete(self, type_name: str, full_names: Sequence[str], *, artifact: str) -> None:
+        def call(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            return service.deleteMetadata(type=type_name, fullNames=list(full_names), _soapheaders=[header])
+
+        results = self._call(artifact, "metadata.deleteMetadata", call)
+        _raise_for_results(results, artifact)
+
+    # ---- Not Salesforce: the Aircall ping (same retries, same error type)
+    def external_get(
+        self, url: str, *, artifact: str, auth: tuple[str, str] | None = None, service: str = "Aircall"
+    ) -> requests.Response:
+        """A GET outside Salesforce (Aircall ``/v1/ping``). Never logs in to Salesforce."""
+        if auth:
+            register_secret(auth[1])
+
+        def attempt() -> requests.Response:
+            try:
+                response = self.http.get(url, auth=auth, timeout=30)
+            except requests.RequestException as exc:
+                raise _map_exception(exc, artifact, service=service) from None
+            if response.status_code in (502, 503, 504):
+                raise SalesforceError(
+                    f"HTTP_{response.status_code}",
+                    "service unavailable",
+                    artifact=artifact,
+                    status=response.status_code,
+                    service=service,
+                )
+            return response
+
+        return self._retrying(artifact, f"{service} GET", attempt, _CallState())
+
+
+# ----------------------------------------------------------------------------------------------------
+# Error mapping.
+# ----------------------------------------------------------------------------------------------------
+def _map_exception(exc: BaseException, artifact: str, service: str = "Salesforce") -> SalesforceError:
+    if isinstance(exc, SalesforceError):
+        return exc
+    if isinstance(exc, _SimpleSalesforceError):
+        status = getattr(exc, "status", None)
+        content = getattr(exc, "content", None)
+        code, message, fields = _first_rest_error(content, status)
+        return SalesforceError(
+            code, message, fields=fields, artifact=artifact, status=status, service=service
+        )
+    if isinstance(exc, zeep.exceptions.Fault):
+        code = str(exc.code or "SOAP_FAULT").split(":")[-1]
+        return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
+    if isinstance(exc, zeep.exceptions.TransportError):
+        status = int(exc.status_code or 0)
+        code, message, fields = _first_rest_error(None, status)
+        return SalesforceError(
+            code, message, fields=fields, artifact=artifact, status=status, service=service
+        )
+    if isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)
+    ):
+        # Never reached the server: safe to retry, nothing can have been applied.
+        return SalesforceError(
+            "CONNECTION_ERROR", f"could not connect: {type(exc).__name__}", artifact=artifact, service=service
+        )
+    if isinstance(exc, requests.RequestException | http.client.HTTPException | ConnectionError):
+        # The request may have reached Salesforce and been applied before the connection dropped.
+        return SalesforceError(
+            "CONNECTION_ERROR",
+            f"connection failed: {type(exc).__name__}",
+            artifact=artifact,
+            service=service,
+            uncertain_write=True,
+        )
+    return SalesforceError(
+        type(exc).__name__.upper(), scrub(str(exc))[:500], artifact=artifact, service=service
+    )
+
+
+def _first_rest_error(content: Any, status: int | None) -> tuple[str, str, list[str]]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        code = str(first.get("errorCode") or first.get("error") or f"HTTP_{status}")
+        return (
+            code,
+            str(first.get("message") or first.get("error_description") or ""),
+            list(first.get("fields") or []),
+        )
+    if isinstance(content, dict):
+        code = str(content.get("errorCode") or content.get("error") or f"HTTP_{status}")
+        return code, str(content.get("message") or content.get("error_description") or ""), []
+    text = content if isinstance(content, str) else ""
+    return f"HTTP_{status}", (text[:300] or http.client.responses.get(status or 0, "")), []
+
+
+def _raise_for_results(results: Any, artifact: str) -> None:
+    """Metadata ``SaveResult``/``DeleteResult`` with success=false → SalesforceError (first error)."""
+    for result in results or []:
+        if getattr(result, "success", True):
+            continue
+        errors = list(getattr(result, "errors", None) or [])
+        if not errors:
+            raise SalesforceError(
+                "UNKNOWN_EXCEPTION", "the Metadata API reported failure without a reason", artifact=artifact
+            )
+        first = errors[0]
+        raise SalesforceError(
+            str(first.statusCode),
+            str(first.message or ""),
+            fields=[str(f) for f in (getattr(first, "fields", None) or [])],
+            artifact=artifact,
+        )
+
+
+def _strip_attributes(record: Any) -> Any:
+    if isinstance(record, dict):
+        return {k: _strip_attributes(v) for k, v in record.items() if k != "attributes"}
+    return record
+
+
+def _private_key_text(value: str) -> str:
+    """The key itself, or a path to a PEM file (both are common ways to pass it)."""
+    if "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path.read_text()
+    return value
+
+
+_CA_FILES: dict[str, str] = {}
+
+
+def _ca_bundle_path(value: str) -> str:
+    """``caBundle`` may be a path or the PEM text itself; requests wants a path."""
+    if "-----BEGIN" not in value:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    if digest not in _CA_FILES:
+        fd, path = tempfile.mkstemp(prefix=f"eci-ca-{digest}-", suffix=".pem")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        _CA_FILES[digest] = path
+    return _CA_FILES[digest]
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal (SOQL and SOSL Reference: "Quoted String Escape Sequences")."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def url_quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+# ----------------------------------------------------------------------------------------------------
+# One client per process and connection.
+# ----------------------------------------------------------------------------------------------------
+_CLIENTS: dict[str, SalesforceClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(settings: ConnectionSettings) -> SalesforceClient:
+    with _CLIENTS_LOCK:
+        key = settings.fingerprint()
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = SalesforceClient(settings)
+        return client
+
+
+def reset_clients() -> None:
+    """Forget every shared client (tests that restart the emulator)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
