@@ -1,0 +1,178 @@
+"""Pure analysis for the benchmark: state files, recorded calls, critical path. No processes, no network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Types whose state entries cost no API call: the stack, providers, and component resources (custom=False).
+_NO_CALL_TYPES_PREFIXES = ("pulumi:pulumi:Stack", "pulumi:providers:")
+
+
+def find_state_file(state_dir: Path, stack: str) -> Path:
+    """The file backend keeps `<state-dir>/.pulumi/stacks/<project>/<stack>.json`."""
+    found = sorted((state_dir / ".pulumi" / "stacks").glob(f"*/{stack}.json"))
+    if not found:
+        raise FileNotFoundError(f"no state for stack {stack} under {state_dir}/.pulumi/stacks")
+    return found[0]
+
+
+def deployment_resources(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Resources of a checkpoint (file backend) or of a `pulumi stack export` deployment."""
+    if "checkpoint" in state:
+        latest = state["checkpoint"].get("latest") or {}
+        return list(latest.get("resources") or [])
+    if "deployment" in state:
+        return list(state["deployment"].get("resources") or [])
+    return list(state.get("resources") or [])
+
+
+def is_managed_custom(resource: Mapping[str, Any]) -> bool:
+    rtype = str(resource.get("type", ""))
+    return bool(resource.get("custom")) and not rtype.startswith(_NO_CALL_TYPES_PREFIXES)
+
+
+def provider_pickle_sizes(resources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Bytes of the `__provider` property (the base64 dill pickle of the dynamic provider) per resource."""
+    sizes: dict[str, int] = {}
+    for r in resources:
+        if not is_managed_custom(r):
+            continue
+        for where in ("outputs", "inputs"):
+            value = (r.get(where) or {}).get("__provider")
+            if isinstance(value, str):
+                sizes[str(r["urn"])] = len(value.encode())
+                break
+            if isinstance(value, dict) and "ciphertext" in value:  # a secret: count what is on disk
+                sizes[str(r["urn"])] = len(json.dumps(value).encode())
+                break
+    return sizes
+
+
+def dependency_graph(resources: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """urn → urns it waits for. `dependencies` is what the engine orders by (depends_on and input Outputs);
+    a parent is not waited for unless it is also a dependency, so parents are ignored here."""
+    return {str(r["urn"]): [str(d) for d in (r.get("dependencies") or [])] for r in resources}
+
+
+def short_name(urn: str) -> str:
+    """`urn:pulumi:stack::proj::a$b::name` → `name` (the part humans recognise)."""
+    return urn.rsplit("::", 1)[-1] if "::" in urn else (urn or "(no resource)")
+
+
+# --- calls recorded by tests/bench/hook/sitecustomize.py
+
+
+def operation(call: Mapping[str, Any]) -> str:
+    """Map a recorded HTTP call to the emulator's operation names (docs/contracts.md §1)."""
+    path = str(call.get("path", ""))
+    method = str(call.get("http", "GET")).upper()
+    if "/services/oauth2/token" in path:
+        return "auth.oauth_token"
+    if "/services/oauth2/userinfo" in path:
+        return "auth.userinfo"
+    if "/services/Soap/u/" in path:
+        return "auth.soap_login"
+    if "/services/Soap/m/" in path:
+        return f"metadata.{call.get('soap') or 'unknown'}"
+    if "/aircall/" in path:
+        return "aircall.ping"
+    if "/apps/oauth/credentials" in path:
+        return "connect.oauth_credentials"
+    if "/services/data" in path:
+        tail = path.split("/services/data", 1)[1].strip("/").split("/")
+        rest = tail[1:] if tail and tail[0].startswith("v") else tail
+        if not tail or tail == [""]:
+            return "rest.versions"
+        if rest[:1] == ["limits"]:
+            return "rest.limits"
+        if rest[:1] == ["query"]:
+            return "rest.queryMore" if len(rest) > 1 else "rest.query"
+        if rest[:1] == ["sobjects"]:
+            if rest[-1:] == ["describe"]:
+                return "rest.describe"
+            verbs = {"POST": "create", "GET": "read", "PATCH": "update", "DELETE": "delete"}
+            verb = verbs.get(method, method)
+            if method == "PATCH" and len(rest) >= 4:  # /sobjects/X/ExtIdField/value is upsert by external id
+                verb = "upsert"
+            return f"rest.sobject.{verb}"
+    return f"other {method} {path}"
+
+
+def is_auth(call: Mapping[str, Any]) -> bool:
+    return operation(call).startswith("auth.")
+
+
+def calls_by_resource(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Non-auth calls per URN ("" for calls made outside any resource request, e.g. in Configure)."""
+    counts: dict[str, int] = {}
+    for c in calls:
+        if not is_auth(c):
+            urn = str(c.get("urn", ""))
+            counts[urn] = counts.get(urn, 0) + 1
+    return counts
+
+
+def count_operations(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in calls:
+        op = operation(c)
+        counts[op] = counts.get(op, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    calls: int  # the number of calls that must happen one after another
+    chain: tuple[str, ...]  # the resources on that chain, first to last
+    head_calls: int  # of which: login before any resource call
+
+
+def critical_path(
+    deps: Mapping[str, Sequence[str]], weight: Mapping[str, int], *, head_calls: int = 0
+) -> CriticalPath:
+    """Longest chain of dependent calls: the heaviest path through the resource DAG where a resource weighs
+    its own call count (its calls are sequential: read, then write, ...), plus `head_calls` (a login that
+    every resource waits for). Dependencies on URNs without a weight (components, providers) count 0 but
+    still link, since the engine waits for them."""
+    memo: dict[str, tuple[int, tuple[str, ...]]] = {}
+    visiting: set[str] = set()
+
+    def best(urn: str) -> tuple[int, tuple[str, ...]]:
+        if urn in memo:
+            return memo[urn]
+        if urn in visiting:
+            raise ValueError(f"dependency cycle through {urn}")
+        visiting.add(urn)
+        before = max((best(d) for d in deps.get(urn, ()) if d != urn), default=(0, ()), key=lambda x: x[0])
+        visiting.discard(urn)
+        own = weight.get(urn, 0)
+        chain = before[1] + ((urn,) if own else ())
+        memo[urn] = (before[0] + own, chain)
+        return memo[urn]
+
+    nodes = set(deps) | set(weight)
+    top = max((best(u) for u in sorted(nodes)), default=(0, ()), key=lambda x: x[0])
+    # Calls outside any resource request (urn "") have no place in the graph; they run before the resources.
+    head = head_calls + weight.get("", 0)
+    return CriticalPath(calls=top[0] + head, chain=top[1], head_calls=head)
+
+
+def observed_serial_depth(calls: Sequence[Mapping[str, Any]]) -> int:
+    """Longest run of recorded calls each starting after the previous ended: what the run actually
+    serialised, to compare with the dependency bound (a larger figure means parallelism was left unused)."""
+    ordered = sorted(calls, key=lambda c: float(c["t0"]))
+    depth: list[int] = []
+    for i, c in enumerate(ordered):
+        prior = [depth[j] for j in range(i) if float(ordered[j]["t1"]) <= float(c["t0"])]
+        depth.append(1 + max(prior, default=0))
+    return max(depth, default=0)
+
+
+def read_call_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

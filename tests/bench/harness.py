@@ -1,0 +1,375 @@
+"""Benchmark machinery: emulator processes, engine runs with the call recorder, one scenario, the fleet."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from . import analysis
+
+REPO = Path(__file__).resolve().parents[2]
+HOOK_DIR = Path(__file__).resolve().parent / "hook"
+SALESFORCE_OP_PREFIXES = ("auth.", "rest.", "metadata.", "connect.")
+START_TIMEOUT_S = 60.0  # generous: 16 emulators start at once on 2 cores
+
+
+# --- emulator processes
+
+
+@dataclass
+class Emulator:
+    proc: subprocess.Popen[str]
+    state_dir: Path
+    info: dict[str, Any]
+
+    @property
+    def instance_url(self) -> str:
+        return str(self.info["instance_url"])
+
+    @property
+    def access_token(self) -> str:
+        return str(self.info["access_token"])
+
+    @property
+    def ca_cert(self) -> str:
+        return str(self.info["ca_cert"])
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method,
+            f"{self.instance_url}/__emulator/{path}",
+            headers={"Authorization": f"Bearer {self.access_token}"},
+            verify=self.ca_cert,
+            timeout=30,
+            **kwargs,
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def calls(self) -> dict[str, Any]:
+        return dict(self._control("GET", "calls"))
+
+    def reset_calls(self) -> None:
+        self._control("POST", "calls/reset")
+
+    def settings(self, **values: Any) -> None:
+        self._control("POST", "settings", json=values)
+
+    def sf(self) -> Any:
+        """An admin's simple-salesforce session: how the bench seeds an org, like an admin in Setup would."""
+        from simple_salesforce import Salesforce
+
+        session = requests.Session()
+        session.verify = self.ca_cert
+        return Salesforce(
+            instance_url=self.instance_url, session_id=self.access_token, session=session, version="63.0"
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_emulator(
+    state_dir: Path, *, latency_ms: int, settings: Mapping[str, Any] | None = None
+) -> Emulator:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "tests.emulator", "serve", "--state-dir", str(state_dir), "--port", "0"]
+    cmd += ["--latency-ms", str(latency_ms)]
+    if settings:
+        settings_file = state_dir / "settings.json"
+        settings_file.write_text(json.dumps(dict(settings)))
+        cmd += ["--settings", str(settings_file)]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env_without_hook()
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    line = ""
+    while not line and time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline().strip()
+    if not line:
+        proc.kill()
+        raise RuntimeError(f"emulator in {state_dir} did not start (exit {proc.poll()})")
+    return Emulator(proc=proc, state_dir=state_dir, info=json.loads(line))
+
+
+def start_emulators(root: Path, n: int, *, latency_ms: int) -> list[Emulator]:
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(start_emulator, root / f"org{i:02d}", latency_ms=latency_ms) for i in range(n)]
+        started: list[Emulator] = []
+        errors: list[BaseException] = []
+        for f in futures:
+            try:
+                started.append(f.result())
+            except Exception as exc:  # keep going so every started one is stopped below
+                errors.append(exc)
+    if errors:
+        for emu in started:
+            emu.stop()
+        raise RuntimeError(f"{len(errors)} of {n} emulators failed to start: {errors[0]}")
+    return started
+
+
+def _env_without_hook() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("ECI_BENCH_CALL_LOG", None)
+    return env
+
+
+# --- the program under test
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Pulumi project and how to point one of its stacks at an emulator org."""
+
+    label: str
+    project_dir: Path
+    stack: str
+    connection: Callable[[Emulator], tuple[dict[str, str], dict[str, str]]]
+    extra_config: Mapping[str, str] = field(default_factory=dict)
+    seed: Callable[[Emulator], None] | None = (
+        None  # before the measured runs (e.g. shared artifacts to adopt)
+    )
+
+    def config_for(self, emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+        config, secrets = self.connection(emu)
+        return {**config, **self.extra_config}, secrets
+
+
+def engine_env(call_log: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(HOOK_DIR), str(REPO)] if call_log else [str(REPO)]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
+    if call_log:
+        env["ECI_BENCH_CALL_LOG"] = str(call_log)
+    else:
+        env.pop("ECI_BENCH_CALL_LOG", None)
+    return env
+
+
+@dataclass
+class Run:
+    verb: str
+    wall_s: float
+    returncode: int
+    data: dict[str, Any]
+    calls: dict[str, Any]  # the emulator's /__emulator/calls after the run
+    recorded: list[dict[str, Any]]  # the hook's per-call records
+    error: str = ""
+
+    @property
+    def salesforce_calls(self) -> int:
+        return int(self.calls.get("total", 0))
+
+    @property
+    def salesforce_by_operation(self) -> dict[str, int]:
+        by_op = self.calls.get("by_operation") or {}
+        return {k: int(v) for k, v in sorted(by_op.items()) if k.startswith(SALESFORCE_OP_PREFIXES)}
+
+    @property
+    def other_by_operation(self) -> dict[str, int]:
+        by_op = self.calls.get("by_operation") or {}
+        return {
+            k: int(v)
+            for k, v in sorted(by_op.items())
+            if not k.startswith(SALESFORCE_OP_PREFIXES) and not k.startswith(("controls", "emulator"))
+        }
+
+
+def run_engine(
+    target: Target,
+    emu: Emulator,
+    verb: str,
+    *,
+    state_dir: Path,
+    work: Path,
+    expect_no_changes: bool = False,
+) -> Run:
+    from tests.engine import api
+
+    config, secrets = target.config_for(emu)
+    call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
+    emu.reset_calls()
+    start = time.monotonic()
+    result = api.run(
+        verb,
+        stack=target.stack,
+        cwd=target.project_dir,
+        state_dir=state_dir,
+        config=config,
+        secrets=secrets,
+        expect_no_changes=expect_no_changes,
+        env=engine_env(call_log),
+        check=False,
+    )
+    wall = time.monotonic() - start
+    error = ""
+    if result.returncode != 0:
+        from fleet import first_error_line
+
+        error = (
+            first_error_line(result.stderr or result.stdout, secrets.values()) or f"exit {result.returncode}"
+        )
+    return Run(
+        verb=verb,
+        wall_s=wall,
+        returncode=result.returncode,
+        data=dict(result.data or {}),
+        calls=emu.calls(),
+        recorded=analysis.read_call_log(call_log),
+        error=error,
+    )
+
+
+# --- one scenario: up on an empty org, no-op up, refresh, state sizes, destroy
+
+
+@dataclass
+class ScenarioResult:
+    label: str
+    latency_ms: int
+    up: Run
+    noop: Run | None = None
+    refresh: Run | None = None
+    destroy: Run | None = None
+    resources: list[str] = field(default_factory=list)  # managed custom resources (URNs) after up
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
+    pickle_bytes: dict[str, int] = field(default_factory=dict)
+    state_bytes: int = 0
+    critical: analysis.CriticalPath | None = None
+    up_calls_by_resource: dict[str, int] = field(default_factory=dict)
+
+
+def run_scenario(target: Target, root: Path, *, latency_ms: int) -> ScenarioResult:
+    root.mkdir(parents=True, exist_ok=True)
+    emu = start_emulator(root / "org", latency_ms=latency_ms)
+    state_dir = root / "state"
+    try:
+        if target.seed:
+            target.seed(emu)
+        up = run_engine(target, emu, "up", state_dir=state_dir, work=root)
+        result = ScenarioResult(label=target.label, latency_ms=latency_ms, up=up)
+        if up.returncode != 0:
+            return result
+        state_file = analysis.find_state_file(state_dir, target.stack)
+        state = json.loads(state_file.read_text())
+        resources = analysis.deployment_resources(state)
+        managed = [r for r in resources if analysis.is_managed_custom(r)]
+        result.resources = [str(r["urn"]) for r in managed]
+        result.dependencies = analysis.dependency_graph(resources)
+        result.pickle_bytes = analysis.provider_pickle_sizes(resources)
+        result.state_bytes = state_file.stat().st_size
+        result.up_calls_by_resource = analysis.calls_by_resource(up.recorded)
+        head = 1 if any(analysis.is_auth(c) for c in up.recorded) else 0
+        result.critical = analysis.critical_path(
+            result.dependencies, result.up_calls_by_resource, head_calls=head
+        )
+        result.noop = run_engine(target, emu, "up", state_dir=state_dir, work=root)
+        result.refresh = run_engine(target, emu, "refresh", state_dir=state_dir, work=root)
+        result.destroy = run_engine(target, emu, "destroy", state_dir=state_dir, work=root)
+        return result
+    finally:
+        emu.stop()
+
+
+# --- the fleet: N org stacks at once through fleet.py --engine local, one emulator per stack
+
+
+@dataclass
+class FleetRun:
+    n: int
+    wall_s: float
+    ok: int
+    failed: int
+    stack_durations: list[float]
+    errors: list[str]
+
+
+def overlay_project(target: Target, dest: Path, stacks: list[str]) -> Path:
+    """A project dir that shares the target's code (symlinks) but has its own stack files, one per fleet
+    stack, each a copy of the target stack's file: fleet stacks need a config file like real orgs do."""
+    dest.mkdir(parents=True, exist_ok=True)
+    project_doc = yaml.safe_load((target.project_dir / "Pulumi.yaml").read_text()) or {}
+    stack_dir_name = str(project_doc.get("stackConfigDir") or ".")
+    for entry in target.project_dir.iterdir():
+        if entry.name in (stack_dir_name, ".pulumi", ".state", ".demo", "bench") or entry.name.startswith(
+            "Pulumi."
+        ):
+            continue
+        (dest / entry.name).symlink_to(entry)
+    shutil.copy(target.project_dir / "Pulumi.yaml", dest / "Pulumi.yaml")
+    stack_dir = dest / stack_dir_name
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    source = target.project_dir / stack_dir_name / f"Pulumi.{target.stack}.yaml"
+    body = source.read_text() if source.exists() else "config: {}\n"
+    for s in stacks:
+        (stack_dir / f"Pulumi.{s}.yaml").write_text(body)
+    return dest
+
+
+def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRun:
+    stacks = [f"bench{i:02d}" for i in range(n)]
+    emus = start_emulators(root / "orgs", n, latency_ms=latency_ms)
+    try:
+        project = overlay_project(target, root / "project", stacks)
+        env = engine_env(None)
+        cmd = [
+            sys.executable,
+            str(REPO / "fleet.py"),
+            "up",
+            "--engine",
+            "local",
+            "--stacks",
+            ",".join(stacks),
+        ]
+        cmd += ["--parallel", str(n), "--work-dir", str(project), "--state-dir", str(root / "state")]
+        cmd += ["--json", str(root / "fleet.json")]
+        # Per-stack connection through environment variables, the way a CI job passes each org's secrets.
+        for key, value in target.extra_config.items():
+            cmd += ["-c", f"{key}={value}"]
+        for stack, emu in zip(stacks, emus, strict=True):
+            config, secrets = target.connection(emu)
+            for i, (key, value) in enumerate(config.items()):
+                env[f"BENCH_C{i}_{stack.upper()}"] = value
+                if stack == stacks[0]:
+                    cmd += ["--config-env", f"{key}=BENCH_C{i}_{{STACK}}"]
+            for i, (key, value) in enumerate(secrets.items()):
+                env[f"BENCH_S{i}_{stack.upper()}"] = value
+                if stack == stacks[0]:
+                    cmd += ["--secret-env", f"{key}=BENCH_S{i}_{{STACK}}"]
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        doc = json.loads((root / "fleet.json").read_text()) if (root / "fleet.json").exists() else {}
+        stacks_doc = doc.get("stacks") or []
+        if not stacks_doc:
+            raise RuntimeError(f"fleet.py produced no results (exit {proc.returncode}): {proc.stderr[-500:]}")
+        return FleetRun(
+            n=n,
+            wall_s=float(doc["wall_s"]),
+            ok=sum(1 for s in stacks_doc if s["ok"]),
+            failed=sum(1 for s in stacks_doc if not s["ok"]),
+            stack_durations=[float(s["duration_s"]) for s in stacks_doc],
+            errors=[f"{s['stack']}: {s['error']}" for s in stacks_doc if not s["ok"]],
+        )
+    finally:
+        for emu in emus:
+            emu.stop()

@@ -1,0 +1,101 @@
+"""Benchmark-only call recorder, loaded into every Python process of a bench run via PYTHONPATH.
+
+Active only when ECI_BENCH_CALL_LOG names a file. It records, for each HTTP request a process makes through
+`requests` (simple-salesforce's REST and its zeep Metadata client both send through it), one JSON line with
+the start/end time, method, path, SOAP operation and the URN of the resource whose provider call made it.
+
+The URN comes from a gRPC server interceptor: the dynamic provider host (`python -m pulumi.dynamic`) serves
+Check/Diff/Create/Update/Read/Delete on a thread pool, and every one of those requests carries `urn`; the
+interceptor keeps it in a thread-local for the duration of the call. The emulator only counts calls per
+operation, so this is how the bench learns calls *per resource*, which the critical-path bound needs.
+Nothing here changes behaviour: the wrapped functions are called unchanged and their results returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+_LOG = os.environ.get("ECI_BENCH_CALL_LOG")
+_SOAP_OP = re.compile(rb"<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)")
+
+
+def _install(log_path: str) -> None:
+    import grpc
+    import requests.adapters
+
+    current = threading.local()
+    write_lock = threading.Lock()
+
+    def record(entry: dict[str, Any]) -> None:
+        line = json.dumps(entry) + "\n"
+        with write_lock, open(log_path, "a", encoding="utf-8") as f:
+            f.write(line)
+
+    class UrnInterceptor(grpc.ServerInterceptor):
+        def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+            handler = continuation(handler_call_details)
+            if handler is None or handler.unary_unary is None:
+                return handler
+            inner = handler.unary_unary
+            method = str(handler_call_details.method).rsplit("/", 1)[-1]
+
+            def behaviour(request: Any, context: Any) -> Any:
+                previous = getattr(current, "where", None)
+                current.where = (getattr(request, "urn", "") or "", method)
+                try:
+                    return inner(request, context)
+                finally:
+                    current.where = previous
+
+            return grpc.unary_unary_rpc_method_handler(
+                behaviour,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+
+    real_server = grpc.server
+
+    def server(*args: Any, **kwargs: Any) -> Any:
+        kwargs["interceptors"] = [*(kwargs.get("interceptors") or ()), UrnInterceptor()]
+        return real_server(*args, **kwargs)
+
+    grpc.server = server
+
+    real_send = requests.adapters.HTTPAdapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        urn, grpc_method = getattr(current, "where", None) or ("", "")
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        match = _SOAP_OP.search(body[:4096]) if b"Envelope" in body[:512] else None
+        entry: dict[str, Any] = {
+            "pid": os.getpid(),
+            "thread": threading.get_ident(),
+            "urn": urn,
+            "grpc": grpc_method,
+            "http": request.method,
+            # Path only: query strings can carry SOQL literals, never needed here.
+            "path": urlsplit(str(request.url)).path,
+            "soap": match.group(1).decode() if match else "",
+            "t0": time.time(),
+        }
+        status = 0
+        try:
+            response = real_send(self, request, *args, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            entry["t1"] = time.time()
+            entry["status"] = status
+            record(entry)
+
+    requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
+
+
+if _LOG:
+    _install(_LOG)

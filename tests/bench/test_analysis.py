@@ -1,0 +1,134 @@
+"""The benchmark's arithmetic: critical path, call attribution, state sizes (pure functions)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bench import analysis
+
+STACK = "urn:pulumi:dev::eci-aircall::pulumi:pulumi:Stack::eci-aircall-dev"
+COMP = "urn:pulumi:dev::eci-aircall::eci-aircall:index:EciAircallIntegration::eci"
+
+
+def urn(name: str) -> str:
+    parent_type = "eci-aircall:index:EciAircallIntegration"
+    return f"urn:pulumi:dev::eci-aircall::{parent_type}$pulumi-python:dynamic:Resource::{name}"
+
+
+def test_critical_path_is_the_heaviest_dependency_chain_not_the_longest_in_resources() -> None:
+    # a(2) → b(1) → c(1) = 4 calls over three resources; x(5) alone = 5 calls: x is the critical path.
+    deps = {urn("a"): [], urn("b"): [urn("a")], urn("c"): [urn("b")], urn("x"): []}
+    weight = {urn("a"): 2, urn("b"): 1, urn("c"): 1, urn("x"): 5}
+    cp = analysis.critical_path(deps, weight)
+    assert cp.calls == 5 and cp.chain == (urn("x"),)
+    weight[urn("c")] = 3
+    cp = analysis.critical_path(deps, weight, head_calls=1)
+    assert cp.calls == 1 + 2 + 1 + 3 and cp.chain == (urn("a"), urn("b"), urn("c")) and cp.head_calls == 1
+
+
+def test_resources_without_calls_still_link_their_dependents() -> None:
+    # a component (no calls) between a and b: b still waits for a through it.
+    deps = {urn("a"): [], COMP: [urn("a")], urn("b"): [COMP]}
+    cp = analysis.critical_path(deps, {urn("a"): 2, urn("b"): 3})
+    assert cp.calls == 5 and cp.chain == (urn("a"), urn("b"))
+
+
+def test_calls_outside_any_resource_count_as_head_of_the_chain() -> None:
+    cp = analysis.critical_path({urn("a"): []}, {urn("a"): 2, "": 1})
+    assert cp.calls == 3 and cp.head_calls == 1
+
+
+def test_a_dependency_cycle_is_reported_not_looped_on() -> None:
+    with pytest.raises(ValueError, match="cycle"):
+        analysis.critical_path({urn("a"): [urn("b")], urn("b"): [urn("a")]}, {urn("a"): 1})
+
+
+def test_observed_serial_depth_counts_calls_that_waited_for_each_other() -> None:
+    calls = [
+        {"t0": 0.0, "t1": 1.0},
+        {"t0": 0.1, "t1": 1.1},  # overlaps the first: parallel
+        {"t0": 1.2, "t1": 2.0},  # after both
+        {"t0": 2.1, "t1": 3.0},
+    ]
+    assert analysis.observed_serial_depth(calls) == 3
+    assert analysis.observed_serial_depth([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("http", "path", "soap", "expected"),
+    [
+        ("POST", "/services/oauth2/token", "", "auth.oauth_token"),
+        ("POST", "/services/Soap/u/63.0", "login", "auth.soap_login"),
+        ("POST", "/services/Soap/m/63.0", "readMetadata", "metadata.readMetadata"),
+        ("GET", "/services/data/v63.0/query/", "", "rest.query"),
+        ("GET", "/services/data/v63.0/query/01gxx-2000", "", "rest.queryMore"),
+        ("POST", "/services/data/v63.0/sobjects/PermissionSetAssignment/", "", "rest.sobject.create"),
+        ("PATCH", "/services/data/v63.0/sobjects/User/005xx", "", "rest.sobject.update"),
+        ("PATCH", "/services/data/v63.0/sobjects/User/Ext__c/abc", "", "rest.sobject.upsert"),
+        ("DELETE", "/services/data/v63.0/sobjects/PermissionSetAssignment/0Pa", "", "rest.sobject.delete"),
+        ("GET", "/services/data/v63.0/sobjects/User/describe", "", "rest.describe"),
+        ("GET", "/services/data/v63.0/limits", "", "rest.limits"),
+        ("GET", "/services/data/", "", "rest.versions"),
+        ("GET", "/services/data/v63.0/apps/oauth/credentials/0H4/888", "", "connect.oauth_credentials"),
+        ("GET", "/aircall/v1/ping", "", "aircall.ping"),
+    ],
+)
+def test_recorded_calls_map_to_the_emulators_operation_names(
+    http: str, path: str, soap: str, expected: str
+) -> None:
+    assert analysis.operation({"http": http, "path": path, "soap": soap}) == expected
+
+
+def test_calls_by_resource_leaves_out_logins() -> None:
+    calls = [
+        {"urn": urn("a"), "http": "POST", "path": "/services/oauth2/token"},
+        {"urn": urn("a"), "http": "GET", "path": "/services/data/v63.0/query/"},
+        {"urn": urn("a"), "http": "POST", "path": "/services/data/v63.0/sobjects/User/"},
+        {"urn": "", "http": "GET", "path": "/services/data/v63.0/limits"},
+    ]
+    assert analysis.calls_by_resource(calls) == {urn("a"): 2, "": 1}
+    assert analysis.count_operations(calls)["auth.oauth_token"] == 1
+
+
+def test_pickle_sizes_count_only_managed_custom_resources_from_a_checkpoint(tmp_path: Path) -> None:
+    pickle = base64.b64encode(b"x" * 3000).decode()
+    checkpoint = {
+        "version": 3,
+        "checkpoint": {
+            "stack": "dev",
+            "latest": {
+                "resources": [
+                    {"urn": STACK, "type": "pulumi:pulumi:Stack", "custom": False},
+                    {"urn": "urn:...::default", "type": "pulumi:providers:pulumi-python", "custom": True},
+                    {"urn": COMP, "type": "eci-aircall:index:EciAircallIntegration", "custom": False},
+                    {
+                        "urn": urn("a"),
+                        "type": "pulumi-python:dynamic:Resource",
+                        "custom": True,
+                        "inputs": {"__provider": pickle},
+                        "outputs": {"__provider": pickle, "x": 1},
+                        "dependencies": [COMP],
+                    },
+                ]
+            },
+        },
+    }
+    state_dir = tmp_path / "st"
+    path = state_dir / ".pulumi" / "stacks" / "eci-aircall" / "dev.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(checkpoint))
+    found = analysis.find_state_file(state_dir, "dev")
+    resources = analysis.deployment_resources(json.loads(found.read_text()))
+    assert analysis.provider_pickle_sizes(resources) == {urn("a"): 4000}
+    assert analysis.dependency_graph(resources)[urn("a")] == [COMP]
+    with pytest.raises(FileNotFoundError):
+        analysis.find_state_file(state_dir, "prod")
+
+
+def test_short_name_is_the_last_urn_segment() -> None:
+    assert analysis.short_name(urn("integration-user")) == "integration-user"
+    assert analysis.short_name("") == "(no resource)"
