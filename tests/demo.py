@@ -1,0 +1,236 @@
+"""`make demo`: the whole story on a local Salesforce org emulator, printed step by step.
+
+    preview → up → an admin changes the site in Setup (out of band) → refresh shows the drift →
+    preview shows the fix → up restores it → preview --expect-no-changes
+
+Uses the real `pulumi` CLI (file backend under .demo/, passphrase secrets) when it is on PATH, the local
+engine (`python -m tests.engine`) otherwise; `--engine local|pulumi` forces one. Every run starts from a fresh
+emulator org and a fresh stack state, so it can be run again and again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / ".demo"
+STACK = "demo"
+NS = "eci-aircall"
+SITE = "VoiceConnector"
+# The drift the demo introduces: an admin relaxes the site's clickjack protection in Setup, away from the
+# guide's "Allow framing by the same origin only (Recommended)".
+DRIFTED_CLICKJACK = "AllowAllFraming"
+PASSPHRASE = "eci-aircall-demo"  # protects only the throw-away demo state under .demo/
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m==> {text}\033[0m", flush=True)
+
+
+class Emulator:
+    """The emulator as a child process (`python -m tests.emulator serve`), its JSON line parsed."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.emulator", "serve", "--state-dir", str(state_dir), "--port", "0"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=10)
+            raise SystemExit(f"demo: the emulator did not start (exit code {self.proc.returncode})")
+        self.info: dict[str, Any] = json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def salesforce(self) -> Salesforce:
+        """simple-salesforce logged in as the org's admin, as someone working in Setup would be."""
+        session = requests.Session()
+        session.verify = self.info["ca_cert"]
+        return Salesforce(
+            instance_url=self.info["instance_url"],
+            session_id=self.info["access_token"],
+            session=session,
+            version="63.0",
+        )
+
+
+class Runner:
+    """Runs a Pulumi verb through the real CLI or the local engine, streaming its output."""
+
+    def __init__(self, engine: str, emulator: Emulator) -> None:
+        self.engine = engine
+        info = emulator.info
+        self.config = {
+            f"{NS}:instanceUrl": info["instance_url"],
+            f"{NS}:caBundle": info["ca_cert"],
+            f"{NS}:aircallApiUrl": info["aircall_url"],
+            f"{NS}:aircallApiId": info["aircall_api_id"],
+        }
+        self.secrets = {
+            f"{NS}:accessToken": info["access_token"],
+            f"{NS}:aircallApiToken": info["aircall_api_token"],
+        }
+        self.env = dict(os.environ)
+        self.env.setdefault("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+        self.env["PULUMI_BACKEND_URL"] = f"file://{DEMO / 'state'}"
+        self.env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+        self.cwd = REPO
+        if engine == "pulumi":
+            self._prepare_cli_stack()
+
+    def _prepare_cli_stack(self) -> None:
+        # `pulumi stack init` and `pulumi config set` write the stack file (encryption salt, secure values),
+        # and the connection only exists while the emulator runs: so the CLI works on a copy of the program
+        # under .demo/project, leaving the committed stacks/Pulumi.demo.yaml untouched.
+        project = DEMO / "project"
+        project.mkdir(parents=True)
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copyfile(REPO / name, project / name)
+        for name in ("components", "providers"):
+            shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (project / "stacks").mkdir()
+        shutil.copyfile(REPO / "stacks" / f"Pulumi.{STACK}.yaml", project / "stacks" / f"Pulumi.{STACK}.yaml")
+        (project / ".venv").symlink_to(REPO / ".venv")  # Pulumi.yaml: runtime.options.virtualenv: .venv
+        self.cwd = project
+        (DEMO / "state").mkdir(parents=True, exist_ok=True)
+        self._pulumi(["stack", "init", STACK, "--secrets-provider", "passphrase"], echo=False)
+        for key, value in self.config.items():
+            self._pulumi(["config", "set", "--stack", STACK, key, value], echo=False)
+        for key, value in self.secrets.items():
+            self._pulumi(["config", "set", "--stack", STACK, "--secret", key, value], echo=False)
+
+    def _pulumi(self, args: Sequence[str], *, echo: bool = True) -> int:
+        proc = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.cwd,
+            env=self.env,
+            text=True,
+            capture_output=not echo,
+        )
+        if proc.returncode != 0 and not echo:
+            raise SystemExit(f"demo: `pulumi {' '.join(args[:2])}` failed:\n{proc.stderr}")
+        return proc.returncode
+
+    def run(self, verb: str, *, expect_no_changes: bool = False) -> int:
+        if self.engine == "pulumi":
+            args = [verb, "--stack", STACK]
+            if verb != "preview":
+                args += ["--yes", "--skip-preview"]
+            if expect_no_changes:
+                args.append("--expect-no-changes")
+            return self._pulumi(args)
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.engine",
+            verb,
+            "--stack",
+            STACK,
+            "--cwd",
+            str(REPO),
+            "--state-dir",
+            str(DEMO / "state"),
+        ]
+        for key, value in self.config.items():
+            cmd += ["-c", f"{key}={value}"]
+        for key, value in self.secrets.items():
+            cmd += ["--secret", f"{key}={value}"]
+        if expect_no_changes:
+            cmd.append("--expect-no-changes")
+        return subprocess.run(cmd, cwd=REPO, env=self.env).returncode
+
+
+def change_site_in_setup(sf: Salesforce) -> str:
+    """What an admin does in Setup > Sites > Edit: a Metadata API read-modify-write of the site."""
+    site: Any = sf.mdapi.CustomSite.read([SITE])
+    before = str(site.clickjackProtectionLevel)
+    site.clickjackProtectionLevel = DRIFTED_CLICKJACK
+    sf.mdapi.CustomSite.update(site)
+    after: Any = sf.mdapi.CustomSite.read([SITE])
+    after = after.clickjackProtectionLevel
+    return f"CustomSite {SITE}: clickjackProtectionLevel {before} -> {after}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", choices=("auto", "pulumi", "local"), default="auto")
+    args = ap.parse_args(argv)
+    engine = args.engine
+    if engine == "auto":
+        engine = "pulumi" if shutil.which("pulumi") else "local"
+
+    started = time.monotonic()
+    shutil.rmtree(DEMO, ignore_errors=True)  # a fresh org and stack every run: re-runnable by construction
+    DEMO.mkdir(parents=True)
+    say("Starting the Salesforce org emulator (python -m tests.emulator serve --state-dir .demo/org)")
+    emulator = Emulator(DEMO / "org")
+    print(f"    org: {emulator.info['instance_url']}  (admin {emulator.info['username']})")
+    where = "the real pulumi CLI, file backend .demo/state" if engine == "pulumi" else "the local engine"
+    print(
+        f"    engine: {where} ({'pulumi is on PATH' if shutil.which('pulumi') else 'pulumi is not on PATH'})"
+    )
+    try:
+        runner = Runner(engine, emulator)
+        steps: list[tuple[str, Any]] = [
+            (
+                "1/7 pulumi preview: what a fresh org needs (note the callback URL wiring)",
+                lambda: runner.run("preview"),
+            ),
+            ("2/7 pulumi up: configure the org", lambda: runner.run("up")),
+            (
+                "3/7 An admin edits the site in Setup (out of band, through the Metadata API)",
+                lambda: _print(change_site_in_setup(emulator.salesforce())),
+            ),
+            ("4/7 pulumi refresh: the drift shows up", lambda: runner.run("refresh")),
+            ("5/7 pulumi preview: the fix that up will apply", lambda: runner.run("preview")),
+            ("6/7 pulumi up: back to the guide's settings", lambda: runner.run("up")),
+            (
+                "7/7 pulumi preview --expect-no-changes: converged",
+                lambda: runner.run("preview", expect_no_changes=True),
+            ),
+        ]
+        for title, action in steps:
+            say(title)
+            code = action()
+            if code:
+                say(f"demo FAILED at step {title.split()[0]} (exit code {code})")
+                return code
+        say(
+            f"demo OK in {time.monotonic() - started:.0f}s. Left by hand, as in a real org: authorize "
+            "ECI_Named_Credential (see the nextManualStep output)."
+        )
+        return 0
+    finally:
+        emulator.stop()
+
+
+def _print(text: str) -> int:
+    print(f"    {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
