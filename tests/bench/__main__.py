@@ -30,13 +30,14 @@ WALL_GOAL_RATIO = 1.2
 
 METHOD = """\
 Critical-path bound: every HTTP call a provider makes is recorded with the URN of the resource whose
-provider request made it (tests/bench/hook/sitecustomize.py: a gRPC interceptor in the dynamic provider host
-and a wrapper on requests' HTTPAdapter.send). A resource's calls are taken as sequential (each reads
-before it writes); the bound is the heaviest path through the resource dependency graph recorded in the state (`dependencies`),
-weighting each resource by its call count, plus one login that every call waits for; x latency per call.
-Wall time also holds what no latency explains (process start-up, program evaluation, gRPC): the no-op `up`
-measures that overhead, so `up - no-op` against the bound is shown too. "observed serial depth" is the longest
-run of recorded calls that actually waited for one another: above the bound means parallelism left unused."""
+provider request made it (tests/bench/hook/sitecustomize.py: a gRPC interceptor in the dynamic provider
+host and a wrapper on requests' HTTPAdapter.send). A resource's calls are taken as sequential (each reads
+before it writes); the bound is the heaviest path through the resource dependency graph recorded in the
+state (`dependencies`), weighting each resource by its call count, plus one login that every call waits
+for; times the latency per call. Wall time also holds what no latency explains (process start-up, program
+evaluation, gRPC): the no-op `up` measures that overhead, so `up - no-op` against the bound is shown too.
+"observed serial depth" is the longest run of recorded calls that actually waited for one another: above
+the bound means parallelism was left unused."""
 
 
 def machine() -> dict[str, Any]:
