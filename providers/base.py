@@ -39,16 +39,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets as pysecrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dyn
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from providers import salesforce
 from providers.salesforce import ConnectionSettings, SalesforceClient, SalesforceError
@@ -57,6 +58,20 @@ log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "__provider"
 HASH_ITERATIONS = 20_000
+
+# Salesforce's own check is looser than RFC 5322 but needs one "@" and a dotted domain (Object Reference,
+# User.Email,
+# "Type: email"); this catches typos before any call without pulling in an email-validation library.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("is not an email address (expected name@example.com)")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
 
 
 class ArtifactInputs(BaseModel):
@@ -174,6 +189,8 @@ class ArtifactProvider(dyn.ResourceProvider):
     replace_keys: ClassVar[frozenset[str]] = frozenset()
     computed: ClassVar[tuple[str, ...]] = ()
     secret_outputs: ClassVar[frozenset[str]] = frozenset()
+    #: False: create first and adopt on DUPLICATE_VALUE (one call fewer when the artifact is usually new).
+    find_before_create: ClassVar[bool] = True
 
     # Connection settings arrive in configure() after unpickling; never pickled (see __getstate__).
     _settings: ConnectionSettings | None = None
@@ -310,7 +327,7 @@ class ArtifactProvider(dyn.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
         record = self.prepare(inputs, creating=True)
-        live = self.find(inputs)
+        live = self.find(inputs) if self.find_before_create else None
         adopted = live is not None
         if live is not None:
             if self.needs_write(inputs, live):
@@ -329,8 +346,11 @@ class ArtifactProvider(dyn.ResourceProvider):
                 if live is None:
                     raise
                 adopted = not err.uncertain_write
-                self.update_live(live.id, inputs, self.prepare(inputs, creating=False), live)
+                if self.needs_write(inputs, live):
+                    self.update_live(live.id, inputs, self.prepare(inputs, creating=False), live)
                 artifact_id = live.id
+            else:
+                live = Live(artifact_id, {}, record)
         outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
         return dyn.CreateResult(artifact_id, outs)
 
@@ -356,7 +376,7 @@ class ArtifactProvider(dyn.ResourceProvider):
             if name not in self.secret_fields:
                 outs[name] = value
         inputs_now = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
-        outs.update(self.computed_outputs(live.id, inputs_now, live))
+        outs.update(self.computed_outputs(live.id, inputs_now, live, olds))
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
             log.info(
@@ -372,11 +392,13 @@ class ArtifactProvider(dyn.ResourceProvider):
         inputs = self._validated(news)
         old_plain, _ = unwrap(olds)
         salesforce_fields = set(self.field_map) | self.secret_fields
+        live: Live | None = None
         if self.changed_fields(olds, news) & salesforce_fields:
             record = self.prepare(inputs, creating=False)
             self.update_live(id_, inputs, record, None)
+            live = Live(id_, {}, record)
         return dyn.UpdateResult(
-            self.outputs(id_, inputs, adopted=bool(old_plain.get("adopted")), olds=old_plain, live=None)
+            self.outputs(id_, inputs, adopted=bool(old_plain.get("adopted")), olds=old_plain, live=live)
         )
 
     # --- delete: adopted artifacts are left alone unless asked; already gone is fine ---
@@ -414,7 +436,7 @@ class ArtifactProvider(dyn.ResourceProvider):
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
         outs["adopted"] = adopted
-        outs.update(self.computed_outputs(artifact_id, inputs, live))
+        outs.update(self.computed_outputs(artifact_id, inputs, live, olds))
         return self._wrap_secret_outputs(outs)
 
     def _wrap_secret_outputs(self, outs: dict[str, Any]) -> dict[str, Any]:
@@ -444,8 +466,14 @@ class ArtifactProvider(dyn.ResourceProvider):
         }
 
     def computed_outputs(
-        self, artifact_id: str, inputs: Mapping[str, Any], live: Live | None
+        self,
+        artifact_id: str,
+        inputs: Mapping[str, Any],
+        live: Live | None,
+        olds: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
+        """Outputs besides the inputs. ``live.raw`` is the record as read, or as just written (create/update);
+        ``live`` is None when update wrote nothing; ``olds`` are the previous outputs (None on create)."""
         return {}
 
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
