@@ -1,0 +1,221 @@
+"""`python -m tests.engine {preview|up|refresh|destroy} --stack NAME ...`, the Pulumi CLI's verbs and output.
+
+Extensions beyond the issue's interface: `stack export` / `stack import` (the CLI's
+`pulumi stack export|import`, printing / reading the UntypedDeployment JSON) and `config set [--secret]`
+(writes the stack file like `pulumi config set`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .engine import Deployment, DeploymentError, Result, Step
+from .project import Project, ProjectError, load_stack_config, set_stack_config
+from .provider_host import ProviderError
+from .secrets import PassphraseError
+from .state import UNKNOWN, StateError, StateStore, is_secret
+
+SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- ", "same": "  ", "read": "> "}
+PAST = {
+    "create": "created",
+    "update": "updated",
+    "replace": "replaced",
+    "delete": "deleted",
+    "same": "unchanged",
+}
+FUTURE = {
+    "create": "to create",
+    "update": "to update",
+    "replace": "to replace",
+    "delete": "to delete",
+    "same": "unchanged",
+}
+EXPECT_NO_CHANGES = "error: no changes were expected but changes were proposed"
+
+
+def _kv(items: list[str] | None, flag: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: {flag} expects KEY=VALUE, got {item.split('=')[0]!r}")
+        result[key] = value
+    return result
+
+
+def public_value(value: Any) -> Any:
+    """Stack outputs as the CLI's JSON shows them: secrets as "[secret]", unknowns as "[unknown]"."""
+    if is_secret(value):
+        return "[secret]"
+    if value == UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, dict):
+        return {k: public_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public_value(v) for v in value]
+    return value
+
+
+def _step_line(step: Step, preview: bool) -> str:
+    name = step.urn.rsplit("::", 1)[-1]
+    op = step.op
+    text = f" {SYMBOLS.get(op, '  ')} {step.type} {name} {op}"
+    if step.op == "replace" and step.replaces or step.diffs:
+        text += f" [diff: {' '.join('~' + d for d in step.diffs)}]"
+    if step.error:
+        text += " **failed**"
+    return text
+
+
+def render_human(verb: str, stack: str, result: Result, out: TextIO) -> None:
+    preview = verb == "preview"
+    header = {
+        "preview": "Previewing update",
+        "up": "Updating",
+        "refresh": "Refreshing",
+        "destroy": "Destroying",
+    }
+    out.write(f"{header[verb]} ({stack}):\n\n")
+    for step in result.steps:
+        if step.hidden or (step.op == "same" and not step.error):
+            continue
+        out.write(_step_line(step, preview) + "\n")
+    if result.diagnostics or result.errors:
+        out.write("\nDiagnostics:\n")
+        for msg in result.errors:
+            out.write(f"  {msg}\n")
+        for msg in result.diagnostics:
+            out.write("  " + msg.replace("\n", "\n  ") + "\n")
+    if result.outputs:
+        out.write("\nOutputs:\n")
+        for key, value in sorted(result.outputs.items()):
+            out.write(f"    {key}: {json.dumps(public_value(value))}\n")
+    changes = result.changes()
+    out.write("\nResources:\n")
+    words = FUTURE if preview else PAST
+    for op in ("create", "update", "replace", "delete"):
+        if changes[op]:
+            out.write(f"    {SYMBOLS[op].strip()} {changes[op]} {words[op]}\n")
+    if changes["same"]:
+        out.write(f"    {changes['same']} unchanged\n")
+    if not preview:
+        out.write(f"\nDuration: {result.duration:.1f}s\n")
+
+
+def json_document(result: Result) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "changes": result.changes(),
+        "steps": [s.as_json() for s in result.steps if not s.hidden],
+        "outputs": public_value(result.outputs),
+    }
+    if result.errors:
+        doc["errors"] = list(result.errors)
+    return doc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.engine", description="A local Pulumi engine for tests."
+    )
+    sub = ap.add_subparsers(dest="verb", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stack", "-s", required=True)
+        p.add_argument("--cwd", "-C", default=".")
+        p.add_argument("--state-dir", default=None, help="file backend root (default: the project directory)")
+
+    for verb in ("preview", "up", "refresh", "destroy"):
+        p = sub.add_parser(verb)
+        common(p)
+        p.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
+        p.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE")
+        p.add_argument("--expect-no-changes", action="store_true")
+        p.add_argument("--json", "-j", action="store_true")
+        p.add_argument("--parallel", "-p", type=int, default=None)
+        p.add_argument(
+            "--yes", "-y", action="store_true", help="accepted for CLI compatibility; never prompts"
+        )
+        p.add_argument("--skip-preview", action="store_true", help="accepted for CLI compatibility")
+    stack = sub.add_parser("stack")
+    stack_sub = stack.add_subparsers(dest="stack_verb", required=True)
+    exp = stack_sub.add_parser("export")
+    common(exp)
+    exp.add_argument("--file", default=None)
+    imp = stack_sub.add_parser("import")
+    common(imp)
+    imp.add_argument("--file", default=None)
+    cfg = sub.add_parser("config")
+    cfg_sub = cfg.add_subparsers(dest="config_verb", required=True)
+    cset = cfg_sub.add_parser("set")
+    common(cset)
+    cset.add_argument("key")
+    cset.add_argument("value")
+    cset.add_argument("--secret", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args, out, err)
+    except (ProjectError, StateError, PassphraseError, DeploymentError, ProviderError) as exc:
+        err.write(f"error: {exc}\n")
+        if getattr(args, "json", False):
+            out.write(json.dumps({"changes": {}, "steps": [], "outputs": {}, "errors": [str(exc)]}) + "\n")
+        return 1
+
+
+def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    project = Project.load(args.cwd)
+    state_dir = Path(args.state_dir) if args.state_dir else project.directory
+    store = StateStore(state_dir, project.name, args.stack)
+    if args.verb == "stack":
+        if args.stack_verb == "export":
+            text = json.dumps(store.export(), indent=4) + "\n"
+            if args.file:
+                Path(args.file).write_text(text)
+            else:
+                out.write(text)
+            return 0
+        data = Path(args.file).read_text() if args.file else sys.stdin.read()
+        store.import_(json.loads(data))
+        return 0
+    if args.verb == "config":
+        set_stack_config(project, args.stack, args.key, args.value, secret=args.secret)
+        return 0
+
+    env = dict(os.environ)
+    config = load_stack_config(
+        project, args.stack, _kv(args.config, "--config"), _kv(args.secret, "--secret"), env
+    )
+    deployment = Deployment(project, args.stack, config, store, parallel=args.parallel, env=env)
+    if args.verb in ("preview", "up"):
+        result = deployment.run_program(preview=args.verb == "preview")
+    elif args.verb == "refresh":
+        result = deployment.refresh()
+    else:
+        result = deployment.destroy()
+
+    if args.json:
+        out.write(json.dumps(json_document(result), indent=2) + "\n")
+        for msg in result.errors:
+            err.write(f"error: {msg}\n")
+        for msg in result.diagnostics:
+            err.write(msg + "\n")
+    else:
+        render_human(args.verb, args.stack, result, out)
+        for msg in result.errors:
+            err.write(f"error: {msg}\n")
+    if not result.ok:
+        return 255
+    if args.expect_no_changes and result.has_changes():
+        err.write(EXPECT_NO_CHANGES + "\n")
+        return 255
+    return 0
