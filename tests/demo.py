@@ -69,6 +69,8 @@ class Emulator:
         """simple-salesforce logged in as the org's admin, as someone working in Setup would be."""
         session = requests.Session()
         session.verify = self.info["ca_cert"]
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment would override verify (psf/requests#3829).
+        session.trust_env = False
         return Salesforce(
             instance_url=self.info["instance_url"],
             session_id=self.info["access_token"],
