@@ -1,0 +1,170 @@
+"""The integration user (guide: "Log In as the Integration User", step 1).
+
+A ``User`` with the System Administrator profile. What the guide asks of it and how it is ensured:
+
+* *Profile System Administrator*: ``ProfileId`` resolved from ``profile_name`` (one SOQL on Profile, before
+any
+  write, so an unknown profile fails with 0 writes).
+* *API Enabled*: a profile/permission-set permission, not a User field; the same Profile query reads
+  ``PermissionsApiEnabled`` and refuses a profile without it.
+* *Access to the Voice Call object*: not a User field either. System Administrator carries "View All Data" /
+  "Modify All Data", which grant read access to every object, Voice Call included, and the ECI permission
+  sets the
+  component assigns next ("Einstein Conversation Insights", "Conversation Insights Integration User") grant
+  the
+  ECI objects. It is therefore ensured by the profile + those assignments rather than verified separately (a
+  check would need ``ObjectPermissions`` on the profile's permission set, which costs a call on every create).
+* Users cannot be deleted through the API (Object Reference, "User": delete() is not supported): delete
+  deactivates (``IsActive = false``).
+* Usernames are unique across *all* orgs: a create that fails with ``DUPLICATE_USERNAME`` while no user of
+that
+  name exists in this org means another org holds it — the error names the config key to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pulumi
+from pydantic import Field, field_validator
+
+from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, SObjectProvider
+from providers.salesforce import SalesforceError, soql_quote
+
+USERNAME_KEY = "eci-aircall:integrationUser.username"
+PROFILE_KEY = "eci-aircall:integrationUser.profile"
+
+
+class IntegrationUserInputs(ArtifactInputs):
+    # Object Reference "User": Username is an email-shaped string up to 80 characters; Alias up to 8.
+    username: Email = Field(max_length=80)
+    email: Email = Field(max_length=128)
+    first_name: str | None = Field(default=None, max_length=40)
+    last_name: str = Field(min_length=1, max_length=80)
+    alias: str = Field(min_length=1, max_length=8)
+    time_zone: str = "America/Los_Angeles"
+    locale: str = "en_US"
+    profile_name: str = "System Administrator"
+
+    @field_validator("username")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        # Salesforce stores usernames in lower case; comparing as stored keeps refresh from reporting drift.
+        return value.lower()
+
+    #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
+    is_active: bool = True
+
+
+class IntegrationUserProvider(SObjectProvider):
+    kind = "User"
+    inputs_model = IntegrationUserInputs
+    name_field = "username"
+    lookup_fields = ("username",)
+    field_map: ClassVar[Mapping[str, str]] = {
+        "username": "Username",
+        "email": "Email",
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "alias": "Alias",
+        "time_zone": "TimeZoneSidKey",
+        "locale": "LocaleSidKey",
+        "profile_name": "Profile.Name",
+        "is_active": "IsActive",
+    }
+    computed = ("user_id",)
+
+    def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        profile = self._profile(inputs)
+        record = self.to_salesforce(inputs, creating=creating)
+        record.pop("Profile", None)
+        record["ProfileId"] = profile["Id"]
+        if creating:
+            # Required on create (Object Reference "User"); the guide leaves them at the org's defaults.
+            record.setdefault("EmailEncodingKey", "UTF-8")
+            record.setdefault("LanguageLocaleKey", inputs.get("locale") or "en_US")
+        return record
+
+    def _profile(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        name = str(inputs["profile_name"])
+        soql = f"SELECT Id, Name, PermissionsApiEnabled FROM Profile WHERE Name = {soql_quote(name)}"
+        rows = self.client.query(soql, artifact=self.artifact(inputs))
+        if not rows:
+            raise InputError(
+                f"profile {name!r} does not exist in this org",
+                artifact=self.artifact(inputs),
+                hint=f"the guide asks for System Administrator; set {PROFILE_KEY} to an existing profile "
+                "name "
+                "(`pulumi config set --path eci-aircall:integrationUser.profile 'System Administrator'`)",
+            )
+        profile = rows[0]
+        if profile.get("PermissionsApiEnabled") is False:
+            raise InputError(
+                f"profile {name!r} does not have API Enabled, which the integration user needs",
+                artifact=self.artifact(inputs),
+                hint=f"use System Administrator (guide: Log In as the Integration User) via {PROFILE_KEY}",
+            )
+        return profile
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        try:
+            return super().create_live(inputs, record)
+        except SalesforceError as err:
+            if err.error_code != "DUPLICATE_USERNAME" or self.find(inputs) is not None:
+                raise  # a user of that name is in this org: the base class adopts it
+            raise InputError(
+                f"username {inputs['username']!r} is already taken in another Salesforce org (usernames are "
+                "unique across all orgs)",
+                artifact=self.artifact(inputs),
+                hint=f"choose another one: `pulumi config set --path {USERNAME_KEY} <new-username>`",
+            ) from None
+
+    def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        # Users cannot be deleted; deactivating frees the licence and is what Setup offers.
+        self.client.update_record("User", id_, {"IsActive": False}, artifact=self.artifact(outputs))
+
+    def computed_outputs(
+        self,
+        artifact_id: str,
+        inputs: Mapping[str, Any],
+        live: Live | None,
+        olds: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {"user_id": artifact_id}
+
+
+class IntegrationUser(ArtifactResource, module="eci-aircall", name="IntegrationUser"):
+    """The integration user; ``user_id`` feeds the permission set assignments."""
+
+    user_id: pulumi.Output[str]
+    username: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        username: pulumi.Input[str],
+        email: pulumi.Input[str],
+        first_name: pulumi.Input[str] | None = None,
+        last_name: pulumi.Input[str],
+        alias: pulumi.Input[str],
+        time_zone: pulumi.Input[str] = "America/Los_Angeles",
+        locale: pulumi.Input[str] = "en_US",
+        profile_name: pulumi.Input[str] = "System Administrator",
+        delete_adopted: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "username": username,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "alias": alias,
+            "time_zone": time_zone,
+            "locale": locale,
+            "profile_name": profile_name,
+            "is_active": True,
+            "delete_adopted": delete_adopted,
+        }
+        super().__init__(IntegrationUserProvider(), resource_name, props, opts)
