@@ -248,7 +248,11 @@ def summarize_changes(changes: Mapping[Any, int]) -> dict[str, int]:
 def first_error_line(text: str, secrets: Any = ()) -> str:
     """The line a human needs first: the CLI's `error:` line, else the first non-empty one; secrets masked."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    chosen = next((ln for ln in lines if ln.lower().startswith("error:")), lines[0] if lines else "")
+    at = next((i for i, ln in enumerate(lines) if ln.lower().startswith("error:")), 0)
+    chosen = lines[at] if lines else ""
+    # "error: Program failed with an unhandled exception:" says nothing until its next line.
+    if chosen.endswith(":") and at + 1 < len(lines):
+        chosen = f"{chosen} {lines[at + 1]}"
     for secret in secrets:
         if secret:
             chosen = chosen.replace(secret, "[secret]")

@@ -255,6 +255,10 @@ def test_first_error_line_prefers_the_cli_error_line() -> None:
     text = "Updating (dev):\n  + create\n\nerror: update failed: INVALID_SESSION_ID\n  details"
     assert fleet.first_error_line(text) == "error: update failed: INVALID_SESSION_ID"
     assert fleet.first_error_line("\n\nTraceback...\nValueError") == "Traceback..."
+    text = "error: Program failed with an unhandled exception:\n  ConfigError: contactEmail is not set"
+    assert fleet.first_error_line(text) == (
+        "error: Program failed with an unhandled exception: ConfigError: contactEmail is not set"
+    )
 
 
 # --- the CLI entry point and the local-engine adapter
