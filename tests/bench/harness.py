@@ -156,8 +156,12 @@ class Target:
         return {**config, **self.extra_config}, secrets
 
 
+BENCH_PASSPHRASE = "eci-aircall-bench"  # protects only the throw-away states under the bench's work dir
+
+
 def engine_env(call_log: Path | None) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("PULUMI_CONFIG_PASSPHRASE", BENCH_PASSPHRASE)
     paths = [str(HOOK_DIR), str(REPO)] if call_log else [str(REPO)]
     env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
     if call_log:
