@@ -1,0 +1,230 @@
+"""Pytest fixtures for the org emulator (registered from tests/conftest.py).
+
+- `emulator` (session): one server process for the whole test session.
+- `org` (function): that server reset to the seeded org (counters and faults cleared) before the test.
+- `fresh_emulator` (function): a separate server with its own state dir (restart / isolation tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class EmulatorHandle:
+    """A running emulator process and the credentials it printed."""
+
+    def __init__(
+        self, state_dir: Path, port: int = 0, latency_ms: int = 0, settings_file: str | None = None
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self._port = port
+        self._latency_ms = latency_ms
+        self._settings_file = settings_file
+        self.proc: subprocess.Popen[str] | None = None
+        self.info: dict[str, Any] = {}
+        self.startup_seconds = 0.0
+        self._http: requests.Session | None = None
+        self.start()
+
+    # ---- process ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.emulator",
+            "serve",
+            "--state-dir",
+            str(self.state_dir),
+            "--port",
+            str(self._port),
+            "--latency-ms",
+            str(self._latency_ms),
+        ]
+        if self._settings_file:
+            cmd += ["--settings", self._settings_file]
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        self.startup_seconds = time.perf_counter() - t0
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"emulator did not start: {err[-2000:]}")
+        self.info = json.loads(line)
+        # Restarts keep the port, so URLs held by the test (and records that embed them) stay valid.
+        self._port = int(self.instance_url.rsplit(":", 1)[1])
+        self._http = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._close_pipes()
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._close_pipes()
+
+    def restart(self, hard: bool = True) -> None:
+        self.kill() if hard else self.stop()
+        self.start()
+
+    def _close_pipes(self) -> None:
+        if self.proc is not None:
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # ---- what the serve line printed ---------------------------------------------------------------------
+    @property
+    def instance_url(self) -> str:
+        return str(self.info["instance_url"])
+
+    @property
+    def access_token(self) -> str:
+        return str(self.info["access_token"])
+
+    @property
+    def username(self) -> str:
+        return str(self.info["username"])
+
+    @property
+    def password(self) -> str:
+        return str(self.info["password"])
+
+    @property
+    def ca_cert(self) -> str:
+        return str(self.info["ca_cert"])
+
+    @property
+    def aircall_url(self) -> str:
+        return str(self.info["aircall_url"])
+
+    @property
+    def aircall_api_id(self) -> str:
+        return str(self.info["aircall_api_id"])
+
+    @property
+    def aircall_api_token(self) -> str:
+        return str(self.info["aircall_api_token"])
+
+    # ---- clients -----------------------------------------------------------------------------------------
+    def session(self) -> requests.Session:
+        """A requests.Session that trusts the emulator's CA."""
+        s = requests.Session()
+        s.verify = self.ca_cert
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override Session.verify when trust_env is on
+        # (psf/requests#3829), and those are set on many machines; loopback needs no proxy settings either.
+        s.trust_env = False
+        return s
+
+    def sf(self, session_id: str | None = None, version: str = "63.0") -> Any:
+        from simple_salesforce import Salesforce
+
+        return Salesforce(
+            instance_url=self.instance_url,
+            session_id=session_id or self.access_token,
+            session=self.session(),
+            version=version,
+        )
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        if self._http is None:
+            self._http = self.session()
+            self._http.headers["Authorization"] = f"Bearer {self.access_token}"
+        r = self._http.request(
+            method,
+            f"{self.instance_url}/__emulator/{path}",
+            json=body if body is not None else None,
+            timeout=30,
+        )
+        if r.status_code >= 400:
+            raise RuntimeError(f"control {method} {path} failed: {r.status_code} {r.text[:500]}")
+        return r.json()
+
+    def calls(self) -> dict[str, Any]:
+        return dict(self.control("GET", "calls"))
+
+    def reset_calls(self) -> None:
+        self.control("POST", "calls/reset")
+
+    def settings(self, **kw: Any) -> dict[str, Any]:
+        return dict(self.control("POST", "settings", kw) if kw else self.control("GET", "settings"))
+
+    def fault(self, **spec: Any) -> dict[str, Any]:
+        return dict(self.control("POST", "faults", spec)["faults"][0])
+
+    def clear_faults(self) -> None:
+        self.control("POST", "faults/clear")
+
+    def authorize_named_credential(self, name: str) -> None:
+        self.control("POST", f"named-credentials/{name}/authorize")
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def refresh_token(self, username: str | None = None, client_id: str = "PlatformCLI") -> str:
+        body: dict[str, Any] = {"client_id": client_id}
+        if username:
+            body["username"] = username
+        return str(self.control("POST", "oauth/refresh-token", body)["refresh_token"])
+
+    def sfdx_auth_url(self) -> str:
+        """`force://PlatformCLI::<refresh token>@<instance>` for the admin (as `sf org display --verbose`)."""
+        return f"force://PlatformCLI::{self.refresh_token()}@{self.instance_url.removeprefix('https://')}"
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    handle = EmulatorHandle(tmp_path_factory.mktemp("emulator-state"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def org(emulator: EmulatorHandle) -> EmulatorHandle:
+    if emulator.proc is None or emulator.proc.poll() is not None:
+        emulator.start()
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
+    handle = EmulatorHandle(tmp_path / "emulator-state")
+    try:
+        yield handle
+    finally:
+        handle.stop()
