@@ -44,7 +44,7 @@ def test_keyandsecret_returns_the_connected_app_key_and_secret(mdapi: Any, md_or
 
 
 def test_the_secret_is_returned_only_when_asked_for(mdapi: Any, md_org: Org) -> None:
-    # Connect REST guide, "OAuth Credentials by Consumer ID": part defaults to key; the secret only on request.
+    # Connect REST guide, "OAuth Credentials by Consumer ID": part defaults to key; secret only on request.
     mdapi.ConnectedApp.create([connected_app(mdapi, consumerKey="3MVG9.k", consumerSecret="the-secret")])
     app_id = _app_id(md_org, "ConnectedApp", "ECI_Connected_App")
     consumer = _consumer(md_org, app_id)
