@@ -1,0 +1,255 @@
+"""Preflight: verifies the org and the Aircall key before anything is written (issue 5, item 8).
+
+Every check is read-only and runs in create/update only; ``diff`` compares inputs, so a no-op ``up`` costs no
+call. Each failure names the guide step and what to do. The checks and how a client can see each:
+
+* Edition — ``SELECT OrganizationType FROM Organization`` (Object Reference, "Organization"); the guide's
+  EDITIONS box: Enterprise, Performance, Unlimited.
+* ECI enabled — Metadata ``ConversationalIntelligenceSettings`` (fullName ``ConversationalIntelligence``),
+  ``enableCallCoaching`` (Metadata API Developer Guide, "ConversationalIntelligenceSettings").
+* Voice Connector package permission sets present — one SOQL on PermissionSet by Name or Label.
+* Site domain registered — there is no read-only API that says so before a site exists (the Domain object
+lists
+  custom domains only; Object Reference, "Domain"). A site existing proves it, so: the ``VoiceConnector``
+  site, or
+  any ``Site`` row, passes; otherwise the check is reported as not verifiable (``unverified`` output) and the
+  CustomSite create, if Salesforce refuses it, says which guide step to do.
+* Connected-app creation allowed (``oauth_app_kind`` ConnectedApp) — Salesforce publishes no readable setting
+  for the Spring '26 block (Help 005228017; the "Allow creation of connected apps" toggle has no field in
+  ExternalClientAppSettings, API 63.0) and offers no validation-only create for one component. If
+  ``ECI_Connected_App`` already exists nothing needs creating and the check passes; otherwise it is reported
+  in
+  ``unverified``, and the ConnectedApp create error names ``eci-aircall:oauthAppKind``.
+* Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip`` (readMetadata of each).
+* Aircall credentials — ``GET {aircall_api_url}/ping`` with Basic auth api_id:api_token (Aircall API
+reference,
+  "Ping"); not a Salesforce call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import pulumi
+import pulumi.dynamic as dyn
+from pydantic import Field
+
+from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError
+from providers.salesforce import SalesforceError, soql_quote
+
+SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
+ECI_SETTINGS = "ConversationalIntelligence"
+CONNECTED_APP = "ECI_Connected_App"
+SITE_NAME = "VoiceConnector"
+# (Metadata type, fullName, guide step) of what a shared ECI setup consists of.
+SHARED_ARTIFACTS: tuple[tuple[str, str, str], ...] = (
+    ("AuthProvider", "ECI_Auth_Provider", "Add ECI as an Authorized Provider"),
+    ("CustomSite", SITE_NAME, "Set Up the Salesforce Site"),
+    ("NamedCredential", "ECI_Named_Credential", "Add ECI Named Credentials"),
+)
+
+
+class PreflightFailed(InputError):
+    """A prerequisite the guide assumes is missing; nothing has been written."""
+
+
+class PreflightInputs(ArtifactInputs):
+    oauth_app_kind: Literal["ConnectedApp", "ExternalClientApp"] = "ConnectedApp"
+    shared_eci: Literal["create", "adopt", "skip"] = "create"
+    aircall_api_url: str = Field(default="https://api.aircall.io/v1", pattern=r"^https?://\S+$")
+    aircall_api_id: str = Field(min_length=1)
+    aircall_api_token: str = Field(min_length=1)
+    permission_sets: list[str] = Field(
+        default_factory=lambda: [
+            "Einstein_Conversation_Insights",
+            "Conversation_Insights_Integration_User",
+            "Voice_Connector_Permission",
+        ]
+    )
+
+
+class PreflightProvider(ArtifactProvider):
+    kind = "Preflight"
+    inputs_model = PreflightInputs
+    secret_fields = frozenset({"aircall_api_token"})
+    computed = ("my_domain_url", "edition", "unverified")
+    field_map: ClassVar[Mapping[str, str]] = {}
+
+    # create/update run the checks; read and delete touch nothing.
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        inputs = self._validated(props)
+        found = self.run_checks(inputs)
+        outs = self.outputs("", inputs, adopted=False, olds=None, live=None)
+        outs.update(found)
+        return dyn.CreateResult(f"preflight-{uuid.uuid4().hex[:12]}", outs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        inputs = self._validated(news)
+        found = self.run_checks(inputs)
+        outs = self.outputs(id_, inputs, adopted=False, olds=olds, live=None)
+        outs.update(found)
+        return dyn.UpdateResult(outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        # Nothing in the org "is" the preflight: refresh keeps it as it is, at no cost.
+        olds = {k: v for k, v in props.items() if k != "__provider"}
+        inputs = {n: olds[n] for n in self.input_names() if n in olds and n not in self.secret_fields}
+        return dyn.ReadResult(id_, olds, inputs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        return None
+
+    def artifact(self, inputs: Mapping[str, Any]) -> str:
+        return "Preflight"
+
+    # --- the checks ---
+    def run_checks(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        unverified: list[str] = []
+        edition = self._check_edition()
+        self._check_eci_enabled()
+        self._check_permission_sets(list(inputs["permission_sets"]))
+        if inputs["shared_eci"] == "create":
+            unverified += self._check_site_domain()
+            if inputs["oauth_app_kind"] == "ConnectedApp":
+                unverified += self._check_connected_app_creation()
+        else:
+            self._check_shared_artifacts(str(inputs["shared_eci"]), str(inputs["oauth_app_kind"]))
+        self._check_aircall(inputs)
+        return {"my_domain_url": self.client.instance_url, "edition": edition, "unverified": unverified}
+
+    def _fail(self, message: str, hint: str) -> PreflightFailed:
+        return PreflightFailed(message, artifact="Preflight", hint=hint)
+
+    def _check_edition(self) -> str:
+        rows = self.client.query(
+            "SELECT Id, OrganizationType FROM Organization", artifact="Preflight edition"
+        )
+        edition = str(rows[0].get("OrganizationType") or "") if rows else ""
+        short = edition.removesuffix(" Edition").strip()
+        if short not in SUPPORTED_EDITIONS:
+            raise self._fail(
+                f"this org is {edition or 'of an unknown edition'}; Einstein Conversation Insights is available "
+                "in Enterprise, Performance and Unlimited Editions",
+                "guide: Configure Aircall with ECI, EDITIONS — use an org of a supported edition",
+            )
+        return short
+
+    def _check_eci_enabled(self) -> None:
+        record = self.client.metadata_read(
+            "ConversationalIntelligenceSettings", [ECI_SETTINGS], artifact="Preflight ECI settings"
+        )[0]
+        if not record or not record.get("enableCallCoaching"):
+            raise self._fail(
+                "Einstein Conversation Insights is not enabled in this org",
+                "guide: Configure Aircall with ECI — turn the feature on in Setup → Einstein Conversation "
+                "Insights (needs Customize Application), then run `pulumi up` again",
+            )
+
+    def _check_permission_sets(self, wanted: list[str]) -> None:
+        if not wanted:
+            return
+        quoted = ", ".join(soql_quote(name) for name in wanted)
+        soql = f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN ({quoted}) OR Label IN ({quoted})"
+        rows = self.client.query(soql, artifact="Preflight permission sets")
+        present = {str(r.get(k) or "").lower() for r in rows for k in ("Name", "Label")}
+        missing = [name for name in wanted if name.lower() not in present]
+        if missing:
+            raise self._fail(
+                f"permission set(s) {', '.join(missing)} not found in this org",
+                "guide: Configure Aircall with ECI — install and launch the Voice Connector app (its package "
+                "brings these permission sets), or correct the names in eci-aircall:permissionSets",
+            )
+
+    def _check_site_domain(self) -> list[str]:
+        rows = self.client.query("SELECT Id, Name FROM Site LIMIT 1", artifact="Preflight site domain")
+        if rows:
+            return []
+        return [
+            "site domain registration: not readable through the API before a site exists; if the VoiceConnector "
+            "site cannot be created, register it (guide: Set Up the Salesforce Site, step 2)"
+        ]
+
+    def _check_connected_app_creation(self) -> list[str]:
+        record = self.client.metadata_read(
+            "ConnectedApp", [CONNECTED_APP], artifact="Preflight connected app"
+        )[0]
+        if record:
+            return []
+        return [
+            "connected-app creation: Salesforce exposes no read-only setting for it; if creating "
+            f"{CONNECTED_APP} is refused, run `pulumi config set eci-aircall:oauthAppKind externalClientApp`"
+        ]
+
+    def _check_shared_artifacts(self, mode: str, app_kind: str) -> None:
+        wanted = list(SHARED_ARTIFACTS)
+        app_type = "ConnectedApp" if app_kind == "ConnectedApp" else "ExternalClientApplication"
+        wanted.insert(0, (app_type, CONNECTED_APP, "Set Up the Connected App"))
+        missing = []
+        for type_name, full_name, step in wanted:
+            record = self.client.metadata_read(type_name, [full_name], artifact=f"Preflight {type_name}")[0]
+            if not record:
+                missing.append(f"{type_name} {full_name} (guide: {step})")
+        if missing:
+            raise self._fail(
+                f"eci-aircall:sharedEci is {mode!r} but these shared ECI artifacts do not exist: "
+                + "; ".join(missing),
+                "create them by following those guide steps (or another voice connector's setup), or run "
+                "`pulumi config set eci-aircall:sharedEci create` to let this stack create them",
+            )
+
+    def _check_aircall(self, inputs: Mapping[str, Any]) -> None:
+        url = f"{str(inputs['aircall_api_url']).rstrip('/')}/ping"
+        try:
+            response = self.client.external_get(
+                url,
+                artifact="Preflight Aircall",
+                auth=(str(inputs["aircall_api_id"]), str(inputs["aircall_api_token"])),
+            )
+        except SalesforceError as err:
+            raise self._fail(
+                f"cannot reach the Aircall API at {url}: {err.error_code}",
+                "check eci-aircall:aircallApiUrl and the network, then run `pulumi up` again",
+            ) from None
+        if response.status_code in (401, 403):
+            raise self._fail(
+                f"Aircall refused the API ID and token (HTTP {response.status_code})",
+                "guide: Generate the API Key for Aircall — set eci-aircall:aircallApiId and "
+                "`pulumi config set --secret eci-aircall:aircallApiToken <token>` to a valid key pair",
+            )
+        if response.status_code != 200:
+            raise self._fail(
+                f"Aircall's ping answered HTTP {response.status_code}",
+                "check eci-aircall:aircallApiUrl (default https://api.aircall.io/v1)",
+            )
+
+
+class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
+    """Checks the guide's prerequisites; everything else depends on it, so a failure means 0 writes."""
+
+    my_domain_url: pulumi.Output[str]
+    edition: pulumi.Output[str]
+    unverified: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        oauth_app_kind: pulumi.Input[str] = "ConnectedApp",
+        shared_eci: pulumi.Input[str] = "create",
+        aircall_api_url: pulumi.Input[str] = "https://api.aircall.io/v1",
+        aircall_api_id: pulumi.Input[str],
+        aircall_api_token: pulumi.Input[str],
+        permission_sets: pulumi.Input[list[str]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "oauth_app_kind": oauth_app_kind,
+            "shared_eci": shared_eci,
+            "aircall_api_url": aircall_api_url,
+            "aircall_api_id": aircall_api_id,
+            "aircall_api_token": aircall_api_token,
+            "permission_sets": permission_sets,
+        }
+        super().__init__(PreflightProvider(), resource_name, props, opts)
