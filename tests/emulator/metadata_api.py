@@ -550,10 +550,18 @@ def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
 def authorize_named_credential(org: OrgLike, full_name: str) -> None:
     """Complete the browser authorize step of an OAuth named credential.
 
-    KeyError: no such named credential; ValueError: it does not use OAuth.
+    Raises ``store.ApiError`` (404 NOT_FOUND for an unknown name, 400 for a credential that does not use
+    OAuth) so the control endpoint answers like any other emulator error.
     """
-    with org.transaction():
-        mt.authorize_named_credential(org, full_name)
+    from tests.emulator.store import ApiError
+
+    try:
+        with org.transaction():
+            mt.authorize_named_credential(org, full_name)
+    except KeyError as exc:
+        raise ApiError(404, "NOT_FOUND", f"No named credential named {full_name}") from exc
+    except ValueError as exc:
+        raise ApiError(400, "INVALID_OPERATION", str(exc)) from exc
 
 
 # Start the one WSDL load now: the server imports this module while starting, and the load overlaps with the

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.emulator import connect, metadata_api, metadata_types
-from tests.emulator.store import ADMIN_USERNAME, Org
+from tests.emulator.store import ADMIN_USERNAME, ApiError, Org
 from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
     INSTANCE_URL,
     _shared_mdapi,
@@ -259,11 +259,13 @@ def test_oauth_named_credential_starts_unauthenticated_until_the_admin_authorize
 
 
 def test_authorizing_an_unknown_or_password_named_credential_is_refused(mdapi: Any, md_org: Org) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(ApiError) as unknown:
         metadata_api.authorize_named_credential(md_org, "Nope")
+    assert unknown.value.status == 404
     mdapi.NamedCredential.create([named_credential(mdapi, "Pw", protocol="Password", authProvider=None)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ApiError) as not_oauth:
         metadata_api.authorize_named_credential(md_org, "Pw")
+    assert not_oauth.value.status == 400
 
 
 # ---- CustomSite --------------------------------------------------------------------------------------------
