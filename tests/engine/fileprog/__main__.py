@@ -1,0 +1,159 @@
+"""Engine test program: dynamic resources stored as records of a JSON file, shaped by config.
+
+`fileprog:items` is a JSON list of item specs; each becomes one dynamic resource (see `Item`). The provider
+is defined here in `__main__`, so dill pickles it by value (the other path, by reference, is the example's).
+Every provider call is appended to the file's "__calls" log with the pid and start/end times, so tests can
+check which calls happened, in which order, and what ran in parallel.
+"""
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+
+class FileProvider(ResourceProvider):
+    def configure(self, req: ConfigureRequest) -> None:
+        self.db = req.config.require("fileprog:db")
+        self.token = req.config.get("fileprog:token")
+        self._log("configure", "-", time.time(), time.time(), token_seen=bool(self.token))
+
+    def _locked(self, fn: Callable[[dict[str, Any]], Any]) -> Any:
+        with open(self.db + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            data: dict[str, Any] = {}
+            if os.path.exists(self.db):
+                with open(self.db) as fh:
+                    data = json.load(fh)
+            result = fn(data)
+            with open(self.db + ".tmp", "w") as out:
+                json.dump(data, out)
+            os.replace(self.db + ".tmp", self.db)
+            return result
+
+    def _log(self, op: str, name: str, t0: float, t1: float, **extra: Any) -> None:
+        entry = {"op": op, "name": name, "pid": os.getpid(), "t0": t0, "t1": t1, **extra}
+        self._locked(lambda d: d.setdefault("__calls", []).append(entry))
+
+    def _work(self, op: str, props: dict[str, Any]) -> None:
+        if props.get("crash") == op:
+            os._exit(3)
+        if props.get("fail") == op:
+            raise Exception(f"{op} of {props['name']} refused by the file store")
+        time.sleep(float(props.get("delay") or 0))
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if str(news.get("content", "")).startswith("invalid"):
+            return CheckResult(news, [CheckFailure("content", "content must not start with 'invalid'")])
+        return CheckResult(news, [])
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        keys = [k for k in ("name", "key", "content", "secret") if olds.get(k) != news.get(k)]
+        return DiffResult(
+            changes=bool(keys),
+            replaces=[k for k in keys if k in ("name", "key")],
+            delete_before_replace=bool(news.get("dbr")),
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        t0 = time.time()
+        self._work("create", props)
+        rid = self._locked(lambda d: _insert(d, props))
+        self._log("create", props["name"], t0, time.time())
+        return CreateResult(rid, {**props, "rid": rid})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        t0 = time.time()
+        self._work("update", news)
+        self._locked(lambda d: d["records"].__setitem__(id_, _record(news)))
+        self._log("update", news["name"], t0, time.time())
+        return UpdateResult({**news, "rid": id_})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        t0 = time.time()
+        self._work("delete", props)
+        self._locked(lambda d: d.get("records", {}).pop(id_, None))
+        self._log("delete", props["name"], t0, time.time())
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        record = self._locked(lambda d: d.get("records", {}).get(id_))
+        self._log("read", props.get("name", "?"), time.time(), time.time())
+        if record is None:
+            return ReadResult(None, {})
+        return ReadResult(id_, {**props, "content": record["content"]})
+
+
+def _record(props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": props["name"],
+        "key": props.get("key"),
+        "content": props.get("content"),
+        "secret": props.get("secret"),
+    }
+
+
+def _insert(data: dict[str, Any], props: dict[str, Any]) -> str:
+    data["seq"] = data.get("seq", 0) + 1
+    rid = f"r{data['seq']}"
+    data.setdefault("records", {})[rid] = _record(props)
+    return rid
+
+
+class Item(pulumi.dynamic.Resource):
+    rid: pulumi.Output[str]
+    content: pulumi.Output[str]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(FileProvider(), name, {"rid": None, **props}, opts)
+
+
+config = pulumi.Config()
+items = json.loads(config.get("items") or "[]")
+created: dict[str, Item] = {}
+group = (
+    pulumi.ComponentResource("fileprog:index:Group", "group") if any(i.get("parent") for i in items) else None
+)
+if group is not None:
+    group.register_outputs({})
+for spec in items:
+    name = spec["name"]
+    props: dict[str, Any] = {"name": name, "key": spec.get("key", "k"), "content": spec.get("content", name)}
+    for flag in ("delay", "fail", "crash", "dbr"):
+        if spec.get(flag):
+            props[flag] = spec[flag]
+    deps: list[pulumi.Resource] = []
+    if spec.get("after"):
+        dep = created[spec["after"]]
+        prefix = str(props["content"])
+        props["content"] = dep.rid.apply(lambda rid, prefix=prefix: f"{prefix} after {rid}")
+    if spec.get("depends_on"):
+        deps = [created[n] for n in spec["depends_on"]]
+    if spec.get("secret"):
+        props["secret"] = config.require_secret("token")
+    opts = pulumi.ResourceOptions(
+        protect=bool(spec.get("protect")),
+        retain_on_delete=bool(spec.get("retain")),
+        ignore_changes=spec.get("ignore_changes"),
+        depends_on=deps,
+        parent=group if spec.get("parent") else None,
+        additional_secret_outputs=spec.get("secret_outputs"),
+    )
+    created[name] = Item(name, props, opts)
+    pulumi.export(f"{name}_rid", created[name].rid)
+if config.get("token"):
+    pulumi.export("token", config.require_secret("token"))
+pulumi.export("plain", "visible")

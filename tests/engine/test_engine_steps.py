@@ -1,0 +1,270 @@
+"""Step logic of the local engine, each point against what the real engine does (pkg/resource/deploy)."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import FileProg
+
+A = {"name": "a", "content": "alpha"}
+B_AFTER_A = {"name": "b", "content": "beta", "after": "a"}
+
+
+def test_preview_calls_only_check_and_diff_and_reports_creates_with_unknown_outputs(
+    fileprog: FileProg,
+) -> None:
+    res = fileprog.run("preview", [A, B_AFTER_A])
+    assert res.changes == {"create": 3, "update": 0, "replace": 0, "delete": 0, "same": 0}
+    assert {s.rsplit("::", 1)[-1]: op for s, op in res.ops().items()} == {
+        "fileprog-dev": "create", "a": "create", "b": "create",
+    }  # fmt: skip
+    assert res.outputs["a_rid"] == "[unknown]" and res.outputs["plain"] == "visible"
+    assert fileprog.records() == {}
+    assert fileprog.calls("create", "update", "delete") == []
+    assert not fileprog.state_file.exists()
+
+
+def test_up_creates_dependency_first_then_a_second_up_is_a_no_op(fileprog: FileProg) -> None:
+    up = fileprog.run("up", [A, B_AFTER_A])
+    assert up.changes["create"] == 3
+    rid_a = up.outputs["a_rid"]
+    assert fileprog.contents() == {"a": "alpha", "b": f"beta after {rid_a}"}
+    creates = fileprog.calls("create")
+    assert [c["name"] for c in creates] == ["a", "b"] and creates[0]["t1"] <= creates[1]["t0"]
+    fileprog.clear_calls()
+    again = fileprog.run("up", [A, B_AFTER_A], expect_no_changes=True)
+    assert again.changes == {"create": 0, "update": 0, "replace": 0, "delete": 0, "same": 3}
+    assert fileprog.calls("create", "update", "delete") == []
+    fileprog.run("preview", [A, B_AFTER_A], expect_no_changes=True)
+
+
+def test_expect_no_changes_fails_when_something_would_change(fileprog: FileProg) -> None:
+    fileprog.run("up", [A])
+    res = fileprog.run("preview", [{**A, "content": "changed"}], expect_no_changes=True, check=False)
+    assert res.returncode != 0
+    assert "no changes were expected" in res.stderr
+    assert res.data["changes"]["update"] == 1
+
+
+def test_update_shows_changed_property_names_and_calls_update(fileprog: FileProg) -> None:
+    fileprog.run("up", [A])
+    res = fileprog.run("up", [{**A, "content": "alpha2"}])
+    step = res.steps_by_name()["a"]
+    assert step["op"] == "update" and step["diffs"] == ["content"]
+    assert fileprog.contents() == {"a": "alpha2"}
+    assert [c["op"] for c in fileprog.calls("create", "update")] == ["create", "update"]
+
+
+def test_replace_creates_the_new_one_before_deleting_the_old(fileprog: FileProg) -> None:
+    up = fileprog.run("up", [A])
+    res = fileprog.run("up", [{**A, "key": "k2"}])
+    step = res.steps_by_name()["a"]
+    assert step["op"] == "replace" and "key" in step["diffs"]
+    assert res.outputs["a_rid"] != up.outputs["a_rid"]
+    ops = [c["op"] for c in fileprog.calls("create", "delete")]
+    assert ops == ["create", "create", "delete"]
+    assert list(fileprog.records()) == [res.outputs["a_rid"]]
+
+
+def test_delete_before_replace_deletes_first(fileprog: FileProg) -> None:
+    fileprog.run("up", [{**A, "dbr": True}])
+    fileprog.run("up", [{**A, "dbr": True, "key": "k2"}])
+    assert [c["op"] for c in fileprog.calls("create", "delete")] == ["create", "delete", "create"]
+
+
+def test_dependents_of_a_replaced_resource_see_its_new_output(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, B_AFTER_A])
+    res = fileprog.run("up", [{**A, "key": "k2"}, B_AFTER_A])
+    ops = {k.rsplit("::", 1)[-1]: v for k, v in res.ops().items()}
+    assert ops == {"a": "replace", "b": "update"}
+    assert fileprog.contents()["b"] == f"beta after {res.outputs['a_rid']}"
+
+
+def test_removed_resources_are_deleted_dependents_first(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, B_AFTER_A, {"name": "c", "depends_on": ["b"]}])
+    fileprog.clear_calls()
+    res = fileprog.run("up", [])
+    assert res.changes["delete"] == 3
+    assert [c["name"] for c in fileprog.calls("delete")] == ["c", "b", "a"]
+    assert fileprog.records() == {}
+
+
+def test_destroy_deletes_everything_in_reverse_dependency_order_and_empties_state(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, B_AFTER_A])
+    fileprog.clear_calls()
+    res = fileprog.run("destroy", [])
+    assert res.changes["delete"] == 3  # a, b and the stack
+    assert [c["name"] for c in fileprog.calls("delete")] == ["b", "a"]
+    assert fileprog.state()["checkpoint"]["latest"]["resources"] == []
+
+
+def test_protect_blocks_delete_and_destroy_with_the_cli_message(fileprog: FileProg) -> None:
+    fileprog.run("up", [{**A, "protect": True}])
+    gone = fileprog.run("up", [], check=False)
+    assert gone.returncode != 0
+    assert "as it is currently marked for protection" in gone.stderr
+    destroy = fileprog.run("destroy", [], check=False)
+    assert destroy.returncode != 0 and "pulumi state unprotect" in destroy.stderr
+    assert fileprog.contents() == {"a": "alpha"}
+    replace = fileprog.run("up", [{**A, "protect": True, "key": "k2"}], check=False)
+    assert replace.returncode != 0 and "unable to replace" in replace.stderr
+    fileprog.run("up", [A])  # unprotect
+    fileprog.run("destroy", [])
+    assert fileprog.records() == {}
+
+
+def test_retain_on_delete_drops_from_state_without_calling_delete(fileprog: FileProg) -> None:
+    fileprog.run("up", [{**A, "retain": True}])
+    res = fileprog.run("up", [])
+    assert res.changes["delete"] == 1
+    assert fileprog.calls("delete") == []
+    assert fileprog.contents() == {"a": "alpha"}
+    assert "a" not in fileprog.state_resources()
+
+
+def test_ignore_changes_keeps_the_old_input(fileprog: FileProg) -> None:
+    fileprog.run("up", [{**A, "ignore_changes": ["content"]}])
+    res = fileprog.run("up", [{**A, "content": "new", "ignore_changes": ["content"]}], expect_no_changes=True)
+    assert res.changes["same"] == 2
+    assert fileprog.contents() == {"a": "alpha"}
+
+
+def test_component_children_get_the_parent_type_in_their_urn(fileprog: FileProg) -> None:
+    res = fileprog.run("up", [{**A, "parent": True}])
+    urns = set(res.ops())
+    assert "urn:pulumi:dev::fileprog::fileprog:index:Group::group" in urns
+    assert "urn:pulumi:dev::fileprog::fileprog:index:Group$pulumi-python:dynamic:Resource::a" in urns
+    state = fileprog.state_resources()
+    assert state["a"]["parent"] == "urn:pulumi:dev::fileprog::fileprog:index:Group::group"
+    assert state["group"]["parent"] == "urn:pulumi:dev::fileprog::pulumi:pulumi:Stack::fileprog-dev"
+
+
+def test_state_records_dependencies_provider_and_pickled_provider(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, B_AFTER_A, {"name": "c", "depends_on": ["a"]}])
+    state = fileprog.state_resources()
+    a_urn = state["a"]["urn"]
+    assert state["c"]["dependencies"] == [a_urn]
+    assert state["b"]["propertyDependencies"]["content"] == [a_urn]
+    assert state["a"]["provider"] == f"{state['default']['urn']}::{state['default']['id']}"
+    assert state["default"]["type"] == "pulumi:providers:pulumi-python"
+    # __provider is the dill pickle the SDK made secret (serialize_as_secret_always), so it is ciphertext.
+    assert set(state["a"]["inputs"]["__provider"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}
+    order = [r["urn"] for r in fileprog.state()["checkpoint"]["latest"]["resources"]]
+    assert order.index(a_urn) < order.index(state["b"]["urn"])
+
+
+def test_check_failures_exit_non_zero_with_the_providers_reason(fileprog: FileProg) -> None:
+    res = fileprog.run("up", [{"name": "a", "content": "invalid stuff"}], check=False)
+    assert res.returncode != 0
+    assert "content must not start with 'invalid'" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_step_error_shows_the_provider_message_and_keeps_what_was_created(fileprog: FileProg) -> None:
+    items = [A, {"name": "b", "content": "beta", "fail": "create", "after": "a"}]
+    res = fileprog.run("up", items, check=False)
+    assert res.returncode != 0
+    assert "create of b refused by the file store" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert "a" in fileprog.state_resources() and "b" not in fileprog.state_resources()
+    again = fileprog.run("up", [A, {**items[1], "fail": None}])
+    assert {k.rsplit("::", 1)[-1]: v for k, v in again.ops().items()} == {"b": "create"}
+    assert [c["name"] for c in fileprog.calls("create")] == ["a", "b"]
+
+
+def test_provider_process_killed_mid_up_is_a_clean_error_with_state_saved(fileprog: FileProg) -> None:
+    items = [A, {"name": "b", "crash": "create", "after": "a"}]
+    res = fileprog.run("up", items, check=False)
+    assert res.returncode != 0
+    assert "provider plugin exited unexpectedly" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert set(fileprog.state_resources()) >= {"a"}
+    fileprog.run("up", [A, {"name": "b", "after": "a"}])
+    assert set(fileprog.contents()) == {"a", "b"}
+
+
+def test_configure_is_called_once_per_provider_process_with_the_secret_config(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, {"name": "b"}, {"name": "c"}])
+    configures = fileprog.calls("configure")
+    assert len(configures) == 1 and configures[0]["token_seen"] is True
+    assert {c["pid"] for c in fileprog.calls("create")} == {configures[0]["pid"]}
+
+
+def test_independent_resources_run_in_parallel_and_parallel_1_serialises(fileprog: FileProg) -> None:
+    items = [{"name": n, "delay": 0.4} for n in ("a", "b", "c")]
+    fileprog.run("up", items)
+    creates = fileprog.calls("create")
+    assert max(c["t0"] for c in creates) < min(c["t1"] for c in creates)  # all three overlapped
+    fileprog.run("destroy", [])
+    fileprog.clear_calls()
+    fileprog.run("up", items, parallel=1)
+    spans = sorted((c["t0"], c["t1"]) for c in fileprog.calls("create"))
+    assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False))
+
+
+def test_secret_config_and_additional_secret_outputs_stay_secret(fileprog: FileProg) -> None:
+    items = [{"name": "a", "secret": True, "secret_outputs": ["rid"]}]
+    res = fileprog.run("up", items)
+    assert res.outputs["token"] == "[secret]" and res.outputs["a_rid"] == "[secret]"
+    assert res.outputs["plain"] == "visible"
+    assert "s3cr3t-t0ken-value" not in res.stdout + res.stderr
+    text = fileprog.state_file.read_text()
+    assert "s3cr3t-t0ken-value" not in text
+    state = fileprog.state_resources()
+    assert "ciphertext" in state["a"]["outputs"]["secret"] and "ciphertext" in state["a"]["outputs"]["rid"]
+    assert fileprog.records()[next(iter(fileprog.records()))]["secret"] == "s3cr3t-t0ken-value"
+    fileprog.run("up", items, expect_no_changes=True)
+
+
+def test_secret_given_with_the_secret_flag_is_merged_and_encrypted(fileprog: FileProg) -> None:
+    items = [{"name": "a", "secret": True}]
+    res = fileprog.run("up", items, secrets={"token": "flag-secret-xyz"})
+    assert res.outputs["token"] == "[secret]"
+    assert "flag-secret-xyz" not in fileprog.state_file.read_text()
+    assert next(iter(fileprog.records().values()))["secret"] == "flag-secret-xyz"
+
+
+def test_refresh_lists_drifted_properties_and_updates_state(fileprog: FileProg) -> None:
+    fileprog.run("up", [A, {"name": "b"}])
+    fileprog.run("refresh", [], expect_no_changes=True)
+    data = fileprog.data()
+    rid_a = next(k for k, r in data["records"].items() if r["name"] == "a")
+    rid_b = next(k for k, r in data["records"].items() if r["name"] == "b")
+    data["records"][rid_a]["content"] = "changed out of band"
+    del data["records"][rid_b]
+    fileprog.db.write_text(json.dumps(data))
+    res = fileprog.run("refresh", [], expect_no_changes=True, check=False)
+    assert res.returncode != 0
+    steps = res.steps_by_name()
+    assert steps["a"]["op"] == "update" and steps["a"]["diffs"] == ["content"]
+    assert steps["b"]["op"] == "delete"
+    assert fileprog.state_resources()["a"]["outputs"]["content"] == "changed out of band"
+    assert "b" not in fileprog.state_resources()
+    fileprog.run("refresh", [], expect_no_changes=True)
+    up = fileprog.run("up", [A, {"name": "b"}])  # converges: a's input differs from live, b re-created
+    assert {k.rsplit("::", 1)[-1]: v for k, v in up.ops().items()} == {"a": "update", "b": "create"}
+
+
+def test_human_output_looks_like_the_cli(fileprog: FileProg) -> None:
+    import subprocess
+    import sys
+
+    from . import api
+
+    def cli(*extra: str) -> str:
+        args = [sys.executable, "-m", "tests.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
+        args += ["--state-dir", str(fileprog.state_dir), "-c", f"fileprog:db={fileprog.db}", *extra]
+        proc = subprocess.run(args, cwd=api.REPO_ROOT, env=api.engine_env(), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    first = cli("-c", "fileprog:items=" + json.dumps([A]))
+    assert " +  pulumi-python:dynamic:Resource a create" in first
+    assert "+ 2 created" in first
+    second = cli("-c", "fileprog:items=" + json.dumps([{**A, "content": "x"}]))
+    assert " ~  pulumi-python:dynamic:Resource a update [diff: ~content]" in second
+    assert "~ 1 updated" in second and "1 unchanged" in second
+    third = cli("-c", "fileprog:items=" + json.dumps([{**A, "content": "x", "key": "z"}]))
+    assert " +- pulumi-python:dynamic:Resource a replace [diff: ~key]" in third
+    fourth = cli("-c", "fileprog:items=[]")
+    assert " -  pulumi-python:dynamic:Resource a delete" in fourth and "- 1 deleted" in fourth
