@@ -139,7 +139,11 @@ for spec in items:
     if spec.get("after"):
         dep = created[spec["after"]]
         prefix = str(props["content"])
-        props["content"] = dep.rid.apply(lambda rid, prefix=prefix: f"{prefix} after {rid}")
+
+        def after(rid: str, prefix: str = prefix) -> str:
+            return f"{prefix} after {rid}"
+
+        props["content"] = dep.rid.apply(after)
     if spec.get("depends_on"):
         deps = [created[n] for n in spec["depends_on"]]
     if spec.get("secret"):
