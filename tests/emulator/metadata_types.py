@@ -161,7 +161,7 @@ class TypeRule:
     creatable: bool = True
 
     # -- hooks for subclasses
-    # ---------------------------------------------------------------------------------
+    # --------------------------------------------------------------------------------------------------------
     def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:
         """Raise MetadataError if the record may not be saved (``existing`` is None for a create)."""
 
@@ -178,7 +178,7 @@ class TypeRule:
         """Side effects of a delete beyond removing the record and its sObject row."""
 
     # -- operations
-    # -------------------------------------------------------------------------------------------
+    # --------------------------------------------------------------------------------------------------------
     def get(self, org: OrgLike, full_name: str) -> Record | None:
         return org.metadata_get(self.type_name, full_name)
 
@@ -335,12 +335,12 @@ class ConnectedAppRule(TypeRule):
         if existing is not None:
             old_key = _get_path(existing, "oauthConfig.consumerKey")
             if key is not None and key != old_key:
-                # Wording from the issue text (docs/issues #3) and the Metadata API guide's "set only on
-                # create".
+                # Exact wording Salesforce returns (trailheadapps/ready-to-fly#29,
+                # SFDO-Tooling/CumulusCI#2943: deploying a connected app whose metadata carries a consumerKey
+                # fails with it).
                 raise MetadataError(
                     "FIELD_INTEGRITY_EXCEPTION",
-                    "You cannot provide a Consumer Key when updating a connected app; "
-                    "it can only be set on create.",
+                    "You cannot provide a Consumer Key",
                     ["consumerKey"],
                 )
             old_secret = _get_path(existing, "oauthConfig.consumerSecret")
@@ -355,9 +355,7 @@ class ConnectedAppRule(TypeRule):
                     ["consumerSecret"],
                 )
         elif key is not None and consumer_key_in_use(org, key):
-            raise MetadataError(
-                "DUPLICATE_VALUE", "The Consumer Key is already in use by another app.", ["consumerKey"]
-            )
+            raise key_taken()
 
     def prepare_new(self, org: OrgLike, record: Record) -> Record:
         stored = super().prepare_new(org, record)
@@ -383,6 +381,12 @@ class ConnectedAppRule(TypeRule):
         # ConnectedApplication.Name is the app's name as shown in Setup ("Connected App Name" = the label);
         # the object has no developer-name field (Object Reference, "ConnectedApplication").
         return {"Name": record.get("label", record["fullName"])}
+
+
+def key_taken() -> MetadataError:
+    # Salesforce's wording (forcedotcom/devops-center-feedback#256: "failed to deploy due to The consumer key
+    # is already taken."); consumer keys are unique across apps.
+    return MetadataError("DUPLICATE_VALUE", "The consumer key is already taken.", ["consumerKey"])
 
 
 def consumer_key_in_use(org: OrgLike, key: str) -> bool:
@@ -818,9 +822,7 @@ class ExtlClntAppGlobalOauthSettingsRule(_EcaSettingsRule):
         key = record.get("consumerKey")
         if existing is None:
             if key is not None and consumer_key_in_use(org, key):
-                raise MetadataError(
-                    "DUPLICATE_VALUE", "The Consumer Key is already in use by another app.", ["consumerKey"]
-                )
+                raise key_taken()
         elif (
             key is not None
             and key != existing.get("consumerKey")
@@ -828,7 +830,8 @@ class ExtlClntAppGlobalOauthSettingsRule(_EcaSettingsRule):
         ):
             raise MetadataError(
                 "FIELD_INTEGRITY_EXCEPTION",
-                "You cannot provide a Consumer Key when updating an external client app; rotate it instead.",
+                # Same rule and wording as connected apps; rotation goes through shouldRotateConsumerKey.
+                "You cannot provide a Consumer Key",
                 ["consumerKey"],
             )
 

@@ -101,7 +101,7 @@ def test_connected_app_update_with_a_different_consumer_key_fails(mdapi: Any) ->
     mdapi.ConnectedApp.create([connected_app(mdapi, consumerKey="3MVG9.original")])
     results = _save(mdapi, "updateMetadata", [connected_app(mdapi, consumerKey="3MVG9.other")])
     assert results[0].success is False
-    assert results[0].errors[0].message.startswith("You cannot provide a Consumer Key")
+    assert results[0].errors[0].message == "You cannot provide a Consumer Key"
     assert results[0].errors[0].fields == ["consumerKey"]
     assert mdapi.ConnectedApp.read(["ECI_Connected_App"]).oauthConfig.consumerKey == "3MVG9.original"
 
@@ -129,6 +129,7 @@ def test_two_apps_cannot_share_a_consumer_key(mdapi: Any) -> None:
     mdapi.ConnectedApp.create([connected_app(mdapi, "One", consumerKey="3MVG9.same")])
     results = _save(mdapi, "createMetadata", [connected_app(mdapi, "Two", consumerKey="3MVG9.same")])
     assert results[0].errors[0].statusCode == "DUPLICATE_VALUE"
+    assert results[0].errors[0].message == "The consumer key is already taken."
 
 
 def test_blocked_connected_app_creation_refuses_create_and_upsert_of_new_apps_only(
