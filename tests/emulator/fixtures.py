@@ -37,6 +37,7 @@ class EmulatorHandle:
         self.info: dict[str, Any] = {}
         self.startup_seconds = 0.0
         self._http: requests.Session | None = None
+        self._mdapi: Any = None
         self.start()
 
     # ---- process ---------------------------------------------------------------------------------------
@@ -71,6 +72,7 @@ class EmulatorHandle:
             err = self.proc.stderr.read() if self.proc.stderr else ""
             raise RuntimeError(f"emulator did not start: {err[-2000:]}")
         self.info = json.loads(line)
+        self._mdapi = None
         # Restarts keep the port, so URLs held by the test (and records that embed them) stay valid.
         self._port = int(self.instance_url.rsplit(":", 1)[1])
         self._http = None
@@ -157,6 +159,23 @@ class EmulatorHandle:
             session=self.session(),
             version=version,
         )
+
+    def mdapi(self, session_id: str | None = None) -> Any:
+        """`sf.mdapi` wired to trust the emulator's CA.
+
+        simple-salesforce's SfdcMetadataApi builds its zeep Client with zeep's own requests.Session, not the one
+        given to Salesforce(), so it would verify against the system CAs; its transport is replaced here. The WSDL
+        parse is the slow part (~1 s), so one client is kept per handle and only its session header changes.
+        """
+        from zeep.transports import Transport
+
+        if self._mdapi is None:
+            self._mdapi = self.sf().mdapi
+            self._mdapi._client.transport = Transport(session=self.session())
+        sid = session_id or self.access_token
+        self._mdapi._session_id = sid
+        self._mdapi._session_header = self._mdapi._client.get_element("ns0:SessionHeader")(sessionId=sid)
+        return self._mdapi
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         if self._http is None:

@@ -82,6 +82,8 @@ def route(method: str, path: str, query: dict[str, str]) -> Route | None:
         if len(parts) == 3:
             op = {"GET": "read", "PATCH": "update", "DELETE": "delete", "HEAD": "read"}.get(method, "read")
             return Route(f"rest.sobject.{op}", names)
+        if len(parts) == 4 and parts[1].lower() == "user" and parts[3] == "password":
+            return Route("rest.sobject.read" if method == "GET" else "rest.sobject.update", names[:1])
         if len(parts) == 4:
             op = {"GET": "read", "PATCH": "upsert", "DELETE": "delete", "HEAD": "read"}.get(method, "upsert")
             return Route(f"rest.sobject.{op}", names)
@@ -257,9 +259,29 @@ class Rest:
             if method == "DELETE":
                 self._delete(t, rid)
                 return 204, {}, b""
+        elif len(parts) == 3 and t.name == "User" and parts[2] == "password":
+            return self._password(method, parts[1], body)
         elif len(parts) == 3:
             return self._by_external_id(method, t, parts[1], parts[2], body, base)
         raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD")
+
+    def _password(self, method: str, user_id: str, body: bytes) -> Reply:
+        """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it (REST API Developer Guide,
+        "Set Password")."""
+        from .auth import set_password
+
+        user = self._get(self._type("User"), user_id)
+        if method == "GET":
+            return json_reply(200, {"isExpired": False})
+        if method in ("POST", "PUT"):
+            new = self._body(body).get("NewPassword")
+            if not isinstance(new, str) or len(new) < 8:
+                raise ApiError(
+                    400, "INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long."
+                )
+            set_password(self.org, user["Id"], new)
+            return 204, {}, b""
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,POST")
 
     @staticmethod
     def _body(body: bytes) -> dict[str, Any]:
