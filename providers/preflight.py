@@ -130,8 +130,8 @@ class PreflightProvider(ArtifactProvider):
         short = edition.removesuffix(" Edition").strip()
         if short not in SUPPORTED_EDITIONS:
             raise self._fail(
-                f"this org is {edition or 'of an unknown edition'}; Einstein Conversation Insights is available "
-                "in Enterprise, Performance and Unlimited Editions",
+                f"this org is {edition or 'of an unknown edition'}; Einstein Conversation Insights is "
+                "available in Enterprise, Performance and Unlimited Editions",
                 "guide: Configure Aircall with ECI, EDITIONS — use an org of a supported edition",
             )
         return short
@@ -167,8 +167,8 @@ class PreflightProvider(ArtifactProvider):
         if rows:
             return []
         return [
-            "site domain registration: not readable through the API before a site exists; if the VoiceConnector "
-            "site cannot be created, register it (guide: Set Up the Salesforce Site, step 2)"
+            "site domain registration: not readable through the API before a site exists; if the "
+            "VoiceConnector site cannot be created, register it (guide: Set Up the Salesforce Site, step 2)"
         ]
 
     def _check_connected_app_creation(self) -> list[str]:

@@ -305,6 +305,23 @@ def _plain(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------
 # The client.
 # ----------------------------------------------------------------------------------------------------
+class _Session(requests.Session):
+    """A Session whose configured CA bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+
+    requests lets those environment variables override ``Session.verify`` (psf/requests#3829); with
+    ``eci-aircall:caBundle`` set that would silently trust a different CA. Proxies from the environment still
+    apply (``trust_env`` stays on).
+    """
+
+    forced_verify: str | None = None
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.forced_verify is not None:
+            settings["verify"] = self.forced_verify
+        return settings
+
+
 @dataclass
 class _CallState:
     renewed: bool = False
@@ -332,9 +349,9 @@ class SalesforceClient:
     def http(self) -> requests.Session:
         with self._lock:
             if self._session is None:
-                session = requests.Session()
+                session = _Session()
                 if self.settings.ca_bundle:
-                    session.verify = _ca_bundle_path(self.settings.ca_bundle)
+                    session.forced_verify = session.verify = _ca_bundle_path(self.settings.ca_bundle)
                 self._session = session
             return self._session
 
