@@ -172,6 +172,20 @@ def observed_serial_depth(calls: Sequence[Mapping[str, Any]]) -> int:
     return max(depth, default=0)
 
 
+def call_span(calls: Sequence[Mapping[str, Any]]) -> float:
+    """Seconds from the first call's start to the last call's end."""
+    if not calls:
+        return 0.0
+    return max(float(c["t1"]) for c in calls) - min(float(c["t0"]) for c in calls)
+
+
+def first_call_offset(calls: Sequence[Mapping[str, Any]], started_at: float) -> float:
+    """Seconds from the run's start (epoch) to its first API call: start-up the latency does not explain."""
+    if not calls:
+        return 0.0
+    return min(float(c["t0"]) for c in calls) - started_at
+
+
 def read_call_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

@@ -74,6 +74,7 @@ class Emulator:
 
         session = requests.Session()
         session.verify = self.ca_cert
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (psf/requests#3829)
         return Salesforce(
             instance_url=self.instance_url, session_id=self.access_token, session=session, version="63.0"
         )
@@ -180,6 +181,7 @@ class Run:
     calls: dict[str, Any]  # the emulator's /__emulator/calls after the run
     recorded: list[dict[str, Any]]  # the hook's per-call records
     error: str = ""
+    started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
 
     @property
     def salesforce_calls(self) -> int:
@@ -214,6 +216,7 @@ def run_engine(
     config, secrets = target.config_for(emu)
     call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
     emu.reset_calls()
+    started_at = time.time()
     start = time.monotonic()
     result = api.run(
         verb,
@@ -242,6 +245,7 @@ def run_engine(
         calls=emu.calls(),
         recorded=analysis.read_call_log(call_log),
         error=error,
+        started_at=started_at,
     )
 
 
@@ -264,8 +268,14 @@ class ScenarioResult:
     up_calls_by_resource: dict[str, int] = field(default_factory=dict)
 
 
+def _fresh(root: Path) -> None:
+    """Every measurement starts from an empty org and no state, also in a reused --work-dir."""
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+
+
 def run_scenario(target: Target, root: Path, *, latency_ms: int) -> ScenarioResult:
-    root.mkdir(parents=True, exist_ok=True)
+    _fresh(root)
     emu = start_emulator(root / "org", latency_ms=latency_ms)
     state_dir = root / "state"
     try:
@@ -333,6 +343,7 @@ def overlay_project(target: Target, dest: Path, stacks: list[str]) -> Path:
 
 def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRun:
     stacks = [f"bench{i:02d}" for i in range(n)]
+    _fresh(root)
     emus = start_emulators(root / "orgs", n, latency_ms=latency_ms)
     try:
         project = overlay_project(target, root / "project", stacks)

@@ -8,6 +8,7 @@ from typing import Any
 from .harness import REPO, Emulator, Target
 
 EXAMPLE_DIR = REPO / "tests" / "engine" / "example"
+PROBE_DIR = Path(__file__).resolve().parent / "probe"
 # The names the component uses for the shared artifacts (components/eci_aircall.py, from the guide).
 SHARED_APP = "ECI_Connected_App"
 SHARED_AUTH_PROVIDER = "ECI_Auth_Provider"
@@ -46,6 +47,13 @@ def _example_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
+def _probe_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+    return (
+        {"probe:instanceUrl": emu.instance_url, "probe:caBundle": emu.ca_cert},
+        {"probe:accessToken": emu.access_token},
+    )
+
+
 def _example_stack() -> str:
     files = sorted((EXAMPLE_DIR / "stacks").glob("Pulumi.*.yaml"))
     return files[0].name[len("Pulumi.") : -len(".yaml")] if files else "dev"
@@ -69,6 +77,11 @@ def example() -> Target:
         stack=_example_stack(),
         connection=_example_connection,
     )
+
+
+def probe() -> Target:
+    """The bench's own three-resource program whose costs are known exactly (tests/bench/probe)."""
+    return Target(label="probe", project_dir=PROBE_DIR, stack="probe", connection=_probe_connection)
 
 
 def seed_shared_eci(emu: Emulator) -> None:
@@ -164,5 +177,5 @@ def default_targets() -> list[Target]:
 
 
 def describe(target: Target) -> str:
-    where = "the eci-aircall program" if target.project_dir == REPO else str(Path(target.project_dir).name)
+    where = "eci-aircall" if target.project_dir == REPO else f"{Path(target.project_dir).name} program"
     return f"{where}, stack {target.stack}, {target.label}"
