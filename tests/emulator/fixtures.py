@@ -163,9 +163,10 @@ class EmulatorHandle:
     def mdapi(self, session_id: str | None = None) -> Any:
         """`sf.mdapi` wired to trust the emulator's CA.
 
-        simple-salesforce's SfdcMetadataApi builds its zeep Client with zeep's own requests.Session, not the one
-        given to Salesforce(), so it would verify against the system CAs; its transport is replaced here. The WSDL
-        parse is the slow part (~1 s), so one client is kept per handle and only its session header changes.
+        simple-salesforce's SfdcMetadataApi builds its zeep Client with zeep's own requests.Session, not the
+        one given to Salesforce(), so it would verify against the system CAs; its transport is replaced here.
+        The WSDL parse is the slow part (~1 s), so one client is kept per handle; only its session header
+        changes.
         """
         from zeep.transports import Transport
 

@@ -266,8 +266,9 @@ class Rest:
         raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD")
 
     def _password(self, method: str, user_id: str, body: bytes) -> Reply:
-        """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it (REST API Developer Guide,
-        "Set Password")."""
+        """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it.
+
+        REST API Developer Guide, "Set Password"."""
         from .auth import set_password
 
         user = self._get(self._type("User"), user_id)

@@ -1,4 +1,4 @@
-"""Authentication through the real clients: SOAP partner login, OAuth token grants, userinfo, session expiry."""
+"""Authentication through the real clients: SOAP partner login, OAuth grants, userinfo, session expiry."""
 
 from __future__ import annotations
 
@@ -225,7 +225,8 @@ def test_expired_sessions_get_invalid_session_id_on_every_api(org: EmulatorHandl
     partner = org.session().post(
         f"{org.instance_url}/services/Soap/u/63.0",
         data=(
-            '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            '<?xml version="1.0"?>'
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
             'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Header><urn:SessionHeader>'
             f"<urn:sessionId>{org.access_token}</urn:sessionId></urn:SessionHeader></soapenv:Header>"
             "<soapenv:Body><urn:getUserInfo/></soapenv:Body></soapenv:Envelope>"
