@@ -22,6 +22,7 @@ from lxml import etree
 
 from tests.emulator import metadata_types as mt
 from tests.emulator.metadata_types import MetadataError, MetadataFault, OrgLike, Record
+from tests.emulator.store import ApiError
 
 if TYPE_CHECKING:
     from zeep import Client
@@ -406,6 +407,8 @@ def _save_records(org: OrgLike, operation: str, parsed: Any) -> bytes:
                     rule.update(org, record)
             except MetadataError as exc:
                 error = exc
+            except ApiError as exc:  # a store data rule (unique username, ...) refused a write of this record
+                error = MetadataError(exc.error_code, exc.message, exc.fields)
             if operation == "upsertMetadata":
                 results.append(_result("UpsertResult", full_name, error, created=created and error is None))
             else:
@@ -442,6 +445,8 @@ def _delete(org: OrgLike, parsed: Any) -> bytes:
                 rule.delete(org, name)
             except MetadataError as exc:
                 error = exc
+            except ApiError as exc:
+                error = MetadataError(exc.error_code, exc.message, exc.fields)
             results.append(_result("DeleteResult", name, error))
     return _envelope("deleteMetadataResponse", result=results)
 
@@ -456,6 +461,8 @@ def _rename(org: OrgLike, parsed: Any) -> bytes:
             rule.rename(org, parsed.oldFullName, parsed.newFullName)
         except MetadataError as exc:
             error = exc
+        except ApiError as exc:
+            error = MetadataError(exc.error_code, exc.message, exc.fields)
     return _envelope("renameMetadataResponse", result=_result("SaveResult", parsed.newFullName or "", error))
 
 
@@ -545,6 +552,15 @@ def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
         return 200, _describe(org, parsed)
     except MetadataFault as exc:
         return _fault(exc)
+    except Exception as exc:
+        # Salesforce answers its own failures with sf:UNKNOWN_EXCEPTION; the exception type (never its text,
+        # which could carry request values such as secrets) tells the emulator's developer where to look.
+        return _fault(
+            MetadataFault(
+                "sf:UNKNOWN_EXCEPTION",
+                f"An unexpected error occurred in the emulated Metadata API ({type(exc).__name__})",
+            )
+        )
 
 
 def authorize_named_credential(org: OrgLike, full_name: str) -> None:
@@ -553,8 +569,6 @@ def authorize_named_credential(org: OrgLike, full_name: str) -> None:
     Raises ``store.ApiError`` (404 NOT_FOUND for an unknown name, 400 for a credential that does not use
     OAuth) so the control endpoint answers like any other emulator error.
     """
-    from tests.emulator.store import ApiError
-
     try:
         with org.transaction():
             mt.authorize_named_credential(org, full_name)

@@ -264,3 +264,41 @@ def test_the_wsdl_is_loaded_once_per_process() -> None:
     assert metadata_api.schema() is first
     assert metadata_api.warm_up() is metadata_api.warm_up()
     assert first.load_seconds > 0
+
+
+def test_a_store_rule_refusing_one_record_fails_only_that_record(
+    mdapi: Any, md_org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.emulator.store import ApiError
+
+    real_insert = md_org.sobject_insert
+
+    def insert(sobject: str, fields: dict[str, Any]) -> str:
+        if fields.get("Name") == "Refused App":
+            raise ApiError(400, "DUPLICATE_VALUE", "duplicate value found", ["Name"])
+        return real_insert(sobject, fields)
+
+    monkeypatch.setattr(md_org, "sobject_insert", insert)
+    refused = connected_app(mdapi, "Refused_App")
+    results = mdapi._service.createMetadata(
+        [refused, connected_app(mdapi, "Fine_App")], _soapheaders=[mdapi._session_header]
+    )
+    assert [(r.success, [e.statusCode for e in r.errors]) for r in results] == [
+        (False, ["DUPLICATE_VALUE"]),
+        (True, []),
+    ]
+
+
+def test_an_emulator_bug_is_an_unknown_exception_fault_that_does_not_echo_values(
+    mdapi: Any, md_org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.emulator import metadata_types
+
+    def explode(org: Any, record: dict[str, Any]) -> None:
+        raise RuntimeError(f"boom {record['oauthConfig']['consumerSecret']}")
+
+    monkeypatch.setattr(metadata_types.RULES["ConnectedApp"], "create", explode)
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        mdapi.ConnectedApp.create([connected_app(mdapi, consumerSecret="do-not-echo-me")])
+    assert raised.value.code == "sf:UNKNOWN_EXCEPTION"
+    assert "RuntimeError" in raised.value.message and "do-not-echo-me" not in raised.value.message
