@@ -220,8 +220,11 @@ class ConnectionSettings:
         for secret in (settings.access_token, settings.sfdx_auth_url, settings.private_key):
             register_secret(secret)
         if settings.sfdx_auth_url:
-            for part in _parse_sfdx_auth_url(settings.sfdx_auth_url)[1:3]:
-                register_secret(part)
+            try:
+                for part in _parse_sfdx_auth_url(settings.sfdx_auth_url)[1:3]:
+                    register_secret(part)
+            except ConfigurationError:
+                pass  # reported on first use: configure() itself must not fail (it runs for every provider)
         return settings
 
     @property

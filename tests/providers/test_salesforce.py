@@ -1,0 +1,290 @@
+"""The shared client (providers/salesforce.py) against the emulator: connection modes, laziness, the one error
+type, retries of transient faults only, session renewal, and that no secret reaches the pickle or a message."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from pulumi.dynamic.dynamic import serialize_provider
+
+from providers.integration_user import IntegrationUserProvider
+from providers.salesforce import (
+    ConfigurationError,
+    ConnectionSettings,
+    SalesforceClient,
+    SalesforceError,
+    client_for,
+)
+from tests.providers.conftest import Driver, configured, provider_config
+
+USER = {
+    "username": "eci.client@example.com",
+    "email": "eci@example.com",
+    "last_name": "Client",
+    "alias": "ecicl",
+}
+
+
+def settings_for(org: Any, **extra: str) -> ConnectionSettings:
+    return ConnectionSettings.from_config(provider_config(org, **extra))
+
+
+def sfdx_settings(org: Any) -> ConnectionSettings:
+    return ConnectionSettings.from_config(
+        {"eci-aircall:sfdxAuthUrl": org.sfdx_auth_url(), "eci-aircall:caBundle": org.ca_cert}
+    )
+
+
+def assert_no_secret(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in text
+        assert base64.b64encode(secret.encode()).decode() not in text
+
+
+# ---- configuration and laziness ---------------------------------------------------------------------------
+def test_configure_check_and_diff_make_no_call(org: Any) -> None:
+    provider = configured(IntegrationUserProvider(), org)
+    org.reset_calls()
+    checked = provider.check({}, {"__provider": "p", **USER})
+    provider.diff("005000000000000AAA", {**checked.inputs, "adopted": False}, checked.inputs)
+    assert org.calls()["total"] == 0
+
+
+def test_the_pickled_provider_holds_no_credential_even_after_configure(org: Any) -> None:
+    provider = configured(IntegrationUserProvider(), org)
+    provider.client.query("SELECT Id FROM Organization", artifact="test")  # a live session exists too
+    pickled = base64.b64decode(serialize_provider(provider)).decode("latin-1")
+    assert_no_secret(pickled, org.access_token)
+    assert "accessToken" not in pickled and "instanceUrl" not in pickled
+
+
+def test_settings_repr_hides_secrets(org: Any) -> None:
+    settings = settings_for(org)
+    assert org.access_token not in repr(settings)
+
+
+def test_missing_connection_names_the_config_keys() -> None:
+    client = SalesforceClient(ConnectionSettings())
+    with pytest.raises(ConfigurationError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert "eci-aircall:accessToken" in str(info.value) and "sf org display" in str(info.value)
+
+
+def test_malformed_sfdx_auth_url_is_a_configuration_error_without_the_secret() -> None:
+    bad = "force://PlatformCLI-no-separators-5Aep861SECRETPART"
+    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": bad})
+    with pytest.raises(ConfigurationError) as info:
+        SalesforceClient(settings).query("SELECT Id FROM Organization", artifact="test")
+    assert "eci-aircall:sfdxAuthUrl" in str(info.value)
+    assert bad not in str(info.value)
+
+
+# ---- the three connection modes ----------------------------------------------------------------------------
+def test_access_token_mode_needs_no_login(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.reset_calls()
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+    assert org.calls()["by_operation"].get("auth.oauth_token", 0) == 0
+    assert org.calls()["total"] == 1
+
+
+def test_sfdx_auth_url_logs_in_once_with_the_refresh_token(org: Any) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    org.reset_calls()
+    assert client.instance_url == org.instance_url  # from the URL itself: no call
+    assert org.calls()["total"] == 0
+    client.query("SELECT Id FROM Organization", artifact="test")
+    client.query("SELECT Id FROM Profile", artifact="test")
+    calls = org.calls()["by_operation"]
+    assert calls["auth.oauth_token"] == 1 and calls["rest.query"] == 2
+
+
+def _rsa_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eci-jwt")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_jwt_bearer_logs_in_with_username_client_id_and_private_key(org: Any) -> None:
+    private_key, cert = _rsa_pair()
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        [
+            mdapi.ConnectedApp(
+                fullName="CI_JWT_App",
+                label="CI JWT App",
+                contactEmail="admin@example.com",
+                oauthConfig=mdapi.ConnectedAppOauthConfig(
+                    callbackUrl=f"{org.instance_url}/services/authcallback/X",
+                    scopes=["Api"],
+                    consumerKey="CI_JWT_CONSUMER_KEY_0123456789",
+                    certificate=cert,
+                ),
+            )
+        ]
+    )
+    settings = ConnectionSettings.from_config(
+        provider_config(
+            org,
+            accessToken="",
+            username=org.username,
+            clientId="CI_JWT_CONSUMER_KEY_0123456789",
+            privateKey=private_key,
+            loginUrl=org.instance_url,
+        )
+    )
+    assert settings.auth_mode == "jwt"
+    client = SalesforceClient(settings)
+    org.reset_calls()
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+    assert org.calls()["by_operation"]["auth.oauth_token"] == 1
+    assert client.instance_url == org.instance_url
+
+
+# ---- errors: one type, artifact + errorCode, no secret -------------------------------------------------------
+def test_a_rest_error_becomes_salesforce_error_with_code_artifact_and_fields(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    with pytest.raises(SalesforceError) as info:
+        client.create_record("User", {"LastName": "X"}, artifact="User x")
+    err = info.value
+    assert err.artifact == "User x" and err.error_code and err.error_code in str(err)
+    assert str(err).startswith("User x: Salesforce ")
+
+
+def test_a_metadata_save_result_failure_becomes_salesforce_error(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    site = {
+        "fullName": "Broken",
+        "masterLabel": "Broken",
+        "active": True,
+        "indexPage": "SiteLogin",
+        "siteAdmin": "nobody@nowhere.example",
+    }
+    with pytest.raises(SalesforceError) as info:
+        client.metadata_create("CustomSite", [site], artifact="CustomSite Broken")
+    assert info.value.artifact == "CustomSite Broken"
+    assert info.value.error_code  # Salesforce's statusCode, e.g. REQUIRED_FIELD_MISSING
+    assert "CustomSite Broken: Salesforce" in str(info.value)
+
+
+def test_non_transient_errors_are_not_retried(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT NoSuchField__c FROM User", artifact="test")
+    assert info.value.error_code == "INVALID_FIELD"
+    assert org.calls()["by_operation"]["rest.query"] == 1
+
+
+@pytest.mark.parametrize("kind", ["http_503", "unable_to_lock_row", "reset_before"])
+def test_transient_faults_are_retried_until_the_call_succeeds(org: Any, kind: str) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind=kind, operation="rest.query", count=2)
+    org.reset_calls()
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+    # A connection reset before processing is not counted by the emulator: only the successful call is.
+    assert org.calls()["by_operation"]["rest.query"] == (1 if kind == "reset_before" else 3)
+
+
+def test_transient_faults_on_metadata_calls_are_retried(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="unable_to_lock_row", operation="metadata.readMetadata", count=1)
+    org.reset_calls()
+    assert client.metadata_read("CustomSite", ["Nope"], artifact="test") == [None]
+    assert org.calls()["by_operation"]["metadata.readMetadata"] == 2
+
+
+def test_retries_are_bounded_and_the_error_says_so(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="http_503", operation="rest.query", count=50)
+    started = time.monotonic()
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert info.value.error_code == "HTTP_503" and "attempts" in str(info.value)
+    assert time.monotonic() - started < 5
+    assert org.calls()["by_operation"]["rest.query"] == 5
+
+
+def test_daily_limit_reached_says_so_and_is_not_retried(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="request_limit_exceeded", operation="rest.query", count=5)
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert info.value.error_code == "REQUEST_LIMIT_EXCEEDED"
+    assert "daily API request limit" in str(info.value)
+    assert org.calls()["by_operation"]["rest.query"] == 1
+
+
+def test_expired_access_token_says_how_to_get_a_new_one_without_leaking_it(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="invalid_session_id", operation="rest.query", count=1)
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    text = str(info.value)
+    assert info.value.error_code == "INVALID_SESSION_ID"
+    assert "sf org display --json" in text and "pulumi config set --secret eci-aircall:accessToken" in text
+    assert_no_secret(text, org.access_token)
+
+
+@pytest.mark.parametrize("operation", ["rest.query", "metadata.readMetadata"])
+def test_expired_session_is_renewed_once_with_the_refresh_token(org: Any, operation: str) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    client.query("SELECT Id FROM Organization", artifact="test")  # logged in
+    org.fault(kind="invalid_session_id", operation=operation, count=1)
+    org.reset_calls()
+    if operation == "rest.query":
+        assert client.query("SELECT Id FROM Organization", artifact="test")
+    else:
+        assert client.metadata_read("CustomSite", ["Nope"], artifact="test") == [None]
+    calls = org.calls()["by_operation"]
+    assert calls["auth.oauth_token"] == 1 and calls[operation] == 2
+
+
+def test_a_session_that_stays_invalid_is_renewed_only_once(org: Any) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    org.fault(kind="invalid_session_id", operation="rest.query", count=10)
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert info.value.error_code == "INVALID_SESSION_ID"
+    calls = org.calls()["by_operation"]
+    assert calls["auth.oauth_token"] == 2  # the first login + one renewal
+    assert calls["rest.query"] == 2
+
+
+def test_one_client_per_connection_is_shared(org: Any) -> None:
+    assert client_for(settings_for(org)) is client_for(settings_for(org))
+
+
+# ---- reply lost after commit: create converges, never duplicates ------------------------------------------
+def test_reply_lost_after_a_create_converges_on_the_one_created_record(org: Any) -> None:
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    org.fault(kind="reply_lost", operation="rest.sobject.create", count=1)
+    outs = driver.create(**USER)
+    users = org.sf().query(f"SELECT Id FROM User WHERE Username = '{USER['username']}'")["records"]
+    assert len(users) == 1 and users[0]["Id"] == outs["user_id"]
+    assert outs["adopted"] is False  # it is ours: the lost reply was to our own create
