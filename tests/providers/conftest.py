@@ -1,4 +1,5 @@
-"""Shared helpers for provider tests: a provider configured against the emulator, and a small driver that calls
+"""Shared helpers for provider tests: a provider configured against the emulator, and a small driver that
+calls
 the provider methods in the order the engine does (check → create / diff → update / read / delete)."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def provider_config(org: Any, **extra: str) -> dict[str, str]:
 
 
 def configured(provider: ArtifactProvider, org: Any, **extra: str) -> ArtifactProvider:
-    """The provider as the dynamic-provider host leaves it: unpickled, then configure() with the stack config."""
+    """The provider as the provider host leaves it: unpickled, then configured with the stack config."""
     provider.configure(ConfigureRequest(Config(provider_config(org, **extra), "test-project")))
     return provider
 

@@ -1,5 +1,6 @@
 """The shared client (providers/salesforce.py) against the emulator: connection modes, laziness, the one error
-type, retries of transient faults only, session renewal, and that no secret reaches the pickle or a message."""
+type, retries of transient faults only, session renewal, and that no secret reaches the pickle or a
+message."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import datetime as dt
 import time
 from typing import Any
 
-import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -164,7 +164,8 @@ def test_jwt_bearer_logs_in_with_username_client_id_and_private_key(org: Any) ->
     assert client.instance_url == org.instance_url
 
 
-# ---- errors: one type, artifact + errorCode, no secret -------------------------------------------------------
+# ---- errors: one type, artifact + errorCode, no secret
+# -------------------------------------------------------
 def test_a_rest_error_becomes_salesforce_error_with_code_artifact_and_fields(org: Any) -> None:
     client = SalesforceClient(settings_for(org))
     with pytest.raises(SalesforceError) as info:

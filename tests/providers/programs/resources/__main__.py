@@ -1,7 +1,9 @@
 """Provider test program: the resources to build come from config, so one program serves every scenario.
 
-``test:resources`` is a JSON list of ``{"name", "type", "inputs", "opts"?}``; ``type`` is ``module.Class`` under
-``providers`` (e.g. ``integration_user.IntegrationUser``). An input value ``"$ref:<name>.<output>"`` is another
+``test:resources`` is a JSON list of ``{"name", "type", "inputs", "opts"?}``; ``type`` is ``module.Class``
+under
+``providers`` (e.g. ``integration_user.IntegrationUser``). An input value ``"$ref:<name>.<output>"`` is
+another
 resource's output (a real dependency); ``"$secret:<key>"`` is the secret config value ``test:<key>``. ``opts``
 may set ``protect``, ``retain_on_delete`` and ``depends_on`` (a list of names). Each resource's outputs are
 exported under its name.
@@ -25,10 +27,10 @@ built: dict[str, pulumi.Resource] = {}
 
 def resolve(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("$ref:"):
-        name, attribute = value[len("$ref:"):].split(".", 1)
+        name, attribute = value[len("$ref:") :].split(".", 1)
         return getattr(built[name], attribute)
     if isinstance(value, str) and value.startswith("$secret:"):
-        return config.require_secret(value[len("$secret:"):])
+        return config.require_secret(value[len("$secret:") :])
     if isinstance(value, list):
         return [resolve(v) for v in value]
     if isinstance(value, dict):
