@@ -379,8 +379,16 @@ class ConnectedAppRule(TypeRule):
 
     def sobject_fields(self, org: OrgLike, record: Record) -> dict[str, Any]:
         # ConnectedApplication.Name is the app's name as shown in Setup ("Connected App Name" = the label);
-        # the object has no developer-name field (Object Reference, "ConnectedApplication").
-        return {"Name": record.get("label", record["fullName"])}
+        # the object has no developer-name field (Object Reference, "ConnectedApplication"). "Admin approved
+        # users are pre-authorized" is ConnectedAppOauthConfig.isAdminApproved in metadata and
+        # OptionsAllowAdminApprovedUsersOnly on the object.
+        oauth = record.get("oauthConfig") or {}
+        return {
+            "Name": record.get("label", record["fullName"]),
+            "OptionsAllowAdminApprovedUsersOnly": bool(oauth.get("isAdminApproved", False)),
+            "StartUrl": record.get("startUrl"),
+            "MobileStartUrl": record.get("mobileStartUrl"),
+        }
 
 
 def key_taken() -> MetadataError:
@@ -570,6 +578,17 @@ class CustomSiteRule(TypeRule):
             )
 
     def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:
+        prefix = record.get("urlPathPrefix") or ""
+        for other in org.metadata_list(self.type_name):
+            if (
+                other["fullName"].lower() != record["fullName"].lower()
+                and (other.get("urlPathPrefix") or "") == prefix
+            ):
+                # Sites on the org's site domain are told apart by their path prefix; Salesforce's answer to a
+                # clash (salesforce.stackexchange.com/q/96241, updateMetadata of a CustomSite).
+                raise MetadataError(
+                    "DUPLICATE_VALUE", "A site with those parameters is already in use.", ["urlPathPrefix"]
+                )
         for field in ("siteAdmin", "siteGuestRecordDefaultOwner"):
             username = record.get(field)
             if username and user_by_username(org, username) is None:

@@ -159,6 +159,10 @@ def test_connected_application_sobject_row_follows_the_app(mdapi: Any, md_org: O
     mdapi.ConnectedApp.create([connected_app(mdapi)])
     rows = md_org.sobject_find("ConnectedApplication", Name="ECI Connected App")
     assert len(rows) == 1 and rows[0]["Id"].startswith("0H4")
+    assert rows[0]["OptionsAllowAdminApprovedUsersOnly"] is False
+    mdapi.ConnectedApp.update([connected_app(mdapi, isAdminApproved=True)])
+    updated = md_org.sobject_get("ConnectedApplication", rows[0]["Id"])
+    assert updated is not None and updated["OptionsAllowAdminApprovedUsersOnly"] is True
     stored = md_org.metadata_get("ConnectedApp", "ECI_Connected_App")
     assert stored is not None and stored["_id"] == rows[0]["Id"]
     mdapi.ConnectedApp.delete(["ECI_Connected_App"])
@@ -318,6 +322,16 @@ def test_deactivating_or_deleting_a_site_deactivates_but_keeps_its_guest_user(
     mdapi.CustomSite.delete(["VoiceConnector"])
     assert md_org.sobject_find("Site") == []
     assert md_org.sobject_get("User", guest_id)["IsActive"] is False  # type: ignore[index]
+
+
+def test_two_sites_cannot_share_a_url_path_prefix(mdapi: Any, md_org: Org) -> None:
+    mdapi.CustomSite.create([custom_site(mdapi)])
+    clash = _save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site")])
+    assert clash[0].errors[0].message == "A site with those parameters is already in use."
+    assert _save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site", urlPathPrefix="second")])[
+        0
+    ].success
+    assert {r["UrlPathPrefix"] for r in md_org.sobject_find("Site")} == {None, "second"}
 
 
 # ---- PermissionSet -----------------------------------------------------------------------------------------
