@@ -585,17 +585,20 @@ def warm_up() -> None:
 def serve(
     state_dir: str | Path, port: int = 0, latency_ms: int = 0, settings_file: str | None = None
 ) -> None:
-    settings = json.loads(Path(settings_file).read_text()) if settings_file else None
-    emu = Emulator(state_dir, port=port, latency_ms=latency_ms, settings=settings)
-    print(json.dumps(emu.info()), flush=True)
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     import signal
 
+    settings = json.loads(Path(settings_file).read_text()) if settings_file else None
+    emu = Emulator(state_dir, port=port, latency_ms=latency_ms, settings=settings)
+
     def stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever, which runs on this (the main) thread: call it from another.
         threading.Thread(target=emu.httpd.shutdown, daemon=True).start()
 
+    # Handlers go in before the JSON line: whoever read the line may signal at once.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    print(json.dumps(emu.info()), flush=True)
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     emu.serve_forever()
     emu.httpd.server_close()
     emu.org.close()
