@@ -254,21 +254,34 @@ class Report:
         if run.other_by_operation:
             self.check(name, "no-op up: other calls (not Salesforce)", _ops(None, run.other_by_operation))
 
-    def fleet(self, runs: Sequence[FleetRun]) -> list[dict[str, Any]]:
+    def fleet(self, runs: Sequence[FleetRun], nproc: int) -> list[dict[str, Any]]:
         base = next((r.wall_s for r in runs if r.n == 1), None)
         docs = []
         for r in runs:
             rel = r.wall_s / base if base else None
+            cpu = r.cpu_s + r.emulator_cpu_s
+            # With every core busy the run cannot beat cpu / cores, whatever the latency.
+            floor = cpu / max(nproc, 1)
             self.check(
                 "fleet",
                 f"N = {r.n} org stacks in parallel: wall",
                 f"{r.wall_s:.1f} s"
                 + (f" = {rel:.2f} × N=1" if rel else "")
-                + f", {r.ok} ok, {r.failed} failed",
+                + f", {r.ok} ok, {r.failed} failed; "
+                f"CPU {cpu:.0f} s ({r.cpu_s / max(r.n, 1):.1f} s/stack + emulators {r.emulator_cpu_s:.0f} s) "
+                f"→ floor {floor:.1f} s on {nproc} cores; machine {r.machine_busy:.0%} busy",
                 "ideal 1.0 × N=1 (orgs are independent)",
             )
             if r.failed:
                 self.findings.append(f"[fleet N={r.n}] {r.failed} stacks failed: {r.errors[0]}")
+            if rel is not None and r.n > 1 and rel > 1.5:
+                bound_by = "CPU" if r.machine_busy >= 0.85 or floor >= 0.8 * r.wall_s else "wait"
+                self.findings.append(
+                    f"[fleet N={r.n}] wall {r.wall_s:.1f} s = {rel:.2f} × N=1: {bound_by}-bound on this "
+                    f"machine ({r.machine_busy:.0%} of {nproc} cores busy; our {cpu:.0f} CPU-s alone give a "
+                    f"{floor:.1f} s floor: each stack runs an engine, the program and a provider host, all "
+                    "Python, plus its own emulator org here)"
+                )
             docs.append(
                 {
                     "n": r.n,
@@ -277,6 +290,10 @@ class Report:
                     "ok": r.ok,
                     "failed": r.failed,
                     "mean_stack_s": round(sum(r.stack_durations) / max(len(r.stack_durations), 1), 3),
+                    "cpu_s": round(r.cpu_s, 2),
+                    "emulator_cpu_s": round(r.emulator_cpu_s, 2),
+                    "cpu_floor_s": round(floor, 2),
+                    "machine_busy": round(r.machine_busy, 3),
                     "errors": r.errors,
                 }
             )
@@ -352,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in fleet_sizes:
             print(f"  fleet N={n} ...", file=sys.stderr, flush=True)
             fleet_runs.append(harness.run_fleet(chosen[0], work / f"fleet{n}", n, latency_ms=args.latency_ms))
-        doc["fleet"] = report.fleet(fleet_runs)
+        doc["fleet"] = report.fleet(fleet_runs, int(doc["machine"]["nproc"] or 1))
     finally:
         if not args.keep and args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -128,6 +129,31 @@ def start_emulators(root: Path, n: int, *, latency_ms: int) -> list[Emulator]:
             emu.stop()
         raise RuntimeError(f"{len(errors)} of {n} emulators failed to start: {errors[0]}")
     return started
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc; 0 where unavailable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all cores from /proc/stat; (0, 0) where unavailable."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return (0, 0)
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already inside user/nice
+    return (total - idle, total)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
 
 
 def _env_without_hook() -> dict[str, str]:
@@ -317,6 +343,9 @@ class FleetRun:
     failed: int
     stack_durations: list[float]
     errors: list[str]
+    cpu_s: float = 0.0  # fleet.py and everything it ran (engines, programs, provider hosts)
+    emulator_cpu_s: float = 0.0  # the N emulator processes during the run
+    machine_busy: float = 0.0  # share of all cores busy during the run (any process: others share the box)
 
 
 def overlay_project(target: Target, dest: Path, stacks: list[str]) -> Path:
@@ -372,7 +401,15 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
                 env[f"BENCH_S{i}_{stack.upper()}"] = value
                 if stack == stacks[0]:
                     cmd += ["--secret-env", f"{key}=BENCH_S{i}_{{STACK}}"]
+        # CPU, to tell a latency-bound fleet from a CPU-bound one: children's rusage covers fleet.py and every
+        # process it waited for; the emulators (our children too, but still running) are read from /proc.
+        emu_cpu_before = sum(process_cpu_s(e.proc.pid) for e in emus)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy_before = machine_cpu_ticks()
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        busy_after = machine_cpu_ticks()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        emu_cpu = sum(process_cpu_s(e.proc.pid) for e in emus) - emu_cpu_before
         doc = json.loads((root / "fleet.json").read_text()) if (root / "fleet.json").exists() else {}
         stacks_doc = doc.get("stacks") or []
         if not stacks_doc:
@@ -384,6 +421,9 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
             failed=sum(1 for s in stacks_doc if not s["ok"]),
             stack_durations=[float(s["duration_s"]) for s in stacks_doc],
             errors=[f"{s['stack']}: {s['error']}" for s in stacks_doc if not s["ok"]],
+            cpu_s=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+            emulator_cpu_s=emu_cpu,
+            machine_busy=busy_share(busy_before, busy_after),
         )
     finally:
         for emu in emus:
