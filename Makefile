@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench clean
+.PHONY: venv test demo lint bench fleet clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m tests.demo
 
+# Costs per operation against the emulator (200 ms per call); flags after BENCH_ARGS, e.g. BENCH_ARGS="--fleet 1,4".
 bench: $(STAMP)
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# Many org stacks at once through Pulumi's Automation API (needs the pulumi CLI), e.g.
+#   make fleet VERB=up STACKS=dev,uat,prod FLEET_ARGS="--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}"
+fleet: $(STAMP)
+	$(PY) fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .state
