@@ -554,11 +554,16 @@ def authorize_named_credential(org: OrgLike, full_name: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# CustomSite Source: Metadata API guide "CustomSite" (api_meta/meta_sites.htm); Help "Set Up Salesforce
-# Sites": a site domain must be registered before the first site can be created, and each site gets a guest
-# user with a guest profile "<Site Label> Profile" under the Guest User License. Help "Guest User Profile /
-# Site Guest User": the guest user is active while its site is active. Users are never deleted (Object
-# Reference "User": delete() not supported), so deleting a site deactivates its guest user instead.
+# CustomSite Sources: Metadata API guide "CustomSite" (api_meta/meta_sites.htm). Help "Set Up Salesforce
+# Sites": a site domain must be registered before the first site can be created. Help 000385602 "Salesforce
+# Sites guest user characteristics": each site has its own guest user (user type Guest) with its own profile
+# under the Guest User License, and Enterprise/Unlimited orgs may have up to 25 sites (25 guest licenses). The
+# guest profile is named "<Site Label> Profile" (Setup > Sites > Public Access Settings). The guest user is
+# active while its site is active; the guide's "Assign the Guest User Permission Set" step ("Make sure this
+# user is marked Active") shows it can be inactive. Users are never deleted (Object Reference "User": delete()
+# is not supported), so deleting a site deactivates its guest user instead.
+
+MAX_SITES = 25
 
 
 class CustomSiteRule(TypeRule):
@@ -575,6 +580,11 @@ class CustomSiteRule(TypeRule):
                 "FIELD_INTEGRITY_EXCEPTION",
                 "You must register your Salesforce Sites domain before you can create a site.",
                 ["subdomain"],
+            )
+        if len(org.metadata_list(self.type_name)) >= MAX_SITES:
+            # Wording modelled on Setup's limit message; the limit itself is from Help 000385602.
+            raise MetadataError(
+                "LIMIT_EXCEEDED", f"You have reached the maximum number of sites ({MAX_SITES}) for this org."
             )
 
     def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:

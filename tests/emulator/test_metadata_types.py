@@ -334,6 +334,16 @@ def test_two_sites_cannot_share_a_url_path_prefix(mdapi: Any, md_org: Org) -> No
     assert {r["UrlPathPrefix"] for r in md_org.sobject_find("Site")} == {None, "second"}
 
 
+def test_an_org_holds_at_most_25_sites(mdapi: Any, md_org: Org) -> None:
+    # Help 000385602: Enterprise/Unlimited orgs may create up to 25 sites (one guest license each).
+    sites = [custom_site(mdapi, f"Site_{n}", urlPathPrefix=f"s{n}") for n in range(25)]
+    for start in range(0, 25, 10):
+        mdapi.CustomSite.create(sites[start : start + 10])
+    over = _save(mdapi, "createMetadata", [custom_site(mdapi, "Site_26", urlPathPrefix="s26")])
+    assert over[0].errors[0].statusCode == "LIMIT_EXCEEDED"
+    assert len(md_org.sobject_find("Site")) == 25
+
+
 # ---- PermissionSet -----------------------------------------------------------------------------------------
 
 
