@@ -20,19 +20,13 @@ afterwards) is broken by ``OAuthConsumer``, which generates the consumer key and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from providers.auth_provider import AuthProvider
-from providers.connected_app import ConnectedApp
-from providers.custom_site import CustomSite, SiteGuestUser
 from providers.external_client_app import ExternalClientApp
-from providers.integration_user import IntegrationUser
-from providers.named_credential import NamedCredential
 from providers.oauth_consumer import OAuthConsumer
-from providers.permission_set_assignment import PermissionSetAssignment
-from providers.preflight import Preflight
 
 from components.config import (
     DEFAULT_AIRCALL_API_URL,
@@ -44,6 +38,13 @@ from components.config import (
     SharedEci,
     StackConfig,
 )
+from providers.auth_provider import AuthProvider
+from providers.connected_app import ConnectedApp
+from providers.custom_site import CustomSite, SiteGuestUser
+from providers.integration_user import IntegrationUser
+from providers.named_credential import NamedCredential
+from providers.permission_set_assignment import PermissionSetAssignment
+from providers.preflight import Preflight
 
 TYPE_TOKEN = "eci-aircall:index:EciAircallIntegration"
 
@@ -120,13 +121,13 @@ class EciAircallIntegration(pulumi.ComponentResource):
         manages_shared = args.shared_eci != "skip"
 
         def child(
-            *, after: list[pulumi.Resource] | None = None, shared: bool = False
+            *, after: Sequence[pulumi.Resource] = (), shared: bool = False
         ) -> pulumi.ResourceOptions:
             # Adopted shared artifacts were there before this stack and other voice connectors rely on them:
             # `destroy` forgets them (retain_on_delete) unless deleteAdopted says otherwise.
             retain = shared and args.shared_eci == "adopt" and not args.delete_adopted
             return pulumi.ResourceOptions(
-                parent=self, depends_on=after or [], retain_on_delete=retain or None
+                parent=self, depends_on=list(after), retain_on_delete=retain or None
             )
 
         # Guide, "Configure Aircall with ECI" / EDITIONS and every prerequisite (package, site domain, Aircall
@@ -155,6 +156,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             time_zone=user_cfg.time_zone,
             locale=user_cfg.locale,
             profile_name=user_cfg.profile,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first),
         )
         user_id = out(self.integration_user, "user_id")
@@ -162,12 +164,14 @@ class EciAircallIntegration(pulumi.ComponentResource):
             f"{name}-user-eci-access",
             permission_set=ps.eci_access,
             assignee_id=user_id,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first),
         )
         self.user_ci_integration = PermissionSetAssignment(
             f"{name}-user-ci-integration-user",
             permission_set=ps.integration_user,
             assignee_id=user_id,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first),
         )
 
@@ -184,6 +188,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             generate_authorization_header=True,
             allow_merge_fields_in_header=True,
             allow_merge_fields_in_body=True,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first),
         )
 
@@ -244,7 +249,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
         name: str,
         args: EciAircallIntegrationArgs,
         child: Any,
-        first: list[pulumi.Resource],
+        first: Sequence[pulumi.Resource],
     ) -> None:
         """The artifacts every voice connector shares (guide: "If you've configured another voice connector,
         skip the remaining configuration tasks")."""
@@ -256,6 +261,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             f"{name}-oauth-consumer",
             app_name=CONNECTED_APP_NAME,
             app_kind=kind,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
         consumer_key = out(self.oauth_consumer, "consumer_key")
@@ -269,6 +275,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             provider_type="Salesforce",
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
 
@@ -284,7 +291,12 @@ class EciAircallIntegration(pulumi.ComponentResource):
             "profiles": list(args.connected_app_profiles),
         }
         app_cls = ConnectedApp if args.oauth_app_kind == "connectedApp" else ExternalClientApp
-        self.oauth_app = app_cls(f"{name}-oauth-app", **app_args, opts=child(after=first, shared=True))
+        self.oauth_app = app_cls(
+            f"{name}-oauth-app",
+            **app_args,
+            delete_adopted=args.delete_adopted,
+            opts=child(after=first, shared=True),
+        )
 
         # Guide, "Set Up the Salesforce Site". Its admin and default record owner are, by default, the
         # integration user: then the site genuinely waits for that user to exist.
@@ -301,6 +313,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
                 args.site_default_record_owner, args.integration_user.username, user_name
             ),
             contact_email=args.contact_email,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
 
@@ -315,25 +328,31 @@ class EciAircallIntegration(pulumi.ComponentResource):
             auth_provider=out(self.auth_provider, "full_name"),
             oauth_scope=ECI_OAUTH_SCOPE,
             generate_authorization_header=True,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
 
         # Guide, "Assign the Guest User Permission Set": "Make sure this user is marked Active", then assign.
         guest_id = out(self.site, "guest_user_id")
         self.guest_user = SiteGuestUser(
-            f"{name}-site-guest-user", user_id=guest_id, opts=child(after=first, shared=True)
+            f"{name}-site-guest-user",
+            user_id=guest_id,
+            delete_adopted=args.delete_adopted,
+            opts=child(after=first, shared=True),
         )
         active_guest_id = out(self.guest_user, "user_id")
         self.guest_voice_connector = PermissionSetAssignment(
             f"{name}-guest-voice-connector",
             permission_set=ps.voice_connector,
             assignee_id=active_guest_id,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
         self.guest_ci_integration = PermissionSetAssignment(
             f"{name}-guest-ci-integration-user",
             permission_set=ps.integration_user,
             assignee_id=active_guest_id,
+            delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
 
