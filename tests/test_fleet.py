@@ -316,3 +316,69 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
 
     failed = runner(StackJob(stack="broken", verb="up"))
     assert not failed.ok and failed.error == "error: eci-aircall:instanceUrl is not set"
+
+
+# --- the Automation API adapter, with pulumi.automation's entry points faked (the CLI is absent here)
+
+
+class FakeStack:
+    def __init__(self, name: str, log: list[tuple[str, ...]]) -> None:
+        self.name = name
+        self.log = log
+
+    def set_config(self, key: str, value: object, path: bool = False) -> None:
+        self.log.append(("set_config", self.name, key, repr(getattr(value, "secret", None))))
+
+    def preview(self, **kw: object) -> object:
+        from types import SimpleNamespace
+
+        self.log.append(("preview", self.name, str(kw.get("parallel"))))
+        return SimpleNamespace(change_summary={"create": 4})
+
+    def up(self, **kw: object) -> object:
+        from types import SimpleNamespace
+
+        from pulumi.automation import CommandError
+        from pulumi.automation._cmd import CommandResult
+
+        self.log.append(("up", self.name))
+        if self.name == "prod":
+            stderr = "Updating (prod)\nerror: 401 INVALID_SESSION_ID for token tok-prod\nmore"
+            raise CommandError(CommandResult(stdout="", stderr=stderr, code=255))
+        outputs = {
+            "userId": SimpleNamespace(value="005x", secret=False),
+            "key": SimpleNamespace(value="k", secret=True),
+        }
+        summary = SimpleNamespace(resource_changes={"create": 11})
+        return SimpleNamespace(summary=summary, outputs=outputs)
+
+
+def test_automation_runner_maps_verbs_config_secrets_and_cli_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi import automation as auto
+
+    log: list[tuple[str, ...]] = []
+    selected: list[tuple[str, str, object]] = []
+    monkeypatch.setattr(auto, "PulumiCommand", lambda: "cmd")
+
+    def create_or_select_stack(name: str, work_dir: str, opts: auto.LocalWorkspaceOptions) -> FakeStack:
+        selected.append((name, work_dir, dict(opts.env_vars or {})))
+        assert opts.pulumi_command == "cmd"  # one CLI handle shared by every stack (pulumi/pulumi#10523)
+        return FakeStack(name, log)
+
+    monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
+    runner = fleet.AutomationRunner(tmp_path, backend_url="file:///tmp/st", resource_parallel=3)
+
+    ok = runner(StackJob("dev", "up", config={"k:url": "u"}, secrets={"k:token": "tok-dev"}))
+    assert (
+        ok.ok and dict(ok.changes) == {"create": 11} and ok.outputs == {"userId": "005x", "key": "[secret]"}
+    )
+    assert selected[0] == ("dev", str(tmp_path.resolve()), {"PULUMI_BACKEND_URL": "file:///tmp/st"})
+    assert ("set_config", "dev", "k:url", "False") in log and ("set_config", "dev", "k:token", "True") in log
+
+    failed = runner(StackJob("prod", "up", secrets={"k:token": "tok-prod"}))
+    assert not failed.ok and failed.error == "error: 401 INVALID_SESSION_ID for token [secret]"
+
+    preview = runner(StackJob("uat", "preview"))
+    assert preview.ok and dict(preview.changes) == {"create": 4} and ("preview", "uat", "3") in log
