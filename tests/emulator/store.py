@@ -431,22 +431,29 @@ class Org:
     # ---- transactions ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
+        """One SQLite transaction; nested calls are savepoints, so an inner failure that the caller handles
+        (one record of a multi-record Metadata call) undoes only its own writes."""
         with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._db.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            savepoint = f"sp{depth}"
+            self._db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            writes_before = self.request_writes()
             self._depth += 1
             try:
                 yield
             except BaseException:
                 self._depth -= 1
-                if outer:
+                if depth == 0:
                     self._db.execute("ROLLBACK")
+                else:
+                    self._db.execute(f"ROLLBACK TO {savepoint}")
+                    self._db.execute(f"RELEASE {savepoint}")
+                # Nothing was written after all: the request is not a write on this account.
+                self._local.writes = writes_before
                 raise
             else:
                 self._depth -= 1
-                if outer:
-                    self._db.execute("COMMIT")
+                self._db.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
 
     def _mark_write(self) -> None:
         self._local.writes = getattr(self._local, "writes", 0) + 1
