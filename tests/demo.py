@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 from simple_salesforce import Salesforce
+from zeep.transports import Transport
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
@@ -71,12 +72,16 @@ class Emulator:
         session.verify = self.info["ca_cert"]
         # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment would override verify (psf/requests#3829).
         session.trust_env = False
-        return Salesforce(
+        sf = Salesforce(
             instance_url=self.info["instance_url"],
             session_id=self.info["access_token"],
             session=session,
             version="63.0",
         )
+        # simple-salesforce's Metadata client builds its zeep transport on a session of its own (verifying
+        # against the system CAs): give it the one that trusts the emulator's CA.
+        sf.mdapi._client.transport = Transport(session=session)
+        return sf
 
 
 class Runner:
