@@ -85,10 +85,9 @@ def render_human(verb: str, stack: str, result: Result, out: TextIO) -> None:
         if step.hidden or (step.op == "same" and not step.error):
             continue
         out.write(_step_line(step, preview) + "\n")
-    if result.diagnostics or result.errors:
+    if result.diagnostics:
+        # Program output; errors go to stderr only, once.
         out.write("\nDiagnostics:\n")
-        for msg in result.errors:
-            out.write(f"  {msg}\n")
         for msg in result.diagnostics:
             out.write("  " + msg.replace("\n", "\n  ") + "\n")
     if result.outputs:
