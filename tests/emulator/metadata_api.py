@@ -53,6 +53,8 @@ OPERATIONS = (*_RECORD_OPERATIONS, *_NAME_OPERATIONS, "renameMetadata", "listMet
 class _Schema:
     client: Client
     load_seconds: float
+    # simpleType name -> allowed values; zeep keeps no enumeration facets, so they are read from the WSDL.
+    enums: dict[str, frozenset[str]]
 
 
 _schema_lock = threading.Lock()
@@ -79,8 +81,20 @@ def _load_schema() -> _Schema:
             client = Client(
                 wsdl_path().as_uri(), settings=Settings(strict=False, xsd_ignore_sequence_order=True)
             )
-            _schema_value = _Schema(client=client, load_seconds=time.perf_counter() - started)
+            enums = _enumerations(wsdl_path())
+            _schema_value = _Schema(client=client, load_seconds=time.perf_counter() - started, enums=enums)
         return _schema_value
+
+
+def _enumerations(path: Path) -> dict[str, frozenset[str]]:
+    xsd = "http://www.w3.org/2001/XMLSchema"
+    enums: dict[str, frozenset[str]] = {}
+    for _, node in etree.iterparse(str(path), tag=f"{{{xsd}}}simpleType"):
+        values = [e.get("value", "") for e in node.iter(f"{{{xsd}}}enumeration")]
+        if values and node.get("name"):
+            enums[str(node.get("name"))] = frozenset(values)
+        node.clear()
+    return enums
 
 
 def warm_up() -> threading.Thread:
@@ -215,6 +229,33 @@ def _fault(exc: MetadataFault) -> tuple[int, bytes]:
 # request parsing through the schema
 
 
+def _check_simple_value(node: etree._Element, xsd_type: Any) -> None:
+    """Reject a value its simple type does not allow, with the parser's wording.
+
+    Booleans: "'' is not valid for type xsd:boolean, should be '0', '1', 'true' or 'false'"
+    (certinia/apex-mdapi#146, faultcode soapenv:Client). Enumerations: "'Edit' is not a valid value for the
+    enum 'ShareAccessLevelRead'" (Salesforce's answer quoted in public deploy notes).
+    """
+    from zeep.xsd.types.builtins import Boolean
+
+    text = (node.text or "").strip()
+    if isinstance(xsd_type, Boolean):
+        if text not in ("0", "1", "true", "false"):
+            raise MetadataFault(
+                "soapenv:Client",
+                f"'{text}' is not valid for type xsd:boolean, should be '0', '1', 'true' or 'false'",
+            )
+        return
+    qname = getattr(xsd_type, "qname", None)
+    if qname is None or etree.QName(qname).namespace != MD_NS:
+        return
+    allowed = schema().enums.get(etree.QName(qname).localname)
+    if allowed is not None and text not in allowed:
+        raise MetadataFault(
+            "soapenv:Client", f"'{text}' is not a valid value for the enum '{etree.QName(qname).localname}'"
+        )
+
+
 def _check_known_elements(node: etree._Element, xsd_type: Any, client: Client) -> None:
     """Reject any element the (xsi:)type does not declare, like Salesforce's parser does.
 
@@ -225,6 +266,8 @@ def _check_known_elements(node: etree._Element, xsd_type: Any, client: Client) -
     from zeep.xsd import ComplexType
 
     if not isinstance(xsd_type, ComplexType):
+        if node.get(f"{{{XSI_NS}}}nil") not in ("true", "1"):
+            _check_simple_value(node, xsd_type)
         return
     elements = dict(xsd_type.elements)
     for child in node:

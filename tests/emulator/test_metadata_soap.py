@@ -302,3 +302,24 @@ def test_an_emulator_bug_is_an_unknown_exception_fault_that_does_not_echo_values
         mdapi.ConnectedApp.create([connected_app(mdapi, consumerSecret="do-not-echo-me")])
     assert raised.value.code == "sf:UNKNOWN_EXCEPTION"
     assert "RuntimeError" in raised.value.message and "do-not-echo-me" not in raised.value.message
+
+
+def test_a_value_outside_its_enumeration_is_rejected_like_salesforce(mdapi: Any, md_org: Org) -> None:
+    provider = mdapi.AuthProvider(fullName="P", friendlyName="P", providerType="NotAProvider")
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        mdapi.AuthProvider.create([provider])
+    assert (raised.value.code, raised.value.message) == (
+        "soapenv:Client",
+        "'NotAProvider' is not a valid value for the enum 'AuthProviderType'",
+    )
+    assert md_org.metadata_get("AuthProvider", "P") is None
+
+
+def test_a_malformed_boolean_is_rejected_with_the_xsd_boolean_message(mdapi: Any, md_org: Org) -> None:
+    body = _message(mdapi, "createMetadata", [connected_app(mdapi, isAdminApproved=True)])
+    body = body.replace(b"<ns0:isAdminApproved>true<", b"<ns0:isAdminApproved><")
+    status, answer = metadata_api.handle(md_org, body)
+    assert (status, _fault_of(answer)) == (
+        500,
+        ("soapenv:Client", "'' is not valid for type xsd:boolean, should be '0', '1', 'true' or 'false'"),
+    )
