@@ -326,6 +326,14 @@ class ConnectedAppRule(TypeRule):
             )
 
     def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:
+        # profileName / permissionSetName grant access to the app; they must name existing profiles and
+        # permission sets (same "In field: ... - no ... named ... found" form as other references).
+        for profile in record.get("profileName") or []:
+            if not org.sobject_find("Profile", Name=profile):
+                raise missing_reference("profileName", "Profile", profile)
+        for permission_set in record.get("permissionSetName") or []:
+            if RULES["PermissionSet"].get(org, permission_set) is None:
+                raise missing_reference("permissionSetName", "PermissionSet", permission_set)
         oauth = record.get("oauthConfig")
         if oauth is None:
             return

@@ -155,6 +155,16 @@ def test_blocked_connected_app_creation_refuses_create_and_upsert_of_new_apps_on
     assert mdapi.ConnectedApp.read(["Existing"]).fullName is None
 
 
+def test_connected_app_profiles_and_permission_sets_must_exist(mdapi: Any) -> None:
+    app = connected_app(mdapi)
+    app.profileName = ["System Administrator", "No Such Profile"]
+    results = _save(mdapi, "createMetadata", [app])
+    assert results[0].errors[0].message == "In field: profileName - no Profile named No Such Profile found"
+    app.profileName = ["System Administrator"]
+    app.permissionSetName = ["Voice_Connector_Permission"]
+    assert _save(mdapi, "createMetadata", [app])[0].success
+
+
 def test_connected_application_sobject_row_follows_the_app(mdapi: Any, md_org: Org) -> None:
     mdapi.ConnectedApp.create([connected_app(mdapi)])
     rows = md_org.sobject_find("ConnectedApplication", Name="ECI Connected App")
