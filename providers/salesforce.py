@@ -618,7 +618,10 @@ class SalesforceClient:
             return service.readMetadata(type=type_name, fullNames=list(full_names), _soapheaders=[header])
 
         result = self._call(artifact, "metadata.readMetadata", call)
-        records = [_plain(r) for r in (getattr(result, "records", None) or [])]
+        # zeep unwraps ReadResult to its ``records`` list (what simple-salesforce's MetadataType.read relies
+        # on).
+        raw = result if isinstance(result, list) else (getattr(result, "records", None) or [])
+        records = [_plain(r) for r in raw]
         found = {str(r.get("fullName")).lower(): r for r in records if r and r.get("fullName")}
         return [found.get(name.lower()) for name in full_names]
 
