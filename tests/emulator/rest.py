@@ -69,8 +69,9 @@ def route(method: str, path: str, query: dict[str, str]) -> Route | None:
             mm = re.search(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", q, re.IGNORECASE)
             return Route("rest.query", [mm.group(1)] if mm else [])
         return Route("rest.queryMore")
-    if head == "apps" and len(parts) > 1 and parts[1:3] == ["oauth", "credentials"]:
-        return Route("connect.oauth_credentials", parts[3:])
+    if head == "apps" and len(parts) > 2 and parts[1] == "oauth":
+        # Connect REST under /apps/oauth/: credentials/{appId}/{consumerId} and usage.
+        return Route(f"connect.oauth_{parts[2]}", parts[3:])
     if head == "sobjects":
         if len(parts) == 1:
             return Route("rest.describe")

@@ -213,3 +213,35 @@ def test_latency_setting_slows_every_api_call(org: EmulatorHandle) -> None:
     t0 = time.perf_counter()
     sf.query("SELECT Id FROM User")
     assert time.perf_counter() - t0 >= 0.15
+
+
+def test_named_credential_authorize_control_reaches_the_metadata_rules(org: EmulatorHandle) -> None:
+    mdapi = org.mdapi()
+    mdapi.AuthProvider.create(
+        [
+            mdapi.AuthProvider(
+                fullName="ECI_Auth_Provider",
+                friendlyName="ECI Auth Provider",
+                providerType="Salesforce",
+                consumerKey="3MVG9.key",
+                consumerSecret="secret",
+            )
+        ]
+    )
+    mdapi.NamedCredential.create(
+        [
+            mdapi.NamedCredential(
+                fullName="ECI_NC",
+                label="ECI NC",
+                endpoint=f"{org.instance_url}/",
+                principalType="NamedUser",
+                protocol="Oauth",
+                authProvider="ECI_Auth_Provider",
+                oauthScope="refresh_token api",
+                generateAuthorizationHeader=True,
+            )
+        ]
+    )
+    assert org.control("POST", "named-credentials/ECI_NC/authorize") == {"authorized": "ECI_NC"}
+    with pytest.raises(RuntimeError, match="404"):
+        org.authorize_named_credential("No_Such_NC")
