@@ -247,12 +247,18 @@ def summarize_changes(changes: Mapping[Any, int]) -> dict[str, int]:
 
 def first_error_line(text: str, secrets: Any = ()) -> str:
     """The line a human needs first: the CLI's `error:` line, else the first non-empty one; secrets masked."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    raw = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in raw]
     at = next((i for i, ln in enumerate(lines) if ln.lower().startswith("error:")), 0)
     chosen = lines[at] if lines else ""
-    # "error: Program failed with an unhandled exception:" says nothing until its next line.
+    # "error: Program failed with an unhandled exception:" says nothing until its next line; when that is a
+    # Python traceback, what matters is the exception line: the first unindented line after the frames.
     if chosen.endswith(":") and at + 1 < len(lines):
-        chosen = f"{chosen} {lines[at + 1]}"
+        detail = lines[at + 1]
+        if detail.startswith("Traceback (most recent call last)"):
+            exc_lines = [ln.strip() for ln in raw[at + 2 :] if ln[:1] not in (" ", "\t")]
+            detail = exc_lines[0] if exc_lines else detail
+        chosen = f"{chosen} {detail}"
     for secret in secrets:
         if secret:
             chosen = chosen.replace(secret, "[secret]")

@@ -255,6 +255,15 @@ def test_first_error_line_prefers_the_cli_error_line() -> None:
     text = "Updating (dev):\n  + create\n\nerror: update failed: INVALID_SESSION_ID\n  details"
     assert fleet.first_error_line(text) == "error: update failed: INVALID_SESSION_ID"
     assert fleet.first_error_line("\n\nTraceback...\nValueError") == "Traceback..."
+    trace = (
+        "error: Program failed with an unhandled exception:\nTraceback (most recent call last):\n"
+        '  File "/p/__main__.py", line 12, in <module>\n    config = load()\n'
+        "components.config.ConfigError: eci-aircall:contactEmail is not set\n"
+    )
+    assert fleet.first_error_line(trace) == (
+        "error: Program failed with an unhandled exception: "
+        "components.config.ConfigError: eci-aircall:contactEmail is not set"
+    )
     text = "error: Program failed with an unhandled exception:\n  ConfigError: contactEmail is not set"
     assert fleet.first_error_line(text) == (
         "error: Program failed with an unhandled exception: ConfigError: contactEmail is not set"
