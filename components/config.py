@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal, cast
 from urllib.parse import urlparse
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 from pydantic import BaseModel, ConfigDict, Field
 
 NAMESPACE = "eci-aircall"
@@ -242,8 +243,13 @@ def _parse_structured(
     return out
 
 
-def parse(raw: Mapping[str, str | None]) -> tuple[dict[str, Any], list[str]]:
+def parse(
+    raw: Mapping[str, str | None], stored_secret: Collection[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Validate raw config values (keys without namespace). Returns (values, problems); never raises.
+
+    ``stored_secret``: the keys whose values are stored encrypted (set with ``--secret``); a secret key set in
+    plaintext is a problem. None skips that check (values not read from a stack).
 
     Secret keys' values are only checked; the returned dict records which secrets are present, never a value.
     """
@@ -315,6 +321,11 @@ def parse(raw: Mapping[str, str | None]) -> tuple[dict[str, Any], list[str]]:
             api_version=api_version,
         )
     out["secret_keys_present"] = frozenset(k for k in SECRET_KEYS if get(k) is not None)
+    if stored_secret is not None:
+        for key in sorted(out["secret_keys_present"] - set(stored_secret)):
+            # A plaintext token in a stack file ends up in version control; Pulumi.yaml cannot demand
+            # encryption for a key that has a default, so the program does.
+            problems.append(_problem(key, "is stored in plaintext: set it again with --secret"))
 
     # --- Aircall
     api_id = get("aircallApiId")
@@ -440,7 +451,8 @@ def load(cfg: pulumi.Config | None = None) -> StackConfig:
     # Config.get reads the raw string without turning it into an Output: needed to validate; the secret values
     # read this way go no further than the checks in parse() (which keep only "present").
     raw = {key: cfg.get(key) for key in KEY_SOURCES}
-    values, problems = parse(raw)
+    stored_secret = {key for key in SECRET_KEYS if is_config_secret(cfg.full_key(key))}
+    values, problems = parse(raw, stored_secret)
     if problems:
         raise ConfigError(problems)
     token = cfg.require_secret("aircallApiToken")

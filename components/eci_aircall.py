@@ -26,7 +26,6 @@ from typing import Any
 
 import pulumi
 from providers.external_client_app import ExternalClientApp
-from providers.oauth_consumer import OAuthConsumer
 
 from components.config import (
     DEFAULT_AIRCALL_API_URL,
@@ -43,6 +42,7 @@ from providers.connected_app import ConnectedApp
 from providers.custom_site import CustomSite, SiteGuestUser
 from providers.integration_user import IntegrationUser
 from providers.named_credential import NamedCredential
+from providers.oauth_consumer import OAuthConsumer
 from providers.permission_set_assignment import PermissionSetAssignment
 from providers.preflight import Preflight
 

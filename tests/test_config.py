@@ -238,6 +238,14 @@ def test_a_malformed_secret_is_never_quoted(key: str, bad_secret: str) -> None:
     assert "--secret" in "\n".join(problems)
 
 
+def test_a_secret_stored_in_plaintext_is_refused_with_the_secret_command() -> None:
+    [problem] = parse(MINIMAL, stored_secret={"accessToken"})[1]
+    assert problem.startswith("eci-aircall:aircallApiToken is stored in plaintext")
+    assert "`pulumi config set --secret eci-aircall:aircallApiToken <token>`" in problem
+    assert TOKEN not in problem
+    assert parse(MINIMAL, stored_secret={"accessToken", "aircallApiToken"})[1] == []
+
+
 def test_parse_result_holds_no_secret_value() -> None:
     values, _ = parse(with_(aircallApiToken=TOKEN))
     assert TOKEN not in repr(values) and ACCESS not in repr(values)
@@ -291,6 +299,13 @@ def test_load_raises_one_config_error_listing_every_problem(stack_config: None) 
     assert len(caught.value.problems) == 2
     assert str(caught.value).startswith("eci-aircall stack configuration has 2 problems:")
     assert ACCESS not in str(caught.value)
+
+
+def test_load_refuses_a_secret_that_was_not_set_as_one(stack_config: None) -> None:
+    set_stack_config(MINIMAL, ["accessToken"])  # aircallApiToken set without --secret
+    with pytest.raises(ConfigError, match="aircallApiToken is stored in plaintext") as caught:
+        load()
+    assert TOKEN not in str(caught.value)
 
 
 def test_load_returns_the_aircall_token_as_a_secret_output(stack_config: None) -> None:
