@@ -56,21 +56,25 @@ class EmulatorHandle:
         ]
         if self._settings_file:
             cmd += ["--settings", self._settings_file]
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # stderr goes to a file, not a pipe nobody drains (a full pipe would block the server).
+        self.log_path = self.state_dir / "emulator.log"
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         self.startup_seconds = time.perf_counter() - t0
         if not line:
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"emulator did not start: {err[-2000:]}")
+            self.proc.wait(5)
+            raise RuntimeError(f"emulator did not start: {self.log_path.read_text()[-2000:]}")
         self.info = json.loads(line)
         self._mdapi = None
         # Restarts keep the port, so URLs held by the test (and records that embed them) stay valid.
@@ -99,10 +103,8 @@ class EmulatorHandle:
         self.start()
 
     def _close_pipes(self) -> None:
-        if self.proc is not None:
-            for pipe in (self.proc.stdout, self.proc.stderr):
-                if pipe is not None:
-                    pipe.close()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
         if self._http is not None:
             self._http.close()
             self._http = None

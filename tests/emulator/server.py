@@ -554,6 +554,13 @@ class _Handler(BaseHTTPRequestHandler):
             reply = emu.run(call, method, path, query, headers, body, user_id)
         except ApiError as e:
             reply = emu.error(call, e.status, e.error_code, e.message)
+        except Exception:
+            # An emulator bug: answer as Salesforce answers its own (500 UNKNOWN_EXCEPTION) and keep the
+            # traceback on stderr for whoever debugs it.
+            import traceback
+
+            traceback.print_exc()
+            reply = emu.error(call, 500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
         finally:
             emu.org.set_request_user(None)
         if emu.org.request_writes():
