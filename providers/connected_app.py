@@ -85,8 +85,10 @@ class OAuthAppInputs(ArtifactInputs):
     callback_url: str = Field(min_length=1, max_length=2000)
     consumer_key: str = Field(min_length=8, max_length=256)
     consumer_secret: str = Field(min_length=8, max_length=256)
-    scopes: list[OAuthScope] = Field(default_factory=lambda: list(DEFAULT_SCOPES), min_length=1)
-    profiles: list[str] = Field(default_factory=lambda: list(DEFAULT_PROFILES))
+    scopes: list[OAuthScope] = Field(
+        default_factory=lambda: list(DEFAULT_SCOPES), min_length=1, validate_default=True
+    )
+    profiles: list[str] = Field(default_factory=lambda: list(DEFAULT_PROFILES), validate_default=True)
     require_secret_for_web_server_flow: bool = True
     require_secret_for_refresh_token_flow: bool = True
     permitted_users: PermittedUsers = PERMITTED_ADMIN_APPROVED
