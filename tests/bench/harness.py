@@ -69,16 +69,31 @@ class Emulator:
     def settings(self, **values: Any) -> None:
         self._control("POST", "settings", json=values)
 
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = self.ca_cert
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (psf/requests#3829)
+        return session
+
     def sf(self) -> Any:
         """An admin's simple-salesforce session: how the bench seeds an org, like an admin in Setup would."""
         from simple_salesforce import Salesforce
 
-        session = requests.Session()
-        session.verify = self.ca_cert
-        session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (psf/requests#3829)
         return Salesforce(
-            instance_url=self.instance_url, session_id=self.access_token, session=session, version="63.0"
+            instance_url=self.instance_url,
+            session_id=self.access_token,
+            session=self.session(),
+            version="63.0",
         )
+
+    def mdapi(self, sf: Any) -> Any:
+        """`sf.mdapi` trusting the emulator's CA: simple-salesforce builds its zeep client with zeep's own
+        requests session (system CAs only), so its transport is replaced, as tests/emulator/fixtures.py does."""
+        from zeep.transports import Transport
+
+        md = sf.mdapi
+        md._client.transport = Transport(session=self.session())
+        return md
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -88,7 +88,7 @@ def seed_shared_eci(emu: Emulator) -> None:
     """Another voice connector's shared ECI artifacts, created the way an admin (or that connector's setup)
     would: Metadata API through `sf.mdapi` and REST through simple-salesforce, no back door."""
     sf = emu.sf()
-    md = sf.mdapi
+    md = emu.mdapi(sf)
     base = emu.instance_url
     key, secret = "3MVG9bench.shared.consumer.key", "bench-shared-consumer-secret"
 
@@ -136,9 +136,18 @@ def seed_shared_eci(emu: Emulator) -> None:
                 indexPage="SiteLogin",
                 clickjackProtectionLevel="SameOriginOnly",
                 siteAdmin=admin_username,
-                guestRecordDefaultOwner=admin_username,
-                siteType="Visualforce",
+                siteGuestRecordDefaultOwner=admin_username,
                 urlPathPrefix="voiceconnector",
+                # What Setup fills in for a new site; the WSDL requires them on create.
+                allowHomePage=True,
+                allowStandardIdeasPages=True,
+                allowStandardLookups=True,
+                allowStandardPortalPages=True,
+                allowStandardSearch=True,
+                browserXssProtection=True,
+                contentSniffingProtection=True,
+                referrerPolicyOriginWhenCrossOrigin=True,
+                siteType="Visualforce",
             )
         ),
         "CustomSite",
