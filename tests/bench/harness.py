@@ -87,8 +87,8 @@ class Emulator:
         )
 
     def mdapi(self, sf: Any) -> Any:
-        """`sf.mdapi` trusting the emulator's CA: simple-salesforce builds its zeep client with zeep's own
-        requests session (system CAs only), so its transport is replaced, as tests/emulator/fixtures.py does."""
+        """`sf.mdapi` trusting the emulator's CA: simple-salesforce builds its zeep client with zeep's
+        own requests session (system CAs only), so its transport is replaced (as tests/emulator does)."""
         from zeep.transports import Transport
 
         md = sf.mdapi
