@@ -1,0 +1,235 @@
+"""Legacy named credentials (guide: "Add Aircall Named Credentials" and "Add ECI Named Credentials").
+
+Metadata type ``NamedCredential`` (Metadata API Developer Guide, "NamedCredential"); "New Legacy" in Setup is
+this type without ``namedCredentialType`` (or ``Legacy``). The guide's two:
+
+* ``Aircall``: endpoint ``https://api.aircall.io/``, Named Principal (``principalType`` ``NamedUser``),
+  password authentication (``protocol`` ``Password``) with username = Aircall API ID and password = API token,
+  generate authorization header, merge fields allowed in header and body.
+* ``ECI_Named_Credential``: endpoint = the org's My Domain login URL, Named Principal, OAuth 2.0 (``Oauth``)
+  through auth provider ``ECI_Auth_Provider``, scope ``refresh_token web api content``, generate authorization
+  header.
+
+``password`` is write-only (never returned by readMetadata): an input marked secret, with only a salted hash
+in state; its drift cannot be seen by ``refresh``.
+
+Outputs besides the inputs:
+
+* ``authorize_url`` (OAuth only): the credential's Setup page, where an admin clicks "Authorize" — the guide's
+  step 5 needs a browser login and cannot be automated. Setup addresses a legacy named credential as
+  ``/lightning/setup/NamedCredential/page?address=%2F{Id}`` (the Lightning Setup wrapper around the Classic
+  detail page ``/{Id}``; the same deep link is used by e.g. the AWS "Salesforce Lambda" LWC
+  ``navigateToNamedCredential`` and several Setup-navigation tools in public repositories). The Id is the
+  ``NamedCredential`` sObject Id (Object Reference, "NamedCredential"), read once with SOQL when the
+  credential is created (or adopted) and kept in state afterwards, so refresh and no-op runs cost nothing
+  for it.
+* ``authentication_status``: ``NotRequired`` for password (and no) authentication — the stored username and
+  password are used as they are; ``Unknown`` for OAuth: Setup shows "Authentication Status: Authenticated as
+  <user>" but no API (Metadata, sObject or Tooling) exposes it for a legacy named credential (the token fields
+  ``oauthToken`` / ``oauthRefreshToken`` are write-only), so we say so rather than guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
+
+import pulumi
+import pulumi.dynamic as dyn
+from pydantic import Field, field_validator
+
+from providers.base import (
+    ArtifactInputs,
+    ArtifactResource,
+    InputError,
+    Live,
+    MetadataProvider,
+    is_unknown,
+    unwrap,
+)
+from providers.connected_app import DEVELOPER_NAME
+from providers.salesforce import soql_quote
+
+STATUS_NOT_REQUIRED = "NotRequired"
+STATUS_UNKNOWN = "Unknown"
+
+
+class NamedCredentialInputs(ArtifactInputs):
+    full_name: str = Field(pattern=DEVELOPER_NAME, max_length=80)
+    label: str = Field(min_length=1, max_length=80)
+    endpoint: str = Field(min_length=1, max_length=2000)
+    # WSDL v63.0 AuthenticationProtocol / ExternalPrincipalType (the values the guide needs and "none").
+    protocol: Literal["Password", "Oauth", "NoAuthentication"] = "Password"
+    principal_type: Literal["NamedUser", "PerUser", "Anonymous"] = "NamedUser"
+    username: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, max_length=255)
+    auth_provider: str | None = Field(default=None, pattern=DEVELOPER_NAME)
+    oauth_scope: str | None = Field(default=None, max_length=512)
+    generate_authorization_header: bool = True
+    allow_merge_fields_in_header: bool = False
+    allow_merge_fields_in_body: bool = False
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("https", "http") or not parsed.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://api.aircall.io/")
+        return value
+
+
+def protocol_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(property, reason) when the protocol lacks what Setup requires with it. An Unknown (a preview of an
+    input that another resource computes) counts as present: ``up`` checks again with the real value."""
+
+    def missing(name: str) -> bool:
+        value = values.get(name)
+        return not is_unknown(value) and not value
+
+    protocol = values.get("protocol") or "Password"
+    if protocol == "Password":
+        for name in ("username", "password"):
+            if missing(name):
+                return name, "password authentication needs both username and password"
+    if protocol == "Oauth" and missing("auth_provider"):
+        return (
+            "auth_provider",
+            "OAuth 2.0 authentication needs auth_provider (the auth provider's URL suffix)",
+        )
+    return None
+
+
+class NamedCredentialProvider(MetadataProvider):
+    kind = "NamedCredential"
+    inputs_model = NamedCredentialInputs
+    name_field = "full_name"
+    field_map: ClassVar[Mapping[str, str]] = {
+        "full_name": "fullName",
+        "label": "label",
+        "endpoint": "endpoint",
+        "protocol": "protocol",
+        "principal_type": "principalType",
+        "username": "username",
+        "password": "password",
+        "auth_provider": "authProvider",
+        "oauth_scope": "oauthScope",
+        "generate_authorization_header": "generateAuthorizationHeader",
+        "allow_merge_fields_in_header": "allowMergeFieldsInHeader",
+        "allow_merge_fields_in_body": "allowMergeFieldsInBody",
+    }
+    secret_fields = frozenset({"password"})
+    replace_keys = frozenset({"full_name"})
+    computed = ("authentication_status", "authorize_url")
+
+    # Setup refuses to save these combinations; checking them here keeps a bad config at 0 calls.
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
+        result = super().check(olds, news)
+        if not result.failures:
+            problem = protocol_problem(unwrap(result.inputs)[0])
+            if problem:
+                result.failures.append(
+                    dyn.CheckFailure(problem[0], f"{self.kind}.{problem[0]}: {problem[1]}")
+                )
+        return result
+
+    def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        problem = protocol_problem(inputs)
+        if problem:
+            raise InputError(f"{problem[0]}: {problem[1]}", artifact=self.artifact(inputs))
+        return super().prepare(inputs, creating=creating)
+
+    def from_salesforce(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        values = super().from_salesforce(record)
+        # readMetadata leaves out false booleans and unset strings; the inputs spell them out.
+        for name in (
+            "generate_authorization_header",
+            "allow_merge_fields_in_header",
+            "allow_merge_fields_in_body",
+        ):
+            values[name] = bool(values.get(name))
+        values["protocol"] = values.get("protocol") or "NoAuthentication"
+        for name in ("username", "auth_provider", "oauth_scope"):
+            values[name] = values.get(name) or None
+        return values
+
+    def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        record = super().to_salesforce(inputs, creating=creating)
+        if inputs.get("protocol") != "Oauth":
+            # Switching away from OAuth must clear what the merge with the live record would keep.
+            record.update({"authProvider": None, "oauthScope": None})
+        if inputs.get("protocol") != "Password":
+            record["username"] = None
+        return record
+
+    def computed_outputs(
+        self,
+        artifact_id: str,
+        inputs: Mapping[str, Any],
+        live: Live | None,
+        olds: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        if inputs.get("protocol") != "Oauth":
+            return {"authentication_status": STATUS_NOT_REQUIRED, "authorize_url": None}
+        url = (olds or {}).get("authorize_url")
+        if not url:
+            url = self._authorize_url(artifact_id, inputs)
+        return {"authentication_status": STATUS_UNKNOWN, "authorize_url": url}
+
+    def _authorize_url(self, full_name: str, inputs: Mapping[str, Any]) -> str:
+        rows = self.client.query(
+            f"SELECT Id FROM NamedCredential WHERE DeveloperName = {soql_quote(full_name)}",
+            artifact=self.artifact(inputs),
+        )
+        if not rows:
+            raise InputError(
+                f"the named credential {full_name} was saved but SOQL does not show it",
+                artifact=self.artifact(inputs),
+                hint="run `pulumi up` again",
+            )
+        return f"{self.client.instance_url}/lightning/setup/NamedCredential/page?address=%2F{rows[0]['Id']}"
+
+
+class NamedCredential(ArtifactResource, module="eci-aircall", name="NamedCredential"):
+    """A legacy named credential; ``authorize_url`` is where an admin completes the OAuth "Authorize"."""
+
+    full_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    authentication_status: pulumi.Output[str]
+    authorize_url: pulumi.Output[str | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        full_name: pulumi.Input[str],
+        label: pulumi.Input[str],
+        endpoint: pulumi.Input[str],
+        protocol: pulumi.Input[str] = "Password",
+        principal_type: pulumi.Input[str] = "NamedUser",
+        username: pulumi.Input[str] | None = None,
+        password: pulumi.Input[str] | None = None,
+        auth_provider: pulumi.Input[str] | None = None,
+        oauth_scope: pulumi.Input[str] | None = None,
+        generate_authorization_header: pulumi.Input[bool] = True,
+        allow_merge_fields_in_header: pulumi.Input[bool] = False,
+        allow_merge_fields_in_body: pulumi.Input[bool] = False,
+        delete_adopted: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "full_name": full_name,
+            "label": label,
+            "endpoint": endpoint,
+            "protocol": protocol,
+            "principal_type": principal_type,
+            "username": username,
+            "password": password,
+            "auth_provider": auth_provider,
+            "oauth_scope": oauth_scope,
+            "generate_authorization_header": generate_authorization_header,
+            "allow_merge_fields_in_header": allow_merge_fields_in_header,
+            "allow_merge_fields_in_body": allow_merge_fields_in_body,
+            "delete_adopted": delete_adopted,
+        }
+        super().__init__(NamedCredentialProvider(), resource_name, props, opts)

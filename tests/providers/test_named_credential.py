@@ -1,0 +1,246 @@
+"""NamedCredential (legacy) against the emulator: the guide's Aircall and ECI credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from providers.base import secret_matches
+from providers.named_credential import NamedCredentialProvider
+from providers.salesforce import SalesforceError
+from tests.providers.conftest import Driver, configured
+
+TOKEN = "AIRCALL-TOKEN-named-cred-test-77aa"
+
+
+def aircall(**overrides: Any) -> dict[str, Any]:
+    return {
+        "full_name": "Aircall",
+        "label": "Aircall",
+        "endpoint": "https://api.aircall.io/",
+        "protocol": "Password",
+        "username": "aircall-api-id",
+        "password": TOKEN,
+        "allow_merge_fields_in_header": True,
+        "allow_merge_fields_in_body": True,
+        **overrides,
+    }
+
+
+def eci(org: Any, **overrides: Any) -> dict[str, Any]:
+    return {
+        "full_name": "ECI_Named_Credential",
+        "label": "ECI Named Credential",
+        "endpoint": f"{org.instance_url}/",
+        "protocol": "Oauth",
+        "auth_provider": "ECI_Auth_Provider",
+        "oauth_scope": "refresh_token web api content",
+        **overrides,
+    }
+
+
+def with_auth_provider(org: Any, name: str = "ECI_Auth_Provider") -> None:
+    mdapi = org.mdapi()
+    mdapi.AuthProvider.create(
+        mdapi.AuthProvider(
+            fullName=name, friendlyName=name, providerType="Salesforce", consumerKey="k-12345678"
+        )
+    )
+
+
+@pytest.fixture
+def driver(org: Any) -> Driver:
+    return Driver(configured(NamedCredentialProvider(), org))
+
+
+def read_md(org: Any, name: str = "Aircall") -> Any:
+    return org.mdapi().NamedCredential.read(name)
+
+
+def ops(org: Any) -> dict[str, int]:
+    calls = org.calls()["by_operation"]
+    return {k: v for k, v in calls.items() if not k.startswith(("controls.", "aircall."))}
+
+
+def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Driver) -> None:
+    org.reset_calls()
+    outs = driver.create(**aircall())
+    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1}
+    nc = read_md(org)
+    assert (nc.label, nc.endpoint, nc.principalType, nc.protocol, nc.username) == (
+        "Aircall", "https://api.aircall.io/", "NamedUser", "Password", "aircall-api-id",
+    )  # fmt: skip
+    assert (nc.generateAuthorizationHeader, nc.allowMergeFieldsInHeader, nc.allowMergeFieldsInBody) == (
+        True, True, True,
+    )  # fmt: skip
+    assert nc.password is None  # write-only: never read back
+    assert "password" not in outs and secret_matches(TOKEN, outs["password_hash"])
+    assert outs["write_only_fields"] == ["password"]
+    assert (outs["authentication_status"], outs["authorize_url"]) == ("NotRequired", None)
+
+
+def test_eci_credential_points_at_the_auth_provider_and_outputs_the_authorize_url(
+    org: Any, driver: Driver
+) -> None:
+    with_auth_provider(org)
+    org.reset_calls()
+    outs = driver.create(**eci(org))
+    # find + create + the Id for the Setup URL
+    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1, "rest.query": 1}
+    nc = read_md(org, "ECI_Named_Credential")
+    assert (nc.protocol, nc.authProvider, nc.oauthScope, nc.generateAuthorizationHeader) == (
+        "Oauth", "ECI_Auth_Provider", "refresh_token web api content", True,
+    )  # fmt: skip
+    nc_id = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'ECI_Named_Credential'")[
+        "records"
+    ][0]["Id"]
+    assert (
+        outs["authorize_url"] == f"{org.instance_url}/lightning/setup/NamedCredential/page?address=%2F{nc_id}"
+    )
+    # No API exposes a legacy credential's authentication status; the output says so instead of guessing.
+    assert outs["authentication_status"] == "Unknown"
+
+
+def test_existing_credential_is_adopted_and_set_to_the_inputs(org: Any, driver: Driver) -> None:
+    mdapi = org.mdapi()
+    mdapi.NamedCredential.create(
+        mdapi.NamedCredential(fullName="Aircall", label="Old", endpoint="https://old.example/",
+                              protocol="Password", principalType="NamedUser", username="old",
+                              password="old-password")
+    )  # fmt: skip
+    outs = driver.create(**aircall())
+    assert outs["adopted"] is True
+    nc = read_md(org)
+    assert (nc.label, nc.endpoint, nc.username) == ("Aircall", "https://api.aircall.io/", "aircall-api-id")
+    rows = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'Aircall'")["records"]
+    assert len(rows) == 1
+    driver.delete()
+    assert read_md(org).fullName == "Aircall"
+
+
+def test_same_inputs_diff_to_no_change_without_any_call(org: Any, driver: Driver) -> None:
+    driver.create(**aircall())
+    org.reset_calls()
+    assert driver.diff(**aircall()).changes is False
+    assert ops(org) == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("label", "Aircall API", "label"),
+        ("endpoint", "https://api.aircall.io/v1/", "endpoint"),
+        ("username", "another-api-id", "username"),
+        ("generate_authorization_header", False, "generateAuthorizationHeader"),
+        ("allow_merge_fields_in_header", False, "allowMergeFieldsInHeader"),
+        ("allow_merge_fields_in_body", False, "allowMergeFieldsInBody"),
+    ],
+)
+def test_in_place_update_of(org: Any, driver: Driver, field: str, value: Any, path: str) -> None:
+    driver.create(**aircall())
+    result = driver.diff(**aircall(**{field: value}))
+    assert result.changes is True and result.replaces == []
+    driver.update(**aircall(**{field: value}))
+    assert (getattr(read_md(org), path) or False) == value
+    assert driver.diff(**aircall(**{field: value})).changes is False
+
+
+def test_changed_password_is_detected_by_its_hash_and_sent(org: Any, driver: Driver) -> None:
+    driver.create(**aircall())
+    result = driver.diff(**aircall(password="ROTATED-TOKEN-123"))
+    assert result.changes is True and result.replaces == []
+    org.reset_calls()
+    outs = driver.update(**aircall(password="ROTATED-TOKEN-123"))
+    assert ops(org).get("metadata.updateMetadata") == 1
+    assert secret_matches("ROTATED-TOKEN-123", outs["password_hash"])
+
+
+def test_oauth_scope_and_auth_provider_update_in_place(org: Any, driver: Driver) -> None:
+    with_auth_provider(org)
+    with_auth_provider(org, "Other_Provider")
+    driver.create(**eci(org))
+    changed = eci(org, oauth_scope="api refresh_token", auth_provider="Other_Provider")
+    assert driver.diff(**changed).replaces == []
+    outs = driver.update(**changed)
+    nc = read_md(org, "ECI_Named_Credential")
+    assert (nc.oauthScope, nc.authProvider) == ("api refresh_token", "Other_Provider")
+    assert outs["authorize_url"].startswith(
+        f"{org.instance_url}/lightning/setup/NamedCredential/page?address=%2F"
+    )
+
+
+def test_renaming_replaces(driver: Driver) -> None:
+    driver.create(**aircall())
+    result = driver.diff(**aircall(full_name="Aircall2"))
+    assert result.replaces == ["full_name"] and result.delete_before_replace is True
+
+
+def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Driver) -> None:
+    driver.create(**aircall())
+    nc = read_md(org)
+    nc.endpoint = "https://evil.example/"
+    nc.allowMergeFieldsInBody = False
+    org.mdapi().NamedCredential.update(nc)
+    org.reset_calls()
+    result = driver.read()
+    assert ops(org) == {"metadata.readMetadata": 1}
+    assert (result.inputs["endpoint"], result.inputs["allow_merge_fields_in_body"]) == (
+        "https://evil.example/",
+        False,
+    )
+    assert "password" not in result.inputs and result.outs["write_only_fields"] == ["password"]
+    assert driver.diff(**aircall()).changes is True
+    driver.update(**aircall())
+    assert (read_md(org).endpoint, read_md(org).allowMergeFieldsInBody) == ("https://api.aircall.io/", True)
+    assert driver.diff(**aircall()).changes is False
+
+
+def test_refresh_keeps_the_authorize_url_without_another_query(org: Any, driver: Driver) -> None:
+    with_auth_provider(org)
+    outs = driver.create(**eci(org))
+    org.reset_calls()
+    result = driver.read()
+    assert ops(org) == {"metadata.readMetadata": 1}
+    assert result.outs["authorize_url"] == outs["authorize_url"]
+
+
+def test_delete_removes_it_and_a_second_delete_is_fine(org: Any, driver: Driver) -> None:
+    driver.create(**aircall())
+    driver.delete()
+    assert not org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'Aircall'")["records"]
+    driver.delete()
+
+
+@pytest.mark.parametrize(
+    ("bad", "prop"),
+    [
+        ({"password": None}, "password"),
+        ({"username": ""}, "username"),
+        ({"endpoint": "api.aircall.io"}, "endpoint"),
+        ({"protocol": "Basicish"}, "protocol"),
+        ({"protocol": "Oauth", "auth_provider": None}, "auth_provider"),
+    ],
+)
+def test_bad_input_is_a_check_failure_with_no_call(org: Any, bad: dict[str, Any], prop: str) -> None:
+    provider = configured(NamedCredentialProvider(), org)
+    org.reset_calls()
+    result = provider.check({}, {"__provider": "p", **aircall(**bad)})
+    assert [f.property for f in result.failures] == [prop]
+    assert TOKEN not in " ".join(f.reason for f in result.failures)
+    assert ops(org) == {}
+
+
+def test_an_auth_provider_computed_by_another_resource_is_not_a_failure_in_preview(org: Any) -> None:
+    provider = configured(NamedCredentialProvider(), org)
+    result = provider.check({}, {"__provider": "p", **eci(org, auth_provider=rpc.UNKNOWN)})
+    assert result.failures == []
+
+
+def test_missing_auth_provider_fails_with_no_write(org: Any, driver: Driver) -> None:
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as caught:
+        driver.create(**eci(org))
+    assert "ECI_Auth_Provider" in str(caught.value)
+    assert org.calls()["writes"] == 0
