@@ -390,8 +390,9 @@ class Rest:
     ) -> Reply:
         f = t.field(field_name)
         if f is None or not f.id_lookup:
-            # Upsert/lookup keys must be idLookup fields (Id, external ids, and standard ones like
-            # User.Username): DescribeSObjectResult Field.idLookup, SOAP API Developer Guide.
+            # Upsert/lookup keys must be idLookup fields: "Can be used to specify a record in an upsert call"
+            # (https://developer.salesforce.com/docs/platform/object-reference/guide/access-for-fields.html);
+            # User.Username has it ("Create, Filter, Group, idLookup, Sort, Update", Object Reference "User").
             raise ApiError(
                 404,
                 "NOT_FOUND",
