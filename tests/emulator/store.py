@@ -763,8 +763,8 @@ class Org:
         if ps.get("LicenseId"):
             profile = self.sobject_get("Profile", user["ProfileId"]) or {}
             if profile.get("UserLicenseId") != ps["LicenseId"]:
-                # A permission set tied to a user license can only go to users with that license:
-                # https://help.salesforce.com/s/articleView?id=sf.perm_sets_licenses.htm
+                # Object Reference, PermissionSetAssignment: "if the PermissionSet has a UserLicenseId, its
+                # UserLicenseId and the Profile UserLicenseId must match" (the field is LicenseId since v22).
                 raise ApiError(
                     400,
                     "FIELD_INTEGRITY_EXCEPTION",
