@@ -1,0 +1,218 @@
+"""The OAuth app's consumer key and secret, decided before the app exists (docs/contracts.md §3 "Wiring").
+
+The guide is circular: the app's consumer key/secret go into the auth provider, whose callback URL goes back
+into the app. This resource breaks the cycle by settling the key and secret first:
+
+* If the OAuth app ``app_name`` already exists (a connected app or an external client app, per
+  ``app_kind``), its key and secret are read from the Connect REST OAuth Credentials resources and
+  ``adopted`` is True: ``GET apps/oauth/usage`` gives the app's ``identifier`` from its ``developerName``
+  (Connect REST API guide, "OAuth Usage"; the same lookup sfdx-hardis does in
+  ``externalClientAppUtils.ts``), ``GET apps/oauth/credentials/{appId}`` lists its consumers ("OAuth
+  Credentials by App ID"), and ``GET apps/oauth/credentials/{appId}/{consumerId}?part=keyandsecret`` returns
+  both ("OAuth Credentials by Consumer ID": "the secret value is returned only when specified in this
+  parameter").
+* Otherwise they are generated here with :mod:`secrets` and the app is later created with them — both
+  ``ConnectedAppOauthConfig`` and ``ExtlClntAppGlobalOauthSettings`` accept ``consumerKey`` and
+  ``consumerSecret`` at create (Metadata API Developer Guide; Help "Configure the External Client App Global
+  OAuth Settings": both "optional", i.e. Salesforce generates them only when they are not given). The key is
+  64 letters and digits, the secret 64 upper-case hex digits like the ones Salesforce generates; a provided
+  secret must be at least 8 alphanumeric characters (jsforce example of ``ConnectedApp`` creation with
+  ``consumerSecret``), which both satisfy.
+
+It never writes to Salesforce; delete does nothing there. Both values are secret outputs.
+
+Calls: create 1 (usage) when the app is new, 3 when it exists; no-op 0; refresh 0 for generated credentials
+(this resource is their source: the app's own read shows any drift of the key), 1 for adopted ones (their
+``keyandsecret``, so a secret rotated in Setup reaches the auth provider on the next ``up``); delete 0.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pulumi
+import pulumi.dynamic as dyn
+from pydantic import Field, field_validator
+
+from providers import salesforce
+from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError, unwrap
+from providers.connected_app import DEVELOPER_NAME
+from providers.salesforce import SalesforceError, url_quote
+
+AppKind = Literal["ConnectedApp", "ExternalClientApp"]
+_KINDS: dict[str, AppKind] = {"connectedapp": "ConnectedApp", "externalclientapp": "ExternalClientApp"}
+
+
+def generate_consumer_key() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(64))
+
+
+def generate_consumer_secret() -> str:
+    return secrets.token_hex(32).upper()
+
+
+class OAuthConsumerInputs(ArtifactInputs):
+    app_name: str = Field(default="ECI_Connected_App", pattern=DEVELOPER_NAME, max_length=40)
+    app_kind: AppKind = "ConnectedApp"
+
+    @field_validator("app_kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        # The stack config spells it connectedApp / externalClientApp; the contract ConnectedApp / ...
+        return _KINDS.get(str(value).lower(), value)
+
+
+class OAuthConsumerProvider(ArtifactProvider):
+    kind = "OAuthConsumer"
+    inputs_model = OAuthConsumerInputs
+    name_field = "app_name"
+    replace_keys = frozenset({"app_name", "app_kind"})
+    computed = ("consumer_key", "consumer_secret", "app_id", "consumer_id")
+    secret_outputs = frozenset({"consumer_key", "consumer_secret"})
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        inputs = self._validated(props)
+        found = self._existing_app(inputs)
+        if found is None:
+            key, secret = generate_consumer_key(), generate_consumer_secret()
+            salesforce.register_secret(key)
+            salesforce.register_secret(secret)
+            app_id = consumer_id = None
+        else:
+            app_id, consumer_id = found
+            key, secret = self._credentials(inputs, app_id, consumer_id)
+        outs = self._outs(inputs, key, secret, app_id, consumer_id, adopted=found is not None)
+        return dyn.CreateResult(f"{inputs['app_kind']}:{inputs['app_name']}", outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        olds, _ = unwrap({k: v for k, v in props.items() if k != "__provider"})
+        inputs = {n: olds.get(n) for n in self.input_names()}
+        key, secret = olds.get("consumer_key"), olds.get("consumer_secret")
+        if olds.get("adopted") and olds.get("app_id") and olds.get("consumer_id"):
+            try:
+                key, secret = self._credentials(olds, olds["app_id"], olds["consumer_id"])
+            except SalesforceError as err:
+                # The app is gone: the credentials we hold are still what its re-creation will use.
+                if not err.not_found:
+                    raise
+        outs = self._outs(
+            inputs,
+            key,
+            secret,
+            olds.get("app_id"),
+            olds.get("consumer_id"),
+            adopted=bool(olds.get("adopted")),
+        )
+        return dyn.ReadResult(id_, outs, inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        # Only delete_adopted can change in place (the app's name and kind replace): nothing to call.
+        inputs = self._validated(news)
+        old, _ = unwrap(olds)
+        outs = self._outs(
+            inputs,
+            old.get("consumer_key"),
+            old.get("consumer_secret"),
+            old.get("app_id"),
+            old.get("consumer_id"),
+            adopted=bool(old.get("adopted")),
+        )
+        return dyn.UpdateResult(outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Nothing to remove: the key and secret live in the OAuth app, which has its own resource."""
+
+    def _outs(
+        self,
+        inputs: Mapping[str, Any],
+        key: Any,
+        secret: Any,
+        app_id: Any,
+        consumer_id: Any,
+        *,
+        adopted: bool,
+    ) -> dict[str, Any]:
+        outs = {n: inputs.get(n) for n in self.input_names()}
+        outs.update(
+            consumer_key=key, consumer_secret=secret, app_id=app_id, consumer_id=consumer_id, adopted=adopted
+        )
+        return self._wrap_secret_outputs(outs)
+
+    # --- Connect REST ---
+    def _existing_app(self, inputs: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(app id, consumer id) of the existing app, or None when there is no such app."""
+        artifact = self.artifact(inputs)
+        usage = self.client.rest("GET", "apps/oauth/usage", artifact=artifact) or {}
+        name = str(inputs["app_name"]).lower()
+        for app in usage.get("apps") or []:
+            app_type = app.get("appType")
+            if str(app.get("developerName", "")).lower() != name:
+                continue
+            if app_type and app_type != inputs["app_kind"]:
+                raise InputError(
+                    f"{inputs['app_name']} exists in this org as a {app_type}, not a {inputs['app_kind']}",
+                    artifact=artifact,
+                    hint="set eci-aircall:oauthAppKind to match the existing app "
+                    f"(`pulumi config set eci-aircall:oauthAppKind {_config_kind(app_type)}`)",
+                )
+            app_id = str(app["identifier"])
+            listing = self.client.rest(
+                "GET", f"apps/oauth/credentials/{url_quote(app_id)}", artifact=artifact
+            )
+            consumers = (listing or {}).get("consumers") or []
+            if not consumers:
+                raise InputError(
+                    f"{inputs['app_name']} exists but has no OAuth consumer (OAuth settings not enabled)",
+                    artifact=artifact,
+                    hint="enable OAuth on it in Setup → App Manager, or delete it so the stack creates "
+                    "it, then run `pulumi up` again",
+                )
+            return app_id, str(consumers[0]["id"])
+        return None
+
+    def _credentials(self, inputs: Mapping[str, Any], app_id: str, consumer_id: str) -> tuple[str, str]:
+        body = self.client.rest(
+            "GET",
+            f"apps/oauth/credentials/{url_quote(app_id)}/{url_quote(consumer_id)}",
+            artifact=self.artifact(inputs),
+            params={"part": "keyandsecret"},
+        )
+        key, secret = (body or {}).get("key"), (body or {}).get("secret")
+        salesforce.register_secret(key)
+        salesforce.register_secret(secret)
+        if not key or not secret:
+            raise InputError(
+                f"Salesforce did not return the consumer secret of {inputs['app_name']}",
+                artifact=self.artifact(inputs),
+                hint="the connecting user needs the View Client Secret permission, and for an external "
+                'client app the org setting "Allow access to External Client App consumer secrets via REST '
+                'API" (ExternalClientAppSettings.enableClientSecretInRestApiAccess) must be on',
+            )
+        return str(key), str(secret)
+
+
+def _config_kind(app_type: str) -> str:
+    return "externalClientApp" if app_type == "ExternalClientApp" else "connectedApp"
+
+
+class OAuthConsumer(ArtifactResource, module="eci-aircall", name="OAuthConsumer"):
+    """The consumer key and secret for ``app_name``; both outputs are secret."""
+
+    consumer_key: pulumi.Output[str]
+    consumer_secret: pulumi.Output[str]
+    app_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        app_name: pulumi.Input[str] = "ECI_Connected_App",
+        app_kind: pulumi.Input[str] = "ConnectedApp",
+        delete_adopted: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"app_name": app_name, "app_kind": app_kind, "delete_adopted": delete_adopted}
+        super().__init__(OAuthConsumerProvider(), resource_name, props, opts)

@@ -1,0 +1,148 @@
+"""OAuthConsumer against the emulator: generated credentials, or an existing app's from Connect REST."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from providers.oauth_consumer import OAuthConsumerProvider
+from providers.salesforce import SalesforceError
+from tests.providers.conftest import Driver, configured
+
+KEY = "ExistingAppKey0123456789abcdef"
+SECRET = "EXISTING-APP-SECRET-a1b2c3d4e5"
+
+
+@pytest.fixture
+def driver(org: Any) -> Driver:
+    return Driver(configured(OAuthConsumerProvider(), org))
+
+
+def ops(org: Any) -> dict[str, int]:
+    calls = org.calls()["by_operation"]
+    return {k: v for k, v in calls.items() if not k.startswith(("controls.", "aircall."))}
+
+
+def existing_connected_app(org: Any) -> None:
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        mdapi.ConnectedApp(
+            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="a@example.com",
+            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://x.example/cb", scopes=["Api"],
+                                                      consumerKey=KEY, consumerSecret=SECRET),
+        )
+    )  # fmt: skip
+
+
+def existing_external_client_app(org: Any) -> None:
+    mdapi = org.mdapi()
+    mdapi.ExternalClientApplication.create(
+        mdapi.ExternalClientApplication(fullName="ECI_Connected_App", label="ECI Connected App")
+    )
+    mdapi.ExtlClntAppGlobalOauthSettings.create(
+        mdapi.ExtlClntAppGlobalOauthSettings(
+            fullName="ECI_Connected_App_glbloauth", externalClientApplication="ECI_Connected_App",
+            callbackUrl="https://x.example/cb", consumerKey=KEY, consumerSecret=SECRET,
+        )
+    )  # fmt: skip
+
+
+def test_new_app_gets_generated_credentials_without_any_write(org: Any, driver: Driver) -> None:
+    org.reset_calls()
+    driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
+    assert ops(org) == {"connect.oauth_usage": 1}
+    assert org.calls()["writes"] == 0
+    assert rpc.is_rpc_secret(driver.outs["consumer_key"]) and rpc.is_rpc_secret(
+        driver.outs["consumer_secret"]
+    )
+    outs = driver.plain()
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", outs["consumer_key"])
+    assert re.fullmatch(r"[0-9A-F]{64}", outs["consumer_secret"])
+    assert outs["adopted"] is False
+
+
+def test_two_consumers_never_share_credentials(org: Any) -> None:
+    first = Driver(configured(OAuthConsumerProvider(), org))
+    second = Driver(configured(OAuthConsumerProvider(), org))
+    a, b = first.create(app_name="App_A"), second.create(app_name="App_B")
+    assert a["consumer_key"] != b["consumer_key"] and a["consumer_secret"] != b["consumer_secret"]
+
+
+def test_existing_connected_app_credentials_are_read_from_connect_rest(org: Any, driver: Driver) -> None:
+    existing_connected_app(org)
+    org.reset_calls()
+    outs = driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
+    assert (outs["consumer_key"], outs["consumer_secret"], outs["adopted"]) == (KEY, SECRET, True)
+    assert ops(org) == {"connect.oauth_usage": 1, "connect.oauth_credentials": 2}
+    assert org.calls()["writes"] == 0
+
+
+def test_existing_external_client_app_credentials_are_read_too(org: Any, driver: Driver) -> None:
+    existing_external_client_app(org)
+    # The stack config's spelling is accepted as well as the contract's.
+    outs = driver.create(app_name="ECI_Connected_App", app_kind="externalClientApp")
+    assert (outs["app_kind"], outs["consumer_key"], outs["consumer_secret"]) == (
+        "ExternalClientApp",
+        KEY,
+        SECRET,
+    )
+
+
+def test_app_of_the_other_kind_is_an_error_naming_the_config_key(org: Any, driver: Driver) -> None:
+    existing_connected_app(org)
+    with pytest.raises(SalesforceError) as caught:
+        driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
+    assert "pulumi config set eci-aircall:oauthAppKind connectedApp" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_same_inputs_diff_to_no_change_and_app_changes_replace(org: Any, driver: Driver) -> None:
+    driver.create(app_name="ECI_Connected_App")
+    org.reset_calls()
+    assert driver.diff(app_name="ECI_Connected_App").changes is False
+    assert driver.diff(app_name="Other_App").replaces == ["app_name"]
+    assert driver.diff(app_name="ECI_Connected_App", app_kind="ExternalClientApp").replaces == ["app_kind"]
+    assert ops(org) == {}
+
+
+def test_refresh_of_generated_credentials_costs_nothing_and_keeps_them(org: Any, driver: Driver) -> None:
+    before = driver.create(app_name="ECI_Connected_App")
+    org.reset_calls()
+    result = driver.read()
+    assert ops(org) == {}
+    assert driver.plain()["consumer_secret"] == before["consumer_secret"]
+    assert result.inputs == {
+        "delete_adopted": False,
+        "app_name": "ECI_Connected_App",
+        "app_kind": "ConnectedApp",
+    }
+
+
+def test_refresh_of_adopted_credentials_picks_up_a_secret_rotated_in_setup(org: Any, driver: Driver) -> None:
+    existing_external_client_app(org)
+    driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
+    mdapi = org.mdapi()
+    settings = mdapi.ExtlClntAppGlobalOauthSettings.read("ECI_Connected_App_glbloauth")
+    settings.shouldRotateConsumerSecret = True
+    mdapi.ExtlClntAppGlobalOauthSettings.update(settings)
+    org.reset_calls()
+    driver.read()
+    assert ops(org) == {"connect.oauth_credentials": 1}
+    outs = driver.plain()
+    assert outs["consumer_key"] == KEY and outs["consumer_secret"] != SECRET
+
+
+def test_delete_makes_no_call(org: Any, driver: Driver) -> None:
+    driver.create(app_name="ECI_Connected_App")
+    org.reset_calls()
+    driver.delete()
+    assert ops(org) == {}
+
+
+def test_bad_app_name_is_a_check_failure(org: Any) -> None:
+    provider = configured(OAuthConsumerProvider(), org)
+    result = provider.check({}, {"__provider": "p", "app_name": "ECI Connected App", "app_kind": "Canvas"})
+    assert sorted(f.property for f in result.failures) == ["app_kind", "app_name"]
