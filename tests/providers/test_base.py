@@ -1,0 +1,248 @@
+"""The provider base classes without Salesforce: an in-memory artifact store stands behind the hooks, so these
+tests pin down check / diff / create-or-adopt / read / update / delete and the secret handling themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pytest
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pydantic import Field
+
+from providers.base import ArtifactInputs, ArtifactProvider, Email, Live, secret_matches, unwrap
+from providers.salesforce import SalesforceError
+
+
+class WidgetInputs(ArtifactInputs):
+    name: str = Field(min_length=1)
+    size: int = 1
+    owner: Email | None = None
+    password: str | None = None
+
+
+class WidgetProvider(ArtifactProvider):
+    """A fake artifact kept in a dict: the hooks are all a module would write."""
+
+    kind = "Widget"
+    inputs_model = WidgetInputs
+    name_field = "name"
+    field_map: ClassVar[Mapping[str, str]] = {
+        "name": "Name",
+        "size": "Size",
+        "owner": "Owner",
+        "password": "Pw",
+    }
+    secret_fields = frozenset({"password"})
+    replace_keys = frozenset({"name"})
+    computed = ("widget_id",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+        self.fail_create_with: SalesforceError | None = None
+        self.visible_before_create = True  # False: find sees nothing until create ran (a race / lost reply)
+
+    def find(self, inputs: Mapping[str, Any]) -> Live | None:
+        self.calls.append("find")
+        if not self.visible_before_create and "create" not in self.calls:
+            return None
+        record = self.store.get(str(inputs["name"]))
+        return Live(str(inputs["name"]), self.from_salesforce(record), record) if record else None
+
+    def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
+        self.calls.append("read")
+        record = self.store.get(id_)
+        return Live(id_, self.from_salesforce(record), record) if record else None
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        self.calls.append("create")
+        self.store[str(inputs["name"])] = dict(record)
+        if self.fail_create_with is not None:
+            raise self.fail_create_with
+        return str(inputs["name"])
+
+    def update_live(
+        self, id_: str, inputs: Mapping[str, Any], record: dict[str, Any], live: Live | None
+    ) -> None:
+        self.calls.append("update")
+        self.store[id_].update(record)
+
+    def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        self.calls.append("delete")
+        if id_ not in self.store:
+            raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "no such widget", artifact=f"Widget {id_}")
+        del self.store[id_]
+
+    def computed_outputs(
+        self, artifact_id: str, inputs: Mapping[str, Any], live: Live | None, olds: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        return {"widget_id": f"W-{artifact_id}"}
+
+
+def created(provider: WidgetProvider, **inputs: Any) -> tuple[str, dict[str, Any]]:
+    checked = provider.check({}, {"__provider": "p", **inputs})
+    assert not checked.failures
+    result = provider.create(checked.inputs)
+    return result.id, dict(result.outs or {})
+
+
+# ---- check
+# ---------------------------------------------------------------------------------------------------
+def test_check_failures_name_the_property_and_never_echo_the_value() -> None:
+    result = WidgetProvider().check({}, {"name": "", "owner": "not-an-email", "size": "big"})
+    by_prop = {f.property: f.reason for f in result.failures}
+    assert set(by_prop) == {"name", "owner", "size"}
+    assert "not-an-email" not in " ".join(by_prop.values())
+
+
+def test_check_applies_defaults_and_marks_secret_inputs_secret() -> None:
+    result = WidgetProvider().check({}, {"__provider": "p", "name": "w", "password": "hunter2-secret"})
+    assert result.inputs["size"] == 1 and result.inputs["delete_adopted"] is False
+    assert rpc.is_rpc_secret(result.inputs["password"]) and result.inputs["__provider"] == "p"
+
+
+def test_check_skips_unknown_values_in_preview() -> None:
+    result = WidgetProvider().check({}, {"name": Unknown(), "owner": Unknown()})
+    assert result.failures == []
+    assert isinstance(result.inputs["name"], Unknown)
+
+
+# ---- diff
+# ----------------------------------------------------------------------------------------------------
+def test_diff_compares_inputs_with_previous_outputs() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w", size=2)
+    assert not provider.diff("w", outs, {"name": "w", "size": 2.0}).changes  # protobuf float == int
+    update = provider.diff("w", outs, {"name": "w", "size": 3})
+    assert update.changes and update.replaces == []
+    replace = provider.diff("w", outs, {"name": "v", "size": 2})
+    assert replace.replaces == ["name"] and replace.delete_before_replace is True
+
+
+def test_unknowns_never_count_as_a_change() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w", size=2, password="pw-1")
+    diff = provider.diff("w", outs, {"name": Unknown(), "size": Unknown(), "password": Unknown()})
+    assert not diff.changes and diff.replaces == []
+
+
+def test_diff_makes_no_provider_call() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w")
+    provider.calls.clear()
+    provider.diff("w", outs, {"name": "w", "size": 5})
+    assert provider.calls == []
+
+
+# ---- secrets
+# -------------------------------------------------------------------------------------------------
+def test_write_only_secret_is_kept_as_a_salted_hash_only() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w", password="pw-secret-1")
+    plain = unwrap(outs)[0]
+    assert "password" not in plain and "pw-secret-1" not in repr(plain)
+    assert secret_matches("pw-secret-1", plain["password_hash"])
+    assert plain["write_only_fields"] == ["password"]
+    # A second widget with the same password gets a different salt.
+    _, other = created(provider, name="v", password="pw-secret-1")
+    assert other["password_hash"] != plain["password_hash"]
+
+
+def test_changed_secret_is_detected_and_an_unchanged_one_keeps_its_hash() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w", password="pw-1")
+    assert not provider.diff("w", outs, {"name": "w", "password": "pw-1"}).changes
+    assert provider.diff("w", outs, {"name": "w", "password": "pw-2"}).changes
+    same = provider.update("w", outs, {"name": "w", "password": "pw-1", "size": 4}).outs or {}
+    assert same["password_hash"] == outs["password_hash"]
+    changed = provider.update("w", outs, {"name": "w", "password": "pw-2"}).outs or {}
+    assert secret_matches("pw-2", changed["password_hash"])
+    assert provider.store["w"]["Pw"] == "pw-2"
+
+
+# ---- create / adopt
+# ------------------------------------------------------------------------------------------
+def test_create_adopts_an_existing_artifact_and_updates_it_to_the_inputs() -> None:
+    provider = WidgetProvider()
+    provider.store["w"] = {"Name": "w", "Size": 9}
+    _, outs = created(provider, name="w", size=2)
+    assert outs["adopted"] is True and provider.store["w"]["Size"] == 2
+    assert "create" not in provider.calls
+
+
+def test_adopting_an_artifact_that_already_matches_writes_nothing() -> None:
+    provider = WidgetProvider()
+    provider.store["w"] = {"Name": "w", "Size": 2, "Owner": None}
+    created(provider, name="w", size=2)
+    assert provider.calls == ["find"]
+
+
+@pytest.mark.parametrize(("uncertain", "adopted"), [(False, True), (True, False)])
+def test_duplicate_on_create_converges(uncertain: bool, adopted: bool) -> None:
+    provider = WidgetProvider()
+    provider.fail_create_with = SalesforceError(
+        "DUPLICATE_VALUE", "duplicate", artifact="Widget w", uncertain_write=uncertain
+    )
+    provider.visible_before_create = False
+    artifact_id, outs = created(provider, name="w", size=2)
+    assert artifact_id == "w" and outs["adopted"] is adopted and len(provider.store) == 1
+
+
+def test_non_duplicate_create_errors_propagate() -> None:
+    provider = WidgetProvider()
+    provider.fail_create_with = SalesforceError("FIELD_INTEGRITY_EXCEPTION", "bad", artifact="Widget w")
+    with pytest.raises(SalesforceError, match="FIELD_INTEGRITY_EXCEPTION"):
+        created(provider, name="w")
+
+
+# ---- read / update / delete
+# ----------------------------------------------------------------------------------
+def test_read_reports_live_values_as_outputs_and_inputs() -> None:
+    provider = WidgetProvider()
+    artifact_id, outs = created(provider, name="w", size=2, password="pw-1")
+    provider.store["w"]["Size"] = 7
+    result = provider.read(artifact_id, outs)
+    read_outs, read_inputs = result.outs or {}, result.inputs or {}
+    assert read_outs["size"] == 7 and read_inputs["size"] == 7
+    assert "password" not in read_inputs and read_outs["write_only_fields"] == ["password"]
+
+
+def test_read_of_a_vanished_artifact_returns_no_id() -> None:
+    provider = WidgetProvider()
+    artifact_id, outs = created(provider, name="w")
+    provider.store.clear()
+    assert provider.read(artifact_id, outs).id == ""
+
+
+def test_update_of_a_field_salesforce_does_not_hold_makes_no_call() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w")
+    provider.calls.clear()
+    result = provider.update("w", outs, {"name": "w", "delete_adopted": True})
+    assert provider.calls == [] and (result.outs or {})["delete_adopted"] is True
+
+
+def test_delete_leaves_adopted_artifacts_unless_asked() -> None:
+    provider = WidgetProvider()
+    provider.store["w"] = {"Name": "w", "Size": 1}
+    _, outs = created(provider, name="w")
+    provider.delete("w", outs)
+    assert "w" in provider.store
+    provider.delete("w", {**outs, "delete_adopted": True})
+    assert "w" not in provider.store
+
+
+def test_delete_of_an_artifact_already_gone_succeeds() -> None:
+    provider = WidgetProvider()
+    _, outs = created(provider, name="w")
+    provider.store.clear()
+    provider.delete("w", outs)
+
+
+def test_pickled_provider_state_has_no_private_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = WidgetProvider()
+    provider._settings = object()  # type: ignore[assignment]
+    assert "_settings" not in provider.__getstate__()
