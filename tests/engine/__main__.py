@@ -1,5 +1,12 @@
+"""`python -m tests.engine`: see cli.py."""
+
 import sys
 
-from .cli import main
+from ._prederive import start as _prederive
+
+# The passphrase key derivation (1M PBKDF2 rounds) runs while the engine's modules import.
+_prederive(sys.argv[1:])
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .engine import Deployment, DeploymentError, Result, Step
+from .engine import Deployment, DeploymentError, ProgramProcess, Result, Step
 from .project import Project, ProjectError, load_stack_config, set_stack_config
 from .provider_host import ProviderError
 from .secrets import PassphraseError
@@ -191,12 +191,23 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
 
     env = dict(os.environ)
-    config = load_stack_config(
-        project, args.stack, _kv(args.config, "--config"), _kv(args.secret, "--secret"), env
-    )
-    deployment = Deployment(project, args.stack, config, store, parallel=args.parallel, env=env)
+    program = None
     if args.verb in ("preview", "up"):
-        result = deployment.run_program(preview=args.verb == "preview")
+        # Start the program's interpreter now; it waits for its settings while we decrypt config.
+        program = ProgramProcess.spawn(
+            project, args.stack, preview=args.verb == "preview", parallel=args.parallel, env=env
+        )
+    try:
+        config = load_stack_config(
+            project, args.stack, _kv(args.config, "--config"), _kv(args.secret, "--secret"), env
+        )
+        deployment = Deployment(project, args.stack, config, store, parallel=args.parallel, env=env)
+    except BaseException:
+        if program is not None:
+            program.abort()
+        raise
+    if args.verb in ("preview", "up"):
+        result = deployment.run_program(preview=args.verb == "preview", program=program)
     elif args.verb == "refresh":
         result = deployment.refresh()
     else:

@@ -11,6 +11,7 @@ after every step, so a failure mid-deployment keeps what was done.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -194,6 +195,7 @@ class Deployment:
         self.registered: set[str] = set()
         self._pending_op: dict[str, str] = {}
         self._gone: set[str] = set()
+        self._program: ProgramProcess | None = None
         self._default_provider: ResourceState | None = None
         self.host: ProviderHost | None = None
         self._engine_server: grpc.Server | None = None
@@ -619,8 +621,9 @@ class Deployment:
         if self.manager is None:
             raise DeploymentError(self._manager_error or "no secrets provider available")
 
-    def run_program(self, preview: bool) -> Result:
+    def run_program(self, preview: bool, program: ProgramProcess | None = None) -> Result:
         started = time.monotonic()
+        self._program = program
         self.preview = preview
         if not preview:
             self._require_manager()
@@ -628,52 +631,16 @@ class Deployment:
         self._start_provider_host(warm=True)
         program_ok = False
         try:
-            env = dict(self.env)
-            env.update(self.config.program_env())
-            env.update(
-                {
-                    "PULUMI_PROJECT": self.project.name,
-                    "PULUMI_STACK": self.stack,
-                    "PULUMI_ORGANIZATION": "organization",
-                    "PULUMI_DRY_RUN": "true" if preview else "false",
-                    "PULUMI_PARALLEL": str(self.parallel),
-                    "PULUMI_MONITOR": address,
-                    "PULUMI_ENGINE": address,
-                    "PYTHONUNBUFFERED": "1",
-                }
+            program = self._program or ProgramProcess.spawn(
+                self.project, self.stack, preview=preview, parallel=self.parallel, env=self.env
             )
-            cmd = [
-                sys.executable,
-                "-u",
-                str(_LANGHOST),
-                "--project",
-                self.project.name,
-                "--stack",
-                self.stack,
-                "--organization",
-                "organization",
-                "--root_directory",
-                str(self.project.directory),
-                "--parallel",
-                str(self.parallel),
-                "--dry_run",
-                "true" if preview else "false",
-                "--pwd",
-                str(self.project.directory),
-                "--monitor",
-                address,
-                "--engine",
-                address,
-                str(self.project.main),
-            ]
-            proc = subprocess.run(
-                cmd, cwd=str(self.project.directory), env=env, capture_output=True, text=True, check=False
-            )
-            for stream in (proc.stdout, proc.stderr):
+            self._program = None
+            returncode, stdout, stderr = program.run(address, self.config.program_env())
+            for stream in (stdout, stderr):
                 if stream.strip():
                     self.diagnostics.append(stream.rstrip())
-            program_ok = proc.returncode == 0 and not self.failed
-            if proc.returncode != 0 and not self.errors:
+            program_ok = returncode == 0 and not self.failed
+            if returncode != 0 and not self.errors:
                 self.errors.append(
                     "an unhandled error occurred: the Python program exited with a non-zero code"
                 )
@@ -795,6 +762,56 @@ def _protect_message(action: str, urn: str) -> str:
         "`protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the command:\n"
         f"`pulumi state unprotect '{urn}'`"
     )
+
+
+class ProgramProcess:
+    """The language host running the program (`langhost.py`).
+
+    Spawned as early as possible, before config is decrypted, so Python start-up and the SDK import overlap
+    the engine's own start; it blocks on stdin until `run()` hands it the monitor address and the config
+    environment, which it puts in os.environ before the SDK reads it (so the program sees exactly the
+    PULUMI_* variables the real language host sets).
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+
+    @classmethod
+    def spawn(
+        cls, project: Project, stack: str, *, preview: bool, parallel: int | None, env: dict[str, str]
+    ) -> ProgramProcess:
+        parallel = parallel if parallel and parallel > 0 else UNBOUNDED
+        full_env = dict(env)
+        full_env.update(
+            {
+                "PULUMI_PROJECT": project.name,
+                "PULUMI_STACK": stack,
+                "PULUMI_ORGANIZATION": "organization",
+                "PULUMI_DRY_RUN": "true" if preview else "false",
+                "PULUMI_PARALLEL": str(parallel),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        cmd = [sys.executable, "-u", str(_LANGHOST), "--project", project.name, "--stack", stack,
+               "--organization", "organization", "--root_directory", str(project.directory),
+               "--parallel", str(parallel), "--dry_run", "true" if preview else "false",
+               "--pwd", str(project.directory), "--settings-from-stdin", str(project.main)]  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, cwd=str(project.directory), env=full_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        return cls(proc)
+
+    def run(self, address: str, config_env: dict[str, str]) -> tuple[int, str, str]:
+        settings = {"monitor": address, "engine": address, "env": {**config_env,
+                    "PULUMI_MONITOR": address, "PULUMI_ENGINE": address}}  # fmt: skip
+        stdout, stderr = self.proc.communicate(json.dumps(settings) + "\n")
+        return self.proc.returncode, stdout, stderr
+
+    def abort(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
 
 
 class _NullContext:

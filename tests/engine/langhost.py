@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import runpy
@@ -35,8 +36,21 @@ def main() -> int:
     ap.add_argument("--pwd")
     ap.add_argument("--monitor")
     ap.add_argument("--engine")
+    ap.add_argument(
+        "--settings-from-stdin",
+        action="store_true",
+        help="started early by the engine: read the monitor/engine addresses and PULUMI_CONFIG* from stdin",
+    )
     ap.add_argument("PROGRAM")
     args = ap.parse_args()
+    if args.settings_from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            return 1  # the engine gave up before the program could start
+        settings = json.loads(line)
+        args.monitor = settings["monitor"]
+        args.engine = settings["engine"]
+        os.environ.update(settings["env"])
 
     pulumi.runtime.set_all_config(
         pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env()

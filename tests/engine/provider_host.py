@@ -146,12 +146,9 @@ class ProviderHost:
             if self._channel is not None:
                 self._channel.close()
             if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
+                # Every call has returned; the plugin holds no state worth a graceful stop.
+                self._proc.kill()
+                self._proc.wait()
             self._stub = None
 
     @property

@@ -37,6 +37,13 @@ def _derive_key(passphrase: str, salt: bytes) -> bytes:
         return cached
 
 
+def warm_key(passphrase: str, state: str) -> None:
+    """Derive (and cache) the key for a salt state ahead of use."""
+    parts = state.split(":", 2)
+    if len(parts) == 3 and parts[0] == "v1":
+        _derive_key(passphrase, base64.b64decode(parts[1]))
+
+
 class SymmetricCrypter:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
