@@ -753,12 +753,12 @@ class Org:
         row["PermissionSetId"], row["AssigneeId"] = ps["Id"], user["Id"]
         row.setdefault("IsActive", True)
         if self.sobject_find("PermissionSetAssignment", PermissionSetId=ps["Id"], AssigneeId=user["Id"]):
-            # Real message, e.g. https://salesforce.stackexchange.com/q/191744 ("duplicate value found:
-            # <unknown> duplicates value on record with id: <unknown>").
+            # The message Salesforce gives (and `sf org assign permset` tools match on):
+            # "Duplicate PermissionSetAssignment. Assignee: <user>; Permission Set: <set>".
             raise ApiError(
                 400,
                 "DUPLICATE_VALUE",
-                "duplicate value found: <unknown> duplicates value on record with id: <unknown>",
+                f"Duplicate PermissionSetAssignment. Assignee: {user['Id']}; Permission Set: {ps['Id']}",
             )
         if ps.get("LicenseId"):
             profile = self.sobject_get("Profile", user["ProfileId"]) or {}

@@ -62,7 +62,10 @@ def test_duplicate_assignment_is_duplicate_value(org: EmulatorHandle) -> None:
         sf.PermissionSetAssignment.create(body)
     err = _content(raised.value)
     assert err["errorCode"] == "DUPLICATE_VALUE"
-    assert err["message"].startswith("duplicate value found")
+    assert err["message"] == (
+        f"Duplicate PermissionSetAssignment. Assignee: {body['AssigneeId']}; "
+        f"Permission Set: {body['PermissionSetId']}"
+    )
 
 
 def test_assignment_can_be_deleted_and_made_again(org: EmulatorHandle) -> None:
