@@ -135,3 +135,10 @@ def test_app_without_oauth_has_no_consumers(mdapi: Any, md_org: Org) -> None:
         md_org, "GET", f"{BASE}/credentials/{_app_id(md_org, 'ExternalClientApplication', 'Bare')}", {}
     )
     assert (status, body) == (200, {"consumers": []})
+
+
+def test_there_is_no_bare_credentials_listing_apps_are_listed_by_usage(md_org: Org) -> None:
+    # The Connect REST guide lists only /apps/oauth/credentials/{app} and .../{app}/{consumer};
+    # /apps/oauth/usage is the resource that lists apps.
+    assert connect.handle(md_org, "GET", f"{BASE}/credentials", {})[0] == 404
+    assert connect.handle(md_org, "GET", f"{BASE}/usage", {}) == (200, {"apps": []})

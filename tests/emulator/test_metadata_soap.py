@@ -323,3 +323,14 @@ def test_a_malformed_boolean_is_rejected_with_the_xsd_boolean_message(mdapi: Any
         500,
         ("soapenv:Client", "'' is not valid for type xsd:boolean, should be '0', '1', 'true' or 'false'"),
     )
+
+
+def test_read_records_carry_their_xsi_type(mdapi: Any, md_org: Org) -> None:
+    mdapi.ConnectedApp.create([connected_app(mdapi)])
+    status, answer = metadata_api.handle(
+        md_org, _message(mdapi, "readMetadata", "ConnectedApp", ["ECI_Connected_App"])
+    )
+    records = etree.fromstring(answer).findall(f".//{{{MD}}}records")
+    assert status == 200 and len(records) == 1
+    xsi_type = records[0].get(f"{{{metadata_api.XSI_NS}}}type") or ""
+    assert xsi_type.split(":")[-1] == "ConnectedApp"
