@@ -16,6 +16,7 @@ POST /__emulator/reset                       back to the seeded org; counters an
 POST /__emulator/oauth/refresh-token         {"username", "client_id"} -> {"refresh_token"}: what the
 web-server
                                              flow's browser consent yields; default client is PlatformCLI
+POST /__emulator/foreign-usernames          {"usernames": [...]}: taken in another org (usernames are global)
 POST /__emulator/users/{id}/password         {"password", "security_token"}: set a user's login credentials
 """
 
@@ -99,6 +100,12 @@ def _handle(emu: Emulator, method: str, path: str, body: bytes) -> Reply:
             200,
             {"refresh_token": emu.org.new_refresh_token(users[0]["Id"], client_id), "client_id": client_id},
         )
+    if head == "foreign-usernames" and len(parts) == 1 and method == "POST":
+        names = _json(body).get("usernames")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ApiError(400, "INVALID_FIELD", '{"usernames": [...]} expected')
+        emu.org.add_foreign_usernames(names)
+        return json_reply(200, {"usernames": sorted(emu.org.foreign_usernames())})
     if head == "users" and len(parts) == 3 and parts[2] == "password" and method == "POST":
         from .auth import set_password
 

@@ -688,16 +688,16 @@ class Org:
             )
         row["Username"] = username.lower()
         clash = [r for r in self.sobject_find("User", Username=username) if r["Id"] != row["Id"]]
-        if clash:
-            # Usernames are unique across all orgs; within one org the clash is reported as
-            # DUPLICATE_USERNAME.
+        if clash or username.lower() in self.foreign_usernames():
+            # Usernames are unique across all orgs (deactivated users keep theirs); a name taken here or
+            # in another org (foreign_usernames, set through the controls) gets DUPLICATE_USERNAME.
             raise ApiError(
                 400,
                 "DUPLICATE_USERNAME",
                 "Duplicate Username.<br>The username already exists in this or another Salesforce "
                 "organization. Usernames must be unique across all Salesforce organizations. To "
                 "resolve, use a different username (it doesn't need to match the user's email "
-                f"address). : {username}",
+                "address). ",
                 ["Username"],
             )
         profile = self.sobject_get("Profile", str(row.get("ProfileId") or ""))
@@ -720,6 +720,15 @@ class Org:
                 "You cannot deactivate a user who is the org's only system administrator.",
                 ["IsActive"],
             )
+
+    def foreign_usernames(self) -> set[str]:
+        """Usernames taken in other (imaginary) orgs: usernames are global across Salesforce."""
+        return set(json.loads(self._meta("foreign_usernames") or "[]"))
+
+    def add_foreign_usernames(self, names: list[str]) -> None:
+        with self.transaction():
+            taken = self.foreign_usernames() | {n.lower() for n in names}
+            self._set_meta("foreign_usernames", json.dumps(sorted(taken)))
 
     def _assignment_rules(self, row: dict[str, Any], old: dict[str, Any] | None) -> None:
         if old is not None:
@@ -837,7 +846,10 @@ class Org:
             self._db.execute("DELETE FROM metadata")
             self._db.execute("DELETE FROM sessions")
             self._db.execute("DELETE FROM refresh_tokens")
-            self._db.execute("DELETE FROM meta WHERE key LIKE 'password:%' OR key LIKE 'security_token:%'")
+            self._db.execute(
+                "DELETE FROM meta WHERE key LIKE 'password:%' OR key LIKE 'security_token:%' "
+                "OR key = 'foreign_usernames'"
+            )
             admin = self._admin_id()
             self._set_meta(f"password:{admin}", password_hash(admin, self._meta("admin_password") or ""))
             self._set_meta("settings", json.dumps(DEFAULT_SETTINGS))

@@ -132,6 +132,24 @@ def test_usernames_are_unique_whatever_the_case(org: EmulatorHandle) -> None:
     assert err["errorCode"] == "DUPLICATE_USERNAME" and err["fields"] == ["Username"]
 
 
+def test_a_username_taken_in_another_org_is_a_duplicate_here(org: EmulatorHandle) -> None:
+    org.control("POST", "foreign-usernames", {"usernames": ["Taken@Elsewhere.example"]})
+    sf = org.sf()
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.User.create(_user(_profile(sf, "Standard User"), username="taken@elsewhere.example"))
+    assert _error(raised.value)["errorCode"] == "DUPLICATE_USERNAME"
+
+
+def test_a_deactivated_users_username_stays_taken(org: EmulatorHandle) -> None:
+    sf = org.sf()
+    profile = _profile(sf, "Standard User")
+    uid = sf.User.create(_user(profile))["id"]
+    sf.User.update(uid, {"IsActive": False})
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.User.create(_user(profile))
+    assert _error(raised.value)["errorCode"] == "DUPLICATE_USERNAME"
+
+
 def test_upsert_by_username_creates_then_updates(org: EmulatorHandle) -> None:
     sf = org.sf()
     body = _user(_profile(sf, "Standard User"))
