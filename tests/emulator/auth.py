@@ -5,14 +5,13 @@ Sources:
   (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_login.htm). A failed
   login is a
   `sf:INVALID_LOGIN` fault, "Invalid username, password, security token; or user locked out.".
-- OAuth: Salesforce Help "OAuth 2.0 Username-Password Flow", "OAuth 2.0 Refresh Token Flow", "OAuth 2.0
-JWT Bearer
-  Flow for Server-to-Server Integration" and "OAuth Endpoints"; error bodies `{"error", "error_description"}`:
-  invalid_client_id / "client identifier invalid", invalid_client / "invalid client credentials",
-  invalid_grant /
-  "authentication failure", invalid_grant / "expired access/refresh token", invalid_grant / "invalid
-  assertion",
-  invalid_grant / "audience is invalid", unsupported_grant_type / "grant type not supported".
+- OAuth: Salesforce Help "OAuth 2.0 Username-Password Flow", "OAuth 2.0 Refresh Token Flow", "OAuth 2.0 JWT
+  Bearer Flow for Server-to-Server Integration", "OAuth Endpoints" and "OAuth 2.0 Authorization Errors"
+  (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm). Error bodies are
+  `{"error", "error_description"}` with HTTP 400: invalid_client_id / "client identifier invalid",
+  invalid_client / "invalid client credentials", invalid_grant / "authentication failure",
+  invalid_grant / "expired access/refresh token", invalid_grant / "invalid assertion",
+  invalid_grant / "Audience validation failed", unsupported_grant_type / "grant type not supported".
 """
 
 from __future__ import annotations
@@ -304,7 +303,7 @@ def _jwt_bearer(org: Org, assertion: str) -> Reply:
             options={"require": ["exp", "iss", "sub", "aud"]},
         )
     except jwt.InvalidAudienceError:
-        return _oauth_error("invalid_grant", "audience is invalid")
+        return _oauth_error("invalid_grant", "Audience validation failed")
     except jwt.ExpiredSignatureError:
         return _oauth_error("invalid_grant", "expired authorization code")
     except jwt.PyJWTError:

@@ -191,7 +191,7 @@ def test_jwt_bearer_grant_verifies_rs256_against_the_apps_certificate(org: Emula
         grant_type=grant,
         assertion=jwt.encode({**claims, "aud": "https://example.com"}, private_key, algorithm="RS256"),
     )
-    assert wrong_aud.json() == {"error": "invalid_grant", "error_description": "audience is invalid"}
+    assert wrong_aud.json() == {"error": "invalid_grant", "error_description": "Audience validation failed"}
     unknown_iss = _token(
         org,
         grant_type=grant,
