@@ -143,12 +143,13 @@ class ProviderHost:
 
     def close(self) -> None:
         with self._lock:
-            if self._channel is not None:
-                self._channel.close()
             if self._proc is not None and self._proc.poll() is None:
                 # Every call has returned; the plugin holds no state worth a graceful stop.
                 self._proc.kill()
                 self._proc.wait()
+            if self._channel is not None:
+                # Closed after the peer is gone: closing a live channel first lingers ~150 ms.
+                self._channel.close()
             self._stub = None
 
     @property
