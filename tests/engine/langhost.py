@@ -16,6 +16,7 @@ import os
 import runpy
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 
 def main() -> int:
@@ -72,6 +73,9 @@ def main() -> int:
         os.chdir(args.pwd)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK makes its blocking monitor calls on the loop's default executor; like the real language host
+    # (pulumi/pulumi#20362, mirrored in pulumi/automation/_server.py) size it from --parallel, not the CPUs.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=max(int(args.parallel), 1) * 4))
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     ok = False
     try:
