@@ -78,6 +78,10 @@ DUPLICATE_CODES = frozenset(
 NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "HTTP_404"})
 
 RETRY_ATTEMPTS = 5
+DAILY_LIMIT_HINT = (
+    "the org's daily API request limit is reached; nothing further was changed. Run `pulumi up` again when "
+    "the rolling 24-hour limit frees up (Setup → Company Information → API Requests, Last 24 Hours)"
+)
 
 
 def retry_base_seconds() -> float:
@@ -317,6 +321,19 @@ class _Session(requests.Session):
     """
 
     forced_verify: str | None = None
+    _local = threading.local()
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        self._local.status = None
+        response = super().request(method, url, *args, **kwargs)
+        # zeep turns a non-XML error page (a 503 from a load balancer) into a Fault without a code; the
+        # status of the last response on this thread lets the error mapping still see it was a 503.
+        self._local.status = response.status_code
+        return response
+
+    @property
+    def last_status(self) -> int | None:
+        return getattr(self._local, "status", None)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
@@ -357,6 +374,10 @@ class SalesforceClient:
                     session.forced_verify = session.verify = _ca_bundle_path(self.settings.ca_bundle)
                 self._session = session
             return self._session
+
+    def _last_status(self) -> int | None:
+        session = self._session
+        return session.last_status if isinstance(session, _Session) else None
 
     @property
     def renewable(self) -> bool:
@@ -453,7 +474,18 @@ class SalesforceClient:
         def attempt() -> tuple[str, str]:
             try:
                 token, instance = token_login(token_url, data, "login", "", None, None, self.http)
+            except requests.RequestException as exc:
+                raise _map_exception(exc, "login") from None
             except SalesforceAuthenticationFailed as exc:
+                code = str(exc.code)
+                if code.isdigit():  # no OAuth error body: an HTTP error page (e.g. 503)
+                    raise SalesforceError(
+                        f"HTTP_{code}", "the token endpoint failed", artifact="login"
+                    ) from None
+                if code.upper() == "REQUEST_LIMIT_EXCEEDED":
+                    raise SalesforceError(
+                        "REQUEST_LIMIT_EXCEEDED", str(exc.message), artifact="login", hint=DAILY_LIMIT_HINT
+                    ) from None
                 raise SalesforceError(
                     "AUTHENTICATION_FAILED",
                     f"{exc.code}: {exc.message}",
@@ -485,7 +517,7 @@ class SalesforceClient:
             except SalesforceError:
                 raise
             except Exception as exc:  # mapped to the one type below
-                err = _map_exception(exc, artifact)
+                err = _map_exception(exc, artifact, last_status=self._last_status())
             if err.error_code == "INVALID_SESSION_ID":
                 if self.renewable and not state.renewed:
                     state.renewed = True
@@ -499,11 +531,7 @@ class SalesforceClient:
                         "eci-aircall:sfdxAuthUrl so sessions renew themselves"
                     )
             if err.error_code == "REQUEST_LIMIT_EXCEEDED":
-                err.hint = (
-                    "the org's daily API request limit is reached; nothing further was changed. Run "
-                    "`pulumi up` again when the rolling 24-hour limit frees up (Setup → Company Information "
-                    "→ API Requests, Last 24 Hours)"
-                )
+                err.hint = DAILY_LIMIT_HINT
             if err.error_code == "CONNECTION_ERROR" and err.uncertain_write:
                 state.uncertain_write = True
             raise err
@@ -682,7 +710,9 @@ class SalesforceClient:
 # ----------------------------------------------------------------------------------------------------
 # Error mapping.
 # ----------------------------------------------------------------------------------------------------
-def _map_exception(exc: BaseException, artifact: str, service: str = "Salesforce") -> SalesforceError:
+def _map_exception(
+    exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
+) -> SalesforceError:
     if isinstance(exc, SalesforceError):
         return exc
     if isinstance(exc, _SimpleSalesforceError):
@@ -693,6 +723,9 @@ def _map_exception(exc: BaseException, artifact: str, service: str = "Salesforce
             code, message, fields=fields, artifact=artifact, status=status, service=service
         )
     if isinstance(exc, zeep.exceptions.Fault):
+        if not exc.code and last_status and last_status >= 400 and last_status != 500:
+            code, message, _ = _first_rest_error(None, last_status)
+            return SalesforceError(code, message, artifact=artifact, status=last_status, service=service)
         code = str(exc.code or "SOAP_FAULT").split(":")[-1]
         return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
     if isinstance(exc, zeep.exceptions.TransportError):

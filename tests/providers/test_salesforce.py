@@ -265,6 +265,21 @@ def test_expired_session_is_renewed_once_with_the_refresh_token(org: Any, operat
     assert calls["auth.oauth_token"] == 1 and calls[operation] == 2
 
 
+@pytest.mark.parametrize("kind", ["http_503", "reset_before"])
+def test_login_is_retried_on_transient_token_endpoint_failures(org: Any, kind: str) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    org.fault(kind=kind, operation="auth.oauth_token", count=2)
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+
+
+def test_daily_limit_at_login_says_so(org: Any) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    org.fault(kind="request_limit_exceeded", operation="auth.oauth_token", count=1)
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert info.value.error_code == "REQUEST_LIMIT_EXCEEDED" and "daily API request limit" in str(info.value)
+
+
 def test_a_session_that_stays_invalid_is_renewed_only_once(org: Any) -> None:
     client = SalesforceClient(sfdx_settings(org))
     org.fault(kind="invalid_session_id", operation="rest.query", count=10)
