@@ -3,8 +3,7 @@
 Sources:
 - SOAP login: SOAP API Developer Guide, "login()" and "LoginResult"
   (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_login.htm). A failed
-  login is a
-  `sf:INVALID_LOGIN` fault, "Invalid username, password, security token; or user locked out.".
+  login is a `sf:INVALID_LOGIN` fault, "Invalid username, password, security token; or user locked out.".
 - OAuth: Salesforce Help "OAuth 2.0 Username-Password Flow", "OAuth 2.0 Refresh Token Flow", "OAuth 2.0 JWT
   Bearer Flow for Server-to-Server Integration", "OAuth Endpoints" and "OAuth 2.0 Authorization Errors"
   (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm). Error bodies are
@@ -31,8 +30,8 @@ from .store import API_VERSION, ApiError, Org, password_hash
 
 PARTNER_NS = "urn:partner.soap.sforce.com"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-# Salesforce CLI's global connected app: sfdx auth URLs (force://PlatformCLI::<refresh token>@<instance>)
-# use it.
+# The Salesforce CLI's global connected app, which sfdx auth URLs use:
+# force://PlatformCLI::<refresh token>@<instance>.
 GLOBAL_CLIENTS = {"PlatformCLI": ""}
 LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
 
@@ -183,9 +182,8 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Reply:
 def find_client(org: Org, client_id: str) -> dict[str, Any] | None:
     """The OAuth settings of the connected app (or external client app) whose consumer key is client_id.
 
-    Returns {"consumerKey", "consumerSecret", "certificate", "callbackUrl"}; the Metadata handlers keep
-    these on
-    ConnectedApp.oauthConfig (WSDL ConnectedAppOauthConfig) and on the ExtlClntApp* settings components.
+    Returns {"consumerKey", "consumerSecret", "certificate", "callbackUrl"}; the Metadata handlers keep these
+    on ConnectedApp.oauthConfig (WSDL ConnectedAppOauthConfig) and on the ExtlClntApp* settings components.
     """
     if client_id in GLOBAL_CLIENTS:
         return {"consumerKey": client_id, "consumerSecret": GLOBAL_CLIENTS[client_id], "certificate": None}

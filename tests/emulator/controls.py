@@ -1,23 +1,19 @@
 """Test controls under `/__emulator/` (bearer = the emulator's access token). Not part of Salesforce's API.
 
-GET  /__emulator/calls                       {"total", "by_operation", "writes", "writes_by_operation"}
-POST /__emulator/calls/reset
-GET  /__emulator/faults                      pending faults
-POST /__emulator/faults                      {"kind", "operation" (glob, default "*"), "name", "count",
-"latency_ms"}
-                                             or {"faults": [...]}; kinds: latency, http_503,
-                                             unable_to_lock_row,
-                                             request_limit_exceeded, invalid_session_id, reset_before,
-                                             reply_lost
-DELETE /__emulator/faults  (or POST /__emulator/faults/clear)
-GET|POST /__emulator/settings                org settings (POST merges the given keys)
-POST /__emulator/named-credentials/{name}/authorize   the admin's browser authorize step (metadata_api)
-POST /__emulator/reset                       back to the seeded org; counters and faults cleared
-POST /__emulator/oauth/refresh-token         {"username", "client_id"} -> {"refresh_token"}: what the
-web-server
-                                             flow's browser consent yields; default client is PlatformCLI
-POST /__emulator/foreign-usernames          {"usernames": [...]}: taken in another org (usernames are global)
-POST /__emulator/users/{id}/password         {"password", "security_token"}: set a user's login credentials
+GET  calls                        {"total", "by_operation", "writes", "writes_by_operation"}
+POST calls/reset
+GET  faults                       pending faults
+POST faults                       {"kind", "operation" (glob, default "*"), "name", "count", "latency_ms"}
+                                  or {"faults": [...]}; kinds: latency, http_503, unable_to_lock_row,
+                                  request_limit_exceeded, invalid_session_id, reset_before, reply_lost
+DELETE faults, POST faults/clear  drop pending faults
+GET|POST settings                 org settings (POST merges the given keys)
+POST named-credentials/{name}/authorize   the admin's browser authorize step (metadata_api)
+POST reset                        back to the seeded org; counters and faults cleared
+POST oauth/refresh-token          {"username", "client_id"} -> {"refresh_token"}: what the web-server flow's
+                                  browser consent yields; default client is PlatformCLI
+POST foreign-usernames            {"usernames": [...]}: taken in another org (usernames are global)
+POST users/{id}/password          {"password", "security_token"}: set a user's login credentials
 """
 
 from __future__ import annotations

@@ -1,22 +1,18 @@
 """The SOQL subset the emulator understands, evaluated against the store.
 
-Grammar (SOQL and SOSL Reference,
-https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/):
-    SELECT field[, field...] | COUNT()  FROM object  [WHERE condition]  [ORDER BY field [ASC|DESC][, ...]]
-    [LIMIT n] [OFFSET n]
-    condition: expr {AND|OR} expr, NOT expr, (condition), field op literal, field [NOT] IN (literal, ...),
-               field LIKE 'pattern'      op: = != <> < <= > >=
+Grammar (SOQL and SOSL Reference, https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/):
+    SELECT field[, field...] | COUNT()  FROM object  [WHERE condition]
+    [ORDER BY field [ASC|DESC][, ...]]  [LIMIT n]  [OFFSET n]
+    condition: expr {AND|OR} expr, NOT expr, (condition), field op literal,
+               field [NOT] IN (literal, ...), field LIKE 'pattern'      op: = != <> < <= > >=
     literal: 'string' (backslash escapes), number, TRUE, FALSE, NULL
-Field paths follow relationships (`Profile.Name`, `Assignee.Username`); the result nests them as
-Salesforce does
-(`"Profile": {"attributes": {...}, "Name": "..."}`). Keywords and names are case-insensitive; string
-comparison
-with = / != / IN is case-insensitive, as in SOQL.
+Field paths follow relationships (`Profile.Name`, `Assignee.Username`); the result nests them as Salesforce
+does (`"Profile": {"attributes": {...}, "Name": "..."}`). Keywords and names are case-insensitive; string
+comparison with = / != / IN is case-insensitive, as in SOQL.
 
 Errors are Salesforce's: MALFORMED_QUERY (syntax), INVALID_FIELD (unknown column or relationship),
-INVALID_TYPE
-(unknown object), each with the "ERROR at Row:1:Column:N" message Salesforce produces. Query errors carry no
-`fields` member (unlike DML errors).
+INVALID_TYPE (unknown object), each with the "ERROR at Row:1:Column:N" message Salesforce produces. Query
+errors carry no `fields` member (unlike DML errors).
 """
 
 from __future__ import annotations

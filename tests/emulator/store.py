@@ -3,9 +3,8 @@
 Everything the APIs serve lives here (sObject rows, Metadata components, org settings, sessions), so a
 committed change survives a restart, kill -9 included (WAL + synchronous=FULL: a commit is on disk before the
 API answers). The store is system-level: no sharing or permission checks. It does enforce the data rules that
-hold whichever API writes (unique usernames, Users never deleted, duplicate or license-mismatched
-permission set
-assignments), because the Metadata handlers write sObject rows too (a CustomSite creates its guest User).
+hold whichever API writes (unique usernames, Users never deleted, duplicate or license-mismatched permission
+set assignments), because the Metadata handlers write sObject rows too (a CustomSite creates its guest User).
 """
 
 from __future__ import annotations
@@ -409,8 +408,8 @@ class Org:
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS sobjects (id TEXT PRIMARY KEY, sobject TEXT NOT NULL, data TEXT
-            NOT NULL);
+            CREATE TABLE IF NOT EXISTS sobjects (id TEXT PRIMARY KEY, sobject TEXT NOT NULL,
+                                                 data TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS sobjects_type ON sobjects (sobject);
             CREATE TABLE IF NOT EXISTS metadata (type TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
                                                  PRIMARY KEY (type, key));
