@@ -148,13 +148,8 @@ def test_bad_email_and_long_alias_are_check_failures_naming_the_property(org: An
     assert org.calls()["total"] == 0
 
 
-def test_username_taken_in_another_org_names_the_config_key(
-    org: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The emulator is one org; a username held elsewhere answers DUPLICATE_USERNAME while no user of that name
-    # is visible here. Hide the existing user from the adopt look-up to get exactly that situation.
-    Driver(configured(IntegrationUserProvider(), org)).create(**USER)
-    monkeypatch.setattr(IntegrationUserProvider, "find", lambda self, inputs: None)
+def test_username_taken_in_another_org_names_the_config_key(org: Any) -> None:
+    org.control("POST", "foreign-usernames", {"usernames": [USER["username"]]})
     driver = Driver(configured(IntegrationUserProvider(), org))
     org.reset_calls()
     with pytest.raises(InputError) as info:
