@@ -268,3 +268,12 @@ def test_human_output_looks_like_the_cli(fileprog: FileProg) -> None:
     assert " +- pulumi-python:dynamic:Resource a replace [diff: ~key]" in third
     fourth = cli("-c", "fileprog:items=[]")
     assert " -  pulumi-python:dynamic:Resource a delete" in fourth and "- 1 deleted" in fourth
+
+
+def test_a_failing_program_reports_its_error_and_deletes_nothing(fileprog: FileProg) -> None:
+    fileprog.run("up", [A])
+    res = fileprog.run("up", [{"name": "x", "after": "missing"}], check=False)
+    assert res.returncode != 0
+    assert "KeyError: 'missing'" in res.stderr  # the program's own exception, as the CLI shows it
+    assert fileprog.contents() == {"a": "alpha"}  # a is not registered, but a failed program deletes nothing
+    assert "a" in fileprog.state_resources()
