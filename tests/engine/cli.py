@@ -11,6 +11,8 @@ import argparse
 import json
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -72,19 +74,35 @@ def _step_line(step: Step, preview: bool) -> str:
     return text
 
 
-def render_human(verb: str, stack: str, result: Result, out: TextIO) -> None:
+HEADERS = {"preview": "Previewing update", "up": "Updating", "refresh": "Refreshing", "destroy": "Destroying"}
+
+
+def _shown(step: Step) -> bool:
+    return not step.hidden and (step.op != "same" or step.error is not None)
+
+
+def step_printer(verb: str, stack: str, out: TextIO) -> Callable[[Step], None]:
+    """Prints the header now and each step as it completes, like the CLI's progress display."""
+    out.write(f"{HEADERS[verb]} ({stack}):\n\n")
+    out.flush()
+    lock = threading.Lock()
+
+    def on_step(step: Step) -> None:
+        if _shown(step):
+            with lock:
+                out.write(_step_line(step, verb == "preview") + "\n")
+                out.flush()
+
+    return on_step
+
+
+def render_human(verb: str, stack: str, result: Result, out: TextIO, *, streamed: bool = False) -> None:
     preview = verb == "preview"
-    header = {
-        "preview": "Previewing update",
-        "up": "Updating",
-        "refresh": "Refreshing",
-        "destroy": "Destroying",
-    }
-    out.write(f"{header[verb]} ({stack}):\n\n")
-    for step in result.steps:
-        if step.hidden or (step.op == "same" and not step.error):
-            continue
-        out.write(_step_line(step, preview) + "\n")
+    if not streamed:
+        out.write(f"{HEADERS[verb]} ({stack}):\n\n")
+        for step in result.steps:
+            if _shown(step):
+                out.write(_step_line(step, preview) + "\n")
     if result.diagnostics:
         # Program output; errors go to stderr only, once.
         out.write("\nDiagnostics:\n")
@@ -201,7 +219,10 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         config = load_stack_config(
             project, args.stack, _kv(args.config, "--config"), _kv(args.secret, "--secret"), env
         )
-        deployment = Deployment(project, args.stack, config, store, parallel=args.parallel, env=env)
+        on_step = None if args.json else step_printer(args.verb, args.stack, out)
+        deployment = Deployment(
+            project, args.stack, config, store, parallel=args.parallel, env=env, on_step=on_step
+        )
     except BaseException:
         if program is not None:
             program.abort()
@@ -220,7 +241,7 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for msg in result.diagnostics:
             err.write(msg + "\n")
     else:
-        render_human(args.verb, args.stack, result, out)
+        render_human(args.verb, args.stack, result, out, streamed=True)
         for msg in result.errors:
             err.write(f"error: {msg}\n")
     if not result.ok:
