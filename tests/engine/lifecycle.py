@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ class PulumiCliRunner:
         env["PULUMI_BACKEND_URL"] = Path(self.state_dir).resolve().as_uri()
         env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
         env["PULUMI_DIY_BACKEND_NO_LEGACY_WARNING"] = "true"
-        env["PULUMI_PYTHON_CMD"] = os.environ.get("PULUMI_PYTHON_CMD", shutil.which("python3") or "python3")
+        # The program and its providers need this venv's packages (pulumi, simple-salesforce).
+        env["PULUMI_PYTHON_CMD"] = os.environ.get("PULUMI_PYTHON_CMD", sys.executable)
         return env
 
     def _pulumi(
