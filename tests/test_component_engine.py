@@ -1,0 +1,103 @@
+"""The program end to end: `__main__.py` through the local engine against the org emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.emulator.fixtures import EmulatorHandle
+from tests.engine.api import run, stack_export
+
+REPO = Path(__file__).resolve().parent.parent
+# The demo stack: its file holds the structured values (integrationUser), which `-c` cannot set by path;
+# the connection comes from the emulator at run time, as in `make demo`.
+STACK = "demo"
+NS = "eci-aircall"
+_DEMO = yaml.safe_load((REPO / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
+USERNAME: str = _DEMO[f"{NS}:integrationUser"]["username"]
+
+
+def stack_config(org: EmulatorHandle, **overrides: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(config, secrets) for the demo stack on the emulator org, as `-c` / `--secret` would give them."""
+    config = {
+        f"{NS}:instanceUrl": org.instance_url,
+        f"{NS}:caBundle": org.ca_cert,
+        f"{NS}:aircallApiUrl": org.aircall_url,
+        f"{NS}:aircallApiId": org.aircall_api_id,
+    }
+    secrets = {f"{NS}:accessToken": org.access_token, f"{NS}:aircallApiToken": org.aircall_api_token}
+    for key, value in overrides.items():
+        (secrets if key in ("accessToken", "aircallApiToken") else config)[f"{NS}:{key}"] = value
+    return config, secrets
+
+
+def engine(verb: str, org: EmulatorHandle, state: Path, **kw: Any) -> Any:
+    overrides = kw.pop("overrides", {})
+    config, secrets = stack_config(org, **overrides)
+    return run(verb, stack=STACK, cwd=REPO, state_dir=state, config=config, secrets=secrets, **kw)
+
+
+def test_after_one_up_the_connected_app_calls_back_to_the_auth_provider_and_preview_is_clean(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    up = engine("up", org, tmp_path)
+    callback = up.outputs["callbackUrl"]
+    # Salesforce: an auth provider's callback URL is {My Domain}/services/authcallback/{URL suffix}
+    # (Help: "Configure a Salesforce Authentication Provider"); the emulator's My Domain is its instance URL.
+    assert callback == f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
+    app: Any = org.mdapi().ConnectedApp.read(["ECI_Connected_App"])
+    assert app.oauthConfig.callbackUrl == callback
+
+    again = engine("preview", org, tmp_path, expect_no_changes=True)
+    assert again.returncode == 0
+    changes = again.changes
+    assert changes["same"] > 0
+    assert {op: n for op, n in changes.items() if op != "same" and n} == {}
+
+
+def test_state_records_only_true_dependencies(org: EmulatorHandle, tmp_path: Path) -> None:
+    from tests.test_component import EXPECTED_CREATE_GRAPH
+
+    engine("up", org, tmp_path)
+    resources = stack_export(stack=STACK, cwd=REPO, state_dir=tmp_path)["deployment"]["resources"]
+    name_of = {r["urn"]: r["urn"].rsplit("::", 1)[-1].removeprefix("eci-aircall-") for r in resources}
+    children = [r for r in resources if r.get("parent") and "EciAircallIntegration" in r["parent"]]
+    graph = {}
+    for r in children:
+        urns = set(r.get("dependencies") or [])
+        for extra in (r.get("propertyDependencies") or {}).values():
+            urns |= set(extra)
+        graph[name_of[r["urn"]]] = {
+            name_of[u] for u in urns if u in name_of and name_of[u] in EXPECTED_CREATE_GRAPH
+        }
+    assert graph == EXPECTED_CREATE_GRAPH
+
+
+def test_missing_config_fails_before_any_salesforce_call(org: EmulatorHandle, tmp_path: Path) -> None:
+    config, secrets = stack_config(org)
+    del secrets[f"{NS}:aircallApiToken"]
+    config[f"{NS}:contactEmail"] = "not-an-email"
+    org.reset_calls()
+    result = run(
+        "preview", stack=STACK, cwd=REPO, state_dir=tmp_path, config=config, secrets=secrets, check=False
+    )
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "eci-aircall:aircallApiToken is not set" in text
+    assert "pulumi config set --secret eci-aircall:aircallApiToken" in text
+    assert "eci-aircall:contactEmail is not an email address" in text
+    assert "Traceback" not in text
+    assert org.access_token not in text
+    assert org.calls()["total"] == 0
+
+
+@pytest.mark.parametrize("verb", ["preview", "up"])
+def test_a_no_op_costs_no_salesforce_call(org: EmulatorHandle, tmp_path: Path, verb: str) -> None:
+    """Issue 8's goal: nothing changed → 0 API calls, login included."""
+    engine("up", org, tmp_path)
+    org.reset_calls()
+    engine(verb, org, tmp_path, expect_no_changes=True)
+    assert org.calls()["total"] == 0
