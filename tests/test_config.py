@@ -271,7 +271,7 @@ def test_pulumi_yaml_defaults_equal_the_defaults_applied_here() -> None:
         elif key not in raw:
             raw[key] = text
     raw.update({top: json.dumps(value) for top, value in objects.items()})
-    assert json.loads(raw["integrationUser"])["timeZone"] == "America/Los_Angeles"
+    assert json.loads(raw["integrationUser"] or "{}")["timeZone"] == "America/Los_Angeles"
     assert parse(raw) == parse(MINIMAL)
 
 
