@@ -624,12 +624,14 @@ class SalesforceClient:
         with self._lock:
             sf = self.sf
             if self._md_service is None:
-                client = metadata_wsdl_client()
+                shared = metadata_wsdl_client()
+                # The parsed WSDL is shared; the transport is this client's session (zeep's own would ignore
+                # the CA bundle and the environment override rules above).
+                client = zeep.Client(
+                    shared.wsdl, transport=zeep.Transport(session=self.http), settings=shared.settings
+                )
                 url = f"{self.instance_url}/services/Soap/m/{self.settings.api_version}"
-                # zeep's own transport would ignore our CA bundle; give it our session.
                 self._md_service = client.create_service(f"{METADATA_NS}MetadataBinding", url)
-                self._md_service._binding_options["address"] = url
-                client.transport.session = self.http
                 self._md_header = client.get_element("ns0:SessionHeader")(sessionId=sf.session_id)
             return self._md_service, self._md_header
 
