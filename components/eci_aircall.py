@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from providers.external_client_app import ExternalClientApp
 
 from components.config import (
     DEFAULT_AIRCALL_API_URL,
@@ -40,6 +39,7 @@ from components.config import (
 from providers.auth_provider import AuthProvider
 from providers.connected_app import ConnectedApp
 from providers.custom_site import CustomSite, SiteGuestUser
+from providers.external_client_app import ExternalClientApp
 from providers.integration_user import IntegrationUser
 from providers.named_credential import NamedCredential
 from providers.oauth_consumer import OAuthConsumer
@@ -368,9 +368,9 @@ class EciAircallIntegration(pulumi.ComponentResource):
                 text = f"{ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
             else:
                 text = (
-                    f"Open {url} as the integration user, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
+                    f"As the integration user, open url, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
                     "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
-                    "Credentials, steps 5-6); then `pulumi refresh` shows it authenticated."
+                    "Credentials, steps 5-6); `pulumi refresh` then shows it authenticated."
                 )
             return {"authenticated": authenticated, "url": url, "instructions": text}
 

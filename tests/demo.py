@@ -38,7 +38,8 @@ PASSPHRASE = "eci-aircall-demo"  # protects only the throw-away demo state under
 
 
 def say(text: str) -> None:
-    print(f"\n\033[1m==> {text}\033[0m", flush=True)
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}==> {text}{plain}", flush=True)
 
 
 class Emulator:
