@@ -35,6 +35,13 @@ def error_reply(err: ApiError) -> Reply:
     return json_reply(err.status, err.as_json())
 
 
+def entity_type_error(verb: str, t: SObjectType) -> ApiError:
+    """A DML verb the object does not support. Salesforce answers 400 CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY
+    "entity type cannot be inserted|updated: <label>" (e.g. PATCH on a custom metadata type record); deletes
+    are assumed to follow the same form."""
+    return ApiError(400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be {verb}: {t.label}")
+
+
 def not_found() -> ApiError:
     return ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -364,7 +371,7 @@ class Rest:
 
     def _create(self, t: SObjectType, data: dict[str, Any]) -> Reply:
         if not t.createable:
-            raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be inserted: {t.name}")
+            raise entity_type_error("inserted", t)
         data.pop("Id", None) if data.get("Id") is None else None
         clean = self._check_fields(t, data, creating=True)
         rid = self.org.sobject_insert(t.name, clean)
@@ -372,7 +379,7 @@ class Rest:
 
     def _update(self, t: SObjectType, rid: str, data: dict[str, Any]) -> None:
         if not t.updateable:
-            raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be updated: {t.name}")
+            raise entity_type_error("updated", t)
         data.pop("Id", None)
         clean = self._check_fields(t, data, creating=False)
         self.org.sobject_update(t.name, rid, clean)
@@ -382,7 +389,7 @@ class Rest:
         if t.name == "User":
             self.org.sobject_delete(t.name, row["Id"])  # raises: Users are never deleted
         if not t.deletable:
-            raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be deleted: {t.name}")
+            raise entity_type_error("deleted", t)
         self.org.sobject_delete(t.name, row["Id"])
 
     def _by_external_id(

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import datetime as _dt
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -128,7 +129,8 @@ class SObjectType:
     ) -> None:
         self.name = name
         self.key_prefix = key_prefix
-        self.label = label or name
+        # Labels are the names split into words ("PermissionSetAssignment" -> "Permission Set Assignment").
+        self.label = label or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
         self.createable = createable
         self.updateable = updateable
         self.deletable = deletable
@@ -644,7 +646,9 @@ class Org:
                 # Users can only be deactivated:
                 # https://help.salesforce.com/s/articleView?id=sf.deactivating_users.htm
                 # ("You can't delete a user, but you can deactivate an account"); the API refuses the delete.
-                raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted: User")
+                raise ApiError(
+                    400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be deleted: User"
+                )
             self._db.execute("DELETE FROM sobjects WHERE id = ?", (old["Id"],))
             self._mark_write()
 

@@ -117,7 +117,7 @@ def test_users_are_never_deleted_only_deactivated(org: EmulatorHandle) -> None:
     uid = sf.User.create(_user(_profile(sf, "Standard User")))["id"]
     with pytest.raises(SalesforceMalformedRequest) as raised:
         sf.User.delete(uid)
-    assert _error(raised.value)["errorCode"] == "INVALID_TYPE_FOR_OPERATION"
+    assert _error(raised.value)["errorCode"] == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
     sf.User.update(uid, {"IsActive": False})
     assert sf.User.get(uid)["IsActive"] is False
 
@@ -159,6 +159,16 @@ def test_upsert_by_username_creates_then_updates(org: EmulatorHandle) -> None:
     assert sf.User.upsert(f"Username/{username}", body) == 200
     rows = sf.query(f"SELECT Id, LastName FROM User WHERE Username = '{username}'")["records"]
     assert [r["LastName"] for r in rows] == ["Upserted"]
+
+
+def test_objects_only_setup_creates_refuse_rest_inserts(org: EmulatorHandle) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        org.sf().Site.create({"Name": "Sneaky"})
+    assert _error(raised.value) == {
+        "message": "entity type cannot be inserted: Site",
+        "errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "fields": [],
+    }
 
 
 def test_upsert_on_a_field_that_is_not_an_id_lookup_is_refused(org: EmulatorHandle) -> None:
