@@ -804,15 +804,27 @@ class Org:
         return token
 
     def session_user(self, token: str) -> str | None:
-        """The user a live session belongs to; None when unknown or expired (session_seconds setting)."""
+        """The user a live session belongs to; None when unknown or timed out.
+
+        The timeout (session_seconds) counts from the last activity, and, as on Salesforce, activity only
+        extends the session once half of the timeout has passed (Salesforce Help, "Session Security Settings":
+        "The last active session time value isn't updated until halfway through the timeout period", quoted at
+        https://salesforce.stackexchange.com/q/228678); so a busy session costs one write per half-timeout.
+        """
+        timeout = float(self.settings.get("session_seconds", 7200))
         with self._lock:
             row = self._db.execute(
                 "SELECT user_id, issued_at FROM sessions WHERE token = ?", (token,)
             ).fetchone()
-        if row is None:
-            return None
-        if _time() - float(row[1]) >= float(self.settings.get("session_seconds", 7200)):
-            return None
+            if row is None:
+                return None
+            now = _time()
+            idle = now - float(row[1])
+            if idle >= timeout:
+                return None
+            if idle >= timeout / 2:
+                with self.transaction():
+                    self._db.execute("UPDATE sessions SET issued_at = ? WHERE token = ?", (now, token))
         user = self.sobject_get("User", row[0])
         if user is None or not user.get("IsActive", True):
             return None

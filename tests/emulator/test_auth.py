@@ -261,6 +261,21 @@ def test_sessions_expire_after_session_seconds_and_simple_salesforce_logs_in_aga
     assert org.calls()["by_operation"]["auth.soap_login"] == 2
 
 
+def test_activity_after_half_the_timeout_extends_the_session(org: EmulatorHandle) -> None:
+    org.settings(session_seconds=2)
+    token = _token(
+        org, grant_type="refresh_token", client_id="PlatformCLI", refresh_token=org.refresh_token()
+    ).json()["access_token"]
+    sf = org.sf(session_id=token)
+    time.sleep(1.2)
+    sf.query("SELECT Id FROM Organization")  # past half the timeout: extends it
+    time.sleep(1.2)  # 2.4 s after login, 1.2 s after the last activity
+    assert sf.query("SELECT Id FROM Organization")["totalSize"] == 1
+    time.sleep(2.05)  # idle for the whole timeout
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Organization")
+
+
 def test_a_new_user_logs_in_after_set_password_until_deactivated(org: EmulatorHandle) -> None:
     sf = org.sf()
     profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
