@@ -108,7 +108,8 @@ class Report:
         )
         if s.up.other_by_operation:
             self.check(name, "up: other calls (not Salesforce)", _ops(None, s.up.other_by_operation))
-        chain = " → ".join(analysis.short_name(u) for u in cp.chain)
+        chain = " → ".join(f"{analysis.short_name(u)} {s.up_calls_by_resource.get(u, 0)}" for u in cp.chain)
+        serial = analysis.serial_depth_by_resource(s.up.recorded)
         self.check(
             name,
             "up: critical path (dependent calls)",
@@ -212,6 +213,7 @@ class Report:
                         "urn": u,
                         "name": analysis.short_name(u),
                         "up_calls": s.up_calls_by_resource.get(u, 0),
+                        "up_serial_depth": serial.get(u, 0),
                         "pickle_bytes": s.pickle_bytes.get(u),
                         "depends_on": [analysis.short_name(d) for d in s.dependencies.get(u, [])],
                     }
@@ -384,10 +386,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.table())
     for s in doc["scenarios"]:
         if s.get("resources"):
-            print(f"\nper resource ({s['label']}): up calls, pickled provider")
+            print(f"\nper resource ({s['label']}): up calls (of which one after another), pickled provider")
             for r in s["resources"]:
                 size = "-" if r["pickle_bytes"] is None else f"{r['pickle_bytes'] / 1024:.1f} KB"
-                print(f"  {r['name']:<40} {r['up_calls']:>3} calls  {size:>9}")
+                print(
+                    f"  {r['name']:<40} {r['up_calls']:>3} calls ({r['up_serial_depth']} serial)  {size:>9}"
+                )
     print("\nfindings (goals missed):" if report.findings else "\nfindings: none, every goal met")
     for f in report.findings:
         print(f"  - {f}")

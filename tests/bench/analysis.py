@@ -80,8 +80,8 @@ def operation(call: Mapping[str, Any]) -> str:
         return f"metadata.{call.get('soap') or 'unknown'}"
     if "/aircall/" in path:
         return "aircall.ping"
-    if "/apps/oauth/credentials" in path:
-        return "connect.oauth_credentials"
+    if "/apps/oauth/" in path:  # Connect REST: credentials/{appId}/{consumerId}, usage, ...
+        return f"connect.oauth_{path.split('/apps/oauth/', 1)[1].split('/')[0]}"
     if "/services/data" in path:
         tail = path.split("/services/data", 1)[1].strip("/").split("/")
         rest = tail[1:] if tail and tail[0].startswith("v") else tail
@@ -89,7 +89,7 @@ def operation(call: Mapping[str, Any]) -> str:
             return "rest.versions"
         if rest[:1] == ["limits"]:
             return "rest.limits"
-        if rest[:1] == ["query"]:
+        if rest[:1] in (["query"], ["queryAll"]):
             return "rest.queryMore" if len(rest) > 1 else "rest.query"
         if rest[:1] == ["sobjects"]:
             if rest[-1:] == ["describe"]:
@@ -159,6 +159,15 @@ def critical_path(
     # Calls outside any resource request (urn "") have no place in the graph; they run before the resources.
     head = head_calls + weight.get("", 0)
     return CriticalPath(calls=top[0] + head, chain=top[1], head_calls=head)
+
+
+def serial_depth_by_resource(calls: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Per URN, the longest run of its own calls that waited for one another (non-auth calls)."""
+    by_urn: dict[str, list[Mapping[str, Any]]] = {}
+    for c in calls:
+        if not is_auth(c):
+            by_urn.setdefault(str(c.get("urn", "")), []).append(c)
+    return {urn: observed_serial_depth(cs) for urn, cs in by_urn.items()}
 
 
 def observed_serial_depth(calls: Sequence[Mapping[str, Any]]) -> int:

@@ -58,6 +58,17 @@ def test_observed_serial_depth_counts_calls_that_waited_for_each_other() -> None
     assert analysis.observed_serial_depth([]) == 0
 
 
+def test_serial_depth_by_resource_tells_sequential_from_concurrent_calls_within_a_resource() -> None:
+    q = "/services/data/v63.0/query/"
+    calls = [
+        {"urn": urn("seq"), "http": "GET", "path": q, "t0": 0.0, "t1": 1.0},
+        {"urn": urn("seq"), "http": "GET", "path": q, "t0": 1.1, "t1": 2.0},
+        {"urn": urn("par"), "http": "GET", "path": q, "t0": 0.0, "t1": 1.0},
+        {"urn": urn("par"), "http": "GET", "path": q, "t0": 0.2, "t1": 1.0},
+    ]
+    assert analysis.serial_depth_by_resource(calls) == {urn("seq"): 2, urn("par"): 1}
+
+
 @pytest.mark.parametrize(
     ("http", "path", "soap", "expected"),
     [
@@ -75,6 +86,8 @@ def test_observed_serial_depth_counts_calls_that_waited_for_each_other() -> None
         ("GET", "/services/data/", "", "rest.versions"),
         ("GET", "/services/data/v63.0/apps/oauth/credentials/0H4/888", "", "connect.oauth_credentials"),
         ("GET", "/aircall/v1/ping", "", "aircall.ping"),
+        ("GET", "/services/data/v63.0/apps/oauth/usage/0H4/users", "", "connect.oauth_usage"),
+        ("GET", "/services/data/v63.0/queryAll/", "", "rest.query"),
     ],
 )
 def test_recorded_calls_map_to_the_emulators_operation_names(
