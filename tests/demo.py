@@ -182,6 +182,15 @@ def change_site_in_setup(sf: Salesforce) -> str:
     return f"CustomSite {SITE}: clickjackProtectionLevel {before} -> {after}"
 
 
+def show_callback_wiring(emulator: Emulator) -> int:
+    """The guide's dummy-URL round trip done by data flow: the app calls back to the auth provider."""
+    app: Any = emulator.salesforce().mdapi.ConnectedApp.read(["ECI_Connected_App"])
+    expected = f"{emulator.info['instance_url']}/services/authcallback/ECI_Auth_Provider"
+    print(f"    ECI_Connected_App callbackUrl: {app.oauthConfig.callbackUrl}")
+    print(f"    ECI_Auth_Provider callback URL: {expected}")
+    return 0 if app.oauthConfig.callbackUrl == expected else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--engine", choices=("auto", "pulumi", "local"), default="auto")
@@ -204,19 +213,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = Runner(engine, emulator)
         steps: list[tuple[str, Any]] = [
             (
-                "1/7 pulumi preview: what a fresh org needs (note the callback URL wiring)",
+                "1/8 pulumi preview: what a fresh org needs",
                 lambda: runner.run("preview"),
             ),
-            ("2/7 pulumi up: configure the org", lambda: runner.run("up")),
+            ("2/8 pulumi up: configure the org", lambda: runner.run("up")),
             (
-                "3/7 An admin edits the site in Setup (out of band, through the Metadata API)",
+                "3/8 No dummy callback URL: the connected app calls back to the auth provider from the start",
+                lambda: show_callback_wiring(emulator),
+            ),
+            (
+                "4/8 An admin edits the site in Setup (out of band, through the Metadata API)",
                 lambda: _print(change_site_in_setup(emulator.salesforce())),
             ),
-            ("4/7 pulumi refresh: the drift shows up", lambda: runner.run("refresh")),
-            ("5/7 pulumi preview: the fix that up will apply", lambda: runner.run("preview")),
-            ("6/7 pulumi up: back to the guide's settings", lambda: runner.run("up")),
+            ("5/8 pulumi refresh: the drift shows up", lambda: runner.run("refresh")),
+            ("6/8 pulumi preview: the fix that up will apply", lambda: runner.run("preview")),
+            ("7/8 pulumi up: back to the guide's settings", lambda: runner.run("up")),
             (
-                "7/7 pulumi preview --expect-no-changes: converged",
+                "8/8 pulumi preview --expect-no-changes: converged",
                 lambda: runner.run("preview", expect_no_changes=True),
             ),
         ]
