@@ -64,6 +64,15 @@ def test_assignment_query_by_assignee_username_and_permission_set_name(org: Emul
     assert rec["PermissionSet"]["Name"] == "Voice_Connector_Permission"
 
 
+def test_two_level_relationship_paths_nest_twice(org: EmulatorHandle) -> None:
+    rec = org.sf().query(
+        f"SELECT Profile.Name, Profile.UserLicense.Name FROM User WHERE Username = '{org.username}'"
+    )["records"][0]
+    assert rec["Profile"]["Name"] == "System Administrator"
+    assert rec["Profile"]["UserLicense"]["Name"] == "Salesforce"
+    assert rec["Profile"]["UserLicense"]["attributes"]["type"] == "UserLicense"
+
+
 def test_null_reference_renders_as_null_relationship(org: EmulatorHandle) -> None:
     rec = org.sf().query(
         "SELECT Name, License.Name FROM PermissionSet WHERE Name = 'Voice_Connector_Permission'"
