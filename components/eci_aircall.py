@@ -20,7 +20,7 @@ afterwards) is broken by ``OAuthConsumer``, which generates the consumer key and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,7 +248,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
         self,
         name: str,
         args: EciAircallIntegrationArgs,
-        child: Any,
+        child: Callable[..., pulumi.ResourceOptions],
         first: Sequence[pulumi.Resource],
     ) -> None:
         """The artifacts every voice connector shares (guide: "If you've configured another voice connector,
