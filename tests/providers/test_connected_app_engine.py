@@ -1,0 +1,163 @@
+"""The OAuth chain through the local engine: OAuthConsumer → AuthProvider → ConnectedApp, plus both named
+credentials — the guide's cycle (app → key/secret → auth provider → callback URL → app) in one `up`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.providers.program import Stack, changed_ops
+
+AIRCALL_TOKEN = "AIRCALL-TOKEN-engine-chain-3c1f"
+
+
+def chain(
+    org: Any, app_type: str = "connected_app.ConnectedApp", app_kind: str = "ConnectedApp"
+) -> list[Any]:
+    return [
+        {"name": "consumer", "type": "oauth_consumer.OAuthConsumer", "inputs": {"app_kind": app_kind}},
+        {
+            "name": "auth",
+            "type": "auth_provider.AuthProvider",
+            "inputs": {
+                "consumer_key": "$ref:consumer.consumer_key",
+                "consumer_secret": "$ref:consumer.consumer_secret",
+            },
+        },
+        {
+            "name": "app",
+            "type": app_type,
+            "inputs": {
+                "contact_email": "admin@example.com",
+                "callback_url": "$ref:auth.callback_url",
+                "consumer_key": "$ref:consumer.consumer_key",
+                "consumer_secret": "$ref:consumer.consumer_secret",
+            },
+        },
+        {
+            "name": "aircall",
+            "type": "named_credential.NamedCredential",
+            "inputs": {
+                "full_name": "Aircall", "label": "Aircall", "endpoint": "https://api.aircall.io/",
+                "protocol": "Password", "username": "aircall-api-id", "password": "$secret:aircallToken",
+                "allow_merge_fields_in_header": True, "allow_merge_fields_in_body": True,
+            },
+        },
+        {
+            "name": "eci",
+            "type": "named_credential.NamedCredential",
+            "inputs": {
+                "full_name": "ECI_Named_Credential", "label": "ECI Named Credential",
+                "endpoint": f"{org.instance_url}/", "protocol": "Oauth",
+                "auth_provider": "$ref:auth.full_name",
+                "oauth_scope": "refresh_token web api content",
+            },
+        },
+    ]  # fmt: skip
+
+
+def outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """One resource's outputs from a `stack export` (one export serves several look-ups)."""
+    for resource in state.get("deployment", {}).get("resources", []):
+        if resource.get("urn", "").endswith(f"::{name}"):
+            return dict(resource.get("outputs") or {})
+    raise KeyError(name)
+
+
+def salesforce_ops(calls: dict[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in calls["by_operation"].items() if not k.startswith(("controls.", "aircall."))}
+
+
+def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_path: Path) -> None:
+    stack = Stack(org, tmp_path)
+    stack.resources = chain(org)
+    stack.secrets = {"aircallToken": AIRCALL_TOKEN}
+
+    org.reset_calls()
+    stack.up()
+    calls = org.calls()
+    mdapi = org.mdapi()
+    app = mdapi.ConnectedApp.read("ECI_Connected_App")
+    provider = mdapi.AuthProvider.read("ECI_Auth_Provider")
+    state = stack.export()
+    auth_outs = outputs(state, "auth")
+    assert app.oauthConfig.callbackUrl == auth_outs["callback_url"]
+    assert auth_outs["callback_url"] == f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
+    assert app.oauthConfig.consumerKey == provider.consumerKey
+    nc = mdapi.NamedCredential.read("ECI_Named_Credential")
+    assert (nc.authProvider, nc.protocol) == ("ECI_Auth_Provider", "Oauth")
+    assert outputs(state, "eci")["authorize_url"].startswith(
+        f"{org.instance_url}/lightning/setup/NamedCredential/"
+    )
+    # Each artifact written once: nothing is created with a placeholder and patched afterwards.
+    assert calls["writes_by_operation"] == {"metadata.createMetadata": 4}
+    assert "metadata.updateMetadata" not in salesforce_ops(calls)
+
+    # Secrets stay out of the state in plain text (the engine encrypts what is marked secret).
+    assert AIRCALL_TOKEN not in json.dumps(state)
+    assert json.dumps(outputs(state, "consumer")["consumer_secret"]).count("ciphertext") == 1
+
+    org.reset_calls()
+    stack.up(expect_no_changes=True)
+    assert salesforce_ops(org.calls()) == {}
+
+    # Admin edits in Setup: the app's contact email and the Aircall endpoint.
+    app.contactEmail = "edited@example.com"
+    app.oauthConfig.consumerKey = None
+    mdapi.ConnectedApp.update(app)
+    aircall = mdapi.NamedCredential.read("Aircall")
+    aircall.endpoint = "https://evil.example/"
+    mdapi.NamedCredential.update(aircall)
+    org.reset_calls()
+    refreshed = stack.refresh()
+    # one read per artifact; the OAuthConsumer's generated credentials need none
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4}
+    steps = refreshed.steps_by_name()
+    assert steps["app"]["diffs"] == ["contact_email"]
+    assert steps["aircall"]["diffs"] == ["endpoint"]
+    assert changed_ops(stack.preview()) == {"app": "update", "aircall": "update"}
+    stack.up()
+    assert mdapi.ConnectedApp.read("ECI_Connected_App").contactEmail == "admin@example.com"
+    assert mdapi.NamedCredential.read("Aircall").endpoint == "https://api.aircall.io/"
+    stack.preview(expect_no_changes=True)
+
+    org.reset_calls()
+    stack.destroy()
+    assert org.calls()["writes_by_operation"] == {"metadata.deleteMetadata": 4}
+    gone = (("ConnectedApp", "ECI_Connected_App"), ("AuthProvider", "ECI_Auth_Provider"),
+            ("NamedCredential", "Aircall"), ("NamedCredential", "ECI_Named_Credential"))  # fmt: skip
+    for type_name, name in gone:
+        assert getattr(mdapi, type_name).read(name).fullName is None
+
+
+def test_existing_shared_app_and_provider_are_adopted_and_left_on_destroy(org: Any, tmp_path: Path) -> None:
+    # Another voice connector configured ECI before: the app (with its own key) and the auth provider exist.
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        mdapi.ConnectedApp(
+            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="first@example.com",
+            oauthConfig=mdapi.ConnectedAppOauthConfig(
+                callbackUrl=f"{org.instance_url}/services/authcallback/ECI_Auth_Provider",
+                scopes=["Api", "Web", "RefreshToken", "Content"], consumerKey="FirstConnectorKey0001",
+                consumerSecret="FIRSTCONNECTORSECRET01"),
+        )
+    )  # fmt: skip
+    mdapi.AuthProvider.create(
+        mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="ECI Auth Provider",
+                           providerType="Salesforce", consumerKey="FirstConnectorKey0001",
+                           consumerSecret="FIRSTCONNECTORSECRET01")
+    )  # fmt: skip
+    stack = Stack(org, tmp_path)
+    stack.resources = chain(org)[:3]
+    stack.up()
+    state = stack.export()
+    # The existing app keeps its key; the auth provider is set to the same one (read from Connect REST).
+    assert outputs(state, "consumer")["adopted"] is True
+    assert mdapi.ConnectedApp.read("ECI_Connected_App").oauthConfig.consumerKey == "FirstConnectorKey0001"
+    assert mdapi.AuthProvider.read("ECI_Auth_Provider").consumerKey == "FirstConnectorKey0001"
+    assert outputs(state, "app")["adopted"] is True and outputs(state, "auth")["adopted"] is True
+    stack.up(expect_no_changes=True)
+    stack.destroy()
+    assert mdapi.ConnectedApp.read("ECI_Connected_App").fullName == "ECI_Connected_App"
+    assert mdapi.AuthProvider.read("ECI_Auth_Provider").fullName == "ECI_Auth_Provider"
