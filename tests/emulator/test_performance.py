@@ -18,8 +18,9 @@ def test_rest_query_round_trip_median_is_a_few_milliseconds(org: EmulatorHandle)
         t0 = time.perf_counter()
         sf.query("SELECT Id, Username, Profile.Name FROM User")
         samples.append(time.perf_counter() - t0)
-    # A Nagle/delayed-ACK stall alone would cost ~40 ms per call.
-    assert statistics.median(samples) < 0.02
+    # Typically ~1-3 ms; a Nagle/delayed-ACK stall alone would cost >= 40 ms per call (Linux minimum delayed
+    # ACK), so the bound catches that regression while leaving room for a loaded CI box.
+    assert statistics.median(samples) < 0.035
 
 
 def test_one_connection_serves_many_requests(org: EmulatorHandle) -> None:
