@@ -372,7 +372,9 @@ class Rest:
     def _create(self, t: SObjectType, data: dict[str, Any]) -> Reply:
         if not t.createable:
             raise entity_type_error("inserted", t)
-        data.pop("Id", None) if data.get("Id") is None else None
+        if data.get("Id") is None:
+            # A null Id is what clients send for "new"; any other Id is refused below as not createable.
+            data.pop("Id", None)
         clean = self._check_fields(t, data, creating=True)
         rid = self.org.sobject_insert(t.name, clean)
         return json_reply(201, {"id": rid, "success": True, "errors": []})
