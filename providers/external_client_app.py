@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from providers.base import Live, MetadataProvider, merge
-from providers.connected_app import ConnectedApp, OAuthAppInputs, check_profiles
+from providers.connected_app import ConnectedApp, OAuthAppInputs, check_profiles, mark_own_duplicate
 from providers.salesforce import SalesforceError
 
 #: (record key, Metadata type, fullName suffix) in creation order.
@@ -170,8 +170,9 @@ class ExternalClientAppProvider(MetadataProvider):
                 self.client.metadata_create(type_name, [record[key]], artifact=artifact)
                 done.append((type_name, record[key]["fullName"]))
         except SalesforceError as err:
+            mark_own_duplicate(self, err)
             if not done or err.duplicate:
-                raise  # nothing of ours to undo, or the base class adopts what is there
+                raise  # nothing of ours to undo, or the base class converges on what is there
             for type_name, full_name in reversed(done):
                 try:
                     self.client.metadata_delete(type_name, [full_name], artifact=artifact)

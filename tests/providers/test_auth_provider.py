@@ -177,3 +177,13 @@ def test_bad_input_is_a_check_failure_with_no_call(org: Any, bad: dict[str, Any]
     assert [f.property for f in result.failures] == [prop]
     assert SECRET not in " ".join(f.reason for f in result.failures)
     assert org.calls()["total"] == 0 and org.calls()["writes"] == 0
+
+
+def test_reply_lost_after_the_provider_was_saved_converges_to_one_of_ours(org: Any, driver: Driver) -> None:
+    org.fault(kind="reply_lost", operation="metadata.createMetadata", name="ECI_Auth_Provider", count=1)
+    outs = driver.create(**inputs())
+    assert outs["adopted"] is False  # ours: destroy removes it
+    rows = org.sf().query("SELECT Id FROM AuthProvider WHERE DeveloperName = 'ECI_Auth_Provider'")["records"]
+    assert len(rows) == 1
+    driver.delete()
+    assert read_md(org).fullName is None

@@ -242,3 +242,12 @@ def test_blocked_org_still_adopts_an_existing_app(org: Any, driver: Driver) -> N
     org.settings(connected_app_creation_allowed=False)
     outs = driver.create(**inputs(org))
     assert outs["adopted"] is True and read_md(org).contactEmail == "admin@example.com"
+
+
+def test_reply_lost_after_the_app_was_saved_converges_to_one_app_of_ours(org: Any, driver: Driver) -> None:
+    org.fault(kind="reply_lost", operation="metadata.createMetadata", name="ECI_Connected_App", count=1)
+    outs = driver.create(**inputs(org))
+    assert outs["adopted"] is False
+    rows = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"]
+    assert len(rows) == 1
+    assert connect_secret(org) == (KEY, SECRET)

@@ -203,3 +203,19 @@ def test_unknown_profile_fails_with_no_write(org: Any, driver: Driver) -> None:
         driver.create(**inputs(org, profiles=["Nobody"]))
     assert "Nobody" in str(caught.value) and SECRET not in str(caught.value)
     assert org.calls()["writes"] == 0
+
+
+@pytest.mark.parametrize("component", ["app", "oauth", "policies"])
+def test_reply_lost_after_a_component_was_saved_converges_without_duplicates(
+    org: Any, driver: Driver, component: str
+) -> None:
+    # Salesforce saves the component, then the connection drops before the reply: the retry finds it there.
+    org.fault(kind="reply_lost", operation="metadata.createMetadata", name=TYPES[component][1], count=1)
+    outs = driver.create(**inputs(org))
+    assert outs["adopted"] is False  # it is ours: destroy will remove it
+    mdapi = org.mdapi()
+    for type_name, name in TYPES.values():
+        listed = mdapi.list_metadata([mdapi.ListMetadataQuery(type=type_name)]) or []
+        assert [p.fullName for p in listed] == [name]
+    driver.delete()
+    assert all(read_md(org, part) is None for part in TYPES)

@@ -244,3 +244,11 @@ def test_missing_auth_provider_fails_with_no_write(org: Any, driver: Driver) -> 
         driver.create(**eci(org))
     assert "ECI_Auth_Provider" in str(caught.value)
     assert org.calls()["writes"] == 0
+
+
+def test_reply_lost_after_the_credential_was_saved_converges_to_one_of_ours(org: Any, driver: Driver) -> None:
+    org.fault(kind="reply_lost", operation="metadata.createMetadata", name="Aircall", count=1)
+    outs = driver.create(**aircall())
+    assert outs["adopted"] is False
+    rows = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'Aircall'")["records"]
+    assert len(rows) == 1
