@@ -73,7 +73,10 @@ class Step:
     hidden: bool = False  # default providers are not shown, as in the CLI
 
     def as_json(self) -> dict[str, Any]:
-        return {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
+        doc: dict[str, Any] = {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
+        if self.error is not None:
+            doc["error"] = self.error
+        return doc
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Result:
     def changes(self) -> dict[str, int]:
         counts = {"create": 0, "update": 0, "replace": 0, "delete": 0, "same": 0}
         for step in self.steps:
-            if step.hidden:
+            if step.hidden or step.error is not None:  # a failed step changed nothing it can count
                 continue
             key = step.op if step.op in counts else None
             if key is not None:

@@ -277,3 +277,12 @@ def test_a_failing_program_reports_its_error_and_deletes_nothing(fileprog: FileP
     assert "KeyError: 'missing'" in res.stderr  # the program's own exception, as the CLI shows it
     assert fileprog.contents() == {"a": "alpha"}  # a is not registered, but a failed program deletes nothing
     assert "a" in fileprog.state_resources()
+
+
+def test_a_failed_step_is_listed_with_its_error_and_not_counted(fileprog: FileProg) -> None:
+    res = fileprog.run("up", [{"name": "a", "fail": "create"}], check=False)
+    assert res.returncode != 0
+    failed = res.steps_by_name()["a"]
+    assert failed["op"] == "create" and "refused by the file store" in failed["error"]
+    assert res.changes["create"] == 1  # the stack only
+    assert any("refused by the file store" in e for e in res.data["errors"])
