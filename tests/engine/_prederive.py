@@ -36,9 +36,18 @@ def _work(argv: list[str]) -> None:
     project = (cwd / "Pulumi.yaml").read_text()
     config_dir = re.search(r"^stackConfigDir:\s*(\S+)", project, re.MULTILINE)
     stack_file = cwd / (config_dir.group(1) if config_dir else ".") / f"Pulumi.{stack}.yaml"
-    salt = _salt_of(stack_file.read_text()) if stack_file.exists() else None
-    if salt:
-        warm_key(read_passphrase(dict(os.environ)), salt)
+    salts = [_salt_of(stack_file.read_text()) if stack_file.exists() else None]
+    # A stack file without an encryptionsalt leaves the state with a salt of its own.
+    name = re.search(r"^name:\s*(\S+)", project, re.MULTILINE)
+    state_file = Path(opt("--state-dir") or str(cwd)) / ".pulumi" / "stacks"
+    if name:
+        state_file = state_file / name.group(1).strip("'\"") / f"{stack}.json"
+        if state_file.exists():
+            match = re.search(r'"salt":\s*"(v1:[^"]+)"', state_file.read_text())
+            salts.append(match.group(1) if match else None)
+    passphrase = read_passphrase(dict(os.environ))
+    for salt in dict.fromkeys(s for s in salts if s):
+        warm_key(passphrase, salt)
 
 
 def start(argv: list[str]) -> None:
