@@ -48,7 +48,12 @@ def machine() -> dict[str, Any]:
                 mem_kib = int(line.split()[1])
     except OSError:
         pass
+    try:
+        load = Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        load = "?"
     return {
+        "load_average_1min_at_start": load,
         "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "mem_gib": round(mem_kib / 1024 / 1024, 1),
         "python": platform.python_version(),
@@ -67,6 +72,7 @@ def run_summary(run: Run | None) -> dict[str, Any] | None:
         "salesforce_by_operation": run.salesforce_by_operation,
         "other_calls": run.other_by_operation,
         "recorded_calls": len(run.recorded),
+        "machine_busy": round(run.machine_busy, 3),
         "changes": run.data.get("changes"),
     }
 
@@ -118,7 +124,9 @@ class Report:
         self.check(
             name,
             "up: wall time",
-            f"{s.up.wall_s:.1f} s" + (f" = {ratio:.2f} × bound" if ratio else ""),
+            f"{s.up.wall_s:.1f} s"
+            + (f" = {ratio:.2f} × bound" if ratio else "")
+            + f" (machine {s.up.machine_busy:.0%} busy)",
             f"≤ {WALL_GOAL_RATIO} × bound",
             None if ratio is None else ratio <= WALL_GOAL_RATIO,
         )
@@ -139,6 +147,12 @@ class Report:
                 f"the calls themselves span {span:.1f} s"
                 + (f" = {span_ratio:.2f} × bound" if span_ratio is not None else ""),
             ]
+            gap = analysis.largest_gap_within_a_resource(s.up.recorded)
+            if gap is not None and bound_s and gap.seconds > 0.5 * lat:
+                why.append(
+                    f"{analysis.short_name(gap.urn)} sat idle {gap.seconds:.2f} s between its {gap.after} "
+                    f"and {gap.before} calls (client-side work, e.g. building a client, on its path)"
+                )
             if depth > cp.calls:
                 why.append(
                     f"the run serialised {depth} calls where the dependency graph needs {cp.calls}: "
@@ -381,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = doc["machine"]
     print(
         f"\neci-aircall benchmark, {doc['date']}, {m['nproc']} cores, {m['mem_gib']} GiB RAM, "
-        f"Python {m['python']}, latency {args.latency_ms} ms per call"
+        f"Python {m['python']}, load average {m['load_average_1min_at_start']} at start, "
+        f"latency {args.latency_ms} ms per call"
     )
     print(report.table())
     for s in doc["scenarios"]:

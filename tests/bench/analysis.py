@@ -181,6 +181,30 @@ def observed_serial_depth(calls: Sequence[Mapping[str, Any]]) -> int:
     return max(depth, default=0)
 
 
+@dataclass(frozen=True)
+class Gap:
+    urn: str
+    seconds: float
+    after: str  # operation that ended before the gap
+    before: str  # operation that started after it
+
+
+def largest_gap_within_a_resource(calls: Sequence[Mapping[str, Any]]) -> Gap | None:
+    """The longest idle time between one call of a resource and its next: client-side work (building a
+    client, parsing a WSDL, computing) that no latency explains and that sits on that resource's path."""
+    by_urn: dict[str, list[Mapping[str, Any]]] = {}
+    for c in calls:
+        by_urn.setdefault(str(c.get("urn", "")), []).append(c)
+    best: Gap | None = None
+    for urn, cs in by_urn.items():
+        ordered = sorted(cs, key=lambda c: float(c["t0"]))
+        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+            gap = float(nxt["t0"]) - float(prev["t1"])
+            if best is None or gap > best.seconds:
+                best = Gap(urn=urn, seconds=gap, after=operation(prev), before=operation(nxt))
+    return best
+
+
 def call_span(calls: Sequence[Mapping[str, Any]]) -> float:
     """Seconds from the first call's start to the last call's end."""
     if not calls:

@@ -223,6 +223,7 @@ class Run:
     recorded: list[dict[str, Any]]  # the hook's per-call records
     error: str = ""
     started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
+    machine_busy: float = 0.0  # share of all cores busy during the run, any process (contention shows here)
 
     @property
     def salesforce_calls(self) -> int:
@@ -258,6 +259,7 @@ def run_engine(
     call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
     emu.reset_calls()
     started_at = time.time()
+    ticks = machine_cpu_ticks()
     start = time.monotonic()
     result = api.run(
         verb,
@@ -271,6 +273,7 @@ def run_engine(
         check=False,
     )
     wall = time.monotonic() - start
+    busy = busy_share(ticks, machine_cpu_ticks())
     error = ""
     if result.returncode != 0:
         from fleet import first_error_line
@@ -287,6 +290,7 @@ def run_engine(
         recorded=analysis.read_call_log(call_log),
         error=error,
         started_at=started_at,
+        machine_busy=busy,
     )
 
 

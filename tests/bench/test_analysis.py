@@ -145,3 +145,17 @@ def test_pickle_sizes_count_only_managed_custom_resources_from_a_checkpoint(tmp_
 def test_short_name_is_the_last_urn_segment() -> None:
     assert analysis.short_name(urn("integration-user")) == "integration-user"
     assert analysis.short_name("") == "(no resource)"
+
+
+def test_largest_gap_within_a_resource_finds_client_side_work_between_its_calls() -> None:
+    q, md = "/services/data/v63.0/query/", "/services/Soap/m/63.0"
+    calls = [
+        {"urn": urn("pre"), "http": "GET", "path": q, "t0": 0.0, "t1": 0.2},
+        {"urn": urn("pre"), "http": "POST", "path": md, "soap": "readMetadata", "t0": 0.7, "t1": 0.9},
+        {"urn": urn("other"), "http": "GET", "path": q, "t0": 0.0, "t1": 0.2},
+        {"urn": urn("other"), "http": "GET", "path": q, "t0": 0.3, "t1": 0.5},
+    ]
+    gap = analysis.largest_gap_within_a_resource(calls)
+    assert gap is not None and gap.urn == urn("pre") and round(gap.seconds, 2) == 0.5
+    assert (gap.after, gap.before) == ("rest.query", "metadata.readMetadata")
+    assert analysis.largest_gap_within_a_resource([]) is None
