@@ -191,7 +191,7 @@ def test_configure_is_called_once_per_provider_process_with_the_secret_config(fi
 
 
 def test_independent_resources_run_in_parallel_and_parallel_1_serialises(fileprog: FileProg) -> None:
-    items = [{"name": n, "delay": 0.4} for n in ("a", "b", "c")]
+    items = [{"name": n, "delay": 0.6} for n in ("a", "b", "c")]
     fileprog.run("up", items)
     creates = fileprog.calls("create")
     assert max(c["t0"] for c in creates) < min(c["t1"] for c in creates)  # all three overlapped
