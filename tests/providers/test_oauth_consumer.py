@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
+from providers.auth_provider import AuthProviderProvider
+from providers.connected_app import ConnectedAppProvider
+from providers.external_client_app import ExternalClientAppProvider
+from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
 from providers.salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
@@ -146,3 +152,23 @@ def test_bad_app_name_is_a_check_failure(org: Any) -> None:
     provider = configured(OAuthConsumerProvider(), org)
     result = provider.check({}, {"__provider": "p", "app_name": "ECI Connected App", "app_kind": "Canvas"})
     assert sorted(f.property for f in result.failures) == ["app_kind", "app_name"]
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        OAuthConsumerProvider,
+        AuthProviderProvider,
+        ConnectedAppProvider,
+        ExternalClientAppProvider,
+        NamedCredentialProvider,
+    ],
+)
+def test_pickled_provider_holds_no_connection_secret(org: Any, factory: Any) -> None:
+    # The dynamic provider is pickled into state with dill; the connection arrives in configure() afterwards.
+    provider = factory()
+    driver = Driver(configured(provider, org))
+    driver.provider.client.sf  # noqa: B018 - connected: whatever could leak into the pickle now exists
+    pickled = base64.b64decode(serialize_provider(provider))
+    assert org.access_token.encode() not in pickled
+    assert provider._settings is not None  # configured, yet not pickled
