@@ -1,9 +1,10 @@
-"""CustomSite and SiteGuestUser against the emulator: engine lifecycle (site + guest user), adopt, every
-update-in-place field, the replace key, drift, deletion by hand, bad input with 0 writes."""
+"""CustomSite and SiteGuestUser against the emulator: the cost of each step, adopt, every update-in-place
+field, the replace key, deletion by hand, bad input with 0 writes. Their engine lifecycle (drift included) is
+in
+test_base_engine.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
 from providers.salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
-from tests.providers.program import Stack, changed_ops
 
 
 def site_inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -49,57 +49,36 @@ def other_admin(org: Any) -> str:
     return "second.admin@example.com"
 
 
-def test_lifecycle_through_the_engine_with_the_guest_user(org: Any, tmp_path: Path) -> None:
-    stack = Stack(org, tmp_path)
-    stack.resources = [
-        {"name": "site", "type": "custom_site.CustomSite", "inputs": site_inputs(org)},
-        {
-            "name": "guest",
-            "type": "custom_site.SiteGuestUser",
-            "inputs": {"user_id": "$ref:site.guest_user_id"},
-        },
-    ]
+def test_calls_for_create_read_and_delete(org: Any) -> None:
+    """Engine-level create / no-op / drift / destroy run in test_base_engine.py; here each step's cost."""
+    site_driver = Driver(configured(CustomSiteProvider(), org))
     org.reset_calls()
-    stack.up()
-    calls = org.calls()
-    # site: adopt look-up, create, Site query; guest user: one read, already active with the site.
-    assert calls["total"] == 4 and calls["writes_by_operation"] == {"metadata.createMetadata": 1}
+    outs = site_driver.create(**site_inputs(org))
+    # adopt look-up, createMetadata, Site query for the guest user and URL
+    assert org.calls()["total"] == 3 and org.calls()["writes_by_operation"] == {"metadata.createMetadata": 1}
     site = live_site(org)
     assert (site.active, site.indexPage, site.clickjackProtectionLevel) == (
         True,
         "SiteLogin",
         "SameOriginOnly",
     )
-    outs = stack.outputs("site")
     assert outs["guest_user_id"] and outs["site_url"].startswith("https://")
-    assert stack.outputs("guest")["is_active"] is True
+
+    guest = Driver(configured(SiteGuestUserProvider(), org))
+    org.reset_calls()
+    assert guest.create(user_id=outs["guest_user_id"])["is_active"] is True
+    assert org.calls()["total"] == 1 and org.calls()["writes"] == 0  # active with its site already
 
     org.reset_calls()
-    stack.up(expect_no_changes=True)
-    assert org.calls()["total"] == 0
-
-    # An admin loosens clickjack protection in Setup and deactivates the guest user.
-    site.clickjackProtectionLevel = "AllowAllFraming"
-    org.mdapi().CustomSite.update([site])
-    org.sf().User.update(outs["guest_user_id"], {"IsActive": False})
+    assert site_driver.read().id == "VoiceConnector" and guest.read().id == outs["guest_user_id"]
+    assert org.calls()["total"] == 2  # one each: guest user Id and URL are carried over
     org.reset_calls()
-    refreshed = stack.refresh()
-    assert org.calls()["total"] == 2  # one read each
-    steps = refreshed.steps_by_name()
-    assert steps["site"]["diffs"] == ["clickjack_protection_level"]
-    assert steps["guest"]["diffs"] == ["is_active"]
-    assert set(changed_ops(stack.preview())) == {"site", "guest"}
-    stack.up()
-    assert live_site(org).clickjackProtectionLevel == "SameOriginOnly"
-    assert guest_active(org, outs["guest_user_id"])
-    stack.preview(expect_no_changes=True)
-
-    org.reset_calls()
-    stack.destroy()
-    # The site is deleted (Salesforce deactivates its guest user); the guest user itself is never deleted.
+    guest.delete()
+    site_driver.delete()
     assert org.calls()["writes_by_operation"] == {"metadata.deleteMetadata": 1}
+    assert org.calls()["total"] == 1
     assert live_site(org).fullName is None
-    assert not guest_active(org, outs["guest_user_id"])
+    assert not guest_active(org, outs["guest_user_id"])  # Salesforce deactivates it with the site
 
 
 def test_existing_site_is_adopted_and_left_on_delete(org: Any) -> None:

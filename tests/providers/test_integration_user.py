@@ -1,9 +1,9 @@
-"""IntegrationUser against the emulator: through the engine (create, no-op, drift → refresh → up, destroy =
-deactivate) and through the provider methods (adopt, every update-in-place field, bad input with 0 writes)."""
+"""IntegrationUser against the emulator through the provider methods: the cost of each step, adopt, every
+update-in-place field, bad input with 0 writes. Its engine lifecycle (no-op, drift, destroy) is in
+test_base_engine.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from providers.base import InputError
 from providers.integration_user import IntegrationUserProvider
 from tests.providers.conftest import Driver, configured
-from tests.providers.program import Stack, changed_ops
 
 USER: dict[str, Any] = {
     "username": "eci.integration@example.com",
@@ -31,39 +30,22 @@ def live_user(org: Any, username: str = USER["username"]) -> dict[str, Any]:
     return dict(rows[0])
 
 
-def test_lifecycle_through_the_engine(org: Any, tmp_path: Path) -> None:
-    stack = Stack(org, tmp_path)
-    stack.resources = [{"name": "user", "type": "integration_user.IntegrationUser", "inputs": USER}]
-
+def test_calls_for_create_read_and_delete(org: Any) -> None:
+    """Engine-level create / no-op / drift / destroy run in test_base_engine.py; here each step's cost."""
+    driver = Driver(configured(IntegrationUserProvider(), org))
     org.reset_calls()
-    assert changed_ops(stack.up())["user"] == "create"
-    create_calls = org.calls()
+    outs = driver.create(**USER)
+    # Profile look-up, adopt look-up, insert.
+    assert org.calls()["total"] == 3 and org.calls()["writes"] == 1
     user = live_user(org)
     assert user["Profile"]["Name"] == "System Administrator" and user["IsActive"] is True
-    assert stack.outputs("user")["user_id"] == user["Id"]
-    # Profile look-up, adopt look-up, insert.
-    assert create_calls["total"] == 3 and create_calls["writes"] == 1
-
+    assert outs["user_id"] == user["Id"] and outs["adopted"] is False
     org.reset_calls()
-    stack.up(expect_no_changes=True)
-    assert org.calls()["total"] == 0  # no-op `up`: diff only, no login, no call
-
-    # An admin edits the user in Setup and deactivates it.
-    org.sf().User.update(user["Id"], {"Alias": "hacked", "IsActive": False})
-    org.reset_calls()
-    refreshed = stack.refresh()
+    assert driver.read().id == user["Id"]
     assert org.calls()["total"] == 1
-    step = refreshed.steps_by_name()["user"]
-    assert step["op"] == "update" and sorted(step["diffs"]) == ["alias", "is_active"]
-    assert changed_ops(stack.preview())["user"] == "update"
-    stack.up()
-    restored = live_user(org)
-    assert restored["Alias"] == "eciint" and restored["IsActive"] is True
-    stack.preview(expect_no_changes=True)
-
     org.reset_calls()
-    assert changed_ops(stack.destroy())["user"] == "delete"
-    assert org.calls()["total"] == 1 and org.calls()["by_operation"].get("rest.sobject.delete", 0) == 0
+    driver.delete()
+    assert org.calls()["total"] == 1 and org.calls()["writes_by_operation"] == {"rest.sobject.update": 1}
     assert live_user(org)["IsActive"] is False  # deactivated, never deleted
 
 

@@ -1,9 +1,8 @@
-"""PermissionSetAssignment against the emulator: engine lifecycle with the integration user, adopt on
-DUPLICATE_VALUE, both replace keys, drift (assignment removed by hand), bad input with 0 writes."""
+"""PermissionSetAssignment against the emulator: the cost of each step, adopt on DUPLICATE_VALUE, both
+replace keys, removed by hand, bad input with 0 writes. Its engine lifecycle is in test_base_engine.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from providers.base import InputError
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
 from tests.providers.conftest import Driver, configured
-from tests.providers.program import Stack, changed_ops
 
 USER: dict[str, Any] = {
     "username": "eci.psa@example.com",
@@ -49,52 +47,30 @@ def new_user(org: Any, username: str = USER["username"]) -> str:
     )
 
 
-def test_lifecycle_through_the_engine_with_the_integration_user(org: Any, tmp_path: Path) -> None:
-    stack = Stack(org, tmp_path)
-    stack.resources = [
-        {"name": "user", "type": "integration_user.IntegrationUser", "inputs": USER},
-        {
-            "name": "eci-access",
-            "type": "permission_set_assignment.PermissionSetAssignment",
-            "inputs": {"permission_set": ECI_ACCESS, "assignee_id": "$ref:user.user_id"},
-        },
-        {
-            "name": "ci-user",
-            "type": "permission_set_assignment.PermissionSetAssignment",
-            "inputs": {"permission_set": CI_LABEL, "assignee_id": "$ref:user.user_id"},  # by label
-        },
-    ]
+def test_calls_for_create_read_and_delete(org: Any) -> None:
+    """Engine-level create / no-op / drift / destroy run in test_base_engine.py; here each step's cost."""
+    user_id = new_user(org)
+    driver = Driver(configured(PermissionSetAssignmentProvider(), org))
     org.reset_calls()
-    stack.up()
-    calls = org.calls()  # before this test's own queries
-    # user: 3 calls; each assignment: permission set look-up + insert.
-    assert calls["total"] == 3 + 2 * 2 and calls["by_operation"]["rest.sobject.create"] == 3
-    user_id = stack.outputs("user")["user_id"]
-    assert assignments(org, user_id) == ["Conversation_Insights_Integration_User", ECI_ACCESS]
-    outs = stack.outputs("eci-access")
+    outs = driver.create(permission_set=CI_LABEL, assignee_id=user_id)  # by label
+    # permission set look-up + insert (no look-up first: DUPLICATE_VALUE would mean adopt)
+    assert org.calls()["total"] == 2 and org.calls()["writes"] == 1
     assert outs["assignment_id"] and outs["permission_set_id"] and outs["adopted"] is False
-
+    assert assignments(org, user_id) == ["Conversation_Insights_Integration_User"]
     org.reset_calls()
-    stack.up(expect_no_changes=True)
-    assert org.calls()["total"] == 0
+    assert driver.read().id == outs["assignment_id"]
+    assert org.calls()["total"] == 1
+    org.reset_calls()
+    driver.delete()
+    assert org.calls()["total"] == 1 and assignments(org, user_id) == []
 
-    # An admin removes one assignment in Setup: refresh drops it, up puts it back.
+
+def test_assignment_removed_by_hand_disappears_on_read(org: Any) -> None:
+    user_id = new_user(org)
+    driver = Driver(configured(PermissionSetAssignmentProvider(), org))
+    outs = driver.create(permission_set=ECI_ACCESS, assignee_id=user_id)
     org.sf().PermissionSetAssignment.delete(outs["assignment_id"])
-    org.reset_calls()
-    refreshed = stack.refresh()
-    assert org.calls()["total"] == 3  # one read per resource
-    assert refreshed.steps_by_name()["eci-access"]["op"] == "delete"
-    assert changed_ops(stack.preview())["eci-access"] == "create"
-    stack.up()
-    assert ECI_ACCESS in assignments(org, user_id)
-    stack.preview(expect_no_changes=True)
-
-    org.reset_calls()
-    stack.destroy()
-    # two assignment deletes + the user's deactivation, nothing else
-    assert org.calls()["total"] == 3
-    assert org.calls()["writes_by_operation"] == {"rest.sobject.delete": 2, "rest.sobject.update": 1}
-    assert assignments(org, user_id) == []
+    assert driver.read().id == ""
 
 
 def test_existing_assignment_is_adopted_on_duplicate_value_and_left_on_delete(org: Any) -> None:

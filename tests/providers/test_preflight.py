@@ -11,7 +11,7 @@ import pytest
 
 from providers.preflight import PreflightFailed, PreflightProvider
 from tests.providers.conftest import Driver, configured
-from tests.providers.program import Stack, changed_ops
+from tests.providers.program import Stack
 
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -32,40 +32,59 @@ def failure(org: Any, **extra: Any) -> str:
     return str(info.value)
 
 
-def test_checks_run_on_create_and_update_only(org: Any, tmp_path: Path) -> None:
-    stack = Stack(org, tmp_path)
-    stack.secrets = {"aircallToken": org.aircall_api_token}
-    preflight = {
-        "name": "preflight",
-        "type": "preflight.Preflight",
-        "inputs": {**inputs(org), "aircall_api_token": "$secret:aircallToken"},
-    }
-    stack.resources = [preflight]
+def test_checks_run_on_create_and_update_only(org: Any) -> None:
+    """The no-op `up` through the engine (0 calls, no ping) runs in test_base_engine.py."""
+    driver = Driver(configured(PreflightProvider(), org))
     org.reset_calls()
-    stack.up()
+    outs = driver.create(**inputs(org))
     calls = org.calls()
     # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp; plus the Aircall
     # ping.
     assert calls["total"] == 5 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
-    outs = stack.outputs("preflight")
     assert outs["edition"] == "Enterprise" and outs["my_domain_url"] == org.instance_url
-    assert org.aircall_api_token not in str(stack.export())
+    assert org.aircall_api_token not in repr(driver.outs)
 
-    for verb in ("up", "refresh"):
-        org.reset_calls()
-        stack.run(verb, expect_no_changes=verb == "up")
-        assert org.calls()["total"] == 0 and "aircall.ping" not in org.calls()["by_operation"], verb
-
-    # A new Aircall token is a changed input: the checks run again.
-    stack.secrets = {"aircallToken": "rotated-token-value"}
-    result = stack.up(check=False)
-    assert result.returncode != 0 and "Aircall refused the API ID and token" in result.stderr
-    assert "rotated-token-value" not in result.stdout + result.stderr
-
-    stack.secrets = {"aircallToken": org.aircall_api_token}
     org.reset_calls()
-    assert changed_ops(stack.destroy())["preflight"] == "delete"
-    assert org.calls()["total"] == 0
+    assert driver.read().id == driver.id
+    driver.delete()
+    assert org.calls()["total"] == 0 and "aircall.ping" not in org.calls()["by_operation"]
+
+    # A rotated token is a changed input: update runs the checks again.
+    assert driver.diff(**inputs(org, aircall_api_token="rotated-token")).changes
+    with pytest.raises(PreflightFailed, match="Aircall refused"):
+        driver.update(**inputs(org, aircall_api_token="rotated-token"))
+
+
+def test_a_failing_check_stops_the_engine_run_with_its_message_and_no_writes(
+    org: Any, tmp_path: Path
+) -> None:
+    stack = Stack(org, tmp_path)
+    stack.secrets = {"aircallToken": "rotated-token-value"}
+    stack.resources = [
+        {
+            "name": "preflight",
+            "type": "preflight.Preflight",
+            "inputs": {**inputs(org), "aircall_api_token": "$secret:aircallToken"},
+        },
+        {
+            "name": "user",
+            "type": "integration_user.IntegrationUser",
+            "inputs": {
+                "username": "never@example.com",
+                "email": "n@example.com",
+                "last_name": "N",
+                "alias": "n",
+            },
+            "opts": {"depends_on": ["preflight"]},
+        },
+    ]
+    org.reset_calls()
+    result = stack.up(check=False)
+    assert result.returncode != 0
+    assert "Aircall refused the API ID and token" in result.stderr
+    assert "Generate the API Key for Aircall" in result.stderr
+    assert "rotated-token-value" not in result.stdout + result.stderr
+    assert org.calls()["writes"] == 0
 
 
 def test_unsupported_edition_names_the_editions(org: Any) -> None:
