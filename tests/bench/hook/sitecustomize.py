@@ -62,7 +62,10 @@ def _install(log_path: str) -> None:
     real_server = grpc.server
 
     def server(*args: Any, **kwargs: Any) -> Any:
-        kwargs["interceptors"] = [*(kwargs.get("interceptors") or ()), UrnInterceptor()]
+        if len(args) >= 3:  # grpc.server(thread_pool, handlers, interceptors, ...) positionally
+            args = (*args[:2], [*(args[2] or ()), UrnInterceptor()], *args[3:])
+        else:
+            kwargs["interceptors"] = [*(kwargs.get("interceptors") or ()), UrnInterceptor()]
         return real_server(*args, **kwargs)
 
     grpc.server = server
