@@ -260,6 +260,18 @@ class ConnectionSettings:
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def jwt_audience(login_url: str) -> str:
+    """The JWT ``aud``: Salesforce accepts https://login.salesforce.com, https://test.salesforce.com or an
+    Experience Cloud site URL (Help, "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"), even when
+    the
+    token is posted to a My Domain; any other login URL (a community, the test emulator) is its own
+    audience."""
+    host = login_url.split("://", 1)[-1].split("/", 1)[0].lower()
+    if host.endswith(".my.salesforce.com"):
+        return "https://test.salesforce.com" if ".sandbox." in host else "https://login.salesforce.com"
+    return login_url
+
+
 def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
     """``force://clientId:clientSecret:refreshToken@host`` → (client_id, secret, refresh_token, base_url)."""
     if not url.startswith("force://") or "@" not in url:
@@ -458,7 +470,7 @@ class SalesforceClient:
             claims = {
                 "iss": settings.client_id,
                 "sub": settings.username,
-                "aud": settings.login_url,
+                "aud": jwt_audience(settings.login_url),
                 "exp": int((datetime.now(UTC) + timedelta(minutes=3)).timestamp()),
             }
             try:

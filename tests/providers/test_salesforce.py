@@ -23,6 +23,7 @@ from providers.salesforce import (
     SalesforceClient,
     SalesforceError,
     client_for,
+    jwt_audience,
 )
 from tests.providers.conftest import Driver, configured, provider_config
 
@@ -162,6 +163,19 @@ def test_jwt_bearer_logs_in_with_username_client_id_and_private_key(org: Any) ->
     assert client.query("SELECT Id FROM Organization", artifact="test")
     assert org.calls()["by_operation"]["auth.oauth_token"] == 1
     assert client.instance_url == org.instance_url
+
+
+@pytest.mark.parametrize(
+    ("login_url", "audience"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://test.salesforce.com", "https://test.salesforce.com"),
+        ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+    ],
+)
+def test_jwt_audience_follows_salesforce_rules(login_url: str, audience: str) -> None:
+    assert jwt_audience(login_url) == audience
 
 
 # ---- errors: one type, artifact + errorCode, no secret
