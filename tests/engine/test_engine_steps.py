@@ -286,3 +286,15 @@ def test_a_failed_step_is_listed_with_its_error_and_not_counted(fileprog: FilePr
     assert failed["op"] == "create" and "refused by the file store" in failed["error"]
     assert res.changes["create"] == 1  # the stack only
     assert any("refused by the file store" in e for e in res.data["errors"])
+
+
+def test_reading_an_existing_resource_is_a_read_step_and_never_deletes_it(fileprog: FileProg) -> None:
+    up = fileprog.run("up", [A])
+    rid = up.outputs["a_rid"]
+    res = fileprog.run("up", [A, {"name": "view", "read": rid}])
+    step = res.steps_by_name()["view"]
+    assert step["op"] == "read"
+    assert res.outputs["view_rid"] == rid
+    assert fileprog.state_resources()["view"]["external"] is True
+    fileprog.run("up", [A])
+    assert fileprog.calls("delete") == [] and fileprog.contents() == {"a": "alpha"}

@@ -94,7 +94,7 @@ class FileProvider(ResourceProvider):
         self._log("read", props.get("name", "?"), time.time(), time.time())
         if record is None:
             return ReadResult(None, {})
-        return ReadResult(id_, {**props, "content": record["content"]})
+        return ReadResult(id_, {**props, "content": record["content"], "rid": id_})
 
 
 def _record(props: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +156,9 @@ for spec in items:
         parent=group if spec.get("parent") else None,
         additional_secret_outputs=spec.get("secret_outputs"),
     )
+    if spec.get("read"):
+        # Resource.get-style: read an existing record by ID instead of managing a new one.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=spec["read"]))
     created[name] = Item(name, props, opts)
     pulumi.export(f"{name}_rid", created[name].rid)
 if config.get("token"):
