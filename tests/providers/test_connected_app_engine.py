@@ -3,6 +3,7 @@ credentials — the guide's cycle (app → key/secret → auth provider → call
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,17 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     assert mdapi.ConnectedApp.read("ECI_Connected_App").contactEmail == "admin@example.com"
     assert mdapi.NamedCredential.read("Aircall").endpoint == "https://api.aircall.io/"
     stack.preview(expect_no_changes=True)
+    # After create, refresh and update, the consumer secret (as Connect REST hands it to an admin) and the
+    # Aircall token appear nowhere in the state in plain text, nor base64-encoded.
+    sf = org.sf()
+    app_id = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"][0][
+        "Id"
+    ]
+    consumer_id = sf.restful(f"apps/oauth/credentials/{app_id}")["consumers"][0]["id"]
+    secret = sf.restful(f"apps/oauth/credentials/{app_id}/{consumer_id}", params={"part": "secret"})["secret"]
+    state_text = json.dumps(stack.export())
+    for value in (secret, AIRCALL_TOKEN):
+        assert value not in state_text and base64.b64encode(value.encode()).decode() not in state_text
 
     org.reset_calls()
     stack.destroy()
