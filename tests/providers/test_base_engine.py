@@ -141,4 +141,7 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
         sf.query(f"SELECT COUNT() FROM PermissionSetAssignment WHERE AssigneeId = '{user}'")["totalSize"] == 0
     )
     assert mdapi.CustomSite.read("VoiceConnector").fullName is None
-    assert org.aircall_api_token not in str(stack.export())
+    exported = str(stack.export())
+    for secret in (org.aircall_api_token, org.access_token):
+        assert secret not in exported
+        assert secret not in created.stdout + created.stderr + refreshed.stdout + refreshed.stderr
