@@ -9,4 +9,9 @@ _prederive(sys.argv[1:])
 
 from .cli import main  # noqa: E402
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except BrokenPipeError:
+    # Output piped into something that stopped reading (`| head`): nothing left to say.
+    sys.stderr.close()
+    sys.exit(1)

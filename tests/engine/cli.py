@@ -66,8 +66,9 @@ def public_value(value: Any) -> Any:
 def _step_line(step: Step, preview: bool) -> str:
     name = step.urn.rsplit("::", 1)[-1]
     op = step.op
-    text = f" {SYMBOLS.get(op, '  ')} {step.type} {name} {op}"
-    if step.op == "replace" and step.replaces or step.diffs:
+    symbol = "-+" if op == "replace" and step.delete_first else SYMBOLS.get(op, "  ")
+    text = f" {symbol} {step.type} {name} {op}"
+    if step.diffs:
         text += f" [diff: {' '.join('~' + d for d in step.diffs)}]"
     if step.error:
         text += " **failed**"

@@ -71,6 +71,7 @@ class Step:
     replaces: list[str] = field(default_factory=list)
     error: str | None = None
     hidden: bool = False  # default providers are not shown, as in the CLI
+    delete_first: bool = False  # a deleteBeforeReplace replacement
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
@@ -501,7 +502,7 @@ class Deployment:
         self._pending_op[res.urn] = "replace"
         if old.protect:
             raise self._fail(res, "replace", _protect_message("replace", old.urn))
-        step = Step(res.urn, res.type, "replace", diffs, replaces=sorted(set(replaces)))
+        step = Step(res.urn, res.type, "replace", diffs, replaces=sorted(set(replaces)), delete_first=dbr)
         if self.preview:
             self._record(step)
             return self._respond(res, checked, "")

@@ -68,7 +68,8 @@ def test_replace_creates_the_new_one_before_deleting_the_old(fileprog: FileProg)
 
 def test_delete_before_replace_deletes_first(fileprog: FileProg) -> None:
     fileprog.run("up", [{**A, "dbr": True}])
-    fileprog.run("up", [{**A, "dbr": True, "key": "k2"}])
+    res = fileprog.run("up", [{**A, "dbr": True, "key": "k2"}])
+    assert res.steps_by_name()["a"]["op"] == "replace"
     assert [c["op"] for c in fileprog.calls("create", "delete")] == ["create", "delete", "create"]
 
 
