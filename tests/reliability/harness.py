@@ -1,0 +1,337 @@
+"""Shared pieces of the reliability matrices (issue 7): the program's demo stack run through the local engine
+against the emulator, the artifact table the fault matrix is parametrised from, artifact counting (duplicates)
+and the matrix recorder that `conftest.py` prints at the end of the session."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.emulator.fixtures import EmulatorHandle
+from tests.engine.api import EngineResult, run, stack_export
+from tests.test_component_engine import NS, REPO, STACK
+
+# Retries back off in milliseconds here (production: 1 s base, providers/salesforce.py retry_base_seconds).
+FAST_RETRIES = {"ECI_RETRY_BASE_SECONDS": "0.01"}
+
+# The component's resource names (URN tails), one per artifact the stack creates.
+PREFLIGHT = "eci-aircall-preflight"
+USER = "eci-aircall-integration-user"
+USER_ECI_ACCESS = "eci-aircall-user-eci-access"
+USER_CI = "eci-aircall-user-ci-integration-user"
+AIRCALL_NC = "eci-aircall-aircall-named-credential"
+CONSUMER = "eci-aircall-oauth-consumer"
+AUTH_PROVIDER = "eci-aircall-auth-provider"
+OAUTH_APP = "eci-aircall-oauth-app"
+SITE = "eci-aircall-site"
+ECI_NC = "eci-aircall-eci-named-credential"
+GUEST = "eci-aircall-site-guest-user"
+GUEST_VC = "eci-aircall-guest-voice-connector"
+GUEST_CI = "eci-aircall-guest-ci-integration-user"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a fault is injected: the emulator operation (glob) and the name it must carry (docs/contracts.md
+    §1: Metadata fullName; REST sObject type (+ record Id); SOQL: the FROM object)."""
+
+    operation: str
+    name: str | None
+    count: int = 1  # how many matching calls it hits (see the User reads below)
+    note: str = ""  # shown after the artifact in the matrix
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact type of the guide as the component builds it, and the call of each step a fault hits: the
+    write of create/update/delete (where a lost reply could duplicate or lose something), the read of read."""
+
+    label: str  # the provider class (what the matrix prints)
+    resource: str  # the component's resource of that type the fault lands on
+    steps: dict[str, Target] = field(default_factory=dict)
+
+
+def _md(name: str, *, update: bool = True, delete: bool = True) -> dict[str, Target]:
+    steps = {"create": Target("metadata.createMetadata", name), "read": Target("metadata.readMetadata", name)}
+    if update:
+        steps["update"] = Target("metadata.updateMetadata", name)
+    if delete:
+        steps["delete"] = Target("metadata.deleteMetadata", name)
+    return steps
+
+
+# Every artifact type the guide has an admin create, with the step calls that matter. Preflight and
+# OAuthConsumer never write (their create is reads only), so their "create" cell hits their first read and
+# they have no update/delete cells; SiteGuestUser's create is the IsActive update of the site's guest user.
+ARTIFACTS: list[Artifact] = [
+    Artifact("Preflight", PREFLIGHT, {"create": Target("rest.query", "Organization")}),
+    Artifact(
+        "IntegrationUser",
+        USER,
+        {
+            "create": Target("rest.sobject.create", "User"),
+            "update": Target("rest.sobject.update", "$user_id"),
+            # A refresh reads the integration user and the site guest user with one User query each, in
+            # parallel, and a query's fault name is only its FROM object: the fault hits whichever is first.
+            "read": Target("rest.query", "User", note="|SiteGuestUser"),
+            "delete": Target("rest.sobject.update", "$user_id"),  # delete = deactivate (IsActive=false)
+        },
+    ),
+    Artifact(
+        "PermissionSetAssignment",
+        USER_ECI_ACCESS,
+        {
+            "create": Target("rest.sobject.create", "PermissionSetAssignment"),
+            "read": Target("rest.query", "PermissionSetAssignment"),
+            "delete": Target("rest.sobject.delete", "PermissionSetAssignment"),
+        },
+    ),
+    Artifact("NamedCredential(Password)", AIRCALL_NC, _md("Aircall")),
+    Artifact("OAuthConsumer", CONSUMER, {"create": Target("connect.oauth_usage", None)}),
+    Artifact("AuthProvider", AUTH_PROVIDER, _md("ECI_Auth_Provider", update=False)),
+    Artifact("ConnectedApp", OAUTH_APP, _md("ECI_Connected_App")),
+    Artifact("CustomSite", SITE, _md("VoiceConnector")),
+    Artifact("NamedCredential(OAuth)", ECI_NC, _md("ECI_Named_Credential", update=False)),
+    # Salesforce creates the guest user with the site, active when the site is; this resource only looks it up
+    # (always adopted, left alone on delete). It writes when an admin deactivated the user: the update cell.
+    Artifact("SiteGuestUser", GUEST, {"update": Target("rest.sobject.update", "$guest_id")}),
+]
+
+TRANSIENT_KINDS = [
+    "http_503",
+    "unable_to_lock_row",
+    "reset_before",
+    "reply_lost",
+    "invalid_session_id",
+    "latency",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The stack.
+# ---------------------------------------------------------------------------------------------------------
+class Stack:
+    """The demo stack (`__main__.py` unchanged) on the emulator org, with its own state directory.
+
+    ``auth`` picks the connection: ``token`` (instanceUrl + accessToken, as `sf org display --json` gives) or
+    ``sfdx`` (an SFDX auth URL, whose session renews itself). Everything the engine printed is kept in
+    ``transcript`` for the secrets scan.
+    """
+
+    def __init__(self, org: EmulatorHandle, state_dir: Path, *, auth: str = "token") -> None:
+        self.org = org
+        self.state_dir = state_dir
+        self.auth = auth
+        self.overrides: dict[str, str] = {}
+        self.transcript: list[str] = []
+        self._sfdx: str | None = None
+
+    def connection(self) -> tuple[dict[str, str], dict[str, str]]:
+        config = {
+            f"{NS}:caBundle": self.org.ca_cert,
+            f"{NS}:aircallApiUrl": self.org.aircall_url,
+            f"{NS}:aircallApiId": self.org.aircall_api_id,
+        }
+        secrets = {f"{NS}:aircallApiToken": self.org.aircall_api_token}
+        if self.auth == "sfdx":
+            if self._sfdx is None:
+                self._sfdx = self.org.sfdx_auth_url()
+            secrets[f"{NS}:sfdxAuthUrl"] = self._sfdx
+        else:
+            config[f"{NS}:instanceUrl"] = self.org.instance_url
+            secrets[f"{NS}:accessToken"] = self.org.access_token
+        return config, secrets
+
+    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> EngineResult:
+        config, secrets = self.connection()
+        for key, value in self.overrides.items():
+            target = secrets if f"{NS}:{key}" in secrets else config
+            target[f"{NS}:{key}"] = value
+        result = run(
+            verb,
+            stack=STACK,
+            cwd=REPO,
+            state_dir=self.state_dir,
+            config=config,
+            secrets=secrets,
+            expect_no_changes=expect_no_changes,
+            env=FAST_RETRIES,
+            check=check,
+        )
+        self.transcript += [result.stdout, result.stderr]
+        return result
+
+    def export(self) -> dict[str, Any]:
+        return stack_export(stack=STACK, cwd=REPO, state_dir=self.state_dir)
+
+    def state_names(self) -> set[str]:
+        resources = self.export().get("deployment", {}).get("resources") or []
+        return {str(r["urn"]).rsplit("::", 1)[-1] for r in resources if "dynamic:Resource" in str(r["type"])}
+
+
+def record_ids(org: EmulatorHandle, username: str) -> dict[str, str]:
+    """The Ids fault targets name: the integration user's and the site guest user's."""
+    sf = org.sf()
+    ids = {"user_id": str(sf.query(f"SELECT Id FROM User WHERE Username = '{username}'")["records"][0]["Id"])}
+    sites = sf.query("SELECT GuestUserId FROM Site WHERE Name = 'VoiceConnector'")["records"]
+    if sites:
+        ids["guest_id"] = str(sites[0]["GuestUserId"])
+    return ids
+
+
+def edit_as_admin(org: EmulatorHandle, ids: dict[str, str]) -> None:
+    """What an admin might change in Setup on every artifact that can drift in place, through the ordinary
+    APIs (REST for users, Metadata API read → change → update for the rest)."""
+    sf = org.sf()
+    sf.User.update(ids["user_id"], {"Email": "changed-in-setup@demo.example"})
+    sf.User.update(ids["guest_id"], {"IsActive": False})
+    md = org.mdapi()
+    nc = md.NamedCredential.read("Aircall")
+    nc.endpoint = "https://changed-in-setup.example/"
+    md.NamedCredential.update(nc)
+    app = md.ConnectedApp.read("ECI_Connected_App")
+    app.contactEmail = "changed-in-setup@demo.example"
+    md.ConnectedApp.update(app)
+    site = md.CustomSite.read("VoiceConnector")
+    site.clickjackProtectionLevel = "AllowAllFraming"
+    md.CustomSite.update(site)
+
+
+def error_text(result: EngineResult) -> str:
+    return result.stdout + "\n" + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Counting what is in the org (no duplicates, ever).
+# ---------------------------------------------------------------------------------------------------------
+def artifact_counts(org: EmulatorHandle, username: str) -> dict[str, int]:
+    """How many of each artifact the org holds, read as an admin would (SOQL; Metadata list for the types
+    without an sObject face)."""
+    sf = org.sf()
+
+    def count(soql: str) -> int:
+        return int(sf.query(soql)["totalSize"])
+
+    user_rows = sf.query(f"SELECT Id FROM User WHERE Username = '{username}'")["records"]
+    user_ids = [r["Id"] for r in user_rows]
+    site_rows = sf.query("SELECT GuestUserId FROM Site WHERE Name = 'VoiceConnector'")["records"]
+    guest_ids = [r["GuestUserId"] for r in site_rows]
+    assignees = "', '".join(user_ids + guest_ids) or "none"
+    assignment_rows = sf.query(
+        f"SELECT AssigneeId, PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId IN ('{assignees}')"
+    )["records"]
+    pairs = [(r["AssigneeId"], r["PermissionSetId"]) for r in assignment_rows]
+    return {
+        "users": len(user_ids),
+        "sites": len(site_rows),
+        "guest_users": len(set(guest_ids)),
+        "assignments": len(pairs),
+        "duplicate_assignments": len(pairs) - len(set(pairs)),
+        "connected_apps": count("SELECT COUNT() FROM ConnectedApplication WHERE Name = 'ECI Connected App'"),
+        "auth_providers": count("SELECT COUNT() FROM AuthProvider WHERE DeveloperName = 'ECI_Auth_Provider'"),
+        "named_credentials": count(
+            "SELECT COUNT() FROM NamedCredential WHERE DeveloperName IN ('Aircall', 'ECI_Named_Credential')"
+        ),
+    }
+
+
+# What one complete stack holds: 1 user, 1 site (with its guest user), 4 assignments, one each of app and
+# auth provider, 2 named credentials.
+COMPLETE = {
+    "users": 1,
+    "sites": 1,
+    "guest_users": 1,
+    "assignments": 4,
+    "duplicate_assignments": 0,
+    "connected_apps": 1,
+    "auth_providers": 1,
+    "named_credentials": 2,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Faults.
+# ---------------------------------------------------------------------------------------------------------
+def inject(
+    org: EmulatorHandle,
+    kind: str,
+    target: Target,
+    *,
+    count: int = 1,
+    latency_ms: int = 0,
+    ids: dict[str, str] | None = None,
+) -> int:
+    """Add one fault; a target name ``$key`` is a record Id from ``ids`` (REST names carry the record Id)."""
+    spec: dict[str, Any] = {"kind": kind, "operation": target.operation, "count": max(count, target.count)}
+    if target.name is not None:
+        spec["name"] = (ids or {})[target.name[1:]] if target.name.startswith("$") else target.name
+    if kind == "latency":
+        spec["latency_ms"] = latency_ms or 300
+    return int(org.fault(**spec)["id"])
+
+
+def pending_faults(org: EmulatorHandle) -> dict[int, dict[str, Any]]:
+    listing = org.control("GET", "faults")
+    items = listing["faults"] if isinstance(listing, dict) else listing
+    return {int(f["id"]): f for f in items}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The matrix recorder.
+# ---------------------------------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    fault: str
+    artifact: str
+    step: str
+    outcome: str
+    ok: bool
+
+
+_CELLS: list[Cell] = []
+_LOCK = threading.Lock()
+
+
+def record(fault: str, artifact: str, step: str, outcome: str, ok: bool) -> None:
+    with _LOCK:
+        _CELLS.append(Cell(fault, artifact, step, outcome, ok))
+
+
+def cells() -> list[Cell]:
+    with _LOCK:
+        return list(_CELLS)
+
+
+def render_matrix(rows: Iterable[Cell]) -> list[str]:
+    rows = list(rows)
+    if not rows:
+        return []
+    widths = [
+        max(len("fault"), *(len(c.fault) for c in rows)),
+        max(len("artifact"), *(len(c.artifact) for c in rows)),
+        max(len("step"), *(len(c.step) for c in rows)),
+    ]
+    head = f"{'fault':<{widths[0]}}  {'artifact':<{widths[1]}}  {'step':<{widths[2]}}  outcome"
+    lines = [head, "-" * len(head)]
+    for c in sorted(rows, key=lambda c: (c.step, c.fault, c.artifact)):
+        mark = "" if c.ok else "  <-- FAILED"
+        lines.append(
+            f"{c.fault:<{widths[0]}}  {c.artifact:<{widths[1]}}  {c.step:<{widths[2]}}  {c.outcome}{mark}"
+        )
+    passed = sum(1 for c in rows if c.ok)
+    faults = len({c.fault for c in rows})
+    artifacts = len({c.artifact for c in rows})
+    steps = len({c.step for c in rows})
+    lines.append(
+        f"fault matrix: {len(rows)} cells ({faults} faults x {artifacts} artifact types x {steps} steps, "
+        f"representative), {passed} as expected, {len(rows) - passed} not"
+    )
+    return lines
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
