@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from providers.base import InputError
 from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
 from providers.salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
@@ -204,3 +205,15 @@ def test_guest_user_is_activated_and_never_deleted_by_default(org: Any) -> None:
     org.reset_calls()
     guest.delete()
     assert org.calls()["total"] == 0 and guest_active(org, site["guest_user_id"])
+
+
+def test_guest_user_id_change_is_a_replace_and_an_unknown_id_fails_with_zero_writes(org: Any) -> None:
+    site = Driver(configured(CustomSiteProvider(), org)).create(**site_inputs(org))
+    guest = Driver(configured(SiteGuestUserProvider(), org))
+    guest.create(user_id=site["guest_user_id"])
+    diff = guest.diff(user_id="005000000000001AAA")
+    assert diff.replaces == ["user_id"] and diff.delete_before_replace is True
+    org.reset_calls()
+    with pytest.raises(InputError, match="005000000000001AAA"):
+        Driver(configured(SiteGuestUserProvider(), org)).create(user_id="005000000000001AAA")
+    assert org.calls()["writes"] == 0
