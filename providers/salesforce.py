@@ -670,13 +670,17 @@ class SalesforceClient:
     def _metadata_save(
         self, operation: str, type_name: str, records: Sequence[Mapping[str, Any]], artifact: str
     ) -> None:
-        def call(_sf: Salesforce) -> Any:
+        def call(_sf: Salesforce) -> None:
             service, header = self._metadata()
             objects = [self.metadata_type(type_name, r) for r in records]
-            return getattr(service, operation)(metadata=objects, _soapheaders=[header])
+            # Per-record errors are checked inside the retried call: a SaveResult UNABLE_TO_LOCK_ROW is
+            # retried
+            # like any transient error, and a DUPLICATE answered to the retry of a create whose first reply
+            # was
+            # lost carries ``uncertain_write`` (so create knows the component is its own, not adopted).
+            _raise_for_results(getattr(service, operation)(metadata=objects, _soapheaders=[header]), artifact)
 
-        results = self._call(artifact, f"metadata.{operation}", call)
-        _raise_for_results(results, artifact)
+        self._call(artifact, f"metadata.{operation}", call)
 
     def metadata_create(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
         self._metadata_save("createMetadata", type_name, records, artifact)
@@ -688,12 +692,14 @@ class SalesforceClient:
         self._metadata_save("upsertMetadata", type_name, records, artifact)
 
     def metadata_delete(self, type_name: str, full_names: Sequence[str], *, artifact: str) -> None:
-        def call(_sf: Salesforce) -> Any:
+        def call(_sf: Salesforce) -> None:
             service, header = self._metadata()
-            return service.deleteMetadata(type=type_name, fullNames=list(full_names), _soapheaders=[header])
+            results = service.deleteMetadata(
+                type=type_name, fullNames=list(full_names), _soapheaders=[header]
+            )
+            _raise_for_results(results, artifact)
 
-        results = self._call(artifact, "metadata.deleteMetadata", call)
-        _raise_for_results(results, artifact)
+        self._call(artifact, "metadata.deleteMetadata", call)
 
     # ---- Not Salesforce: the Aircall ping (same retries, same error type)
     def external_get(

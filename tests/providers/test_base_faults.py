@@ -53,27 +53,33 @@ def count_assignments(org: Any) -> int:
     return int(org.sf().query(soql)["totalSize"])
 
 
-# artifact → (provider factory, inputs(org), changed inputs(org) or None, write operation glob, counter)
-ARTIFACTS: dict[str, tuple[Callable[[], ArtifactProvider], Any, Any, str, Callable[[Any], int]]] = {
+# artifact → (provider factory, inputs(org), changed inputs(org) or None, write operation per step, counter)
+ARTIFACTS: dict[
+    str, tuple[Callable[[], ArtifactProvider], Any, Any, dict[str, str], Callable[[Any], int]]
+] = {
     "user": (
         IntegrationUserProvider,
         lambda org: USER,
         lambda org: {**USER, "alias": "ecif2"},
-        "rest.sobject.*",
+        {"create": "rest.sobject.create", "update": "rest.sobject.update", "delete": "rest.sobject.update"},
         count_users,
     ),
     "assignment": (
         PermissionSetAssignmentProvider,
         lambda org: {"permission_set": "Voice_Connector_Permission", "assignee_id": admin_id(org)},
         None,
-        "rest.sobject.*",
+        {"create": "rest.sobject.create", "delete": "rest.sobject.delete"},
         count_assignments,
     ),
     "site": (
         CustomSiteProvider,
         lambda org: {"site_admin": org.username, "guest_record_default_owner": org.username},
         lambda org: {"site_admin": org.username, "guest_record_default_owner": org.username, "label": "VC"},
-        "metadata.*Metadata",
+        {
+            "create": "metadata.createMetadata",
+            "update": "metadata.updateMetadata",
+            "delete": "metadata.deleteMetadata",
+        },
         count_sites,
     ),
 }
@@ -95,15 +101,17 @@ CASES = [
 def test_transient_fault_is_absorbed(org: Any, artifact: str, step: str, fault: str) -> None:
     factory, inputs, changed, write_op, count = ARTIFACTS[artifact]
     driver = Driver(sfdx_configured(factory(), org))
-    operation = "rest.query" if step == "read" else write_op
+    operation = "rest.query" if step == "read" else write_op[step]
     if step != "create":
         driver.create(**inputs(org))
     if step == "read" and artifact == "site":
         operation = "metadata.readMetadata"
     org.fault(kind=fault, operation=operation, count=1)
     if step == "create":
-        driver.create(**inputs(org))
+        outs = driver.create(**inputs(org))
         assert count(org) == 1
+        # Whatever happened on the wire, the artifact was created by this create: it is not "adopted".
+        assert outs["adopted"] is False
     elif step == "update":
         assert changed is not None
         driver.update(**changed(org))
