@@ -251,3 +251,16 @@ def test_reply_lost_after_the_app_was_saved_converges_to_one_app_of_ours(org: An
     rows = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"]
     assert len(rows) == 1
     assert connect_secret(org) == (KEY, SECRET)
+
+
+def test_a_refresh_policy_outside_the_guide_shows_as_drift_and_is_restored(org: Any, driver: Driver) -> None:
+    driver.create(**inputs(org))
+    app = read_md(org)
+    app.oauthPolicy.refreshTokenPolicy = "infinite"  # Setup: "Refresh token is valid until revoked"
+    app.oauthConfig.consumerKey = None
+    org.mdapi().ConnectedApp.update(app)
+    result = driver.read()
+    assert result.inputs["refresh_token_validity_days"] == "infinite"
+    assert driver.diff(**inputs(org)).changes is True
+    driver.update(**inputs(org))
+    assert read_md(org).oauthPolicy.refreshTokenPolicy == "specific_lifetime:365:DAYS"
