@@ -200,6 +200,9 @@ class Deployment:
         self._pending_op: dict[str, str] = {}
         self._gone: set[str] = set()
         self._program: ProgramProcess | None = None
+        self._early_deleted: dict[
+            str, ResourceState
+        ] = {}  # dependents deleted ahead of a delete-before-replace
         self._default_provider: ResourceState | None = None
         self.host: ProviderHost | None = None
         self._engine_server: grpc.Server | None = None
@@ -318,8 +321,8 @@ class Deployment:
             if urn in self.registered:
                 raise DeploymentError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
             self.registered.add(urn)
-        old = self.old.get(urn)
-        if old is None:
+        old = self.old.get(urn) if urn not in self._early_deleted else None
+        if old is None and urn not in self._early_deleted:
             for alias in req.aliasURNs:
                 if alias in self.old:
                     old = self.old[alias]
@@ -429,9 +432,17 @@ class Deployment:
 
     def _do_create(self, res: ResourceState, checked: Props) -> resource_pb2.RegisterResourceResponse:
         assert self.host is not None
-        self._pending_op[res.urn] = "create"
+        with self._lock:
+            replaced = self._early_deleted.pop(res.urn, None)
+        # The second half of a dependent replacement: its old self was deleted before its dependency.
+        step = (
+            Step(res.urn, res.type, "replace", changed_keys(replaced.inputs, checked), delete_first=True)
+            if replaced is not None
+            else Step(res.urn, res.type, "create")
+        )
+        self._pending_op[res.urn] = step.op
         if self.preview:
-            self._record(Step(res.urn, res.type, "create"))
+            self._record(step)
             return self._respond(res, checked, "")
         id_, outs = self.host.create(res.urn, res.name, res.type, checked)
         res.id = id_
@@ -439,9 +450,50 @@ class Deployment:
         res.created = res.modified = now()
         with self._lock:
             self.new_list.append(res)
-        self._record(Step(res.urn, res.type, "create"))
+        self._record(step)
         self.save()
         return self._respond(res, res.outputs, res.id)
+
+    def _delete_dependent_replacements(self, root: ResourceState) -> None:
+        """Before a delete-before-replace, delete the dependents that its replacement forces to be replaced.
+
+        As `calculateDependentReplacements` in pkg/resource/deploy/step_generator.go: walk the old state's
+        transitive dependents of the root; give each the old inputs with every property that depends on a
+        to-be-replaced resource made unknown, and ask its provider's Diff; those that would be replaced are
+        deleted now, dependents first, and created again when the program registers them.
+        """
+        assert self.host is not None
+        replaced = {root.urn}
+        doomed: list[ResourceState] = []
+        with self._lock:
+            candidates = [r for r in self.old_list if not r.delete and r.urn not in self.processed]
+        for dep in candidates:
+            if not self._is_dynamic(dep) or dep.urn == root.urn:
+                continue
+            uses = set(dep.dependencies)
+            for urns in dep.property_dependencies.values():
+                uses.update(urns)
+            if not uses & replaced:
+                continue
+            inputs = dict(dep.inputs)
+            for key, urns in dep.property_dependencies.items():
+                if set(urns) & replaced:
+                    inputs[key] = UNKNOWN
+            diff = self.host.diff(
+                dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs, inputs, dep.ignore_changes
+            )
+            if diff.changes == provider_pb2.DiffResponse.DIFF_SOME and list(diff.replaces):
+                replaced.add(dep.urn)
+                doomed.append(dep)
+        for dep in reversed(doomed):
+            if dep.protect:
+                raise DeploymentError(_protect_message("replace", dep.urn))
+            if not dep.retain_on_delete:
+                self.host.delete(dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs)
+            with self._lock:
+                self.processed.add(dep.urn)
+                self._early_deleted[dep.urn] = dep
+            self.save()
 
     def _do_diff_and_apply(
         self,
@@ -507,6 +559,7 @@ class Deployment:
             self._record(step)
             return self._respond(res, checked, "")
         if dbr:
+            self._delete_dependent_replacements(old)
             if not old.retain_on_delete:
                 self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
             with self._lock:
@@ -649,7 +702,13 @@ class Deployment:
                     "an unhandled error occurred: the Python program exited with a non-zero code"
                 )
             if program_ok:
-                doomed = [r for r in reversed(self.old_list) if not r.delete and r.urn not in self.registered]
+                for gone in list(self._early_deleted.values()):  # deleted for a replacement, then dropped
+                    self._record(Step(gone.urn, gone.type, "delete"))
+                doomed = [
+                    r
+                    for r in reversed(self.old_list)
+                    if not r.delete and r.urn not in self.registered and r.urn not in self._early_deleted
+                ]
                 doomed = self.replaced_pending[::-1] + doomed + self.pending_old_deletes
                 if self.preview:
                     for r in doomed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .conftest import FileProg
 
@@ -299,3 +300,23 @@ def test_reading_an_existing_resource_is_a_read_step_and_never_deletes_it(filepr
     assert fileprog.state_resources()["view"]["external"] is True
     fileprog.run("up", [A])
     assert fileprog.calls("delete") == [] and fileprog.contents() == {"a": "alpha"}
+
+
+def test_delete_before_replace_first_deletes_dependents_that_must_be_replaced(fileprog: FileProg) -> None:
+    items: list[dict[str, Any]] = [
+        {**A, "dbr": True},
+        {"name": "b", "key_after": "a"},
+        {"name": "c", "after": "a"},
+    ]
+    fileprog.run("up", items)
+    fileprog.clear_calls()
+    res = fileprog.run("up", [{**items[0], "key": "k2"}, *items[1:]])
+    ops = {k.rsplit("::", 1)[-1]: v for k, v in res.ops().items()}
+    # b's replace-forcing key follows a's ID, so it goes first (step_generator's dependent replacements);
+    # c only updates its content.
+    assert ops == {"a": "replace", "b": "replace", "c": "update"}
+    calls = [(c["op"], c["name"]) for c in fileprog.calls("create", "update", "delete")]
+    assert calls[:3] == [("delete", "b"), ("delete", "a"), ("create", "a")]
+    assert set(calls[3:]) == {("create", "b"), ("update", "c")}
+    assert set(fileprog.contents()) == {"a", "b", "c"}
+    fileprog.run("up", [{**items[0], "key": "k2"}, *items[1:]], expect_no_changes=True)

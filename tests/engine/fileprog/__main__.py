@@ -144,6 +144,9 @@ for spec in items:
             return f"{prefix} after {rid}"
 
         props["content"] = dep.rid.apply(after)
+    if spec.get("key_after"):
+        # The replace-forcing `key` follows another resource's ID (a dependent replacement case).
+        props["key"] = created[spec["key_after"]].rid.apply(lambda rid: f"key of {rid}")
     if spec.get("depends_on"):
         deps = [created[n] for n in spec["depends_on"]]
     if spec.get("secret"):
