@@ -37,7 +37,13 @@ FUTURE = {
     "delete": "to delete",
     "same": "unchanged",
 }
-EXPECT_NO_CHANGES = "error: no changes were expected but changes were proposed"
+# pkg/cmd/pulumi: `preview` says "were proposed"; `up` and `refresh` apply and then say "occurred".
+EXPECT_NO_CHANGES = {
+    "preview": "error: no changes were expected but changes were proposed",
+    "up": "error: no changes were expected but changes occurred",
+    "refresh": "error: no changes were expected but changes occurred",
+    "destroy": "error: no changes were expected but changes occurred",
+}
 
 
 def _kv(items: list[str] | None, flag: str) -> dict[str, str]:
@@ -248,6 +254,6 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not result.ok:
         return 255
     if args.expect_no_changes and result.has_changes():
-        err.write(EXPECT_NO_CHANGES + "\n")
+        err.write(EXPECT_NO_CHANGES[args.verb] + "\n")
         return 255
     return 0
