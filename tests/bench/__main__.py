@@ -171,6 +171,9 @@ class Report:
                 f"[{name}] the call recorder saw {recorded_sf} Salesforce calls, the emulator counted "
                 f"{s.up.salesforce_calls}: per-resource attribution (critical path) is approximate"
             )
+        for label, later in (("no-op up", s.noop), ("refresh", s.refresh), ("destroy", s.destroy)):
+            if later is not None and later.returncode != 0:
+                self.findings.append(f"[{name}] {label} failed: {later.error}")
         if s.noop:
             self._zero_calls(name, s.noop)
         if s.refresh:
