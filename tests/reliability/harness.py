@@ -5,6 +5,8 @@ and the matrix recorder that `conftest.py` prints at the end of the session."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import EngineResult, run, stack_export
+from tests.engine.api import REPO_ROOT, EngineResult, engine_env, run, stack_export
 from tests.test_component_engine import NS, REPO, STACK
 
 # Retries back off in milliseconds here (production: 1 s base, providers/salesforce.py retry_base_seconds).
@@ -129,6 +131,7 @@ class Stack:
         self.overrides: dict[str, str] = {}
         self.transcript: list[str] = []
         self._sfdx: str | None = None
+        self.jwt: tuple[str, str] | None = None  # (client id, private key PEM) for auth="jwt"
 
     def connection(self) -> tuple[dict[str, str], dict[str, str]]:
         config = {
@@ -137,7 +140,13 @@ class Stack:
             f"{NS}:aircallApiId": self.org.aircall_api_id,
         }
         secrets = {f"{NS}:aircallApiToken": self.org.aircall_api_token}
-        if self.auth == "sfdx":
+        if self.auth == "jwt":
+            assert self.jwt is not None
+            config[f"{NS}:username"] = self.org.username
+            config[f"{NS}:clientId"] = self.jwt[0]
+            config[f"{NS}:loginUrl"] = self.org.instance_url
+            secrets[f"{NS}:privateKey"] = self.jwt[1]
+        elif self.auth == "sfdx":
             if self._sfdx is None:
                 self._sfdx = self.org.sfdx_auth_url()
             secrets[f"{NS}:sfdxAuthUrl"] = self._sfdx
@@ -164,6 +173,34 @@ class Stack:
         )
         self.transcript += [result.stdout, result.stderr]
         return result
+
+    def run_human(self, verb: str, *, check: bool = True) -> tuple[int, str]:
+        """The same run without --json: the CLI-like human output (stdout + stderr)."""
+        config, secrets = self.connection()
+        for key, value in self.overrides.items():
+            target = secrets if f"{NS}:{key}" in secrets else config
+            target[f"{NS}:{key}"] = value
+        args = [sys.executable, "-m", "tests.engine", verb, "--stack", STACK, "--cwd", str(REPO)]
+        args += ["--state-dir", str(self.state_dir)]
+        for key, value in config.items():
+            args += ["--config", f"{key}={value}"]
+        for key, value in secrets.items():
+            args += ["--secret", f"{key}={value}"]
+        proc = subprocess.run(
+            args,
+            cwd=str(REPO_ROOT),
+            env=engine_env(FAST_RETRIES),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        self.transcript += [proc.stdout, proc.stderr]
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"`{verb}` exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        return proc.returncode, proc.stdout + proc.stderr
 
     def export(self) -> dict[str, Any]:
         return stack_export(stack=STACK, cwd=REPO, state_dir=self.state_dir)

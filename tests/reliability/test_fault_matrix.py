@@ -261,6 +261,15 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     return proc.returncode, out + "\n" + err
 
 
+def _wait_for_site(org: EmulatorHandle) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the site's held create was never applied")
+
+
 def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
@@ -280,6 +289,8 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     assert ok, text[-3000:]
     org.clear_faults()
     assert SITE not in stack.state_names()
+    # Salesforce finishes a call whose client went away: the held create is applied after the kill.
+    _wait_for_site(org)
 
     # 2. The plain access token has expired: clear error saying how to get a new one, nothing written.
     before = org.calls()["writes"]

@@ -1,0 +1,293 @@
+"""Secrets (issue 7): a full lifecycle with recognisable secret values, then a scan of everything it left
+behind or printed — state files, the pickled providers inside them (decoded), the engine's human and --json
+output, log records and exception messages — for each secret, raw and base64. Zero occurrences."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from pulumi.dynamic import Config, ConfigureRequest
+
+from providers import salesforce
+from providers.auth_provider import AuthProviderProvider
+from providers.named_credential import NamedCredentialProvider
+from providers.salesforce import SalesforceError
+from tests.emulator.fixtures import EmulatorHandle
+from tests.engine.api import TEST_PASSPHRASE
+from tests.engine.secrets import PassphraseSecretsManager
+from tests.reliability.harness import NS, Stack, Target, inject
+from tests.test_component_lifecycle import _consumer_credentials
+
+JWT_CLIENT_ID = "RELIABILITY_JWT_CLIENT_ID_0123456789"
+
+
+def rsa_pair() -> tuple[str, str]:
+    """(PKCS#8 private key PEM, self-signed certificate PEM) for a JWT bearer connected app."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eci-reliability-jwt")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def register_jwt_app(org: EmulatorHandle, cert: str) -> None:
+    """The CI connected app holding the certificate (Salesforce Help: "OAuth 2.0 JWT Bearer Flow for
+    Server-to-Server Integration"), created as an admin would, through the Metadata API."""
+    md = org.mdapi()
+    md.ConnectedApp.create(
+        [
+            md.ConnectedApp(
+                fullName="Reliability_CI_JWT",
+                label="Reliability CI JWT",
+                contactEmail="ci@demo.example",
+                oauthConfig=md.ConnectedAppOauthConfig(
+                    callbackUrl=f"{org.instance_url}/services/oauth2/success",
+                    scopes=["Api", "RefreshToken"],
+                    consumerKey=JWT_CLIENT_ID,
+                    certificate=cert,
+                ),
+            )
+        ]
+    )
+
+
+def needles(secrets: Iterable[str]) -> dict[str, bytes]:
+    """Each secret as bytes, plus the base64 forms it takes wherever it sits inside an encoded blob: the
+    encoding of a substring depends on its offset modulo 3, so the stable middle of each of the 3 alignments
+    (standard and URL-safe alphabets)."""
+    out: dict[str, bytes] = {}
+    for i, secret in enumerate(s for s in secrets if s):
+        raw = secret.encode()
+        out[f"secret#{i} raw"] = raw
+        for pad in range(3):
+            for name, encode in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
+                encoded = encode(b"\0" * pad + raw).rstrip(b"=")
+                core = encoded[4:-4]
+                if len(core) >= 12:
+                    out[f"secret#{i} {name}@{pad}"] = core
+    return out
+
+
+def scan(blobs: dict[str, bytes], secrets: Iterable[str]) -> list[str]:
+    """Where any secret occurs (names of blob and needle only: never the value)."""
+    found = []
+    for needle_name, needle in needles(secrets).items():
+        for blob_name, blob in blobs.items():
+            if needle in blob:
+                found.append(f"{needle_name} in {blob_name}")
+    return found
+
+
+def state_blobs(state_dir: Path) -> dict[str, bytes]:
+    """Every file under the state directory, and each pickled dynamic provider in any of them, decoded."""
+    blobs: dict[str, bytes] = {}
+    for path in sorted(p for p in state_dir.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        blobs[str(path.relative_to(state_dir))] = data
+        for i, pickled in enumerate(_provider_pickles(data)):
+            blobs[f"{path.name}: __provider #{i} (decoded pickle)"] = pickled
+    return blobs
+
+
+def _provider_pickles(data: bytes) -> Iterator[bytes]:
+    """The serialized dynamic providers (``__provider``) of a checkpoint, decoded to the pickle bytes. The
+    SDK stores ``__provider`` as a secret, so it is decrypted first with the stack's passphrase (the engine's
+    passphrase secrets manager, which follows Pulumi's)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return
+    latest = (doc.get("checkpoint") or {}).get("latest") or doc.get("deployment") or {}
+    salt = ((latest.get("secrets_providers") or {}).get("state") or {}).get("salt")
+    manager = PassphraseSecretsManager.from_state(TEST_PASSPHRASE, salt) if salt else None
+
+    def decode(value: Any) -> bytes:
+        if isinstance(value, dict) and "ciphertext" in value:
+            assert manager is not None, "a secret in a checkpoint without a secrets provider"
+            value = json.loads(manager.decrypt(value["ciphertext"]))
+        return base64.b64decode(str(value))
+
+    def walk(value: Any) -> Iterator[bytes]:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "__provider":
+                    yield decode(item)
+                else:
+                    yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    yield from walk(latest)
+
+
+def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_path: Path) -> None:
+    private_key, cert = rsa_pair()
+    register_jwt_app(org, cert)
+    sfdx_url = org.sfdx_auth_url()
+    stack = Stack(org, tmp_path / "state")
+
+    # Connected with the access token: up (--json), a failing up (expired token: an
+    # exception travels from the provider to the engine's output), up again.
+    up = stack.run("up")
+    assert up.outputs["oauthConsumerKey"] == "[secret]"
+    blobs = {f"after up: {k}": v for k, v in state_blobs(stack.state_dir).items()}
+    stack.overrides = {"contactEmail": "rotated@demo.example"}  # a change, so `up` calls Salesforce
+    inject(org, "invalid_session_id", Target("*", None), count=1000)
+    expired = stack.run("up", check=False)
+    org.clear_faults()
+    assert expired.returncode != 0 and "INVALID_SESSION_ID" in expired.stdout + expired.stderr
+    # A wrong (but recognisable) Aircall token: Preflight rejects it; the message must not carry it.
+    wrong_token = "Aircall-WRONG-Token-Recognisable-91c2e7"
+    stack.overrides = {"aircallApiToken": wrong_token}
+    rejected = stack.run("up", check=False)
+    assert rejected.returncode != 0 and "aircallApiToken" in rejected.stdout + rejected.stderr
+    stack.overrides = {}
+    app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
+        "records"
+    ][0]["Id"]
+    consumer = _consumer_credentials(org, app_id)
+
+    # Then with the JWT bearer login (the private key is a secret): refresh, human up, destroy.
+    stack.auth = "jwt"
+    stack.jwt = (JWT_CLIENT_ID, private_key)
+    stack.run("refresh")
+    code, human = stack.run_human("up")
+    assert "[secret]" in human  # the consumer key output, as the CLI shows a secret
+    blobs.update({f"after JWT up: {k}": v for k, v in state_blobs(stack.state_dir).items()})
+    stack.run("destroy")
+    blobs.update({f"after destroy: {k}": v for k, v in state_blobs(stack.state_dir).items()})
+
+    secrets = [
+        org.access_token,
+        org.aircall_api_token,
+        org.password,
+        private_key,
+        # A PEM line from the middle of the key: a partial leak of the key is still a leak.
+        private_key.splitlines()[5],
+        sfdx_url.split("::", 1)[1].rsplit("@", 1)[0],  # the refresh token inside the SFDX auth URL
+        consumer["key"],
+        consumer["secret"],
+        wrong_token,
+    ]
+    pickles = [blob for name, blob in blobs.items() if "decoded pickle" in name]
+    assert pickles and all(p.startswith(b"\x80") for p in pickles), (
+        "no pickled provider decoded from the state"
+    )
+    blobs.update({f"engine output #{i}": text.encode() for i, text in enumerate(stack.transcript)})
+    assert scan(blobs, secrets) == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Log records and exception messages, in process (the provider's own logging is not forwarded by the engine)
+# ---------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("ECI_RETRY_BASE_SECONDS", "0.01")
+    salesforce.reset_clients()
+    yield
+    salesforce.reset_clients()
+
+
+def test_log_records_and_exception_messages_never_carry_a_secret(
+    org: EmulatorHandle, caplog: pytest.LogCaptureFixture, fast_retries: None
+) -> None:
+    private_key, cert = rsa_pair()
+    register_jwt_app(org, cert)
+    password = "Aircall-Recognisable-Password-7f3a9c"
+    consumer_secret = "Consumer-Secret-Recognisable-4b8e1d"
+    config = {
+        f"{NS}:username": org.username,
+        f"{NS}:clientId": JWT_CLIENT_ID,
+        f"{NS}:privateKey": private_key,
+        f"{NS}:loginUrl": org.instance_url,
+        f"{NS}:caBundle": org.ca_cert,
+    }
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3 and simple-salesforce included
+    messages: list[str] = []
+
+    def provider(cls: Any) -> Any:
+        p = cls()
+        p.configure(ConfigureRequest(Config(config, "eci-aircall")))
+        return p
+
+    def attempt(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:  # every exception raised along the way is scanned
+            messages.extend([str(exc), repr(exc), str(exc.__cause__ or ""), str(exc.__context__ or "")])
+            return None
+
+    nc = provider(NamedCredentialProvider)
+    nc_inputs = {
+        "full_name": "Aircall",
+        "label": "Aircall",
+        "endpoint": "https://api.aircall.io/",
+        "protocol": "Password",
+        "principal_type": "NamedUser",
+        "username": "aircall-id",
+        "password": password,
+    }
+    checked = nc.check({}, nc_inputs).inputs
+    created = attempt(nc.create, checked)
+    assert created is not None
+    # Every kind of failure with the password in the request: transient faults exhausted, an expired session
+    # that cannot renew its way out, a Salesforce validation error.
+    inject(org, "http_503", Target("metadata.*", None), count=50)
+    attempt(nc.update, created.id, created.outs, nc.check(created.outs, {**nc_inputs, "label": "X"}).inputs)
+    org.clear_faults()
+    inject(org, "invalid_session_id", Target("*", None), count=50)
+    attempt(nc.update, created.id, created.outs, nc.check(created.outs, {**nc_inputs, "label": "Y"}).inputs)
+    org.clear_faults()
+    attempt(nc.create, nc.check({}, {**nc_inputs, "full_name": "Aircall2", "endpoint": "not a url"}).inputs)
+    ap = provider(AuthProviderProvider)
+    ap_inputs = {
+        "full_name": "ECI_Auth_Provider",
+        "friendly_name": "ECI Auth Provider",
+        "provider_type": "Salesforce",
+        "consumer_key": "RELIABILITY_CONSUMER_KEY",
+        "consumer_secret": consumer_secret,
+    }
+    inject(org, "reply_lost", Target("metadata.createMetadata", "ECI_Auth_Provider"))
+    ap_created = attempt(ap.create, ap.check({}, ap_inputs).inputs)
+    assert ap_created is not None
+    attempt(ap.read, ap_created.id, ap_created.outs)
+    inject(org, "request_limit_exceeded", Target("*", None), count=50)
+    attempt(ap.delete, ap_created.id, ap_created.outs)
+    org.clear_faults()
+    assert any(isinstance(m, str) and m for m in messages)
+    assert len([m for m in messages if "SalesforceError" in m or "Salesforce" in m]) >= 3
+
+    blobs = {f"exception message #{i}": m.encode() for i, m in enumerate(messages)}
+    for i, rec in enumerate(caplog.records):
+        blobs[f"log record #{i} ({rec.name})"] = (
+            rec.getMessage() + repr(rec.args) + str(rec.exc_text)
+        ).encode()
+    assert len(caplog.records) > 0
+    assert (
+        scan(blobs, [password, consumer_secret, private_key, private_key.splitlines()[5], org.password]) == []
+    )
+    assert issubclass(SalesforceError, Exception)
