@@ -72,13 +72,23 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
+def _annotate(out: Any, inp: Any) -> Any:
+    if is_secret(inp):
+        return out if is_secret(out) else wrap_secret(out)
+    if isinstance(inp, dict) and isinstance(out, dict) and not is_secret(out):
+        return {k: (_annotate(v, inp[k]) if k in inp else v) for k, v in out.items()}
+    if isinstance(inp, list) and isinstance(out, list) and len(inp) == len(out):
+        return [_annotate(o, i) for o, i in zip(out, inp, strict=True)]
+    return out
+
+
 def annotate_secrets(outputs: Props, inputs: Props) -> Props:
-    """Outputs whose same-named input was secret stay secret (the engine's `annotateSecrets`)."""
-    result = dict(outputs)
-    for key, value in inputs.items():
-        if key in result and is_secret(value) and not is_secret(result[key]):
-            result[key] = wrap_secret(result[key])
-    return result
+    """Outputs at the same (nested) place as a secret input stay secret.
+
+    The engine's `annotateSecrets` (pkg/resource/plugin/provider_plugin.go): a provider that does not accept
+    secrets gets and returns plaintext, so the engine restores the marks.
+    """
+    return {k: (_annotate(v, inputs[k]) if k in inputs else v) for k, v in outputs.items()}
 
 
 def normalise(value: Any) -> Any:

@@ -68,3 +68,20 @@ def test_file_backend_layout_and_export_import(tmp_path: Path) -> None:
     other = StateStore(tmp_path / "other", "proj", "dev")
     other.import_(exported)
     assert other.export() == exported
+
+
+def test_outputs_stay_secret_where_the_inputs_were_even_nested() -> None:
+    from .state import annotate_secrets
+
+    inputs = {
+        "token": wrap_secret("t"),
+        "creds": {"user": "u", "pw": wrap_secret("p")},
+        "list": [wrap_secret(1), 2],
+    }
+    outputs = {"token": "t", "creds": {"user": "u", "pw": "p", "extra": "e"}, "list": [1, 2], "id": "x"}
+    assert annotate_secrets(outputs, inputs) == {
+        "token": wrap_secret("t"),
+        "creds": {"user": "u", "pw": wrap_secret("p"), "extra": "e"},
+        "list": [wrap_secret(1), 2],
+        "id": "x",
+    }
