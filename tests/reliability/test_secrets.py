@@ -193,7 +193,8 @@ def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_pat
         consumer["secret"],
         wrong_token,
     ]
-    pickles = [blob for name, blob in blobs.items() if "decoded pickle" in name]
+    # (a resource registered but not yet created holds an empty __provider)
+    pickles = [blob for name, blob in blobs.items() if "decoded pickle" in name and blob]
     assert pickles and all(p.startswith(b"\x80") for p in pickles), (
         "no pickled provider decoded from the state"
     )
