@@ -104,7 +104,12 @@ class Live:
 # Value helpers.
 # ----------------------------------------------------------------------------------------------------
 def is_unknown(value: Any) -> bool:
-    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+    """Unknown in a preview — also a list or map with an unknown element (e.g. ``[ps.name, "x"]``)."""
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    if isinstance(value, dict) and not rpc.is_rpc_secret(value):
+        return any(is_unknown(v) for v in value.values())
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def normalize(value: Any) -> Any:

@@ -110,6 +110,20 @@ def test_check_skips_unknown_values_in_preview() -> None:
     assert isinstance(result.inputs["name"], Unknown)
 
 
+def test_a_list_with_an_unknown_element_is_unknown_too() -> None:
+    class Tagged(WidgetInputs):
+        tags: list[str] = []
+
+    class TaggedProvider(WidgetProvider):
+        inputs_model = Tagged
+
+    provider = TaggedProvider()
+    result = provider.check({}, {"name": "w", "tags": ["a", Unknown()]})
+    assert result.failures == []
+    _, outs = created(provider, name="w", tags=["a"])
+    assert not provider.diff("w", outs, {"name": "w", "tags": ["a", Unknown()]}).changes
+
+
 # ---- diff
 # ----------------------------------------------------------------------------------------------------
 def test_diff_compares_inputs_with_previous_outputs() -> None:
