@@ -148,15 +148,15 @@ class OAuthConsumerProvider(ArtifactProvider):
         usage = self.client.rest("GET", "apps/oauth/usage", artifact=artifact) or {}
         name = str(inputs["app_name"]).lower()
         for app in usage.get("apps") or []:
-            app_type = app.get("appType")
             if str(app.get("developerName", "")).lower() != name:
                 continue
-            if app_type and app_type != inputs["app_kind"]:
+            app_kind = _kind_of(app.get("appType"))
+            if app_kind is not None and app_kind != inputs["app_kind"]:
                 raise InputError(
-                    f"{inputs['app_name']} exists in this org as a {app_type}, not a {inputs['app_kind']}",
+                    f"{inputs['app_name']} exists in this org as a {app_kind}, not a {inputs['app_kind']}",
                     artifact=artifact,
                     hint="set eci-aircall:oauthAppKind to match the existing app "
-                    f"(`pulumi config set eci-aircall:oauthAppKind {_config_kind(app_type)}`)",
+                    f"(`pulumi config set eci-aircall:oauthAppKind {_config_kind(app_kind)}`)",
                 )
             app_id = str(app["identifier"])
             listing = self.client.rest(
@@ -194,8 +194,19 @@ class OAuthConsumerProvider(ArtifactProvider):
         return str(key), str(secret)
 
 
-def _config_kind(app_type: str) -> str:
-    return "externalClientApp" if app_type == "ExternalClientApp" else "connectedApp"
+def _kind_of(app_type: Any) -> AppKind | None:
+    """The usage resource's ``appType`` as an app kind; None when it names neither (then it is not checked,
+    rather than refusing an app over a spelling this code does not know)."""
+    text = "".join(c for c in str(app_type or "").lower() if c.isalpha())
+    if "external" in text:
+        return "ExternalClientApp"
+    if "connected" in text:
+        return "ConnectedApp"
+    return None
+
+
+def _config_kind(app_kind: AppKind) -> str:
+    return "externalClientApp" if app_kind == "ExternalClientApp" else "connectedApp"
 
 
 class OAuthConsumer(ArtifactResource, module="eci-aircall", name="OAuthConsumer"):
