@@ -20,6 +20,8 @@ lists
   ``ECI_Connected_App`` already exists nothing needs creating and the check passes; otherwise it is reported
   in
   ``unverified``, and the ConnectedApp create error names ``eci-aircall:oauthAppKind``.
+* Profiles and usernames named in config exist (optional ``profiles`` / ``usernames`` inputs, keyed by the
+  config key that holds them, so the error names it) — one SOQL each, only when given.
 * Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip`` (readMetadata of each).
 * Aircall credentials — ``GET {aircall_api_url}/ping`` with Basic auth api_id:api_token (Aircall API
 reference,
@@ -68,6 +70,10 @@ class PreflightInputs(ArtifactInputs):
             "Voice_Connector_Permission",
         ]
     )
+    #: config key → profile names it holds (e.g. ``eci-aircall:connectedAppProfiles``); checked to exist.
+    profiles: dict[str, list[str]] = Field(default_factory=dict)
+    #: config key → a username that must already exist in the org (e.g. ``eci-aircall:siteAdmin``).
+    usernames: dict[str, str] = Field(default_factory=dict)
 
 
 class PreflightProvider(ArtifactProvider):
@@ -110,6 +116,8 @@ class PreflightProvider(ArtifactProvider):
         edition = self._check_edition()
         self._check_eci_enabled()
         self._check_permission_sets(list(inputs["permission_sets"]))
+        self._check_profiles(dict(inputs.get("profiles") or {}))
+        self._check_usernames(dict(inputs.get("usernames") or {}))
         if inputs["shared_eci"] == "create":
             unverified += self._check_site_domain()
             if inputs["oauth_app_kind"] == "ConnectedApp":
@@ -160,6 +168,43 @@ class PreflightProvider(ArtifactProvider):
                 f"permission set(s) {', '.join(missing)} not found in this org",
                 "guide: Configure Aircall with ECI — install and launch the Voice Connector app (its package "
                 "brings these permission sets), or correct the names in eci-aircall:permissionSets",
+            )
+
+    def _check_profiles(self, by_key: dict[str, list[str]]) -> None:
+        wanted = sorted({name for names in by_key.values() for name in names})
+        if not wanted:
+            return
+        quoted = ", ".join(soql_quote(name) for name in wanted)
+        rows = self.client.query(
+            f"SELECT Id, Name FROM Profile WHERE Name IN ({quoted})", artifact="Preflight"
+        )
+        present = {str(r.get("Name") or "").lower() for r in rows}
+        problems = [
+            f"{key}: {', '.join(repr(n) for n in names if n.lower() not in present)}"
+            for key, names in sorted(by_key.items())
+            if any(n.lower() not in present for n in names)
+        ]
+        if problems:
+            raise self._fail(
+                "profile(s) not found in this org — " + "; ".join(problems),
+                "set those keys to existing profile names (the guide uses System Administrator for the "
+                "integration user and recommends Standard User + System Administrator for the connected app)",
+            )
+
+    def _check_usernames(self, by_key: dict[str, str]) -> None:
+        if not by_key:
+            return
+        quoted = ", ".join(soql_quote(name) for name in sorted(set(by_key.values())))
+        rows = self.client.query(
+            f"SELECT Id, Username FROM User WHERE Username IN ({quoted})", artifact="Preflight"
+        )
+        present = {str(r.get("Username") or "").lower() for r in rows}
+        missing = [f"{key} = {name!r}" for key, name in sorted(by_key.items()) if name.lower() not in present]
+        if missing:
+            raise self._fail(
+                "no such user in this org: " + "; ".join(missing),
+                "guide: Set Up the Salesforce Site (Site Contact / Default Record Owner) — use the username of "
+                "an existing user, or leave the key unset to use the integration user",
             )
 
     def _check_site_domain(self) -> list[str]:
@@ -242,6 +287,8 @@ class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
         aircall_api_id: pulumi.Input[str],
         aircall_api_token: pulumi.Input[str],
         permission_sets: pulumi.Input[list[str]] | None = None,
+        profiles: pulumi.Input[dict[str, list[str]]] | None = None,
+        usernames: pulumi.Input[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -251,5 +298,7 @@ class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
             "aircall_api_id": aircall_api_id,
             "aircall_api_token": aircall_api_token,
             "permission_sets": permission_sets,
+            "profiles": profiles,
+            "usernames": usernames,
         }
         super().__init__(PreflightProvider(), resource_name, props, opts)

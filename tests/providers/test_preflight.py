@@ -165,3 +165,30 @@ def test_malformed_aircall_url_is_a_check_failure(org: Any) -> None:
     result = provider.check({}, inputs(org, aircall_api_url="api.aircall.io/v1", shared_eci="sometimes"))
     assert {f.property for f in result.failures} == {"aircall_api_url", "shared_eci"}
     assert org.calls()["total"] == 0
+
+
+def test_unknown_profiles_and_usernames_name_their_config_keys(org: Any) -> None:
+    text = failure(
+        org,
+        profiles={
+            "eci-aircall:integrationUser.profile": ["System Administrator"],
+            "eci-aircall:connectedAppProfiles": ["Standard User", "Standrd User"],
+        },
+    )
+    assert "eci-aircall:connectedAppProfiles: 'Standrd User'" in text
+    assert "integrationUser.profile" not in text
+    text = failure(org, usernames={"eci-aircall:siteAdmin": "nobody@nowhere.example"})
+    assert "eci-aircall:siteAdmin = 'nobody@nowhere.example'" in text
+
+
+def test_existing_profiles_and_usernames_pass_with_one_query_each(org: Any) -> None:
+    driver = Driver(configured(PreflightProvider(), org))
+    org.reset_calls()
+    driver.create(
+        **inputs(
+            org,
+            profiles={"eci-aircall:connectedAppProfiles": ["Standard User", "System Administrator"]},
+            usernames={"eci-aircall:siteAdmin": org.username},
+        )
+    )
+    assert org.calls()["total"] == 5 + 2
