@@ -203,8 +203,8 @@ class PreflightProvider(ArtifactProvider):
         if missing:
             raise self._fail(
                 "no such user in this org: " + "; ".join(missing),
-                "guide: Set Up the Salesforce Site (Site Contact / Default Record Owner) — use the username of "
-                "an existing user, or leave the key unset to use the integration user",
+                "guide: Set Up the Salesforce Site (Site Contact / Default Record Owner) — use the username "
+                "of an existing user, or leave the key unset to use the integration user",
             )
 
     def _check_site_domain(self) -> list[str]:
