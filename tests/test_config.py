@@ -320,3 +320,30 @@ def test_load_returns_the_aircall_token_as_a_secret_output(stack_config: None) -
     assert isinstance(loaded.aircall_api_token, pulumi.Output)
     assert TOKEN not in repr(loaded.model_dump(exclude={"aircall_api_token"}))
     assert is_secret is True and value == TOKEN
+
+
+@pytest.mark.parametrize(
+    "stack_file", ["Pulumi.demo.yaml", "Pulumi.sandbox.yaml.example", "Pulumi.production.yaml.example"]
+)
+def test_shipped_stack_files_are_valid_once_their_secrets_are_set(stack_file: str) -> None:
+    import yaml
+
+    from tests.test_project import REPO
+
+    doc = yaml.safe_load((REPO / "stacks" / stack_file).read_text())["config"]
+    raw: dict[str, str | None] = {}
+    for key, value in doc.items():
+        namespace, _, name = key.partition(":")
+        assert namespace == "eci-aircall", key
+        raw[name] = value if isinstance(value, str) else json.dumps(value)
+    # What `pulumi config set --secret` adds (the demo gets its connection from the emulator at run time).
+    raw["aircallApiToken"] = TOKEN
+    raw.setdefault("aircallApiId", "api-id")
+    if stack_file == "Pulumi.production.yaml.example":
+        raw["privateKey"] = KEY_PEM
+    else:
+        raw.setdefault("instanceUrl", "https://127.0.0.1:8443")
+        raw["accessToken"] = ACCESS
+    values, problems = parse(raw)
+    assert problems == []
+    assert values["integration_user"].username.endswith(("example", "example.uat"))
