@@ -57,13 +57,13 @@ class Artifact:
     steps: dict[str, Target] = field(default_factory=dict)
 
 
-def _md(name: str, *, update: bool = True, delete: bool = True) -> dict[str, Target]:
-    steps = {"create": Target("metadata.createMetadata", name), "read": Target("metadata.readMetadata", name)}
-    if update:
-        steps["update"] = Target("metadata.updateMetadata", name)
-    if delete:
-        steps["delete"] = Target("metadata.deleteMetadata", name)
-    return steps
+def _md(name: str) -> dict[str, Target]:
+    return {
+        "create": Target("metadata.createMetadata", name),
+        "read": Target("metadata.readMetadata", name),
+        "update": Target("metadata.updateMetadata", name),
+        "delete": Target("metadata.deleteMetadata", name),
+    }
 
 
 # Every artifact type the guide has an admin create, with the step calls that matter. Preflight and
@@ -94,10 +94,10 @@ ARTIFACTS: list[Artifact] = [
     ),
     Artifact("NamedCredential(Password)", AIRCALL_NC, _md("Aircall")),
     Artifact("OAuthConsumer", CONSUMER, {"create": Target("connect.oauth_usage", None)}),
-    Artifact("AuthProvider", AUTH_PROVIDER, _md("ECI_Auth_Provider", update=False)),
+    Artifact("AuthProvider", AUTH_PROVIDER, _md("ECI_Auth_Provider")),
     Artifact("ConnectedApp", OAUTH_APP, _md("ECI_Connected_App")),
     Artifact("CustomSite", SITE, _md("VoiceConnector")),
-    Artifact("NamedCredential(OAuth)", ECI_NC, _md("ECI_Named_Credential", update=False)),
+    Artifact("NamedCredential(OAuth)", ECI_NC, _md("ECI_Named_Credential")),
     # Salesforce creates the guest user with the site, active when the site is; this resource only looks it up
     # (always adopted, left alone on delete). It writes when an admin deactivated the user: the update cell.
     Artifact("SiteGuestUser", GUEST, {"update": Target("rest.sobject.update", "$guest_id")}),
@@ -220,9 +220,21 @@ def record_ids(org: EmulatorHandle, username: str) -> dict[str, str]:
     return ids
 
 
+# What `edit_as_admin` changes: resource → the properties `refresh` must report, and only those.
+ADMIN_DRIFT: dict[str, set[str]] = {
+    USER: {"email"},
+    GUEST: {"is_active"},
+    AIRCALL_NC: {"endpoint"},
+    ECI_NC: {"oauth_scope"},
+    AUTH_PROVIDER: {"friendly_name"},
+    OAUTH_APP: {"contact_email"},
+    SITE: {"clickjack_protection_level"},
+}
+
+
 def edit_as_admin(org: EmulatorHandle, ids: dict[str, str]) -> None:
     """What an admin might change in Setup on every artifact that can drift in place, through the ordinary
-    APIs (REST for users, Metadata API read → change → update for the rest)."""
+    APIs (REST for users, Metadata API read → change → update for the rest). Each change is one property."""
     sf = org.sf()
     sf.User.update(ids["user_id"], {"Email": "changed-in-setup@demo.example"})
     sf.User.update(ids["guest_id"], {"IsActive": False})
@@ -230,6 +242,12 @@ def edit_as_admin(org: EmulatorHandle, ids: dict[str, str]) -> None:
     nc = md.NamedCredential.read("Aircall")
     nc.endpoint = "https://changed-in-setup.example/"
     md.NamedCredential.update(nc)
+    eci = md.NamedCredential.read("ECI_Named_Credential")
+    eci.oauthScope = "api"
+    md.NamedCredential.update(eci)
+    provider = md.AuthProvider.read("ECI_Auth_Provider")
+    provider.friendlyName = "Renamed in Setup"
+    md.AuthProvider.update(provider)
     app = md.ConnectedApp.read("ECI_Connected_App")
     app.contactEmail = "changed-in-setup@demo.example"
     md.ConnectedApp.update(app)
