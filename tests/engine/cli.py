@@ -76,6 +76,8 @@ def _step_line(step: Step, preview: bool) -> str:
     text = f" {symbol} {step.type} {name} {op}"
     if step.diffs:
         text += f" [diff: {' '.join('~' + d for d in step.diffs)}]"
+    if op == "replace" and step.replaces:
+        text += f" (forces replacement: {', '.join(step.replaces)})"
     if step.error:
         text += " **failed**"
     return text

@@ -75,6 +75,8 @@ class Step:
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
+        if self.replaces:
+            doc["replaces"] = list(self.replaces)
         if self.error is not None:
             doc["error"] = self.error
         return doc

@@ -60,7 +60,7 @@ def test_replace_creates_the_new_one_before_deleting_the_old(fileprog: FileProg)
     up = fileprog.run("up", [A])
     res = fileprog.run("up", [{**A, "key": "k2"}])
     step = res.steps_by_name()["a"]
-    assert step["op"] == "replace" and "key" in step["diffs"]
+    assert step["op"] == "replace" and "key" in step["diffs"] and step["replaces"] == ["key"]
     assert res.outputs["a_rid"] != up.outputs["a_rid"]
     ops = [c["op"] for c in fileprog.calls("create", "delete")]
     assert ops == ["create", "create", "delete"]
@@ -267,7 +267,7 @@ def test_human_output_looks_like_the_cli(fileprog: FileProg) -> None:
     assert " ~  pulumi-python:dynamic:Resource a update [diff: ~content]" in second
     assert "~ 1 updated" in second and "1 unchanged" in second
     third = cli("-c", "fileprog:items=" + json.dumps([{**A, "content": "x", "key": "z"}]))
-    assert " +- pulumi-python:dynamic:Resource a replace [diff: ~key]" in third
+    assert " +- pulumi-python:dynamic:Resource a replace [diff: ~key] (forces replacement: key)" in third
     fourth = cli("-c", "fileprog:items=[]")
     assert " -  pulumi-python:dynamic:Resource a delete" in fourth and "- 1 deleted" in fourth
 
