@@ -261,3 +261,41 @@ def test_switching_to_skip_deletes_exactly_the_shared_artifacts(org: EmulatorHan
     )
     snap = org_snapshot(org)
     assert snap["connected_apps"] == [] and snap["sites"] == [] and snap["auth_providers"] == []
+
+
+def test_adopted_artifacts_show_drift_on_refresh_and_survive_destroy(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    seed_shared_eci(org)
+    state = tmp_path / "state"
+    up = engine("up", org, state, overrides={"sharedEci": "adopt"})
+    assert up.returncode == 0
+    md = org.mdapi()
+    site: Any = md.CustomSite.read(["VoiceConnector"])
+    site.clickjackProtectionLevel = "AllowAllFraming"  # an admin, in Setup
+    md.CustomSite.update(site)
+
+    refresh = engine("refresh", org, state, overrides={"sharedEci": "adopt"})
+    drift = {s["urn"].rsplit("::", 1)[-1]: s["diffs"] for s in refresh.data["steps"] if s["op"] != "same"}
+    assert drift == {"eci-aircall-site": ["clickjack_protection_level"]}
+    engine("up", org, state, overrides={"sharedEci": "adopt"})
+    restored: Any = md.CustomSite.read(["VoiceConnector"])
+    assert restored.clickjackProtectionLevel == "SameOriginOnly"
+
+    engine("destroy", org, state, overrides={"sharedEci": "adopt"})
+    kept = org_snapshot(org)
+    assert kept["sites"] == [("VoiceConnector",)] and kept["connected_apps"] == [("ECI Connected App",)]
+    assert kept["auth_providers"] == [("ECI_Auth_Provider",)]
+    assert [n for (n, _) in kept["named_credentials"]] == ["ECI_Named_Credential"]
+
+
+def test_skip_in_an_org_without_the_shared_artifacts_fails_before_writing(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    org.reset_calls()
+    result = engine("up", org, tmp_path, overrides={"sharedEci": "skip"}, check=False)
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "eci-aircall:sharedEci is 'skip' but these shared ECI artifacts do not exist" in text
+    assert "guide: Add ECI as an Authorized Provider" in text and "Traceback" not in text
+    assert org.calls()["writes"] == 0
