@@ -136,6 +136,21 @@ def mark_own_duplicate(provider: MetadataProvider, err: SalesforceError) -> None
         err.uncertain_write = True
 
 
+def check_adopted_key(provider: MetadataProvider, inputs: Mapping[str, Any], live: Live | None) -> None:
+    """An existing app must already have the consumer key the auth provider is given (the OAuthConsumer read
+    it from the app); otherwise adopting it would silently leave the auth provider with credentials the app
+    does not know — and a key cannot be changed on update."""
+    key = live.values.get("consumer_key") if live is not None else None
+    if key and key != inputs.get("consumer_key"):
+        raise InputError(
+            f"{provider.full_name(inputs)} already exists with another consumer key than the one the stack "
+            "wired into the auth provider",
+            artifact=provider.artifact(inputs),
+            hint="let the OAuthConsumer read the app's credentials again: `pulumi up --replace "
+            "<urn of the OAuthConsumer>` (see `pulumi stack --show-urns`)",
+        )
+
+
 def check_profiles(provider: MetadataProvider, inputs: Mapping[str, Any]) -> None:
     """Unknown profile names fail before any write (one SOQL query)."""
     profiles = list(inputs.get("profiles") or [])
@@ -212,6 +227,11 @@ class ConnectedAppProvider(ConvergingMetadataProvider):
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         check_profiles(self, inputs)
         return super().prepare(inputs, creating=creating)
+
+    def find(self, inputs: Mapping[str, Any]) -> Live | None:
+        live = super().find(inputs)
+        check_adopted_key(self, inputs, live)
+        return live
 
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         record = super().to_salesforce(inputs, creating=creating)

@@ -46,7 +46,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from providers.base import Live, MetadataProvider, merge
-from providers.connected_app import ConnectedApp, OAuthAppInputs, check_profiles, mark_own_duplicate
+from providers.connected_app import (
+    ConnectedApp,
+    OAuthAppInputs,
+    check_adopted_key,
+    check_profiles,
+    mark_own_duplicate,
+)
 from providers.salesforce import SalesforceError
 
 #: (record key, Metadata type, fullName suffix) in creation order.
@@ -157,7 +163,9 @@ class ExternalClientAppProvider(MetadataProvider):
         return Live(id=str(app.get("fullName") or app_name), values=self.from_salesforce(raw), raw=raw)
 
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
-        return self._read_all(self.full_name(inputs), self.artifact(inputs))
+        live = self._read_all(self.full_name(inputs), self.artifact(inputs))
+        check_adopted_key(self, inputs, live)
+        return live
 
     def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
         return self._read_all(id_, f"ExternalClientApp {id_}")

@@ -3,14 +3,14 @@
 The guide is circular: the app's consumer key/secret go into the auth provider, whose callback URL goes back
 into the app. This resource breaks the cycle by settling the key and secret first:
 
-* If the OAuth app ``app_name`` already exists (a connected app or an external client app, per
-  ``app_kind``), its key and secret are read from the Connect REST OAuth Credentials resources and
+* If the OAuth app ``app_name`` already exists (a connected app or an external client app, per ``app_kind``;
+  readMetadata says so), its key and secret are read from the Connect REST OAuth Credentials resources and
   ``adopted`` is True: ``GET apps/oauth/usage`` gives the app's ``identifier`` from its ``developerName``
-  (Connect REST API guide, "OAuth Usage"; the same lookup sfdx-hardis does in
-  ``externalClientAppUtils.ts``), ``GET apps/oauth/credentials/{appId}`` lists its consumers ("OAuth
-  Credentials by App ID"), and ``GET apps/oauth/credentials/{appId}/{consumerId}?part=keyandsecret`` returns
-  both ("OAuth Credentials by Consumer ID": "the secret value is returned only when specified in this
-  parameter").
+  (Connect REST API guide, "OAuth Usage"; the same lookup sfdx-hardis does in ``externalClientAppUtils.ts``;
+  for a connected app missing from that listing, its ConnectedApplication Id), ``GET
+  apps/oauth/credentials/{appId}`` lists its consumers ("OAuth Credentials by App ID"), and ``GET
+  apps/oauth/credentials/{appId}/{consumerId}?part=keyandsecret`` returns both ("OAuth Credentials by
+  Consumer ID": "the secret value is returned only when specified in this parameter").
 * Otherwise they are generated here with :mod:`secrets` and the app is later created with them — both
   ``ConnectedAppOauthConfig`` and ``ExtlClntAppGlobalOauthSettings`` accept ``consumerKey`` and
   ``consumerSecret`` at create (Metadata API Developer Guide; Help "Configure the External Client App Global
@@ -21,9 +21,10 @@ into the app. This resource breaks the cycle by settling the key and secret firs
 
 It never writes to Salesforce; delete does nothing there. Both values are secret outputs.
 
-Calls: create 1 (usage) when the app is new, 3 when it exists; no-op 0; refresh 0 for generated credentials
-(this resource is their source: the app's own read shows any drift of the key), 1 for adopted ones (their
-``keyandsecret``, so a secret rotated in Setup reaches the auth provider on the next ``up``); delete 0.
+Calls: create 1 (readMetadata) when the app is new, 4 when it exists; no-op 0; refresh 0 for generated
+credentials (this resource is their source: the app's own read shows any drift of the key), 1 for adopted
+ones (their ``keyandsecret``, so a secret rotated in Setup reaches the auth provider on the next ``up``);
+delete 0.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from pydantic import Field, field_validator
 from providers import salesforce
 from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError, unwrap
 from providers.connected_app import DEVELOPER_NAME
-from providers.salesforce import SalesforceError, url_quote
+from providers.salesforce import SalesforceError, soql_quote, url_quote
 
 AppKind = Literal["ConnectedApp", "ExternalClientApp"]
 _KINDS: dict[str, AppKind] = {"connectedapp": "ConnectedApp", "externalclientapp": "ExternalClientApp"}
@@ -143,35 +144,57 @@ class OAuthConsumerProvider(ArtifactProvider):
 
     # --- Connect REST ---
     def _existing_app(self, inputs: Mapping[str, Any]) -> tuple[str, str] | None:
-        """(app id, consumer id) of the existing app, or None when there is no such app."""
+        """(app id, consumer id) of the existing app, or None when there is no such app.
+
+        Existence is read from the Metadata API (authoritative, one call, all a new app costs); only an app
+        that exists is then looked up in the OAuth Usage listing for its identifier."""
         artifact = self.artifact(inputs)
-        usage = self.client.rest("GET", "apps/oauth/usage", artifact=artifact) or {}
+        name = str(inputs["app_name"])
+        connected = inputs["app_kind"] == "ConnectedApp"
+        type_name = "ConnectedApp" if connected else "ExternalClientApplication"
+        record = self.client.metadata_read(type_name, [name], artifact=artifact)[0]
+        if record is None:
+            return None
+        if connected and not record.get("oauthConfig"):
+            raise self._no_consumer(inputs)
+        app_id = self._usage_identifier(inputs)
+        if app_id is None and connected:
+            # A connected app's identifier is its ConnectedApplication Id, whose Name is the app's label.
+            label = soql_quote(str(record.get("label") or name))
+            rows = self.client.query(
+                f"SELECT Id FROM ConnectedApplication WHERE Name = {label}", artifact=artifact
+            )
+            app_id = str(rows[0]["Id"]) if rows else None
+        if app_id is None:
+            raise InputError(
+                f"{name} exists but Salesforce's OAuth Usage listing does not show it, so its consumer key "
+                "and secret cannot be read",
+                artifact=artifact,
+                hint="check that the connecting user may view OAuth apps and their consumer secrets (View "
+                "Client Secret), then run `pulumi up` again",
+            )
+        listing = self.client.rest("GET", f"apps/oauth/credentials/{url_quote(app_id)}", artifact=artifact)
+        consumers = (listing or {}).get("consumers") or []
+        if not consumers:
+            raise self._no_consumer(inputs)
+        return app_id, str(consumers[0]["id"])
+
+    def _usage_identifier(self, inputs: Mapping[str, Any]) -> str | None:
+        usage = self.client.rest("GET", "apps/oauth/usage", artifact=self.artifact(inputs)) or {}
         name = str(inputs["app_name"]).lower()
         for app in usage.get("apps") or []:
-            if str(app.get("developerName", "")).lower() != name:
-                continue
-            app_kind = _kind_of(app.get("appType"))
-            if app_kind is not None and app_kind != inputs["app_kind"]:
-                raise InputError(
-                    f"{inputs['app_name']} exists in this org as a {app_kind}, not a {inputs['app_kind']}",
-                    artifact=artifact,
-                    hint="set eci-aircall:oauthAppKind to match the existing app "
-                    f"(`pulumi config set eci-aircall:oauthAppKind {_config_kind(app_kind)}`)",
-                )
-            app_id = str(app["identifier"])
-            listing = self.client.rest(
-                "GET", f"apps/oauth/credentials/{url_quote(app_id)}", artifact=artifact
-            )
-            consumers = (listing or {}).get("consumers") or []
-            if not consumers:
-                raise InputError(
-                    f"{inputs['app_name']} exists but has no OAuth consumer (OAuth settings not enabled)",
-                    artifact=artifact,
-                    hint="enable OAuth on it in Setup → App Manager, or delete it so the stack creates "
-                    "it, then run `pulumi up` again",
-                )
-            return app_id, str(consumers[0]["id"])
+            kind = _kind_of(app.get("appType"))
+            if str(app.get("developerName", "")).lower() == name and kind in (None, inputs["app_kind"]):
+                return str(app["identifier"])
         return None
+
+    def _no_consumer(self, inputs: Mapping[str, Any]) -> InputError:
+        return InputError(
+            f"{inputs['app_name']} exists but has no OAuth consumer (OAuth settings not enabled)",
+            artifact=self.artifact(inputs),
+            hint="enable OAuth on it in Setup → App Manager, or delete it so the stack creates it, then "
+            "run `pulumi up` again",
+        )
 
     def _credentials(self, inputs: Mapping[str, Any], app_id: str, consumer_id: str) -> tuple[str, str]:
         body = self.client.rest(
@@ -203,10 +226,6 @@ def _kind_of(app_type: Any) -> AppKind | None:
     if "connected" in text:
         return "ConnectedApp"
     return None
-
-
-def _config_kind(app_kind: AppKind) -> str:
-    return "externalClientApp" if app_kind == "ExternalClientApp" else "connectedApp"
 
 
 class OAuthConsumer(ArtifactResource, module="eci-aircall", name="OAuthConsumer"):

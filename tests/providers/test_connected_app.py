@@ -264,3 +264,20 @@ def test_a_refresh_policy_outside_the_guide_shows_as_drift_and_is_restored(org: 
     assert driver.diff(**inputs(org)).changes is True
     driver.update(**inputs(org))
     assert read_md(org).oauthPolicy.refreshTokenPolicy == "specific_lifetime:365:DAYS"
+
+
+def test_existing_app_with_another_key_is_not_silently_adopted(org: Any, driver: Driver) -> None:
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        mdapi.ConnectedApp(
+            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
+            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://x.example/cb", scopes=["Api"],
+                                                      consumerKey="SomeoneElsesKey0001",
+                                                      consumerSecret=SECRET),
+        )
+    )  # fmt: skip
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as caught:
+        driver.create(**inputs(org))
+    assert "another consumer key" in str(caught.value) and "pulumi up --replace" in str(caught.value)
+    assert org.calls()["writes"] == 0

@@ -219,3 +219,21 @@ def test_reply_lost_after_a_component_was_saved_converges_without_duplicates(
         assert [p.fullName for p in listed] == [name]
     driver.delete()
     assert all(read_md(org, part) is None for part in TYPES)
+
+
+def test_existing_app_with_another_key_is_not_silently_adopted(org: Any, driver: Driver) -> None:
+    mdapi = org.mdapi()
+    mdapi.ExternalClientApplication.create(
+        mdapi.ExternalClientApplication(fullName=APP, label="ECI Connected App")
+    )
+    mdapi.ExtlClntAppGlobalOauthSettings.create(
+        mdapi.ExtlClntAppGlobalOauthSettings(
+            fullName=f"{APP}_glbloauth", externalClientApplication=APP, label="g",
+            callbackUrl="https://dummy_url/cb", consumerKey="SomeoneElsesKey0001", consumerSecret=SECRET,
+        )
+    )  # fmt: skip
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as caught:
+        driver.create(**inputs(org))
+    assert "another consumer key" in str(caught.value)
+    assert org.calls()["writes"] == 0

@@ -59,7 +59,7 @@ def existing_external_client_app(org: Any) -> None:
 def test_new_app_gets_generated_credentials_without_any_write(org: Any, driver: Driver) -> None:
     org.reset_calls()
     driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
-    assert ops(org) == {"connect.oauth_usage": 1}
+    assert ops(org) == {"metadata.readMetadata": 1}
     assert org.calls()["writes"] == 0
     assert rpc.is_rpc_secret(driver.outs["consumer_key"]) and rpc.is_rpc_secret(
         driver.outs["consumer_secret"]
@@ -82,7 +82,7 @@ def test_existing_connected_app_credentials_are_read_from_connect_rest(org: Any,
     org.reset_calls()
     outs = driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
     assert (outs["consumer_key"], outs["consumer_secret"], outs["adopted"]) == (KEY, SECRET, True)
-    assert ops(org) == {"connect.oauth_usage": 1, "connect.oauth_credentials": 2}
+    assert ops(org) == {"metadata.readMetadata": 1, "connect.oauth_usage": 1, "connect.oauth_credentials": 2}
     assert org.calls()["writes"] == 0
 
 
@@ -97,12 +97,24 @@ def test_existing_external_client_app_credentials_are_read_too(org: Any, driver:
     )
 
 
-def test_app_of_the_other_kind_is_an_error_naming_the_config_key(org: Any, driver: Driver) -> None:
-    existing_connected_app(org)
+def test_existing_app_without_oauth_is_an_error_saying_what_to_do(org: Any, driver: Driver) -> None:
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        mdapi.ConnectedApp(
+            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="a@example.com"
+        )
+    )
+    org.reset_calls()
     with pytest.raises(SalesforceError) as caught:
-        driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
-    assert "pulumi config set eci-aircall:oauthAppKind connectedApp" in str(caught.value)
-    assert SECRET not in str(caught.value)
+        driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
+    assert "no OAuth consumer" in str(caught.value) and "enable OAuth" in str(caught.value)
+    assert org.calls()["writes"] == 0
+
+
+def test_an_app_of_the_other_kind_does_not_count_as_existing(org: Any, driver: Driver) -> None:
+    existing_connected_app(org)
+    outs = driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
+    assert outs["adopted"] is False and outs["consumer_key"] != KEY
 
 
 def test_same_inputs_diff_to_no_change_and_app_changes_replace(org: Any, driver: Driver) -> None:
