@@ -27,7 +27,9 @@ class FileProg:
     ) -> api.EngineResult:
         full = {"fileprog:db": str(self.db), "fileprog:items": json.dumps(items)}
         full.update(config or {})
-        return api.run(verb, stack="dev", cwd=self.cwd, state_dir=self.state_dir, config=full, **kw)
+        # The stack file is encrypted with the test passphrase, whatever the caller's shell has set.
+        env = {"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE, **kw.pop("env", {})}
+        return api.run(verb, stack="dev", cwd=self.cwd, state_dir=self.state_dir, config=full, env=env, **kw)
 
     def data(self) -> dict[str, Any]:
         return dict(json.loads(self.db.read_text())) if self.db.exists() else {}

@@ -256,7 +256,8 @@ def test_human_output_looks_like_the_cli(fileprog: FileProg) -> None:
     def cli(*extra: str) -> str:
         args = [sys.executable, "-m", "tests.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
         args += ["--state-dir", str(fileprog.state_dir), "-c", f"fileprog:db={fileprog.db}", *extra]
-        proc = subprocess.run(args, cwd=api.REPO_ROOT, env=api.engine_env(), capture_output=True, text=True)
+        env = api.engine_env({"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE})
+        proc = subprocess.run(args, cwd=api.REPO_ROOT, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 

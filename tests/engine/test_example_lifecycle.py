@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from .api import TEST_PASSPHRASE
 from .lifecycle import EngineRunner, Lifecycle, PulumiCliRunner, Runner
 
 EXAMPLE = Path(__file__).with_name("example")
 NOTE = "example-secret-note-7f3a"  # the `example:note` secret in example/stacks/Pulumi.dev.yaml
+ENV = {"PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE}  # what that stack file is encrypted with
 
 
 def _permission_sets(org: Any) -> list[tuple[str, str, str, str]]:
@@ -39,7 +41,7 @@ def _lifecycle(org: Any, runner: Runner) -> Lifecycle:
 
 
 def test_example_lifecycle_through_the_local_engine(org: Any, tmp_path: Path) -> None:
-    runner = EngineRunner(EXAMPLE, "dev", tmp_path / "state")
+    runner = EngineRunner(EXAMPLE, "dev", tmp_path / "state", env=ENV)
     t0 = time.monotonic()
     timings = _lifecycle(org, runner).run()
     print(f"\nexample lifecycle (local engine): {time.monotonic() - t0:.1f}s; " + ", ".join(
@@ -48,7 +50,7 @@ def test_example_lifecycle_through_the_local_engine(org: Any, tmp_path: Path) ->
 
 
 def test_second_resource_description_holds_the_first_ones_id(org: Any, tmp_path: Path) -> None:
-    runner = EngineRunner(EXAMPLE, "dev", tmp_path / "state")
+    runner = EngineRunner(EXAMPLE, "dev", tmp_path / "state", env=ENV)
     config = {"example:instanceUrl": org.instance_url, "example:caBundle": org.ca_cert}
     up = runner.run("up", config=config, secrets={"example:accessToken": org.access_token})
     first_id = org.sf().PermissionSet.get(up.outputs["first_id"])
@@ -61,5 +63,5 @@ def test_second_resource_description_holds_the_first_ones_id(org: Any, tmp_path:
 
 @pytest.mark.skipif(shutil.which("pulumi") is None, reason="the pulumi CLI is not on PATH")
 def test_example_lifecycle_through_the_real_pulumi_cli(org: Any, tmp_path: Path) -> None:
-    runner = PulumiCliRunner(EXAMPLE, "dev", tmp_path / "state", tmp_path / "project")
+    runner = PulumiCliRunner(EXAMPLE, "dev", tmp_path / "state", tmp_path / "project", env=ENV)
     _lifecycle(org, runner).run()
