@@ -287,6 +287,7 @@ class Lifecycle:
         assert _ops(change) == self.expected_change_ops, (
             f"config change did {_ops(change)}, expected {self.expected_change_ops}"
         )
+        self._assert_no_plaintext("state after the change", self.runner.state_text())
         self._step("up after change (no-op)", "up", cfg, sec, expect_no_changes=True)
 
         cfg.update(self.remove_config)
