@@ -237,17 +237,24 @@ def test_lifecycle_external_client_app_where_connected_apps_are_blocked(
         org.settings(connected_app_creation_allowed=True)
 
 
-def test_connected_app_path_in_a_blocked_org_names_the_option_to_switch(
+def test_connected_app_path_in_a_blocked_org_names_the_option_and_switching_converges(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
     org.settings(connected_app_creation_allowed=False)
     try:
-        org.reset_calls()
-        result = engine("up", org, tmp_path, check=False)
+        failed = engine("up", org, tmp_path, check=False)
+        assert failed.returncode != 0
+        assert "eci-aircall:oauthAppKind" in failed.stdout + failed.stderr
+        # The way forward the message gives: switch to an external client app; what the failed run created
+        # is kept in state and the next up completes the setup.
+        engine("up", org, tmp_path, overrides={"oauthAppKind": "externalClientApp"})
+        engine(
+            "preview", org, tmp_path, overrides={"oauthAppKind": "externalClientApp"}, expect_no_changes=True
+        )
     finally:
         org.settings(connected_app_creation_allowed=True)
-    assert result.returncode != 0
-    assert "eci-aircall:oauthAppKind" in result.stdout + result.stderr
+    snap = org_snapshot(org)
+    assert snap["connected_apps"] == [] and snap["external_client_apps"] == ["ECI_Connected_App"]
 
 
 def test_switching_to_skip_deletes_exactly_the_shared_artifacts(org: EmulatorHandle, tmp_path: Path) -> None:
