@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from .conftest import FileProg
 
 A = {"name": "a", "content": "alpha"}
@@ -321,3 +323,37 @@ def test_delete_before_replace_first_deletes_dependents_that_must_be_replaced(fi
     assert set(calls[3:]) == {("create", "b"), ("update", "c")}
     assert set(fileprog.contents()) == {"a", "b", "c"}
     fileprog.run("up", [{**items[0], "key": "k2"}, *items[1:]], expect_no_changes=True)
+
+
+def test_state_is_journaled_after_every_step_so_a_killed_engine_loses_nothing(fileprog: FileProg) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from . import api
+
+    items = [A, {"name": "b", "after": "a", "delay": 30}]
+    args = [sys.executable, "-m", "tests.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
+    args += ["--state-dir", str(fileprog.state_dir), "-c", f"fileprog:db={fileprog.db}"]
+    args += ["-c", "fileprog:items=" + json.dumps(items)]
+    env = api.engine_env({"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE})
+    proc = subprocess.Popen(
+        args, cwd=api.REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if fileprog.state_file.exists() and "a" in fileprog.state_resources():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the engine never journaled resource a")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the engine, its program and its provider, mid-deployment
+        proc.wait()
+    assert set(fileprog.contents()) == {"a"}
+    again = fileprog.run("up", [A, {"name": "b", "after": "a"}])
+    assert {k.rsplit("::", 1)[-1]: v for k, v in again.ops().items()} == {"b": "create"}
