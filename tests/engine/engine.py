@@ -26,6 +26,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import (
     engine_pb2,
     engine_pb2_grpc,
@@ -222,7 +223,8 @@ class Deployment:
         return f"urn:pulumi:{self.stack}::{self.project.name}::{qualified}::{name}"
 
     def _start_engine_services(self, monitor: bool) -> str:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
+        # The SDK's message limit (pulumi/runtime/_grpc_settings.py): registrations carry pickled providers.
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=64), options=_GRPC_CHANNEL_OPTIONS)
         engine_pb2_grpc.add_EngineServicer_to_server(_EngineServicer(self), server)
         if monitor:
             resource_pb2_grpc.add_ResourceMonitorServicer_to_server(_MonitorServicer(self), server)

@@ -19,11 +19,10 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from .state import Props, normalise, strip_secrets, wrap_secret
-
-_GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024)]
 
 
 class ProviderError(Exception):
@@ -114,7 +113,7 @@ class ProviderHost:
                 "could not start the pulumi-python provider plugin: "
                 + ("".join(self._stderr_tail[-5:]) or line)
             )
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=_GRPC_OPTIONS)
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=_GRPC_CHANNEL_OPTIONS)
         grpc.channel_ready_future(self._channel).result(timeout=30)
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
         args: Props = {
