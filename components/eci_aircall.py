@@ -120,9 +120,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
         ps = args.permission_sets
         manages_shared = args.shared_eci != "skip"
 
-        def child(
-            *, after: Sequence[pulumi.Resource] = (), shared: bool = False
-        ) -> pulumi.ResourceOptions:
+        def child(*, after: Sequence[pulumi.Resource] = (), shared: bool = False) -> pulumi.ResourceOptions:
             # Adopted shared artifacts were there before this stack and other voice connectors rely on them:
             # `destroy` forgets them (retain_on_delete) unless deleteAdopted says otherwise.
             retain = shared and args.shared_eci == "adopt" and not args.delete_adopted
@@ -363,16 +361,28 @@ class EciAircallIntegration(pulumi.ComponentResource):
 
         def describe(values: list[Any]) -> dict[str, Any]:
             status, url = values
-            authenticated = str(status or "").lower() == "authenticated"
-            if authenticated:
+            how = (
+                f"as the integration user, open url, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
+                "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
+                "Credentials, steps 5-6)"
+            )
+            state = str(status or "").lower()
+            authenticated: bool | None
+            if state == "authenticated":
+                authenticated = True
                 text = f"{ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
-            else:
+            elif state in ("", "unknown"):
+                # The provider could not read it: Salesforce exposes a legacy named credential's
+                # authentication status in Setup only. Saying "not authenticated" would be a guess.
+                authenticated = None
                 text = (
-                    f"As the integration user, open url, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
-                    "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
-                    "Credentials, steps 5-6); `pulumi refresh` then shows it authenticated."
+                    f"Salesforce shows whether {ECI_NAMED_CREDENTIAL} is authenticated only in Setup: open "
+                    f"url; unless Authentication Status reads 'Authenticated as' the integration user, {how}."
                 )
-            return {"authenticated": authenticated, "url": url, "instructions": text}
+            else:
+                authenticated = False
+                text = how[0].upper() + how[1:] + "."
+            return {"authenticated": authenticated, "status": status, "url": url, "instructions": text}
 
         return pulumi.Output.all(out(nc, "authentication_status"), out(nc, "authorize_url")).apply(describe)
 

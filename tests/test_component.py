@@ -300,6 +300,34 @@ def test_a_site_admin_other_than_the_integration_user_does_not_wait_for_it(monit
     assert graph(monitor)["site"] == {"preflight"}
 
 
+@pytest.mark.parametrize(
+    ("status", "authenticated", "says"),
+    [
+        ("Authenticated", True, "nothing left to do by hand"),
+        ("NotAuthenticated", False, "click Authorize"),
+        ("Unknown", None, "only in Setup"),
+    ],
+)
+def test_next_manual_step_never_guesses_the_authentication_status(
+    monitor: RecordingMonitor, status: str, authenticated: bool | None, says: str
+) -> None:
+    FAKE_OUTPUTS["eci-named-credential"]["authentication_status"] = status
+    try:
+        component, _ = build(monitor)
+    finally:
+        FAKE_OUTPUTS["eci-named-credential"]["authentication_status"] = "NotAuthenticated"
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output[Any]:
+        return component.next_manual_step.apply(
+            lambda step: _assert_equal(
+                (step["authenticated"], says in step["instructions"]), (authenticated, True)
+            )
+        )
+
+    check()
+
+
 def test_consumer_key_output_is_secret_and_next_step_points_at_setup(monitor: RecordingMonitor) -> None:
     component, _ = build(monitor)
 

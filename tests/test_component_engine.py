@@ -101,3 +101,15 @@ def test_a_no_op_costs_no_salesforce_call(org: EmulatorHandle, tmp_path: Path, v
     org.reset_calls()
     engine(verb, org, tmp_path, expect_no_changes=True)
     assert org.calls()["total"] == 0
+
+
+def test_next_manual_step_points_at_the_named_credentials_setup_page(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    step = engine("up", org, tmp_path).outputs["nextManualStep"]
+    nc_id = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'ECI_Named_Credential'")
+    assert step["url"].startswith(org.instance_url + "/lightning/setup/NamedCredential/")
+    assert nc_id["records"][0]["Id"] in step["url"]
+    # No API tells a legacy named credential's authentication status (see providers/named_credential.py):
+    # the output says it is unknown and how to check, rather than claiming "not authenticated".
+    assert step["authenticated"] is None and "Authorize" in step["instructions"]
