@@ -729,7 +729,8 @@ class Deployment:
                 self.save()
         finally:
             self._shutdown()
-        ok = program_ok and not self.failed
+        # An error diagnostic fails the update even when the program exits 0, as in the real engine.
+        ok = program_ok and not self.failed and not self.errors
         return Result(
             self.steps, self.stack_outputs, self.errors, self.diagnostics, ok, time.monotonic() - started
         )

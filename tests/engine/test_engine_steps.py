@@ -357,3 +357,9 @@ def test_state_is_journaled_after_every_step_so_a_killed_engine_loses_nothing(fi
     assert set(fileprog.contents()) == {"a"}
     again = fileprog.run("up", [A, {"name": "b", "after": "a"}])
     assert {k.rsplit("::", 1)[-1]: v for k, v in again.ops().items()} == {"b": "create"}
+
+
+def test_an_error_logged_by_the_program_fails_the_update(fileprog: FileProg) -> None:
+    res = fileprog.run("up", [A], config={"fileprog:logError": "quota check failed"}, check=False)
+    assert res.returncode != 0
+    assert "quota check failed" in res.stderr

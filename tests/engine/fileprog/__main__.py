@@ -167,3 +167,5 @@ for spec in items:
 if config.get("token"):
     pulumi.export("token", config.require_secret("token"))
 pulumi.export("plain", "visible")
+if config.get("logError"):
+    pulumi.log.error(config.get("logError") or "")
