@@ -398,6 +398,7 @@ def _user_or(
     configured: str | None, integration_username: str, user_output: pulumi.Output[str]
 ) -> pulumi.Input[str]:
     """A configured username, or the integration user's (as its Output, so the dependency is real)."""
-    if configured is None or configured == integration_username:
+    # Salesforce usernames compare case-insensitively.
+    if configured is None or configured.lower() == integration_username.lower():
         return user_output
     return configured

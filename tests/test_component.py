@@ -295,6 +295,13 @@ def _assert_equal(actual: Any, expected: Any) -> None:
     assert actual == expected
 
 
+def test_the_integration_user_as_site_admin_in_other_case_still_waits_for_it(
+    monitor: RecordingMonitor,
+) -> None:
+    _, regs = build(monitor, site_admin="ECI@Acme.Example", site_default_record_owner=None)
+    assert graph(monitor)["site"] == {"preflight", "integration-user"}
+
+
 def test_a_site_admin_other_than_the_integration_user_does_not_wait_for_it(monitor: RecordingMonitor) -> None:
     _, regs = build(monitor, site_admin="boss@acme.example", site_default_record_owner="boss@acme.example")
     assert graph(monitor)["site"] == {"preflight"}
