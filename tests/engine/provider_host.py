@@ -106,7 +106,9 @@ class ProviderHost:
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().decode().strip()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        # Keep both pipes flowing: a provider that prints would otherwise block on a full pipe.
+        threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
         if not line.isdigit():
             self._proc.wait(timeout=10)
             raise ProviderError(
@@ -132,11 +134,10 @@ class ProviderHost:
         )
         self.configured += 1
 
-    def _drain_stderr(self) -> None:
-        proc = self._proc
-        if proc is None or proc.stderr is None:
+    def _drain(self, pipe: Any) -> None:
+        if pipe is None:
             return
-        for raw in proc.stderr:
+        for raw in pipe:
             self._stderr_tail.append(raw.decode(errors="replace"))
             del self._stderr_tail[:-50]
 

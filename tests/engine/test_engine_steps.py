@@ -363,3 +363,8 @@ def test_an_error_logged_by_the_program_fails_the_update(fileprog: FileProg) -> 
     res = fileprog.run("up", [A], config={"fileprog:logError": "quota check failed"}, check=False)
     assert res.returncode != 0
     assert "quota check failed" in res.stderr
+
+
+def test_a_provider_that_prints_a_lot_does_not_stall_the_deployment(fileprog: FileProg) -> None:
+    res = fileprog.run("up", [{**A, "chatty": True}], timeout=60)
+    assert res.changes["create"] == 2

@@ -9,6 +9,7 @@ check which calls happened, in which order, and what ran in parallel.
 import fcntl
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +55,10 @@ class FileProvider(ResourceProvider):
             os._exit(3)
         if props.get("fail") == op:
             raise Exception(f"{op} of {props['name']} refused by the file store")
+        if props.get("chatty"):
+            for _ in range(300):  # ~300 KB each way: more than a pipe buffer holds
+                print("x" * 1000)
+                print("y" * 1000, file=sys.stderr)
         time.sleep(float(props.get("delay") or 0))
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -132,7 +137,7 @@ if group is not None:
 for spec in items:
     name = spec["name"]
     props: dict[str, Any] = {"name": name, "key": spec.get("key", "k"), "content": spec.get("content", name)}
-    for flag in ("delay", "fail", "crash", "dbr"):
+    for flag in ("delay", "fail", "crash", "dbr", "chatty"):
         if spec.get(flag):
             props[flag] = spec[flag]
     deps: list[pulumi.Resource] = []
