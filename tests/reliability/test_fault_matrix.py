@@ -76,7 +76,7 @@ def _adopted_flags(stack: Stack) -> dict[str, Any]:
     return {
         str(r["urn"]).rsplit("::", 1)[-1]: (r.get("outputs") or {}).get("adopted")
         for r in resources
-        if "dynamic:Resource" in str(r["type"])
+        if str(r["type"]).startswith("pulumi-python:dynamic/")
     }
 
 
@@ -359,7 +359,9 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
 
     # 3. The daily API limit is reached part-way: the error says so; what was done stays in state.
     used = org.calls()["total"]
-    org.settings(daily_api_limit=used + 12)
+    # 3 more calls: whatever the kill left undone, the site guest user and its assignments still need more
+    # (they wait for the site), so the limit is always reached part-way.
+    org.settings(daily_api_limit=used + 3)
     up = stack.run("up", check=False)
     text = error_text(up)
     org.settings(daily_api_limit=100000)
