@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,29 +44,47 @@ def engine(verb: str, org: EmulatorHandle, state: Path, **kw: Any) -> Any:
     return run(verb, stack=STACK, cwd=REPO, state_dir=state, config=config, secrets=secrets, **kw)
 
 
+@dataclass
+class Deployed:
+    org: EmulatorHandle
+    state: Path
+    up: Any
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """One `up` of the demo stack on an org of its own, shared by the tests that only look at the result
+    (none of them changes the org or the state)."""
+    org = EmulatorHandle(tmp_path_factory.mktemp("component-org"))
+    try:
+        state = tmp_path_factory.mktemp("component-state")
+        yield Deployed(org, state, engine("up", org, state))
+    finally:
+        org.stop()
+
+
 def test_after_one_up_the_connected_app_calls_back_to_the_auth_provider_and_preview_is_clean(
-    org: EmulatorHandle, tmp_path: Path
+    deployed: Deployed,
 ) -> None:
-    up = engine("up", org, tmp_path)
-    callback = up.outputs["callbackUrl"]
+    org = deployed.org
+    callback = deployed.up.outputs["callbackUrl"]
     # Salesforce: an auth provider's callback URL is {My Domain}/services/authcallback/{URL suffix}
     # (Help: "Configure a Salesforce Authentication Provider"); the emulator's My Domain is its instance URL.
     assert callback == f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
     app: Any = org.mdapi().ConnectedApp.read(["ECI_Connected_App"])
     assert app.oauthConfig.callbackUrl == callback
 
-    again = engine("preview", org, tmp_path, expect_no_changes=True)
+    again = engine("preview", org, deployed.state, expect_no_changes=True)
     assert again.returncode == 0
     changes = again.changes
     assert changes["same"] > 0
     assert {op: n for op, n in changes.items() if op != "same" and n} == {}
 
 
-def test_state_records_only_true_dependencies(org: EmulatorHandle, tmp_path: Path) -> None:
+def test_state_records_only_true_dependencies(deployed: Deployed) -> None:
     from tests.test_component import EXPECTED_CREATE_GRAPH
 
-    engine("up", org, tmp_path)
-    resources = stack_export(stack=STACK, cwd=REPO, state_dir=tmp_path)["deployment"]["resources"]
+    resources = stack_export(stack=STACK, cwd=REPO, state_dir=deployed.state)["deployment"]["resources"]
     name_of = {r["urn"]: r["urn"].rsplit("::", 1)[-1].removeprefix("eci-aircall-") for r in resources}
     children = [r for r in resources if r.get("parent") and "EciAircallIntegration" in r["parent"]]
     graph = {}
@@ -74,6 +96,44 @@ def test_state_records_only_true_dependencies(org: EmulatorHandle, tmp_path: Pat
             name_of[u] for u in urns if u in name_of and name_of[u] in EXPECTED_CREATE_GRAPH
         }
     assert graph == EXPECTED_CREATE_GRAPH
+
+
+@pytest.mark.parametrize("verb", ["preview", "up"])
+def test_a_no_op_costs_no_salesforce_call(deployed: Deployed, verb: str) -> None:
+    """Issue 8's goal: nothing changed → 0 API calls, login included."""
+    deployed.org.reset_calls()
+    engine(verb, deployed.org, deployed.state, expect_no_changes=True)
+    assert deployed.org.calls()["total"] == 0
+
+
+def test_next_manual_step_points_at_the_named_credentials_setup_page(deployed: Deployed) -> None:
+    org = deployed.org
+    step = deployed.up.outputs["nextManualStep"]
+    nc_id = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'ECI_Named_Credential'")
+    assert step["url"].startswith(org.instance_url + "/lightning/setup/NamedCredential/")
+    assert nc_id["records"][0]["Id"] in step["url"]
+    # No API tells a legacy named credential's authentication status (see providers/named_credential.py):
+    # the output says it is unknown and how to check, rather than claiming "not authenticated".
+    assert step["authenticated"] is None and "Authorize" in step["instructions"]
+
+
+def test_generated_consumer_secret_stays_out_of_state_and_output(deployed: Deployed) -> None:
+    """The consumer secret travels OAuthConsumer → AuthProvider → ConnectedApp; it must stay encrypted."""
+    from tests.test_component_lifecycle import _consumer_credentials
+
+    org, state, up = deployed.org, deployed.state, deployed.up
+    preview = engine("preview", org, state)
+    app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
+        "records"
+    ][0]
+    secret = _consumer_credentials(org, app_id["Id"])["secret"]
+    assert len(secret) >= 16
+    exported = json.dumps(stack_export(stack=STACK, cwd=REPO, state_dir=state))
+    state_files = "".join(p.read_text() for p in (state / ".pulumi").rglob("*.json"))
+    for text in (up.stdout, up.stderr, preview.stdout, preview.stderr, exported, state_files):
+        assert secret not in text
+        assert base64.b64encode(secret.encode()).decode() not in text
+    assert up.outputs["oauthConsumerKey"] == "[secret]"
 
 
 def test_missing_config_fails_before_any_salesforce_call(org: EmulatorHandle, tmp_path: Path) -> None:
@@ -92,24 +152,3 @@ def test_missing_config_fails_before_any_salesforce_call(org: EmulatorHandle, tm
     assert "Traceback" not in text
     assert org.access_token not in text
     assert org.calls()["total"] == 0
-
-
-@pytest.mark.parametrize("verb", ["preview", "up"])
-def test_a_no_op_costs_no_salesforce_call(org: EmulatorHandle, tmp_path: Path, verb: str) -> None:
-    """Issue 8's goal: nothing changed → 0 API calls, login included."""
-    engine("up", org, tmp_path)
-    org.reset_calls()
-    engine(verb, org, tmp_path, expect_no_changes=True)
-    assert org.calls()["total"] == 0
-
-
-def test_next_manual_step_points_at_the_named_credentials_setup_page(
-    org: EmulatorHandle, tmp_path: Path
-) -> None:
-    step = engine("up", org, tmp_path).outputs["nextManualStep"]
-    nc_id = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'ECI_Named_Credential'")
-    assert step["url"].startswith(org.instance_url + "/lightning/setup/NamedCredential/")
-    assert nc_id["records"][0]["Id"] in step["url"]
-    # No API tells a legacy named credential's authentication status (see providers/named_credential.py):
-    # the output says it is unknown and how to check, rather than claiming "not authenticated".
-    assert step["authenticated"] is None and "Authorize" in step["instructions"]

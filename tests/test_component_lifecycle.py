@@ -10,8 +10,6 @@ proven separately in `test_switching_to_skip_deletes_exactly_the_shared_artifact
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 import pytest
 
 from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import stack_export
 from tests.engine.lifecycle import EngineRunner, Lifecycle, PulumiCliRunner
 from tests.test_component_engine import NS, REPO, STACK, USERNAME, engine, stack_config
 
@@ -309,21 +306,3 @@ def test_skip_in_an_org_without_the_shared_artifacts_fails_before_writing(
     assert "eci-aircall:sharedEci is 'skip' but these shared ECI artifacts do not exist" in text
     assert "guide: Add ECI as an Authorized Provider" in text and "Traceback" not in text
     assert org.calls()["writes"] == 0
-
-
-def test_generated_consumer_secret_stays_out_of_state_and_output(org: EmulatorHandle, tmp_path: Path) -> None:
-    """The consumer secret travels OAuthConsumer → AuthProvider → ConnectedApp; it must stay encrypted."""
-    state = tmp_path / "state"
-    up = engine("up", org, state)
-    preview = engine("preview", org, state)
-    app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
-        "records"
-    ][0]
-    secret = _consumer_credentials(org, app_id["Id"])["secret"]
-    assert len(secret) >= 16
-    exported = json.dumps(stack_export(stack=STACK, cwd=REPO, state_dir=state))
-    state_files = "".join(p.read_text() for p in (state / ".pulumi").rglob("*.json"))
-    for text in (up.stdout, up.stderr, preview.stdout, preview.stderr, exported, state_files):
-        assert secret not in text
-        assert base64.b64encode(secret.encode()).decode() not in text
-    assert up.outputs["oauthConsumerKey"] == "[secret]"
