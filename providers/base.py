@@ -36,13 +36,18 @@ input fails here with 0 writes; returns the Salesforce record to write), ``to_sa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import json
 import logging
+import os
 import re
 import secrets as pysecrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import pulumi
@@ -179,6 +184,65 @@ def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]
     return result
 
 
+class CreateJournal:
+    """Creates this machine started and never saw finish: the mark of ownership for a crash mid-``up``.
+
+    When the provider process dies while a create is in flight, Salesforce may still apply it, and the engine
+    keeps no record of it (the CLI only reports a pending operation). The next ``up`` then finds the artifact
+    by name and, without this, would record it as ``adopted`` — so ``destroy`` would leave it behind. An entry
+    is written just before the create call and removed once the call has returned (or failed for certain);
+    an entry still present (and younger than ``MAX_AGE_SECONDS``) means the artifact is this stack's own.
+    Entries live under ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``), one file per
+    (org, artifact) named by a hash; they hold no secret. A journal that cannot be written only loses this
+    refinement: create goes on.
+    """
+
+    MAX_AGE_SECONDS = 24 * 3600
+
+    def __init__(self, root: Path | None = None) -> None:
+        configured = os.environ.get("ECI_CREATE_JOURNAL_DIR")
+        self.root = root or (
+            Path(configured) if configured else Path.home() / ".eci-aircall" / "pending-creates"
+        )
+
+    def _path(self, instance_url: str, artifact: str) -> Path:
+        key = hashlib.sha256(f"{instance_url.lower()}\0{artifact}".encode()).hexdigest()
+        return self.root / f"{key}.json"
+
+    def begin(self, instance_url: str, artifact: str) -> Path | None:
+        path = self._path(instance_url, artifact)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(
+                json.dumps({"instance_url": instance_url, "artifact": artifact, "started": time.time()})
+            )
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning(
+                "create journal not writable (%s); a crash mid-create would look like an adoption", exc
+            )
+            return None
+        return path
+
+    def end(self, entry: Path | None) -> None:
+        if entry is not None:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+    def pending(self, instance_url: str, artifact: str) -> Path | None:
+        """The entry of a create of this artifact begun here and never finished (None: none, or stale)."""
+        path = self._path(instance_url, artifact)
+        try:
+            started = float(json.loads(path.read_text()).get("started", 0))
+        except (OSError, ValueError):
+            return None
+        if time.time() - started < self.MAX_AGE_SECONDS:
+            return path
+        self.end(path)
+        return None
+
+
 # ----------------------------------------------------------------------------------------------------
 # The provider base.
 # ----------------------------------------------------------------------------------------------------
@@ -215,6 +279,10 @@ class ArtifactProvider(dyn.ResourceProvider):
                 hint="set eci-aircall:instanceUrl + eci-aircall:accessToken (or sfdxAuthUrl, or JWT keys)",
             )
         return salesforce.client_for(self._settings)
+
+    def org_key(self) -> str:
+        """Which org this provider works on (its instance URL): scopes the create journal."""
+        return self.client.instance_url
 
     # --- names ---
     @classmethod
@@ -333,20 +401,29 @@ class ArtifactProvider(dyn.ResourceProvider):
         inputs = self._validated(props)
         record = self.prepare(inputs, creating=True)
         live = self.find(inputs) if self.find_before_create else None
-        adopted = live is not None
+        journal = CreateJournal()
+        journal_key = (self.org_key(), self.artifact(inputs))
+        # The journal entry of a create of ours stays until create returns: whatever fails before that (the
+        # call, a later update or output look-up, the process itself) leaves the artifact marked as ours.
+        entry: Path | None
         if live is not None:
+            entry = journal.pending(*journal_key)
+            adopted = entry is None
             if self.needs_write(inputs, live):
                 self.update_live(live.id, inputs, record, live)
             artifact_id = live.id
         else:
+            adopted = False
+            entry = journal.begin(*journal_key)
             try:
                 artifact_id = self.create_live(inputs, record)
             except SalesforceError as err:
+                if not err.uncertain_write:
+                    journal.end(entry)
                 if not err.duplicate:
                     raise
                 # The name exists after all: either an earlier attempt of this very call was applied before
-                # its
-                # reply was lost (then it is ours), or it appeared meanwhile (then we adopt it). Converge.
+                # its reply was lost (then it is ours), or it appeared meanwhile (then we adopt it). Converge.
                 live = self.find(inputs)
                 if live is None:
                     raise
@@ -354,9 +431,13 @@ class ArtifactProvider(dyn.ResourceProvider):
                 if self.needs_write(inputs, live):
                     self.update_live(live.id, inputs, self.prepare(inputs, creating=False), live)
                 artifact_id = live.id
+            except Exception:
+                journal.end(entry)
+                raise
             else:
                 live = Live(artifact_id, {}, record)
         outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
+        journal.end(entry)
         return dyn.CreateResult(artifact_id, outs)
 
     def needs_write(self, inputs: Mapping[str, Any], live: Live) -> bool:

@@ -5,6 +5,7 @@ the provider methods in the order the engine does (check → create / diff → u
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,14 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Backoff in milliseconds so fault tests stay fast (the production default is 1 s)."""
     monkeypatch.setenv("ECI_RETRY_BASE_SECONDS", "0.01")
     yield
+
+
+@pytest.fixture(autouse=True)
+def create_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own create journal (providers.base.CreateJournal), never the user's home."""
+    journal = tmp_path / "create-journal"
+    monkeypatch.setenv("ECI_CREATE_JOURNAL_DIR", str(journal))
+    return journal
 
 
 def provider_config(org: Any, **extra: str) -> dict[str, str]:

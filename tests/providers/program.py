@@ -45,7 +45,7 @@ class Stack:
             secrets=secrets,
             expect_no_changes=expect_no_changes,
             check=check,
-            env={"ECI_RETRY_BASE_SECONDS": "0.01"},
+            env={"ECI_RETRY_BASE_SECONDS": "0.01", "ECI_CREATE_JOURNAL_DIR": str(self.state_dir / "journal")},
         )
 
     def up(self, **kw: Any) -> EngineResult:

@@ -4,6 +4,7 @@ tests pin down check / diff / create-or-adopt / read / update / delete and the s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -44,6 +45,9 @@ class WidgetProvider(ArtifactProvider):
         self.calls: list[str] = []
         self.fail_create_with: SalesforceError | None = None
         self.visible_before_create = True  # False: find sees nothing until create ran (a race / lost reply)
+
+    def org_key(self) -> str:
+        return "memory://widgets"
 
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
         self.calls.append("find")
@@ -260,3 +264,78 @@ def test_pickled_provider_state_has_no_private_attributes(monkeypatch: pytest.Mo
     provider = WidgetProvider()
     provider._settings = object()  # type: ignore[assignment]
     assert "_settings" not in provider.__getstate__()
+
+
+# ---- ownership across a crash (providers.base.CreateJournal)
+# ------------------------------------------------
+class Killed(BaseException):
+    """Stands in for the provider process being killed: nothing after it runs."""
+
+
+def dying_after_the_write(provider: WidgetProvider) -> None:
+    original = provider.create_live
+
+    def create_live(inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        original(inputs, record)
+        raise Killed()
+
+    provider.create_live = create_live  # type: ignore[method-assign]
+
+
+def test_an_artifact_whose_create_was_cut_short_by_a_crash_is_claimed_as_own() -> None:
+    first = WidgetProvider()
+    dying_after_the_write(first)
+    with pytest.raises(Killed):
+        created(first, name="w")
+    assert "w" in first.store  # Salesforce applied it; the engine never heard back
+    second = WidgetProvider()
+    second.store = first.store
+    _, outs = created(second, name="w")
+    assert outs["adopted"] is False  # so destroy removes it
+    third = WidgetProvider()
+    third.store = first.store
+    assert created(third, name="w")[1]["adopted"] is True  # the claim is used up: a later find is an adoption
+
+
+def test_finished_or_certainly_failed_creates_leave_no_claim(create_journal: Path) -> None:
+    provider = WidgetProvider()
+    created(provider, name="w")
+    provider.fail_create_with = SalesforceError("FIELD_INTEGRITY_EXCEPTION", "bad", artifact="Widget v")
+    with pytest.raises(SalesforceError):
+        created(provider, name="v")
+    assert list(create_journal.glob("*.json")) == []
+
+
+def test_a_create_whose_outcome_is_unknown_keeps_its_claim(create_journal: Path) -> None:
+    provider = WidgetProvider()
+    provider.fail_create_with = SalesforceError(
+        "CONNECTION_ERROR", "connection failed", artifact="Widget w", uncertain_write=True
+    )
+    with pytest.raises(SalesforceError):
+        created(provider, name="w")
+    assert len(list(create_journal.glob("*.json"))) == 1
+    retry = WidgetProvider()
+    retry.store = provider.store
+    assert created(retry, name="w")[1]["adopted"] is False
+
+
+def test_an_unwritable_journal_does_not_stop_create(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("ECI_CREATE_JOURNAL_DIR", str(blocker / "journal"))
+    _, outs = created(WidgetProvider(), name="w")
+    assert outs["adopted"] is False
+
+
+def test_a_failure_after_the_write_keeps_the_artifact_marked_as_own() -> None:
+    first = WidgetProvider()
+
+    def failing_outputs(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise SalesforceError("HTTP_503", "lost while reading back", artifact="Widget w")
+
+    first.computed_outputs = failing_outputs  # type: ignore[method-assign]
+    with pytest.raises(SalesforceError):
+        created(first, name="w")
+    second = WidgetProvider()
+    second.store = first.store
+    assert created(second, name="w")[1]["adopted"] is False
