@@ -138,6 +138,11 @@ class EciAircallIntegration(pulumi.ComponentResource):
             aircall_api_id=args.aircall_api_id,
             aircall_api_token=args.aircall_api_token,
             permission_sets=[ps.eci_access, ps.integration_user, ps.voice_connector],
+            # Profile and user names from config are checked here, before anything is written; otherwise an
+            # unknown one failed only at its own create, after independent artifacts (the Aircall named
+            # credential) were written (tests/reliability/test_bad_input.py).
+            profiles=_named_profiles(args, manages_shared),
+            usernames=_named_users(args, manages_shared),
             opts=child(),
         )
         first = [self.preflight]
@@ -385,6 +390,26 @@ class EciAircallIntegration(pulumi.ComponentResource):
             return {"authenticated": authenticated, "status": status, "url": url, "instructions": text}
 
         return pulumi.Output.all(out(nc, "authentication_status"), out(nc, "authorize_url")).apply(describe)
+
+
+def _named_profiles(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[str, list[str]]:
+    """Config key → the profile names it holds, for Preflight to check."""
+    profiles = {"eci-aircall:integrationUser.profile": [args.integration_user.profile]}
+    if manages_shared:
+        profiles["eci-aircall:connectedAppProfiles"] = list(args.connected_app_profiles)
+    return profiles
+
+
+def _named_users(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[str, str]:
+    """Config key → a username that must already exist (the integration user itself is created here)."""
+    if not manages_shared:
+        return {}
+    own = args.integration_user.username.lower()
+    named = {
+        "eci-aircall:siteAdmin": args.site_admin,
+        "eci-aircall:siteDefaultRecordOwner": args.site_default_record_owner,
+    }
+    return {key: name for key, name in named.items() if name and name.lower() != own}
 
 
 def out(resource: pulumi.Resource, attribute: str) -> pulumi.Output[Any]:
