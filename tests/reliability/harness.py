@@ -125,11 +125,22 @@ class Stack:
     ``transcript`` for the secrets scan.
     """
 
-    def __init__(self, org: EmulatorHandle, state_dir: Path, *, auth: str = "token") -> None:
+    def __init__(
+        self,
+        org: EmulatorHandle,
+        state_dir: Path,
+        *,
+        auth: str = "token",
+        structured: dict[str, Any] | None = None,
+    ) -> None:
         self.org = org
         self.state_dir = state_dir
+        self.project, self.stack = REPO, STACK
+        if structured:
+            self.project, self.stack = project_with(state_dir.parent / "project", structured), "reliability"
         self.auth = auth
         self.overrides: dict[str, str] = {}
+        self.unset: set[str] = set()  # keys (without namespace) left out of the connection/Aircall settings
         self.transcript: list[str] = []
         self._sfdx: str | None = None
         self.jwt: tuple[str, str] | None = None  # (client id, private key PEM) for auth="jwt"
@@ -156,15 +167,23 @@ class Stack:
             secrets[f"{NS}:accessToken"] = self.org.access_token
         return config, secrets
 
-    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> EngineResult:
+    def settings(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(config, secrets) as `-c` / `--secret` give them: the connection, then overrides, minus unset."""
         config, secrets = self.connection()
         for key, value in self.overrides.items():
             target = secrets if f"{NS}:{key}" in secrets else config
             target[f"{NS}:{key}"] = value
+        for key in self.unset:
+            config.pop(f"{NS}:{key}", None)
+            secrets.pop(f"{NS}:{key}", None)
+        return config, secrets
+
+    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> EngineResult:
+        config, secrets = self.settings()
         result = run(
             verb,
-            stack=STACK,
-            cwd=REPO,
+            stack=self.stack,
+            cwd=self.project,
             state_dir=self.state_dir,
             config=config,
             secrets=secrets,
@@ -177,11 +196,8 @@ class Stack:
 
     def run_human(self, verb: str, *, check: bool = True) -> tuple[int, str]:
         """The same run without --json: the CLI-like human output (stdout + stderr)."""
-        config, secrets = self.connection()
-        for key, value in self.overrides.items():
-            target = secrets if f"{NS}:{key}" in secrets else config
-            target[f"{NS}:{key}"] = value
-        args = [sys.executable, "-m", "tests.engine", verb, "--stack", STACK, "--cwd", str(REPO)]
+        config, secrets = self.settings()
+        args = [sys.executable, "-m", "tests.engine", verb, "--stack", self.stack, "--cwd", str(self.project)]
         args += ["--state-dir", str(self.state_dir)]
         for key, value in config.items():
             args += ["--config", f"{key}={value}"]
@@ -204,7 +220,7 @@ class Stack:
         return proc.returncode, proc.stdout + proc.stderr
 
     def export(self) -> dict[str, Any]:
-        return stack_export(stack=STACK, cwd=REPO, state_dir=self.state_dir)
+        return stack_export(stack=self.stack, cwd=self.project, state_dir=self.state_dir)
 
     def state_names(self) -> set[str]:
         resources = self.export().get("deployment", {}).get("resources") or []
@@ -259,6 +275,26 @@ def edit_as_admin(org: EmulatorHandle, ids: dict[str, str]) -> None:
     site = md.CustomSite.read("VoiceConnector")
     site.clickjackProtectionLevel = "AllowAllFraming"
     md.CustomSite.update(site)
+
+
+def project_with(directory: Path, structured: dict[str, Any]) -> Path:
+    """The program (the repository's own Pulumi.yaml and __main__.py, linked) with a stack file of its own:
+    the demo stack's values with ``structured`` merged into its object values, which `-c` cannot set by path
+    (as `pulumi config set --path eci-aircall:integrationUser.profile ...` would)."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "__main__.py", ".venv", "components", "providers"):
+        link = directory / name
+        if not link.exists():
+            link.symlink_to(REPO / name)
+    config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
+    for key, fields in structured.items():
+        full = f"{NS}:{key}"
+        config[full] = {**(config.get(full) or {}), **fields} if isinstance(fields, dict) else fields
+    (directory / "stacks").mkdir(exist_ok=True)
+    (directory / "stacks" / "Pulumi.reliability.yaml").write_text(yaml.safe_dump({"config": config}))
+    return directory
 
 
 def error_text(result: EngineResult) -> str:
