@@ -218,12 +218,20 @@ class CreateJournal:
                 json.dumps({"instance_url": instance_url, "artifact": artifact, "started": time.time()})
             )
             os.replace(tmp, path)
+            self._sweep()
         except OSError as exc:
             log.warning(
                 "create journal not writable (%s); a crash mid-create would look like an adoption", exc
             )
             return None
         return path
+
+    def _sweep(self) -> None:
+        """Remove half-written entries a killed process left behind (they never became entries)."""
+        for leftover in self.root.glob("*.tmp"):
+            with contextlib.suppress(OSError):
+                if time.time() - leftover.stat().st_mtime > 60:
+                    leftover.unlink()
 
     def end(self, entry: Path | None) -> None:
         if entry is not None:

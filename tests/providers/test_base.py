@@ -3,6 +3,8 @@ tests pin down check / diff / create-or-adopt / read / update / delete and the s
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -339,3 +341,12 @@ def test_a_failure_after_the_write_keeps_the_artifact_marked_as_own() -> None:
     second = WidgetProvider()
     second.store = first.store
     assert created(second, name="w")[1]["adopted"] is False
+
+
+def test_half_written_entries_of_a_killed_process_are_swept(create_journal: Path) -> None:
+    create_journal.mkdir(parents=True)
+    leftover = create_journal / "abc.4242.tmp"
+    leftover.write_text("")
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    created(WidgetProvider(), name="w")
+    assert not leftover.exists()
