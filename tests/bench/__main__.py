@@ -73,6 +73,7 @@ def run_summary(run: Run | None) -> dict[str, Any] | None:
         "other_calls": run.other_by_operation,
         "recorded_calls": len(run.recorded),
         "machine_busy": round(run.machine_busy, 3),
+        "cpu_s": round(run.cpu_s, 2),
         "changes": run.data.get("changes"),
     }
 
@@ -126,7 +127,7 @@ class Report:
             "up: wall time",
             f"{s.up.wall_s:.1f} s"
             + (f" = {ratio:.2f} × bound" if ratio else "")
-            + f" (machine {s.up.machine_busy:.0%} busy)",
+            + f" (CPU {s.up.cpu_s:.1f} s; machine {s.up.machine_busy:.0%} busy)",
             f"≤ {WALL_GOAL_RATIO} × bound",
             None if ratio is None else ratio <= WALL_GOAL_RATIO,
         )
@@ -259,7 +260,8 @@ class Report:
         self.check(
             name,
             "no-op up: Salesforce API calls",
-            f"{_ops(run.salesforce_calls, run.salesforce_by_operation)}, {run.wall_s:.1f} s"
+            f"{_ops(run.salesforce_calls, run.salesforce_by_operation)}, {run.wall_s:.1f} s "
+            f"(CPU {run.cpu_s:.1f} s)"
             + (f", changes {changed}" if changed else "")
             + (f"  FAILED: {run.error}" if run.returncode else ""),
             "0 (login included)",

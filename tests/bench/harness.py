@@ -224,6 +224,7 @@ class Run:
     error: str = ""
     started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
     machine_busy: float = 0.0  # share of all cores busy during the run, any process (contention shows here)
+    cpu_s: float = 0.0  # CPU of the engine and the processes it waited for (program, provider host)
 
     @property
     def salesforce_calls(self) -> int:
@@ -260,6 +261,7 @@ def run_engine(
     emu.reset_calls()
     started_at = time.time()
     ticks = machine_cpu_ticks()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     result = api.run(
         verb,
@@ -274,6 +276,8 @@ def run_engine(
     )
     wall = time.monotonic() - start
     busy = busy_share(ticks, machine_cpu_ticks())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     error = ""
     if result.returncode != 0:
         from fleet import first_error_line
@@ -291,6 +295,7 @@ def run_engine(
         error=error,
         started_at=started_at,
         machine_busy=busy,
+        cpu_s=cpu,
     )
 
 
