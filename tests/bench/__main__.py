@@ -141,6 +141,13 @@ class Report:
             None if span_ratio is None else span_ratio <= WALL_GOAL_RATIO,
         )
         self.check(name, "up: observed serial depth", f"{depth} calls (bound {cp.calls})")
+        marks = analysis.startup_milestones(s.up.grpc_events, s.up.recorded, s.up.started_at)
+        if marks:
+            self.check(
+                name,
+                "up: start-up timeline (s after start)",
+                ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in marks.items()),
+            )
         if ratio is not None and ratio > WALL_GOAL_RATIO:
             why = [
                 f"{first_call:.1f} s pass before the first API call (engine, program and provider start-up; "
@@ -246,6 +253,7 @@ class Report:
                     "calls_span_s": round(span, 3),
                     "calls_span_ratio": None if span_ratio is None else round(span_ratio, 3),
                     "first_call_after_s": round(first_call, 3),
+                    "startup_milestones_s": marks,
                     "observed_serial_depth": depth,
                 },
                 "state": {"file_bytes": s.state_bytes, "max_pickle_bytes": biggest},

@@ -220,6 +220,36 @@ def first_call_offset(calls: Sequence[Mapping[str, Any]], started_at: float) -> 
 
 
 def read_call_log(path: Path) -> list[dict[str, Any]]:
+    """The HTTP calls of a run's log (entries without a kind predate the gRPC records: HTTP)."""
+    return [e for e in _read_log(path) if e.get("kind", "http") == "http"]
+
+
+def read_grpc_log(path: Path) -> list[dict[str, Any]]:
+    return [e for e in _read_log(path) if e.get("kind") == "grpc"]
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def startup_milestones(
+    grpc_events: Sequence[Mapping[str, Any]], calls: Sequence[Mapping[str, Any]], started_at: float
+) -> dict[str, float]:
+    """Seconds from the run's start to: the program's first resource registration (engine and program up),
+    the provider host's first request (it is up), its first Create, and the first API call."""
+
+    def first(events: Iterable[Mapping[str, Any]]) -> float | None:
+        times = [float(e["t0"]) for e in events]
+        return min(times) - started_at if times else None
+
+    marks = {
+        "first_registration": first(e for e in grpc_events if e.get("grpc") == "RegisterResource"),
+        "provider_first_request": first(
+            e for e in grpc_events if "ResourceProvider" in str(e.get("service"))
+        ),
+        "first_create": first(e for e in grpc_events if e.get("grpc") == "Create"),
+        "first_api_call": first(calls),
+    }
+    return {k: round(v, 3) for k, v in marks.items() if v is not None}

@@ -221,6 +221,7 @@ class Run:
     data: dict[str, Any]
     calls: dict[str, Any]  # the emulator's /__emulator/calls after the run
     recorded: list[dict[str, Any]]  # the hook's per-call records
+    grpc_events: list[dict[str, Any]] = field(default_factory=list)  # the hook's gRPC request records
     error: str = ""
     started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
     machine_busy: float = 0.0  # share of all cores busy during the run, any process (contention shows here)
@@ -292,6 +293,7 @@ def run_engine(
         data=dict(result.data or {}),
         calls=emu.calls(),
         recorded=analysis.read_call_log(call_log),
+        grpc_events=analysis.read_grpc_log(call_log),
         error=error,
         started_at=started_at,
         machine_busy=busy,

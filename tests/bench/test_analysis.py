@@ -159,3 +159,19 @@ def test_largest_gap_within_a_resource_finds_client_side_work_between_its_calls(
     assert gap is not None and gap.urn == urn("pre") and round(gap.seconds, 2) == 0.5
     assert (gap.after, gap.before) == ("rest.query", "metadata.readMetadata")
     assert analysis.largest_gap_within_a_resource([]) is None
+
+
+def test_startup_milestones_are_offsets_from_the_run_start() -> None:
+    grpc_events = [
+        {"service": "pulumirpc.ResourceMonitor", "grpc": "RegisterResource", "t0": 101.0, "t1": 101.1},
+        {"service": "pulumirpc.ResourceProvider", "grpc": "Configure", "t0": 101.5, "t1": 101.6},
+        {"service": "pulumirpc.ResourceProvider", "grpc": "Create", "t0": 102.0, "t1": 103.0},
+    ]
+    calls = [{"t0": 102.5, "t1": 102.7}]
+    assert analysis.startup_milestones(grpc_events, calls, 100.0) == {
+        "first_registration": 1.0,
+        "provider_first_request": 1.5,
+        "first_create": 2.0,
+        "first_api_call": 2.5,
+    }
+    assert analysis.startup_milestones([], [], 100.0) == {}

@@ -104,3 +104,13 @@ def test_work_dir_keeps_the_call_logs_with_urns(bench: dict[str, Any]) -> None:
     calls = analysis.read_call_log(logs[0])
     assert {analysis.short_name(c["urn"]) for c in calls} == {"a", "b", "c"}
     assert {c["grpc"] for c in calls} == {"Create"}
+
+
+def test_start_up_timeline_orders_engine_provider_and_first_call(bench: dict[str, Any]) -> None:
+    marks = bench["scenarios"][0]["critical_path"]["startup_milestones_s"]
+    order = ["first_registration", "provider_first_request", "first_create", "first_api_call"]
+    assert list(marks) == order
+    # The engine may start the provider host before the program registers anything; a create, though,
+    # needs a registration, and the probe's first API call happens inside a create.
+    assert marks["first_registration"] <= marks["first_create"] <= marks["first_api_call"]
+    assert marks["provider_first_request"] <= marks["first_create"]

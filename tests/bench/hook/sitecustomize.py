@@ -2,7 +2,8 @@
 
 Active only when ECI_BENCH_CALL_LOG names a file. It records, for each HTTP request a process makes through
 `requests` (simple-salesforce's REST and its zeep Metadata client both send through it), one JSON line with
-the start/end time, method, path, SOAP operation and the URN of the resource whose provider call made it.
+the start/end time, method, path, SOAP operation and the URN of the resource whose provider call made it;
+and one line per unary gRPC request served (engine monitor, provider host), for the start-up timeline.
 
 The URN comes from a gRPC server interceptor: the dynamic provider host (`python -m pulumi.dynamic`) serves
 Check/Diff/Create/Update/Read/Delete on a thread pool, and every one of those requests carries `urn`; the
@@ -43,15 +44,22 @@ def _install(log_path: str) -> None:
             if handler is None or handler.unary_unary is None:
                 return handler
             inner = handler.unary_unary
-            method = str(handler_call_details.method).rsplit("/", 1)[-1]
+            service, _, method = str(handler_call_details.method).strip("/").rpartition("/")
 
             def behaviour(request: Any, context: Any) -> Any:
                 previous = getattr(current, "where", None)
-                current.where = (getattr(request, "urn", "") or "", method)
+                urn = getattr(request, "urn", "") or ""
+                current.where = (urn, method)
+                t0 = time.time()
                 try:
                     return inner(request, context)
                 finally:
                     current.where = previous
+                    # gRPC requests too (engine monitor and provider host), for the start-up timeline.
+                    record(
+                        {"kind": "grpc", "pid": os.getpid(), "service": service, "grpc": method, "urn": urn}
+                        | {"t0": t0, "t1": time.time()}
+                    )
 
             return grpc.unary_unary_rpc_method_handler(
                 behaviour,
@@ -77,6 +85,7 @@ def _install(log_path: str) -> None:
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         match = _SOAP_OP.search(body[:4096]) if b"Envelope" in body[:512] else None
         entry: dict[str, Any] = {
+            "kind": "http",
             "pid": os.getpid(),
             "thread": threading.get_ident(),
             "urn": urn,
