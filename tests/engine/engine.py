@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,9 +203,16 @@ class Deployment:
         self._pending_op: dict[str, str] = {}
         self._gone: set[str] = set()
         self._program: ProgramProcess | None = None
-        self._early_deleted: dict[
-            str, ResourceState
-        ] = {}  # dependents deleted ahead of a delete-before-replace
+        # Dependents deleted ahead of a delete-before-replace, to be created again when registered.
+        self._early_deleted: dict[str, ResourceState] = {}
+        self._in_flight: dict[int, tuple[str, ResourceState]] = {}  # provider calls under way (pending ops)
+        for op in (deployment or {}).get("pending_operations") or []:
+            urn = (op.get("resource") or {}).get("urn", "?")
+            self.diagnostics.append(
+                "warning: Attempting to deploy or update resources with pending operations from a previous "
+                f"deployment: {urn}, interrupted while {op.get('type', '?')}. It is in an unknown state: "
+                "check the provider's side (for a create, an orphan may exist) and refresh."
+            )
         self._default_provider: ResourceState | None = None
         self.host: ProviderHost | None = None
         self._engine_server: grpc.Server | None = None
@@ -289,7 +296,29 @@ class Deployment:
             resources += self.replaced_pending
             resources += self.pending_old_deletes
             doc = deployment_json(resources, self.manager, self._salt)
+            if self._in_flight:
+                doc["pending_operations"] = [
+                    {"resource": res.to_json(self.manager), "type": kind}
+                    for kind, res in self._in_flight.values()
+                ]
         self.store.write_deployment(doc)
+
+    @contextlib.contextmanager
+    def _pending(self, kind: str, res: ResourceState) -> Iterator[None]:
+        """Journal an in-flight provider call as a pending operation (`pending_operations` in the deployment):
+        if the engine dies before the call returns, the next run warns about it, as the CLI does."""
+        if self.preview:
+            yield
+            return
+        token = object()
+        with self._lock:
+            self._in_flight[id(token)] = (kind, res.copy())
+        self.save()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._in_flight[id(token)]
 
     def _slot(self) -> Any:
         return self._sem if self._sem is not None else _NullContext()
@@ -448,7 +477,8 @@ class Deployment:
         if self.preview:
             self._record(step)
             return self._respond(res, checked, "")
-        id_, outs = self.host.create(res.urn, res.name, res.type, checked)
+        with self._pending("creating", res):
+            id_, outs = self.host.create(res.urn, res.name, res.type, checked)
         res.id = id_
         res.outputs = self._finish_outputs(res, outs)
         res.created = res.modified = now()
@@ -493,7 +523,8 @@ class Deployment:
             if dep.protect:
                 raise DeploymentError(_protect_message("replace", dep.urn))
             if not dep.retain_on_delete:
-                self.host.delete(dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs)
+                with self._pending("deleting", dep):
+                    self.host.delete(dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs)
             with self._lock:
                 self.processed.add(dep.urn)
                 self._early_deleted[dep.urn] = dep
@@ -542,9 +573,10 @@ class Deployment:
             if self.preview:
                 self._record(Step(res.urn, res.type, "update", diffs))
                 return self._respond(res, checked, old.id)
-            outs = self.host.update(
-                res.urn, res.name, res.type, old.id, old.outputs, old.inputs, checked, res.ignore_changes
-            )
+            with self._pending("updating", old):
+                outs = self.host.update(
+                    res.urn, res.name, res.type, old.id, old.outputs, old.inputs, checked, res.ignore_changes
+                )
             res.id = old.id
             res.outputs = self._finish_outputs(res, outs)
             res.modified = now()
@@ -565,13 +597,16 @@ class Deployment:
         if dbr:
             self._delete_dependent_replacements(old)
             if not old.retain_on_delete:
-                self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
+                with self._pending("deleting", old):
+                    self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
             with self._lock:
                 self.processed.add(old.urn)
             self.save()
-            id_, outs = self.host.create(res.urn, res.name, res.type, checked)
+            with self._pending("creating", res):
+                id_, outs = self.host.create(res.urn, res.name, res.type, checked)
         else:
-            id_, outs = self.host.create(res.urn, res.name, res.type, checked)
+            with self._pending("creating", res):
+                id_, outs = self.host.create(res.urn, res.name, res.type, checked)
             pending = old.copy()
             pending.delete = True
             with self._lock:
@@ -629,7 +664,7 @@ class Deployment:
             return
         if self._is_dynamic(res) and not res.retain_on_delete and not res.external:
             assert self.host is not None
-            with self._slot():
+            with self._slot(), self._pending("deleting", res):
                 self.host.delete(res.urn, res.name, res.type, res.id, res.outputs, res.inputs)
 
     def run_deletes(self, doomed: list[ResourceState]) -> None:

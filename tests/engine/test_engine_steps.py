@@ -346,17 +346,24 @@ def test_state_is_journaled_after_every_step_so_a_killed_engine_loses_nothing(fi
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if fileprog.state_file.exists() and "a" in fileprog.state_resources():
+            # b's (30 s) Create is under way once it is journaled as a pending operation.
+            latest = fileprog.state()["checkpoint"]["latest"] if fileprog.state_file.exists() else {}
+            if any(p["resource"]["urn"].endswith("::b") for p in latest.get("pending_operations", [])):
                 break
             time.sleep(0.05)
         else:
-            pytest.fail("the engine never journaled resource a")
+            pytest.fail("the engine never journaled b's create as pending")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the engine, its program and its provider, mid-deployment
         proc.wait()
     assert set(fileprog.contents()) == {"a"}
+    assert "a" in fileprog.state_resources()
+    pending = fileprog.state()["checkpoint"]["latest"]["pending_operations"]
+    assert [(p["type"], p["resource"]["urn"].rsplit("::", 1)[-1]) for p in pending] == [("creating", "b")]
     again = fileprog.run("up", [A, {"name": "b", "after": "a"}])
     assert {k.rsplit("::", 1)[-1]: v for k, v in again.ops().items()} == {"b": "create"}
+    assert "pending operations" in again.stderr and "interrupted while creating" in again.stderr
+    assert "pending_operations" not in fileprog.state()["checkpoint"]["latest"]
 
 
 def test_an_error_logged_by_the_program_fails_the_update(fileprog: FileProg) -> None:
