@@ -167,6 +167,11 @@ class Stack:
             secrets[f"{NS}:accessToken"] = self.org.access_token
         return config, secrets
 
+    def env(self) -> dict[str, str]:
+        # Each stack its own create journal (providers/base.py CreateJournal), never the user's home: the
+        # tests share one emulator org, and a journal entry left by one test's crash must not reach another.
+        return {**FAST_RETRIES, "ECI_CREATE_JOURNAL_DIR": str(self.state_dir.parent / "create-journal")}
+
     def settings(self) -> tuple[dict[str, str], dict[str, str]]:
         """(config, secrets) as `-c` / `--secret` give them: the connection, then overrides, minus unset."""
         config, secrets = self.connection()
@@ -188,7 +193,7 @@ class Stack:
             config=config,
             secrets=secrets,
             expect_no_changes=expect_no_changes,
-            env=FAST_RETRIES,
+            env=self.env(),
             check=check,
         )
         self.transcript += [result.stdout, result.stderr]
@@ -206,7 +211,7 @@ class Stack:
         proc = subprocess.run(
             args,
             cwd=str(REPO_ROOT),
-            env=engine_env(FAST_RETRIES),
+            env=engine_env(self.env()),
             capture_output=True,
             text=True,
             timeout=300,

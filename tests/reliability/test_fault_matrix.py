@@ -35,7 +35,6 @@ from tests.reliability.harness import (
     ARTIFACTS,
     AUTH_PROVIDER,
     COMPLETE,
-    FAST_RETRIES,
     GUEST,
     OAUTH_APP,
     SITE,
@@ -283,7 +282,7 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     proc = subprocess.Popen(
         args,
         cwd=str(REPO_ROOT),
-        env=engine_env(FAST_RETRIES),
+        env=engine_env(stack.env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

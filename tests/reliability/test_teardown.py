@@ -8,8 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.emulator.fixtures import EmulatorHandle
 from tests.providers.program import Stack as ProgramStack
 from tests.reliability.harness import SITE, Stack, error_text
@@ -141,21 +139,11 @@ def test_a_protected_resource_blocks_destroy_with_the_clis_message(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect (providers/base.py create -> adopt): when the provider process dies while creates are in "
-        "flight and Salesforce still applies them (here the site's, held 2.5 s), the next `up` finds those "
-        "artifacts by name and records them adopted=True, since nothing marks them as this stack's; destroy "
-        "then leaves them in the org (and when ECI_Named_Credential is among them, deleting the auth "
-        "provider it references fails with DELETE_FAILED). The CLI has the same outcome (pending "
-        "operations are only reported), so the fix belongs in the providers: a mark of ownership on what "
-        "create writes."
-    ),
-)
 def test_destroy_after_a_provider_crash_mid_up_still_removes_what_the_stack_created(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
+    """Found here first (the in-flight creates were adopted, so destroy left them, and a left ECI named
+    credential made the auth provider's delete fail); fixed by the create journal in providers/base.py."""
     before = org_snapshot(org)
     stack = Stack(org, tmp_path / "state")
     code, _ = _up_killing_the_provider(stack, org)
