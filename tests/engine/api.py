@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -86,22 +88,26 @@ def run(
         args.append("--expect-no-changes")
     if parallel is not None:
         args += ["--parallel", str(parallel)]
-    proc = subprocess.run(
-        args,
-        cwd=str(REPO_ROOT),
-        env=engine_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    # Its own process group: a timeout or an interrupted test also ends the program and provider processes
+    # the engine started, instead of leaving them behind.
+    proc = subprocess.Popen(
+        args, cwd=str(REPO_ROOT), env=engine_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     data: dict[str, Any] = {}
-    if proc.stdout.strip():
+    if stdout.strip():
         try:
-            data = json.loads(proc.stdout)
+            data = json.loads(stdout)
         except json.JSONDecodeError:
             data = {}
-    result = EngineResult(proc.returncode, proc.stdout, proc.stderr, data, verb)
+    result = EngineResult(proc.returncode, stdout, stderr, data, verb)
     if check and proc.returncode != 0:
         raise EngineError(result)
     return result
