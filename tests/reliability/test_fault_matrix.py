@@ -126,6 +126,55 @@ def test_transient_fault_on_every_artifacts_create_is_absorbed_without_duplicate
 
 
 # ---------------------------------------------------------------------------------------------------------
+# ExternalClientApp (the path for orgs that block connected apps): four Metadata components, one resource
+# ---------------------------------------------------------------------------------------------------------
+ECA_COMPONENTS = {
+    "ExternalClientApplication": "ECI_Connected_App",
+    "ExtlClntAppOauthSettings": "ECI_Connected_App_oauth",
+    "ExtlClntAppGlobalOauthSettings": "ECI_Connected_App_glbloauth",
+    "ExtlClntAppOauthConfigurablePolicies": "ECI_Connected_App_oauthPlcy",
+}
+
+
+def test_transient_faults_on_each_external_client_app_component_are_absorbed(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    # The app's own create gets the lost reply (offset 3); across create and delete every transient kind
+    # hits one of the four components.
+    org.settings(connected_app_creation_allowed=False)
+    stack = Stack(org, tmp_path / "state", auth="sfdx")
+    stack.overrides = {"oauthAppKind": "externalClientApp"}
+    problems: list[str] = []
+    for step, operation, offset in (
+        ("create", "metadata.createMetadata", 3),
+        ("delete", "metadata.deleteMetadata", 1),
+    ):
+        plan = [
+            (
+                Artifact(f"ExternalClientApp({type_name})", "eci-aircall-oauth-app"),
+                kind,
+                Target(operation, name),
+            )
+            for (type_name, name), kind in zip(
+                ECA_COMPONENTS.items(), TRANSIENT_KINDS[offset:] + TRANSIENT_KINDS[:offset], strict=False
+            )
+        ]
+        injected = _inject_all(org, plan)
+        result = stack.run("up" if step == "create" else "destroy", check=False)
+        problems += _record_run(
+            org, step, injected, result.returncode == 0, f"FAILED: {error_text(result)[-300:]}"
+        )
+        assert result.returncode == 0, error_text(result)[-3000:]
+        if step == "create":
+            md = org.mdapi()
+            assert all(getattr(md, t).read(n).fullName == n for t, n in ECA_COMPONENTS.items())
+            stack.run("preview", expect_no_changes=True)
+    md = org.mdapi()
+    assert not any(getattr(getattr(md, t).read(n), "fullName", None) for t, n in ECA_COMPONENTS.items())
+    assert problems == []
+
+
+# ---------------------------------------------------------------------------------------------------------
 # update / read / delete: every transient fault, rotated over the artifact types that have the step
 # ---------------------------------------------------------------------------------------------------------
 def _rotation(step: str, round_: int) -> list[tuple[Artifact, str, Target]]:
