@@ -18,6 +18,7 @@ costs ~3 s whatever it does):
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -352,6 +353,17 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     return proc.returncode, out + "\n" + err
 
 
+def _each_error_names_artifact_and_code(result: Any, code: str) -> bool:
+    """Every error the engine reports is a resource's, and says which artifact and Salesforce's code, e.g.
+    "...:AuthProvider (eci-aircall-auth-provider):\\n    error: AuthProvider ECI_Auth_Provider: Salesforce
+    INVALID_SESSION_ID: ..."."""
+    pattern = re.compile(
+        r"^pulumi-python:dynamic/eci-aircall:\w+ \([\w-]+\):\s+error: [^:]+: Salesforce " + code
+    )
+    errors = result.data.get("errors") or []
+    return bool(errors) and all(pattern.match(e) for e in errors)
+
+
 def _wait_for_site(org: EmulatorHandle) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -394,6 +406,7 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
         and "sf org display" in text
         and f"pulumi config set --secret {NS}:accessToken" in text
         and org.calls()["writes"] == before
+        and _each_error_names_artifact_and_code(up, "INVALID_SESSION_ID")
     )
     record(
         "expired access token",
@@ -414,7 +427,12 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     text = error_text(up)
     org.settings(daily_api_limit=100000)
     in_state = stack.state_names()
-    ok = up.returncode != 0 and "REQUEST_LIMIT_EXCEEDED" in text and "daily API request limit" in text
+    ok = (
+        up.returncode != 0
+        and "daily API request limit" in text
+        and _each_error_names_artifact_and_code(up, "REQUEST_LIMIT_EXCEEDED")
+        and bool(in_state)
+    )
     record(
         "daily API limit",
         "in-flight artifacts",
