@@ -117,19 +117,20 @@ CASES: dict[str, Case] = {
 # the org refuses them only at the create, after the independent artifacts that run before it were written.
 NOT_CHECKABLE_BEFORE_WRITING = {
     "site domain not registered": (
-        "site domain registration cannot be read before a site exists (providers/preflight.py), so the "
-        "CustomSite create fails only after the integration user, its assignments, the Aircall named "
-        "credential and the auth provider were written: writes > 0"
+        "site domain registration cannot be read before a site exists (providers/preflight.py reports it "
+        "unverified), so the CustomSite create fails only after the integration user, its 2 assignments, the "
+        "Aircall named credential and the auth provider were written (5 writes; the message is right)"
     ),
     "connected-app creation blocked": (
-        "the Spring '26 block has no readable setting (providers/preflight.py), so the ConnectedApp create "
-        "fails only after the user, the Aircall named credential and the auth provider were written: "
-        "writes > 0"
+        "the Spring '26 block has no readable setting (providers/preflight.py reports it unverified), so the "
+        "ConnectedApp create fails only after the user and its 2 assignments, the Aircall named credential, "
+        "the auth provider, the site, ECI_Named_Credential and the guest user's 2 assignments were written "
+        "(9 writes; the message names eci-aircall:oauthAppKind)"
     ),
     "username taken in another org": (
-        "usernames are global across orgs and no API of this org can tell a foreign one, so the User create "
-        "fails with DUPLICATE_USERNAME only after the Aircall named credential (independent of the user) may "
-        "have been written: writes > 0"
+        "usernames are global and no API of this org tells a foreign one, so the User create fails with "
+        "DUPLICATE_USERNAME only after the Aircall named credential, which does not wait for the user, was "
+        "written (1 write; the message is right)"
     ),
 }
 
