@@ -144,6 +144,15 @@ def json_document(result: Result) -> dict[str, Any]:
     return doc
 
 
+def default_state_dir(project_dir: Path) -> Path:
+    """Where state lives without --state-dir: a `file://` PULUMI_BACKEND_URL (the CLI's diy backend)."""
+    url = os.environ.get("PULUMI_BACKEND_URL", "")
+    if url.startswith("file://"):
+        path = url[len("file://") :]
+        return Path(os.path.expanduser(path)) if path else Path.home()
+    return project_dir
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m tests.engine", description="A local Pulumi engine for tests."
@@ -153,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", "-s", required=True)
         p.add_argument("--cwd", "-C", default=".")
-        p.add_argument("--state-dir", default=None, help="file backend root (default: the project directory)")
+        p.add_argument(
+            "--state-dir",
+            default=None,
+            help="file backend root (default: a file:// PULUMI_BACKEND_URL, else the project directory)",
+        )
 
     for verb in ("preview", "up", "refresh", "destroy"):
         p = sub.add_parser(verb)
@@ -200,7 +213,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
 
 def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     project = Project.load(args.cwd)
-    state_dir = Path(args.state_dir) if args.state_dir else project.directory
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(project.directory)
     store = StateStore(state_dir, project.name, args.stack)
     if args.verb == "stack":
         if args.stack_verb == "export":

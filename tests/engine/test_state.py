@@ -85,3 +85,12 @@ def test_outputs_stay_secret_where_the_inputs_were_even_nested() -> None:
         "list": [wrap_secret(1), 2],
         "id": "x",
     }
+
+
+def test_without_state_dir_a_file_backend_url_is_used(tmp_path: Path, monkeypatch) -> None:
+    from .cli import default_state_dir
+
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/backend")
+    assert default_state_dir(tmp_path / "proj") == tmp_path / "backend"
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "https://api.pulumi.com")
+    assert default_state_dir(tmp_path / "proj") == tmp_path / "proj"
