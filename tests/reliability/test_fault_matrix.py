@@ -13,6 +13,12 @@ costs ~3 s whatever it does):
 * Non-transient faults (expired plain access token, daily API limit, provider process killed) stop the
   deployment, so they are chained on one stack: each failing `up` is the convergence run of the one before;
   the last `up` succeeds, `preview --expect-no-changes` passes and the org holds no duplicate.
+* The ExternalClientApp path (orgs that block connected apps) gets a transient fault on each of its four
+  Metadata components on create and on delete.
+
+Size: 89 cells (printed after the session with the summary line): create 6 transient faults x 8 artifact
+types (48) + ExternalClientApp components (4); update 9, read 14, delete 7 + 4 (rotated); non-transient 3
+(provider killed, expired access token, daily limit) — from 23 engine runs in 5 tests.
 """
 
 from __future__ import annotations
@@ -100,7 +106,10 @@ def _record_run(
             record(kind, label, step, "not reached (no matching call)", False)
             missing.append(f"{kind} x {label} x {step}")
         else:
-            record(kind, label, step, EXPECTED_OK[kind] if ok else detail, ok)
+            outcome = EXPECTED_OK[kind]
+            if kind == "reply_lost" and (step == "read" or label.startswith("Preflight")):
+                outcome = "read repeated -> ok"  # nothing was written, nothing to converge on
+            record(kind, label, step, outcome if ok else detail, ok)
     org.clear_faults()
     return missing
 
