@@ -18,7 +18,7 @@ costs ~3 s whatever it does):
 
 Size: 89 cells (printed after the session with the summary line): create 6 transient faults x 8 artifact
 types (48) + ExternalClientApp components (4); update 9, read 14, delete 7 + 4 (rotated); non-transient 3
-(provider killed, expired access token, daily limit) — from 23 engine runs in 5 tests.
+(provider killed, expired access token, daily limit) — from 26 engine runs in 9 tests.
 """
 
 from __future__ import annotations
