@@ -22,7 +22,6 @@ from pulumi.dynamic import Config, ConfigureRequest
 from providers import salesforce
 from providers.auth_provider import AuthProviderProvider
 from providers.named_credential import NamedCredentialProvider
-from providers.salesforce import SalesforceError
 from tests.emulator.fixtures import EmulatorHandle
 from tests.engine.api import TEST_PASSPHRASE
 from tests.engine.secrets import PassphraseSecretsManager
@@ -175,7 +174,7 @@ def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_pat
     stack.auth = "jwt"
     stack.jwt = (JWT_CLIENT_ID, private_key)
     stack.run("refresh")
-    code, human = stack.run_human("up")
+    _, human = stack.run_human("up")
     assert "[secret]" in human  # the consumer key output, as the CLI shows a secret
     blobs.update({f"after JWT up: {k}": v for k, v in state_blobs(stack.state_dir).items()})
     stack.run("destroy")
@@ -279,8 +278,9 @@ def test_log_records_and_exception_messages_never_carry_a_secret(
     inject(org, "request_limit_exceeded", Target("*", None), count=50)
     attempt(ap.delete, ap_created.id, ap_created.outs)
     org.clear_faults()
-    assert any(isinstance(m, str) and m for m in messages)
-    assert len([m for m in messages if "SalesforceError" in m or "Salesforce" in m]) >= 3
+    # The failures above really happened and carried Salesforce's codes (else nothing was scanned).
+    for code in ("HTTP_503", "INVALID_SESSION_ID", "REQUEST_LIMIT_EXCEEDED"):
+        assert any(code in m for m in messages), code
 
     blobs = {f"exception message #{i}": m.encode() for i, m in enumerate(messages)}
     for i, rec in enumerate(caplog.records):
@@ -291,4 +291,3 @@ def test_log_records_and_exception_messages_never_carry_a_secret(
     assert (
         scan(blobs, [password, consumer_secret, private_key, private_key.splitlines()[5], org.password]) == []
     )
-    assert issubclass(SalesforceError, Exception)
