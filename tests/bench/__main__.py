@@ -357,7 +357,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="auto",
         help="auto: the eci-aircall program if present; probe: the bench's 3-resource self-check program",
     )
-    p.add_argument("--scenarios", default="create,adopt", help="program: sharedEci values to measure")
+    p.add_argument(
+        "--scenarios",
+        default="create,adopt,login",
+        help="program: sharedEci values to measure; login = create through an sfdxAuthUrl (a real login)",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     p.add_argument("--work-dir", type=Path, help="where orgs and states go (default: a temp dir, removed)")
     p.add_argument("--keep", action="store_true", help="keep the work dir")
@@ -369,7 +373,13 @@ def choose_targets(args: argparse.Namespace) -> list[Target]:
         return [targets.probe()]
     if args.target == "example" or (args.target == "auto" and not targets.program_available()):
         return [targets.example()]
-    return [targets.program(s.strip()) for s in args.scenarios.split(",") if s.strip()]
+    chosen = []
+    for name in (s.strip() for s in args.scenarios.split(",")):
+        if name == "login":
+            chosen.append(targets.program("create", login=True))
+        elif name:
+            chosen.append(targets.program(name))
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:

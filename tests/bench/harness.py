@@ -66,6 +66,13 @@ class Emulator:
     def reset_calls(self) -> None:
         self._control("POST", "calls/reset")
 
+    def sfdx_auth_url(self) -> str:
+        """`force://PlatformCLI::<refresh token>@<host>`, what `sf org display --verbose` prints."""
+        token = self._control("POST", "oauth/refresh-token", json={"client_id": "PlatformCLI"})[
+            "refresh_token"
+        ]
+        return f"force://PlatformCLI::{token}@{self.instance_url.removeprefix('https://')}"
+
     def settings(self, **values: Any) -> None:
         self._control("POST", "settings", json=values)
 

@@ -25,6 +25,14 @@ def example_available() -> bool:
     return (EXAMPLE_DIR / "Pulumi.yaml").exists() and (EXAMPLE_DIR / "__main__.py").exists()
 
 
+def _program_login_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+    """An SFDX auth URL instead of an access token: the providers must log in (refresh_token grant), which
+    makes the 'no-op up: 0 calls, login included' goal bite."""
+    config, secrets = _program_connection(emu)
+    del config["eci-aircall:instanceUrl"], secrets["eci-aircall:accessToken"]
+    return config, {**secrets, "eci-aircall:sfdxAuthUrl": emu.sfdx_auth_url()}
+
+
 def _program_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
     info = emu.info
     config = {
@@ -59,12 +67,12 @@ def _example_stack() -> str:
     return files[0].name[len("Pulumi.") : -len(".yaml")] if files else "dev"
 
 
-def program(shared_eci: str = "create") -> Target:
+def program(shared_eci: str = "create", *, login: bool = False) -> Target:
     return Target(
-        label=f"sharedEci={shared_eci}",
+        label=f"sharedEci={shared_eci}" + (" +login" if login else ""),
         project_dir=REPO,
         stack="demo",
-        connection=_program_connection,
+        connection=_program_login_connection if login else _program_connection,
         extra_config={"eci-aircall:sharedEci": shared_eci},
         seed=seed_shared_eci if shared_eci == "adopt" else None,
     )
@@ -177,7 +185,7 @@ def seed_shared_eci(emu: Emulator) -> None:
 
 def default_targets() -> list[Target]:
     if program_available():
-        return [program("create"), program("adopt")]
+        return [program("create"), program("adopt"), program("create", login=True)]
     if example_available():
         return [example()]
     raise RuntimeError(
