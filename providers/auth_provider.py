@@ -26,8 +26,8 @@ from typing import Any, ClassVar, Literal
 import pulumi
 from pydantic import Field
 
-from providers.base import ArtifactInputs, ArtifactResource, Live
-from providers.connected_app import DEVELOPER_NAME, ConvergingMetadataProvider
+from providers.base import ArtifactInputs, ArtifactResource, Live, MetadataProvider
+from providers.connected_app import DEVELOPER_NAME
 
 # Metadata API v63.0 WSDL, simpleType AuthProviderType.
 AuthProviderType = Literal[
@@ -48,7 +48,7 @@ class AuthProviderInputs(ArtifactInputs):
     consumer_secret: str = Field(min_length=1, max_length=256)
 
 
-class AuthProviderProvider(ConvergingMetadataProvider):
+class AuthProviderProvider(MetadataProvider):
     kind = "AuthProvider"
     inputs_model = AuthProviderInputs
     name_field = "full_name"

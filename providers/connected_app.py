@@ -113,29 +113,6 @@ class OAuthAppInputs(ArtifactInputs):
         return sorted(set(value))
 
 
-class ConvergingMetadataProvider(MetadataProvider):
-    """A Metadata provider whose create treats "name already taken" as its own earlier attempt.
-
-    ``find_before_create`` looked the name up a moment before and found nothing, so a DUPLICATE on this very
-    create means the chokepoint's retry of it met what the first attempt saved before its reply was lost
-    (issue 7's "reply lost after the change was committed"): the artifact is ours, not adopted, and destroy
-    must remove it. The chokepoint marks such errors ``uncertain_write``, but for Metadata calls the duplicate
-    comes back as a SaveResult after the retried call returned, so the mark does not reach it; this sets it.
-    """
-
-    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
-        try:
-            return super().create_live(inputs, record)
-        except SalesforceError as err:
-            mark_own_duplicate(self, err)
-            raise
-
-
-def mark_own_duplicate(provider: MetadataProvider, err: SalesforceError) -> None:
-    if err.duplicate and provider.find_before_create:
-        err.uncertain_write = True
-
-
 def check_adopted_key(provider: MetadataProvider, inputs: Mapping[str, Any], live: Live | None) -> None:
     """An existing app must already have the consumer key the auth provider is given (the OAuthConsumer read
     it from the app); otherwise adopting it would silently leave the auth provider with credentials the app
@@ -198,7 +175,7 @@ def refresh_days_from_connected_app(value: Any) -> int | str | None:
     return str(value)
 
 
-class ConnectedAppProvider(ConvergingMetadataProvider):
+class ConnectedAppProvider(MetadataProvider):
     kind = "ConnectedApp"
     inputs_model = OAuthAppInputs
     name_field = "full_name"

@@ -51,7 +51,6 @@ from providers.connected_app import (
     OAuthAppInputs,
     check_adopted_key,
     check_profiles,
-    mark_own_duplicate,
 )
 from providers.salesforce import SalesforceError
 
@@ -178,7 +177,12 @@ class ExternalClientAppProvider(MetadataProvider):
                 self.client.metadata_create(type_name, [record[key]], artifact=artifact)
                 done.append((type_name, record[key]["fullName"]))
         except SalesforceError as err:
-            mark_own_duplicate(self, err)
+            if done and err.duplicate:
+                # A later part's name is taken (a leftover of a cut-short delete, say) after this create
+                # made the earlier parts: the app is this stack's own, so the base converges with
+                # adopted=False. (A DUPLICATE answered to the chokepoint's retry of a lost reply already
+                # carries uncertain_write: salesforce._metadata_save checks SaveResults inside the retry.)
+                err.uncertain_write = True
             if not done or err.duplicate:
                 raise  # nothing of ours to undo, or the base class converges on what is there
             for type_name, full_name in reversed(done):

@@ -44,10 +44,11 @@ from providers.base import (
     ArtifactResource,
     InputError,
     Live,
+    MetadataProvider,
     is_unknown,
     unwrap,
 )
-from providers.connected_app import DEVELOPER_NAME, ConvergingMetadataProvider
+from providers.connected_app import DEVELOPER_NAME
 from providers.salesforce import soql_quote
 
 STATUS_NOT_REQUIRED = "NotRequired"
@@ -99,7 +100,7 @@ def protocol_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-class NamedCredentialProvider(ConvergingMetadataProvider):
+class NamedCredentialProvider(MetadataProvider):
     kind = "NamedCredential"
     inputs_model = NamedCredentialInputs
     name_field = "full_name"
