@@ -393,7 +393,16 @@ class _RenewAndRetry(Exception):
 
 
 class SalesforceClient:
-    """A lazily-connected Salesforce session plus the call chokepoint. Obtain one with :func:`client_for`."""
+    """A lazily-connected Salesforce session plus the call chokepoint. Obtain one with :func:`client_for`.
+
+    Used from several threads at once: the dynamic provider host serves up to 4 requests concurrently
+    (``pulumi/dynamic/__main__.py``, ``ThreadPoolExecutor(max_workers=4)``) and Preflight issues its reads
+    concurrently. Login, session renewal and the Metadata service are guarded by ``_lock`` (a renewal is
+    shared by the calls that met the same expired session); per-call state lives in ``_call``'s locals; the
+    requests Session's urllib3 pools are thread-safe (requests' one known race, psf/requests#1871, needs
+    more hosts than the pool manager keeps, 10; we talk to one or two); a zeep client may be shared by
+    threads (its maintainer, mvantellingen/python-zeep#612) and each call builds its own envelope.
+    """
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
@@ -540,8 +549,13 @@ class SalesforceClient:
         instance_url = instance if instance.startswith(("https://", "http://")) else f"https://{instance}"
         self._open(instance_url, token)
 
-    def _renew(self) -> None:
+    def _renew(self, stale: Salesforce) -> None:
+        """Log in again, unless another thread already did since ``stale`` (the handle whose session was
+        refused) was taken: concurrent calls that meet the same expired session renew it once, not once
+        each."""
         with self._lock:
+            if self._sf is not None and self._sf is not stale:
+                return
             self._sf = None
             self._login()
 
@@ -561,7 +575,7 @@ class SalesforceClient:
             if err.error_code == "INVALID_SESSION_ID":
                 if self.renewable and not state.renewed:
                     state.renewed = True
-                    self._renew()
+                    self._renew(sf)
                     raise _RenewAndRetry()
                 if self.settings.auth_mode == "access_token":
                     err.hint = (
@@ -660,11 +674,18 @@ class SalesforceClient:
         return _strip_attributes(record) if isinstance(record, dict) else None
 
     # ---- Metadata API
+    def warm_metadata(self) -> None:
+        """Parse the Metadata WSDL now (~0.2 s of CPU, once per process), e.g. on a thread while the first
+        REST call is in flight. Makes no call and does not log in."""
+        metadata_wsdl_client()
+
     def _metadata(self) -> tuple[Any, Any]:
+        # The WSDL is parsed outside this client's lock: holding the lock for those ~0.2 s would stall every
+        # other thread's call at ``self.sf`` (Preflight runs its checks concurrently).
+        shared = metadata_wsdl_client()
         with self._lock:
             sf = self.sf
             if self._md_service is None:
-                shared = metadata_wsdl_client()
                 # The parsed WSDL is shared; the transport is this client's session (zeep's own would ignore
                 # the CA bundle and the environment override rules above).
                 client = zeep.Client(

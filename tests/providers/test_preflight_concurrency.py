@@ -1,0 +1,190 @@
+"""Preflight's reads run concurrently (bench finding: 7-9 sequential calls on everyone's critical path), and
+the client stays correct when several threads use it at once: same checks, same messages, same call counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from providers.preflight import PreflightFailed, PreflightInputs, PreflightProvider
+from providers.salesforce import SalesforceClient
+from tests.providers.conftest import Driver, configured
+from tests.providers.test_salesforce import sfdx_settings
+
+
+def inputs(org: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "aircall_api_url": org.aircall_url,
+        "aircall_api_id": org.aircall_api_id,
+        "aircall_api_token": org.aircall_api_token,
+        **extra,
+    }
+
+
+def model_inputs(**extra: Any) -> dict[str, Any]:
+    """Inputs as create hands them to the checks (defaults applied)."""
+    return PreflightInputs.model_validate(
+        {"aircall_api_id": "id", "aircall_api_token": "token-value", **extra}
+    ).model_dump()
+
+
+class RendezvousClient:
+    """Answers like a healthy org, but every call waits until all ``parties`` calls are in flight together:
+    checks made one after another would never get there (the barrier times out and the test fails)."""
+
+    instance_url = "https://example.my.salesforce.com"
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties, timeout=10)
+        self.threads: set[int] = set()
+        self.calls: list[str] = []
+        self.warmed = threading.Event()
+        self._lock = threading.Lock()
+
+    def _meet(self, what: str) -> None:
+        with self._lock:
+            self.calls.append(what)
+            self.threads.add(threading.get_ident())
+        self.barrier.wait()
+
+    def warm_metadata(self) -> None:
+        self.warmed.set()
+
+    def query(self, soql: str, *, artifact: str) -> list[dict[str, Any]]:
+        self._meet(soql.split(" FROM ")[1].split()[0])
+        if "FROM Organization" in soql:
+            return [{"Id": "00D", "OrganizationType": "Enterprise Edition"}]
+        if "FROM PermissionSet" in soql:
+            names = ("Einstein_Conversation_Insights", "Conversation_Insights_Integration_User")
+            return [{"Name": n, "Label": n} for n in (*names, "Voice_Connector_Permission")]
+        return []  # no Site yet
+
+    def metadata_read(self, type_name: str, names: list[str], *, artifact: str) -> list[Any]:
+        self._meet(type_name)
+        if type_name == "ConversationalIntelligenceSettings":
+            return [{"fullName": names[0], "enableCallCoaching": True}]
+        return [None]  # no ECI_Connected_App yet
+
+    def external_get(self, url: str, *, artifact: str, auth: Any = None) -> requests.Response:
+        self._meet("aircall")
+        response = requests.Response()
+        response.status_code = 200
+        return response
+
+
+class FakeClientPreflight(PreflightProvider):
+    fake: RendezvousClient
+
+    @property
+    def client(self) -> Any:  # type: ignore[override]
+        return self.fake
+
+
+def test_all_preflight_reads_are_in_flight_at_the_same_time() -> None:
+    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp, Aircall ping.
+    provider = FakeClientPreflight()
+    provider.fake = fake = RendezvousClient(parties=6)
+    found = provider.run_checks(model_inputs())
+    assert sorted(fake.calls) == sorted(
+        [
+            "Organization",
+            "ConversationalIntelligenceSettings",
+            "PermissionSet",
+            "Site",
+            "ConnectedApp",
+            "aircall",
+        ]
+    )
+    assert len(fake.threads) == 6 and threading.get_ident() not in fake.threads
+    assert fake.warmed.is_set()
+    assert found["edition"] == "Enterprise" and len(found["unverified"]) == 2
+
+
+@pytest.fixture
+def slow_org(org: Any) -> Iterator[Any]:
+    org.settings(latency_ms=400)
+    yield org
+    org.settings(latency_ms=0)
+
+
+def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -> None:
+    org = slow_org
+    driver = Driver(configured(PreflightProvider(), org))
+    SalesforceClient.warm_metadata(driver.provider.client)  # the process-wide WSDL parse is not timed here
+    org.reset_calls()
+    started = time.monotonic()
+    driver.create(**inputs(org))
+    elapsed = time.monotonic() - started
+    calls = org.calls()
+    # The same 5 Salesforce reads (and the ping) as when they ran one after another, which took >= 6 x 0.4 s.
+    assert calls["total"] == 5 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    assert elapsed < 3 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
+
+
+def test_with_several_prerequisites_missing_the_first_in_guide_order_is_reported(org: Any) -> None:
+    org.settings(edition="Professional", eci_enabled=False)
+    driver = Driver(configured(PreflightProvider(), org))
+    with pytest.raises(PreflightFailed) as info:
+        driver.create(**inputs(org, aircall_api_token="wrong-token", permission_sets=["Not_Installed_Set"]))
+    text = str(info.value)
+    assert "Professional Edition" in text
+    assert "not enabled" not in text and "Not_Installed_Set" not in text and "Aircall refused" not in text
+
+    org.settings(edition="Enterprise")
+    with pytest.raises(PreflightFailed) as info:
+        driver.create(**inputs(org, aircall_api_token="wrong-token", permission_sets=["Not_Installed_Set"]))
+    assert "Einstein Conversation Insights is not enabled" in str(info.value)
+    assert org.calls()["writes"] == 0
+
+
+def test_shared_artifacts_are_read_concurrently_and_only_the_missing_ones_are_named(org: Any) -> None:
+    org.mdapi().AuthProvider.create(
+        [
+            org.mdapi().AuthProvider(
+                fullName="ECI_Auth_Provider",
+                friendlyName="ECI Auth Provider",
+                providerType="Salesforce",
+                consumerKey="key-12345678",
+                consumerSecret="secret-12345678",
+            )
+        ]
+    )
+    driver = Driver(configured(PreflightProvider(), org))
+    org.reset_calls()
+    with pytest.raises(PreflightFailed) as info:
+        driver.create(**inputs(org, shared_eci="adopt"))
+    text = str(info.value)
+    assert (
+        "do not exist: ConnectedApp ECI_Connected_App (guide: Set Up the Connected App); CustomSite "
+        "VoiceConnector (guide: Set Up the Salesforce Site); NamedCredential ECI_Named_Credential" in text
+    )
+    assert "AuthProvider" not in text.split("—")[0]
+    # Organization, PermissionSet; ECI settings + the four shared artifacts.
+    by_op = org.calls()["by_operation"]
+    assert by_op["rest.query"] == 2 and by_op["metadata.readMetadata"] == 5
+
+
+def test_threads_meeting_the_same_expired_session_log_in_again_once(org: Any) -> None:
+    client = SalesforceClient(sfdx_settings(org))
+    client.query("SELECT Id FROM Organization", artifact="test")  # logged in
+    stale = client.sf
+    org.reset_calls()
+    start = threading.Barrier(4, timeout=10)
+
+    def renew() -> None:
+        start.wait()
+        client._renew(stale)
+
+    threads = [threading.Thread(target=renew) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert org.calls()["by_operation"].get("auth.oauth_token") == 1
+    assert client.sf is not stale
+    assert client.query("SELECT Id FROM Organization", artifact="test")
