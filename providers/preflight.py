@@ -48,8 +48,9 @@ from providers.salesforce import SalesforceError, soql_quote
 T = TypeVar("T")
 
 SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
-#: Threads for Preflight's tasks: the most it runs is 11 (``sharedEci`` adopt/skip with profiles and usernames:
-#: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the Aircall ping, the WSDL warm-up), so none queues.
+#: Threads for Preflight's tasks: the most it runs is 11 (``sharedEci`` adopt/skip with profiles and
+#: usernames: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the Aircall ping, the WSDL warm-up), so
+#: none queues.
 #: The 9 Salesforce calls stay within requests' default pool of 10 connections per host, so every socket is
 #: kept for reuse.
 MAX_CONCURRENT_CALLS = 11
