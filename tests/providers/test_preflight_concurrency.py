@@ -188,3 +188,17 @@ def test_threads_meeting_the_same_expired_session_log_in_again_once(org: Any) ->
     assert org.calls()["by_operation"].get("auth.oauth_token") == 1
     assert client.sf is not stale
     assert client.query("SELECT Id FROM Organization", artifact="test")
+
+
+def test_a_preflight_about_to_be_created_parses_the_metadata_wsdl_ahead_and_a_no_op_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = threading.Event()
+    monkeypatch.setattr("providers.preflight.metadata_wsdl_client", parsed.set)
+    provider = PreflightProvider()
+    news = {"aircall_api_id": "id", "aircall_api_token": "token-value"}
+    provider.check({}, news)  # a new resource: the engine calls Check without old inputs, then Create
+    assert parsed.wait(timeout=10)
+    parsed.clear()
+    provider.check(dict(news), news)  # already deployed: a no-op `up` runs Check and Diff only
+    assert not parsed.wait(timeout=0.5)
