@@ -7,7 +7,7 @@ engine runs independent artifacts in parallel. The graph (``A → B``: B waits f
     Preflight → everything below (nothing is written if a prerequisite is missing)
     IntegrationUser → its two PermissionSetAssignments (ECI access, Conversation Insights Integration User)
     IntegrationUser → CustomSite (its admin and default record owner are, by default, the integration user)
-    NamedCredential "Aircall" (needs nothing else)
+    IntegrationUser → NamedCredential "Aircall", AuthProvider (see below)
     OAuthConsumer → AuthProvider → (callback_url) → ConnectedApp | ExternalClientApp
     AuthProvider + Preflight (my_domain_url) → NamedCredential "ECI_Named_Credential"
     CustomSite → SiteGuestUser (active) → its two PermissionSetAssignments (Voice Connector, CI Integ. User)
@@ -16,6 +16,12 @@ The guide's cycle (app → key/secret → auth provider → callback URL → app
 afterwards) is broken by ``OAuthConsumer``, which generates the consumer key and secret first
 (docs/contracts.md §3): no dummy URL is written, so a fresh ``preview`` shows the real wiring and a second
 ``up`` has nothing to do.
+
+One ordering is chosen rather than forced by data: the writes that start the Aircall and the OAuth branches
+(the ``Aircall`` named credential, the auth provider) wait for the integration user. The guide has every task
+done as that user, and a username Salesforce refuses (taken in another org: no API of this org can tell
+beforehand) then fails the first guide step with nothing else written. It costs no time: the longest chain
+still runs through the site (tests/test_component.py, tests/bench).
 """
 
 from __future__ import annotations
@@ -178,7 +184,9 @@ class EciAircallIntegration(pulumi.ComponentResource):
             opts=child(after=first),
         )
 
-        # Guide, "Add Aircall Named Credentials": independent of the user, so it runs alongside it.
+        # Guide, "Add Aircall Named Credentials", done as the integration user: it waits for that user, so a
+        # refused username writes nothing else (module doc).
+        after_user = [self.preflight, self.integration_user]
         self.aircall_named_credential = NamedCredential(
             f"{name}-aircall-named-credential",
             full_name=AIRCALL_NAMED_CREDENTIAL,
@@ -192,7 +200,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             allow_merge_fields_in_header=True,
             allow_merge_fields_in_body=True,
             delete_adopted=args.delete_adopted,
-            opts=child(after=first),
+            opts=child(after=after_user),
         )
 
         self.oauth_consumer: OAuthConsumer | None = None
@@ -279,7 +287,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             delete_adopted=args.delete_adopted,
-            opts=child(after=first, shared=True),
+            # The OAuth branch's first write waits for the integration user (module doc).
+            opts=child(after=[*first, self.integration_user], shared=True),
         )
 
         # Guide, "Set Up the Connected App" with the auth provider's callback URL from the start (guide steps

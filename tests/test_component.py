@@ -156,9 +156,10 @@ EXPECTED_CREATE_GRAPH = {
     "integration-user": {"preflight"},
     "user-eci-access": {"preflight", "integration-user"},
     "user-ci-integration-user": {"preflight", "integration-user"},
-    "aircall-named-credential": {"preflight"},
+    # Waits for the user by choice, not data: a refused username then writes nothing else (component doc).
+    "aircall-named-credential": {"preflight", "integration-user"},
     "oauth-consumer": {"preflight"},
-    "auth-provider": {"preflight", "oauth-consumer"},
+    "auth-provider": {"preflight", "oauth-consumer", "integration-user"},
     "oauth-app": {"preflight", "oauth-consumer", "auth-provider"},
     "site": {"preflight", "integration-user"},
     "eci-named-credential": {"preflight", "auth-provider"},
@@ -195,10 +196,12 @@ def test_independent_artifacts_can_run_in_parallel(monitor: RecordingMonitor) ->
     # the Aircall credential, the OAuth chain and the user's permission sets all proceed side by side.
     assert len(g) == 13
     assert longest_chain(g) == 5
-    assert {n for n, d in g.items() if d == {"preflight"}} == {
-        "integration-user",
+    assert {n for n, d in g.items() if d == {"preflight"}} == {"integration-user", "oauth-consumer"}
+    assert {n for n, d in g.items() if d == {"preflight", "integration-user"}} == {
+        "user-eci-access",
+        "user-ci-integration-user",
         "aircall-named-credential",
-        "oauth-consumer",
+        "site",
     }
 
 

@@ -127,11 +127,6 @@ NOT_CHECKABLE_BEFORE_WRITING = {
         "the auth provider, the site, ECI_Named_Credential and the guest user's 2 assignments were written "
         "(9 writes; the message names eci-aircall:oauthAppKind)"
     ),
-    "username taken in another org": (
-        "usernames are global and no API of this org tells a foreign one, so the User create fails with "
-        "DUPLICATE_USERNAME only after the Aircall named credential, which does not wait for the user, was "
-        "written (1 write; the message is right)"
-    ),
 }
 
 
