@@ -123,7 +123,8 @@ def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -
     calls = org.calls()
     # The same 5 Salesforce reads (and the ping) as when they ran one after another, which took >= 6 x 0.4 s.
     assert calls["total"] == 5 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
-    assert elapsed < 3 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
+    # One round trip plus slack for a busy 2-core CI machine; one after another they cannot beat 6 x 0.4 s.
+    assert elapsed < 4 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
 
 
 def test_with_several_prerequisites_missing_the_first_in_guide_order_is_reported(org: Any) -> None:
