@@ -7,13 +7,17 @@ and one line per unary gRPC request served (engine monitor, provider host), for 
 
 The URN comes from a gRPC server interceptor: the dynamic provider host (`python -m pulumi.dynamic`) serves
 Check/Diff/Create/Update/Read/Delete on a thread pool, and every one of those requests carries `urn`; the
-interceptor keeps it in a thread-local for the duration of the call. The emulator only counts calls per
-operation, so this is how the bench learns calls *per resource*, which the critical-path bound needs.
+interceptor keeps it in a `contextvars.ContextVar` for the duration of the call. A context variable, not a
+thread-local: a provider that fans its calls out to worker threads in a copy of its context (Preflight does,
+`contextvars.copy_context().run`) keeps them attributed to its resource; a thread-local left them with none.
+The emulator only counts calls per operation, so this is how the bench learns calls *per resource*, which
+the critical-path bound needs.
 Nothing here changes behaviour: the wrapped functions are called unchanged and their results returned.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
@@ -30,7 +34,11 @@ def _install(log_path: str) -> None:
     import grpc
     import requests.adapters
 
-    current = threading.local()
+    # (urn, gRPC method) of the provider request being served; a worker started in a copy of the context
+    # sees the value its starter had.
+    current: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+        "eci_bench_where", default=None
+    )
     write_lock = threading.Lock()
 
     def record(entry: dict[str, Any]) -> None:
@@ -47,14 +55,14 @@ def _install(log_path: str) -> None:
             service, _, method = str(handler_call_details.method).strip("/").rpartition("/")
 
             def behaviour(request: Any, context: Any) -> Any:
-                previous = getattr(current, "where", None)
                 urn = getattr(request, "urn", "") or ""
-                current.where = (urn, method)
+                # reset(token) restores what was there: a pool thread keeps one context for every request.
+                token = current.set((urn, method))
                 t0 = time.time()
                 try:
                     return inner(request, context)
                 finally:
-                    current.where = previous
+                    current.reset(token)
                     # gRPC requests too (engine monitor and provider host), for the start-up timeline.
                     record(
                         {"kind": "grpc", "pid": os.getpid(), "service": service, "grpc": method, "urn": urn}
@@ -81,7 +89,7 @@ def _install(log_path: str) -> None:
     real_send = requests.adapters.HTTPAdapter.send
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-        urn, grpc_method = getattr(current, "where", None) or ("", "")
+        urn, grpc_method = current.get() or ("", "")
         body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
         match = _SOAP_OP.search(body[:4096]) if b"Envelope" in body[:512] else None
         entry: dict[str, Any] = {
