@@ -78,6 +78,8 @@ def _step_line(step: Step, preview: bool) -> str:
         text += f" [diff: {' '.join('~' + d for d in step.diffs)}]"
     if op == "replace" and step.replaces:
         text += f" (forces replacement: {', '.join(step.replaces)})"
+    if preview and step.wiring:
+        text += " [" + ", ".join(f"{k} <- {' + '.join(v)}" for k, v in step.wiring.items()) + "]"
     if step.error:
         text += " **failed**"
     return text

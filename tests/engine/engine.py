@@ -73,6 +73,9 @@ class Step:
     error: str | None = None
     hidden: bool = False  # default providers are not shown, as in the CLI
     delete_first: bool = False  # a deleteBeforeReplace replacement
+    # Preview only: inputs still unknown because another resource's output feeds them (property → the
+    # resources it comes from). `pulumi preview --diff` shows these as `output<string>`; we name the source.
+    wiring: dict[str, list[str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
@@ -80,6 +83,8 @@ class Step:
             doc["replaces"] = list(self.replaces)
         if self.error is not None:
             doc["error"] = self.error
+        if self.wiring:
+            doc["wiring"] = {k: list(v) for k, v in self.wiring.items()}
         return doc
 
 
@@ -475,6 +480,7 @@ class Deployment:
         )
         self._pending_op[res.urn] = step.op
         if self.preview:
+            step.wiring = _wiring(res, checked)
             self._record(step)
             return self._respond(res, checked, "")
         with self._pending("creating", res):
@@ -1016,3 +1022,22 @@ class _MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
 
     def RegisterStackTransform(self, request: Any, context: grpc.ServicerContext) -> Any:
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "transforms are not supported by this engine")
+
+
+def _contains_unknown(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def _wiring(res: ResourceState, inputs: Props) -> dict[str, list[str]]:
+    """Which still-unknown inputs another resource's output will fill in, by that resource's name."""
+    return {
+        key: sorted(urn.rsplit("::", 1)[-1] for urn in urns)
+        for key, urns in sorted(res.property_dependencies.items())
+        if urns and key in inputs and _contains_unknown(inputs[key])
+    }

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from .cli import _step_line
 from .conftest import FileProg
+from .engine import Step
 
 A = {"name": "a", "content": "alpha"}
 B_AFTER_A = {"name": "b", "content": "beta", "after": "a"}
@@ -25,6 +27,15 @@ def test_preview_calls_only_check_and_diff_and_reports_creates_with_unknown_outp
     assert fileprog.records() == {}
     assert fileprog.calls("create", "update", "delete") == []
     assert not fileprog.state_file.exists()
+
+
+def test_preview_names_the_resource_whose_output_will_fill_an_unknown_input(fileprog: FileProg) -> None:
+    res = fileprog.run("preview", [A, B_AFTER_A])
+    steps = res.steps_by_name()
+    assert steps["b"]["wiring"] == {"content": ["a"]}
+    assert "wiring" not in steps["a"]
+    line = _step_line(Step(steps["b"]["urn"], steps["b"]["type"], "create", wiring={"content": ["a"]}), True)
+    assert line.endswith("b create [content <- a]")
 
 
 def test_up_creates_dependency_first_then_a_second_up_is_a_no_op(fileprog: FileProg) -> None:
