@@ -31,13 +31,19 @@ WALL_GOAL_RATIO = 1.2
 METHOD = """\
 Critical-path bound: every HTTP call a provider makes is recorded with the URN of the resource whose
 provider request made it (tests/bench/hook/sitecustomize.py: a gRPC interceptor in the dynamic provider
-host and a wrapper on requests' HTTPAdapter.send). A resource's calls are taken as sequential (each reads
-before it writes); the bound is the heaviest path through the resource dependency graph recorded in the
-state (`dependencies`), weighting each resource by its call count, plus one login that every call waits
-for; times the latency per call. Wall time also holds what no latency explains (process start-up, program
-evaluation, gRPC): "first call → last reply" leaves the start-up out and is held against the bound too.
-"observed serial depth" is the longest run of recorded calls that actually waited for one another: above
-the bound means parallelism was left unused."""
+host keeps the URN in a context variable, so calls a provider makes on worker threads given a copy of its
+context count for it too; a wrapper on requests' HTTPAdapter.send records each call's send and reply time).
+Each resource weighs its observed serial depth: the longest chain of its own calls in which each call
+started after the previous one had replied. Calls that overlapped in time ran concurrently and cost one
+round trip together (Preflight's reads on worker threads); calls one after another (read, then write) cost
+one each. The bound is the heaviest path under that weight through the resource dependency graph recorded
+in the state (`dependencies`), plus one login that every call waits for, times the latency per call. The
+call-count-weighted path (every call of a resource taken as sequential, the bench's earlier rule) is shown
+too: the difference is what concurrency inside resources saves.
+Wall time also holds what no latency explains (process start-up, program evaluation, gRPC): "first call →
+last reply" leaves the start-up out and is held against the bound too. "observed serial depth" is the
+longest run of recorded calls over the whole up that waited for one another: above the bound means
+parallelism between resources was left unused."""
 
 
 def machine() -> dict[str, Any]:
@@ -103,6 +109,7 @@ class Report:
         n_res = len(s.resources)
         cp = s.critical
         assert cp is not None
+        cp_calls = s.critical_by_calls or cp
         bound_s = cp.calls * lat
         ratio = s.up.wall_s / bound_s if bound_s else None
         noop_wall = s.noop.wall_s if s.noop else 0.0
@@ -115,12 +122,26 @@ class Report:
         )
         if s.up.other_by_operation:
             self.check(name, "up: other calls (not Salesforce)", _ops(None, s.up.other_by_operation))
-        chain = " → ".join(f"{analysis.short_name(u)} {s.up_calls_by_resource.get(u, 0)}" for u in cp.chain)
-        serial = analysis.serial_depth_by_resource(s.up.recorded)
+        serial = s.up_serial_depth_by_resource or analysis.serial_depth_by_resource(s.up.recorded)
+
+        def depth_of(u: str) -> str:
+            depth_u, calls_u = serial.get(u, 0), s.up_calls_by_resource.get(u, 0)
+            return f"{depth_u}" if depth_u == calls_u else f"{depth_u} (of {calls_u} calls)"
+
+        chain = " → ".join(f"{analysis.short_name(u)} {depth_of(u)}" for u in cp.chain)
+        chain_by_calls = " → ".join(
+            f"{analysis.short_name(u)} {s.up_calls_by_resource.get(u, 0)}" for u in cp_calls.chain
+        )
         self.check(
             name,
-            "up: critical path (dependent calls)",
+            "up: critical path (serial depth)",
             f"{cp.calls} calls × {self.latency_ms} ms = {bound_s:.1f} s  [login {cp.head_calls} → {chain}]",
+        )
+        self.check(
+            name,
+            "up: critical path by call count (each resource's calls as if sequential)",
+            f"{cp_calls.calls} calls × {self.latency_ms} ms = {cp_calls.calls * lat:.1f} s  "
+            f"[login {cp_calls.head_calls} → {chain_by_calls}]",
         )
         self.check(
             name,
@@ -255,6 +276,16 @@ class Report:
                     "first_call_after_s": round(first_call, 3),
                     "startup_milestones_s": marks,
                     "observed_serial_depth": depth,
+                    "weighting": "serial depth",
+                    "by_call_count": {
+                        "calls": cp_calls.calls,
+                        "head_calls": cp_calls.head_calls,
+                        "chain": [analysis.short_name(u) for u in cp_calls.chain],
+                        "bound_s": round(cp_calls.calls * lat, 3),
+                        "wall_ratio": round(s.up.wall_s / (cp_calls.calls * lat), 3)
+                        if cp_calls.calls * lat
+                        else None,
+                    },
                 },
                 "state": {"file_bytes": s.state_bytes, "max_pickle_bytes": biggest},
             }

@@ -135,9 +135,9 @@ def critical_path(
     deps: Mapping[str, Sequence[str]], weight: Mapping[str, int], *, head_calls: int = 0
 ) -> CriticalPath:
     """Longest chain of dependent calls: the heaviest path through the resource DAG where a resource weighs
-    its own call count (its calls are sequential: read, then write, ...), plus `head_calls` (a login that
-    every resource waits for). Dependencies on URNs without a weight (components, providers) count 0 but
-    still link, since the engine waits for them."""
+    `weight[urn]` calls (its serial depth, or its call count; see `critical_path_bounds`), plus `head_calls`
+    (a login that every resource waits for). Dependencies on URNs without a weight (components, providers)
+    count 0 but still link, since the engine waits for them."""
     memo: dict[str, tuple[int, tuple[str, ...]]] = {}
     visiting: set[str] = set()
 
@@ -161,6 +161,28 @@ def critical_path(
     return CriticalPath(calls=top[0] + head, chain=top[1], head_calls=head)
 
 
+@dataclass(frozen=True)
+class Bounds:
+    by_depth: CriticalPath  # each resource weighted by its observed serial depth: the bound
+    by_calls: CriticalPath  # each resource weighted by its call count (as if all its calls were sequential)
+
+
+def critical_path_bounds(deps: Mapping[str, Sequence[str]], calls: Sequence[Mapping[str, Any]]) -> Bounds:
+    """The critical path of a run two ways, from its recorded calls and the state's dependency graph.
+
+    By serial depth (the bound): a resource weighs the longest chain of its own calls each of which started
+    after the previous one ended (`observed_serial_depth`); calls that overlapped in time ran concurrently
+    (e.g. Preflight's reads on worker threads) and cost one round trip together, not one each.
+    By call count (kept for comparison): a resource weighs all its calls, as if made one after another;
+    with concurrency inside a resource that overstates the bound by what the concurrency saves.
+    Both add one login when the run logged in (every call waits for it)."""
+    head = 1 if any(is_auth(c) for c in calls) else 0
+    return Bounds(
+        by_depth=critical_path(deps, serial_depth_by_resource(calls), head_calls=head),
+        by_calls=critical_path(deps, calls_by_resource(calls), head_calls=head),
+    )
+
+
 def serial_depth_by_resource(calls: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Per URN, the longest run of its own calls that waited for one another (non-auth calls)."""
     by_urn: dict[str, list[Mapping[str, Any]]] = {}
@@ -171,8 +193,11 @@ def serial_depth_by_resource(calls: Sequence[Mapping[str, Any]]) -> dict[str, in
 
 
 def observed_serial_depth(calls: Sequence[Mapping[str, Any]]) -> int:
-    """Longest run of recorded calls each starting after the previous ended: what the run actually
-    serialised, to compare with the dependency bound (a larger figure means parallelism was left unused)."""
+    """Longest run of recorded calls each starting at or after the previous one ended (`t1 <= t0`): what the
+    calls actually serialised. Overlapping calls are never in the same run, so N calls in flight together
+    count 1, and N calls one after another count N. Used per resource as its weight on the critical path,
+    and over the whole run to compare with that bound (a larger figure means parallelism was left unused).
+    t0/t1 are the client's send and reply times (one clock: every provider process is on one machine)."""
     ordered = sorted(calls, key=lambda c: float(c["t0"]))
     depth: list[int] = []
     for i, c in enumerate(ordered):

@@ -323,8 +323,10 @@ class ScenarioResult:
     dependencies: dict[str, list[str]] = field(default_factory=dict)
     pickle_bytes: dict[str, int] = field(default_factory=dict)
     state_bytes: int = 0
-    critical: analysis.CriticalPath | None = None
+    critical: analysis.CriticalPath | None = None  # the bound: resources weighted by their serial depth
+    critical_by_calls: analysis.CriticalPath | None = None  # resources weighted by their call count
     up_calls_by_resource: dict[str, int] = field(default_factory=dict)
+    up_serial_depth_by_resource: dict[str, int] = field(default_factory=dict)
 
 
 def _fresh(root: Path) -> None:
@@ -353,10 +355,9 @@ def run_scenario(target: Target, root: Path, *, latency_ms: int) -> ScenarioResu
         result.pickle_bytes = analysis.provider_pickle_sizes(resources)
         result.state_bytes = state_file.stat().st_size
         result.up_calls_by_resource = analysis.calls_by_resource(up.recorded)
-        head = 1 if any(analysis.is_auth(c) for c in up.recorded) else 0
-        result.critical = analysis.critical_path(
-            result.dependencies, result.up_calls_by_resource, head_calls=head
-        )
+        result.up_serial_depth_by_resource = analysis.serial_depth_by_resource(up.recorded)
+        bounds = analysis.critical_path_bounds(result.dependencies, up.recorded)
+        result.critical, result.critical_by_calls = bounds.by_depth, bounds.by_calls
         result.noop = run_engine(target, emu, "up", state_dir=state_dir, work=root)
         result.refresh = run_engine(target, emu, "refresh", state_dir=state_dir, work=root)
         result.destroy = run_engine(target, emu, "destroy", state_dir=state_dir, work=root)

@@ -69,6 +69,61 @@ def test_serial_depth_by_resource_tells_sequential_from_concurrent_calls_within_
     assert analysis.serial_depth_by_resource(calls) == {urn("seq"): 2, urn("par"): 1}
 
 
+def test_calls_that_touch_end_to_start_are_sequential_and_calls_that_overlap_by_a_hair_are_not() -> None:
+    assert analysis.observed_serial_depth([{"t0": 0.0, "t1": 1.0}, {"t0": 1.0, "t1": 2.0}]) == 2
+    assert analysis.observed_serial_depth([{"t0": 0.0, "t1": 1.0}, {"t0": 0.999, "t1": 2.0}]) == 1
+
+
+def test_serial_depth_is_the_longest_non_overlapping_chain_not_the_number_of_waves() -> None:
+    # A long call (0-3) overlaps three short sequential ones (0-1, 1-2, 2-3): depth 3 (the short chain),
+    # then one call after everything: 4.
+    calls = [
+        {"t0": 0.0, "t1": 3.0},
+        {"t0": 0.0, "t1": 1.0},
+        {"t0": 1.0, "t1": 2.0},
+        {"t0": 2.0, "t1": 3.0},
+        {"t0": 3.5, "t1": 4.0},
+    ]
+    assert analysis.observed_serial_depth(calls) == 4
+
+
+def _calls(name: str, spans: list[tuple[float, float]]) -> list[dict[str, object]]:
+    q = "/services/data/v63.0/query/"
+    return [{"urn": urn(name), "http": "GET", "path": q, "t0": t0, "t1": t1} for t0, t1 in spans]
+
+
+def test_bound_weights_a_resource_with_concurrent_calls_by_its_serial_depth_not_its_call_count() -> None:
+    # pre: 6 reads in flight together, then one read after them (depth 2, 7 calls); user waits for pre and
+    # makes 2 calls one after another; other (independent) makes 4 calls one after another.
+    calls = [
+        *_calls("pre", [(0.0, 0.2), (0.0, 0.21), (0.01, 0.2), (0.02, 0.22), (0.0, 0.19), (0.03, 0.2)]),
+        *_calls("pre", [(0.25, 0.45)]),
+        *_calls("user", [(0.5, 0.7), (0.7, 0.9)]),
+        *_calls("other", [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8)]),
+    ]
+    deps = {urn("pre"): [], urn("user"): [urn("pre")], urn("other"): []}
+    bounds = analysis.critical_path_bounds(deps, calls)
+    # By serial depth: pre 2 + user 2 = 4 ties other 4; either way 4 round trips, not 9.
+    assert bounds.by_depth.calls == 4 and bounds.by_depth.head_calls == 0
+    # By call count the same run looks like 7 + 2 = 9 sequential calls through pre → user.
+    assert bounds.by_calls.calls == 9 and bounds.by_calls.chain == (urn("pre"), urn("user"))
+    # One more sequential call on `other` makes it the critical path by depth, while by count pre → user
+    # still dominates: the weighting changes which chain is critical, not only its length.
+    calls += _calls("other", [(0.8, 1.0)])
+    bounds = analysis.critical_path_bounds(deps, calls)
+    assert (bounds.by_depth.calls, bounds.by_depth.chain) == (5, (urn("other"),))
+    assert (bounds.by_calls.calls, bounds.by_calls.chain) == (9, (urn("pre"), urn("user")))
+
+
+def test_both_bounds_add_one_login_and_agree_when_every_call_is_sequential() -> None:
+    login = {"urn": urn("pre"), "http": "POST", "path": "/services/oauth2/token", "t0": 0.0, "t1": 0.1}
+    calls = [login, *_calls("pre", [(0.1, 0.3), (0.3, 0.5)]), *_calls("user", [(0.5, 0.7)])]
+    deps = {urn("pre"): [], urn("user"): [urn("pre")]}
+    bounds = analysis.critical_path_bounds(deps, calls)
+    assert bounds.by_depth == bounds.by_calls
+    assert bounds.by_depth.calls == 1 + 2 + 1 and bounds.by_depth.head_calls == 1
+
+
 @pytest.mark.parametrize(
     ("http", "path", "soap", "expected"),
     [

@@ -33,12 +33,19 @@ def run(verb: str, total: int, *, wall: float = 1.0, rc: int = 0, recorded: list
 
 
 def scenario(
-    *, up_wall: float, refresh_calls: int = 2, pickle: int = 300, destroy_rc: int = 0
+    *,
+    up_wall: float,
+    refresh_calls: int = 2,
+    pickle: int = 300,
+    destroy_rc: int = 0,
+    recorded: list[dict[str, Any]] | None = None,
 ) -> ScenarioResult:
     # a (2 calls) → b (1 call): bound 3 calls; at 200 ms that is 0.6 s.
-    recorded = [call(A, 101.0, 101.2), call(A, 101.2, 101.4), call(B, 101.4, 101.6)]
+    if recorded is None:
+        recorded = [call(A, 101.0, 101.2), call(A, 101.2, 101.4), call(B, 101.4, 101.6)]
     deps = {A: [], B: [A]}
     weights = analysis.calls_by_resource(recorded)
+    bounds = analysis.critical_path_bounds(deps, recorded)
     return ScenarioResult(
         label="t",
         latency_ms=200,
@@ -50,8 +57,10 @@ def scenario(
         dependencies=deps,
         pickle_bytes={A: pickle, B: 200},
         state_bytes=5000,
-        critical=analysis.critical_path(deps, weights),
+        critical=bounds.by_depth,
+        critical_by_calls=bounds.by_calls,
         up_calls_by_resource=weights,
+        up_serial_depth_by_resource=analysis.serial_depth_by_resource(recorded),
     )
 
 
@@ -118,3 +127,22 @@ def test_fleet_rows_are_relative_to_n1_and_cpu_saturation_is_named() -> None:
     assert [d["relative_to_n1"] for d in docs] == [1.0, 4.0]
     assert docs[1]["cpu_floor_s"] == 4.0
     assert any("[fleet N=4]" in f and "CPU-bound" in f for f in report.findings)
+
+
+def test_wall_is_held_against_the_serial_depth_bound_and_the_call_count_bound_is_shown_labelled() -> None:
+    # a makes 4 calls all in flight together (depth 1), then b 1 call: bound 2 × 200 ms = 0.4 s, whereas
+    # counting a's calls as sequential gives 5 × 200 ms = 1.0 s.
+    recorded = [call(A, 101.0, 101.2 + i / 100) for i in range(4)] + [call(B, 101.3, 101.5)]
+    report = bench_main.Report(200)
+    doc = report.scenario(scenario(up_wall=0.9, recorded=recorded))
+    cp = doc["critical_path"]
+    assert (cp["calls"], cp["bound_s"], cp["weighting"]) == (2, 0.4, "serial depth")
+    assert (cp["by_call_count"]["calls"], cp["by_call_count"]["bound_s"]) == (5, 1.0)
+    # 0.9 s is within 1.2 × the call-count figure but 2.25 × the real bound: a miss, not hidden.
+    assert verdicts(report)["up: wall time"] == "MISS"
+    assert any("2.25 × the 0.4 s critical-path bound" in f for f in report.findings)
+    measured = {c["figure"]: c["measured"] for c in report.checks}
+    assert "[login 0 → a 1 (of 4 calls) → b 1]" in measured["up: critical path (serial depth)"]
+    by_count = measured["up: critical path by call count (each resource's calls as if sequential)"]
+    assert by_count.startswith("5 calls × 200 ms = 1.0 s") and "a 4 → b 1" in by_count
+    assert {r["name"]: r["up_serial_depth"] for r in doc["resources"]} == {"a": 1, "b": 1}
