@@ -162,6 +162,27 @@ class Report:
             None if span_ratio is None else span_ratio <= WALL_GOAL_RATIO,
         )
         self.check(name, "up: observed serial depth", f"{depth} calls (bound {cp.calls})")
+        timings = analysis.create_timings(s.up.grpc_events, s.up.recorded)
+        # Time a critical-path resource lost off the wire: waiting for a provider-host worker, or working
+        # before its first call. Half a round trip or more is worth naming.
+        idle = []
+        for u in cp.chain:
+            t = timings.get(u)
+            if t is None:
+                continue
+            if t.queued_s >= 0.5 * lat and lat:
+                idle.append(
+                    f"{analysis.short_name(u)}'s Create waited {t.queued_s:.2f} s for a free provider-host "
+                    "worker (the dynamic provider host serves at most 4 requests at once: "
+                    "pulumi/dynamic/__main__.py ThreadPoolExecutor(max_workers=4))"
+                )
+            if t.first_call_s is not None and t.first_call_s >= 0.5 * lat and lat:
+                idle.append(
+                    f"{analysis.short_name(u)}'s first call left {t.first_call_s:.2f} s after its Create "
+                    "started (client-side work before it)"
+                )
+        if idle:
+            self.check(name, "up: critical-path time off the wire", "; ".join(idle))
         marks = analysis.startup_milestones(s.up.grpc_events, s.up.recorded, s.up.started_at)
         if marks:
             self.check(
@@ -176,6 +197,7 @@ class Report:
                 f"the calls themselves span {span:.1f} s"
                 + (f" = {span_ratio:.2f} × bound" if span_ratio is not None else ""),
             ]
+            why.extend(idle)
             gap = analysis.largest_gap_within_a_resource(s.up.recorded)
             if gap is not None and bound_s and gap.seconds > 0.5 * lat:
                 why.append(
@@ -260,6 +282,12 @@ class Report:
                         "name": analysis.short_name(u),
                         "up_calls": s.up_calls_by_resource.get(u, 0),
                         "up_serial_depth": serial.get(u, 0),
+                        "create_queued_s": round(timings[u].queued_s, 3) if u in timings else None,
+                        "create_first_call_s": (
+                            None
+                            if u not in timings or timings[u].first_call_s is None
+                            else round(timings[u].first_call_s or 0.0, 3)
+                        ),
                         "pickle_bytes": s.pickle_bytes.get(u),
                         "depends_on": [analysis.short_name(d) for d in s.dependencies.get(u, [])],
                     }
