@@ -162,27 +162,32 @@ class Report:
             None if span_ratio is None else span_ratio <= WALL_GOAL_RATIO,
         )
         self.check(name, "up: observed serial depth", f"{depth} calls (bound {cp.calls})")
-        timings = analysis.create_timings(s.up.grpc_events, s.up.recorded)
-        # Time a critical-path resource lost off the wire: waiting for a provider-host worker, or working
-        # before its first call. Half a round trip or more is worth naming.
+        timings = analysis.create_timings(s.up.grpc_events)
+        on_path = set(cp.chain)
+        # Time resources lost off the wire: a Create waiting for a provider-host worker, or running longer
+        # than its serial depth × latency. Half a round trip or more is worth naming; off the bound's chain
+        # too, since a wait can make another chain the longest in time.
         idle = []
-        for u in cp.chain:
-            t = timings.get(u)
-            if t is None:
-                continue
-            if t.queued_s >= 0.5 * lat and lat:
+        for u, t in timings.items():
+            where = " (on the bound's chain)" if u in on_path else ""
+            if lat and t.queued_s >= 0.5 * lat:
                 idle.append(
-                    f"{analysis.short_name(u)}'s Create waited {t.queued_s:.2f} s for a free provider-host "
-                    "worker (the dynamic provider host serves at most 4 requests at once: "
+                    f"{analysis.short_name(u)}{where}: its Create waited {t.queued_s:.2f} s for a free "
+                    "provider-host worker (the dynamic provider host serves at most 4 requests at once: "
                     "pulumi/dynamic/__main__.py ThreadPoolExecutor(max_workers=4))"
                 )
-            if t.first_call_s is not None and t.first_call_s >= 0.5 * lat and lat:
+            # A login the resource's request made (the first call of a run) waits like any other call.
+            logins = sum(1 for c in s.up.recorded if c.get("urn") == u and analysis.is_auth(c))
+            slack = t.elapsed_s - (serial.get(u, 0) + logins) * lat
+            if lat and slack >= 0.5 * lat:
                 idle.append(
-                    f"{analysis.short_name(u)}'s first call left {t.first_call_s:.2f} s after its Create "
-                    "started (client-side work before it)"
+                    f"{analysis.short_name(u)}{where}: its Create ran {t.elapsed_s:.2f} s for a serial depth "
+                    f"of {serial.get(u, 0)}"
+                    + (f" + login {logins}" if logins else "")
+                    + f" ({slack:.2f} s off the wire: client-side work or calls sent late)"
                 )
         if idle:
-            self.check(name, "up: critical-path time off the wire", "; ".join(idle))
+            self.check(name, "up: time off the wire (≥ half a round trip)", "; ".join(idle))
         marks = analysis.startup_milestones(s.up.grpc_events, s.up.recorded, s.up.started_at)
         if marks:
             self.check(
@@ -283,11 +288,7 @@ class Report:
                         "up_calls": s.up_calls_by_resource.get(u, 0),
                         "up_serial_depth": serial.get(u, 0),
                         "create_queued_s": round(timings[u].queued_s, 3) if u in timings else None,
-                        "create_first_call_s": (
-                            None
-                            if u not in timings or timings[u].first_call_s is None
-                            else round(timings[u].first_call_s or 0.0, 3)
-                        ),
+                        "create_elapsed_s": round(timings[u].elapsed_s, 3) if u in timings else None,
                         "pickle_bytes": s.pickle_bytes.get(u),
                         "depends_on": [analysis.short_name(d) for d in s.dependencies.get(u, [])],
                     }

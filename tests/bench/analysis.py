@@ -283,38 +283,31 @@ def startup_milestones(
 @dataclass(frozen=True)
 class CreateTiming:
     queued_s: float  # end of the resource's Check → start of its Create in the provider host
-    first_call_s: float | None  # start of its Create → its first API call (client-side work before it)
+    elapsed_s: float  # its Create, start to end (compare with its serial depth × latency)
 
 
-def create_timings(
-    grpc_events: Sequence[Mapping[str, Any]], calls: Sequence[Mapping[str, Any]]
-) -> dict[str, CreateTiming]:
-    """Per resource created, time lost before its calls that no latency explains.
+def create_timings(grpc_events: Sequence[Mapping[str, Any]]) -> dict[str, CreateTiming]:
+    """Per resource created: how long its Create waited to be served, and how long it ran.
 
     The engine sends Create right after Check returns, so a Create that starts late was waiting for a free
     thread in the provider host (Pulumi's dynamic provider host serves at most 4 requests at once:
-    `pulumi/dynamic/__main__.py`, `grpc.server(futures.ThreadPoolExecutor(max_workers=4))`). A first call
-    long after the Create started is work inside the provider before it (building a client, parsing a WSDL).
+    `pulumi/dynamic/__main__.py`, `grpc.server(futures.ThreadPoolExecutor(max_workers=4))`). A Create that
+    runs longer than its serial depth × latency spent the difference off the wire (client-side work such
+    as parsing a WSDL, or calls sent late).
     """
     check_end: dict[str, float] = {}
-    create_start: dict[str, float] = {}
+    create: dict[str, tuple[float, float]] = {}
     for e in grpc_events:
         urn = str(e.get("urn", ""))
         if not urn or "ResourceProvider" not in str(e.get("service", "ResourceProvider")):
             continue
         if e.get("grpc") == "Check":
             check_end[urn] = max(check_end.get(urn, 0.0), float(e["t1"]))
-        elif e.get("grpc") == "Create":
-            create_start[urn] = min(create_start.get(urn, float("inf")), float(e["t0"]))
-    first_call: dict[str, float] = {}
-    for c in calls:
-        if c.get("grpc") == "Create":
-            urn = str(c.get("urn", ""))
-            first_call[urn] = min(first_call.get(urn, float("inf")), float(c["t0"]))
+        elif e.get("grpc") == "Create" and urn not in create:
+            create[urn] = (float(e["t0"]), float(e["t1"]))
     return {
         urn: CreateTiming(
-            queued_s=max(0.0, start - check_end[urn]) if urn in check_end else 0.0,
-            first_call_s=first_call[urn] - start if urn in first_call else None,
+            queued_s=max(0.0, t0 - check_end[urn]) if urn in check_end else 0.0, elapsed_s=t1 - t0
         )
-        for urn, start in create_start.items()
+        for urn, (t0, t1) in create.items()
     }

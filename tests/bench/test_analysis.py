@@ -232,25 +232,19 @@ def test_startup_milestones_are_offsets_from_the_run_start() -> None:
     assert analysis.startup_milestones([], [], 100.0) == {}
 
 
-def test_create_timings_tell_a_wait_for_a_provider_worker_from_work_before_the_first_call() -> None:
+def test_create_timings_give_the_wait_for_a_provider_worker_and_how_long_the_create_ran() -> None:
     svc = "pulumirpc.ResourceProvider"
     grpc_events = [
         {"service": svc, "grpc": "Check", "urn": urn("site"), "t0": 1.0, "t1": 1.01},
         {"service": svc, "grpc": "Create", "urn": urn("site"), "t0": 1.43, "t1": 2.0},  # waited 0.42 s
         {"service": svc, "grpc": "Check", "urn": urn("pre"), "t0": 0.0, "t1": 0.1},
-        {"service": svc, "grpc": "Create", "urn": urn("pre"), "t0": 0.1, "t1": 0.6},
+        {"service": svc, "grpc": "Create", "urn": urn("pre"), "t0": 0.1, "t1": 0.51},
         {"service": "pulumirpc.ResourceMonitor", "grpc": "RegisterResource", "urn": "", "t0": 0, "t1": 2},
         {"service": svc, "grpc": "Check", "urn": urn("noop"), "t0": 0.0, "t1": 0.1},  # no Create: not listed
     ]
-    q = "/services/data/v63.0/query/"
-    calls = [
-        {"urn": urn("site"), "grpc": "Create", "http": "GET", "path": q, "t0": 1.44, "t1": 1.6},
-        {"urn": urn("pre"), "grpc": "Create", "http": "GET", "path": q, "t0": 0.39, "t1": 0.59},
-        {"urn": urn("pre"), "grpc": "Check", "http": "GET", "path": q, "t0": 0.01, "t1": 0.05},
-    ]
-    timings = analysis.create_timings(grpc_events, calls)
+    timings = analysis.create_timings(grpc_events)
     assert set(timings) == {urn("site"), urn("pre")}
-    assert round(timings[urn("site")].queued_s, 2) == 0.42
-    assert round(timings[urn("site")].first_call_s or 0, 2) == 0.01
-    assert timings[urn("pre")].queued_s == 0.0
-    assert round(timings[urn("pre")].first_call_s or 0, 2) == 0.29
+    assert (
+        round(timings[urn("site")].queued_s, 2) == 0.42 and round(timings[urn("site")].elapsed_s, 2) == 0.57
+    )
+    assert timings[urn("pre")].queued_s == 0.0 and round(timings[urn("pre")].elapsed_s, 2) == 0.41

@@ -148,19 +148,27 @@ def test_wall_is_held_against_the_serial_depth_bound_and_the_call_count_bound_is
     assert {r["name"]: r["up_serial_depth"] for r in doc["resources"]} == {"a": 1, "b": 1}
 
 
-def test_a_critical_path_resource_waiting_for_a_provider_worker_is_named_in_the_finding() -> None:
+def test_a_create_waiting_for_a_provider_worker_and_one_running_off_the_wire_are_named() -> None:
     s = scenario(up_wall=3.0)
     svc = "pulumirpc.ResourceProvider"
     s.up.grpc_events = [
         {"service": svc, "grpc": "Check", "urn": A, "t0": 100.9, "t1": 100.95},
-        {"service": svc, "grpc": "Create", "urn": A, "t0": 100.95, "t1": 101.4},
+        {"service": svc, "grpc": "Create", "urn": A, "t0": 100.95, "t1": 101.4},  # 2 calls: 0.45 s, ok
         {"service": svc, "grpc": "Check", "urn": B, "t0": 101.0, "t1": 101.01},  # ready early,
-        {"service": svc, "grpc": "Create", "urn": B, "t0": 101.39, "t1": 101.6},  # served 0.38 s later
-    ]
+        {"service": svc, "grpc": "Create", "urn": B, "t0": 101.39, "t1": 101.6},  # served 0.38 s later,
+    ]  # and ran 0.21 s for one call: 0.01 s off the wire
     report = bench_main.Report(200)
     doc = report.scenario(s)
     assert {r["name"]: r["create_queued_s"] for r in doc["resources"]} == {"a": 0.0, "b": 0.38}
     (finding,) = report.findings
-    assert "b's Create waited 0.38 s for a free provider-host worker" in finding
-    assert "a's first call" not in finding  # 0.05 s after its Create: below half a round trip
-    assert "up: critical-path time off the wire" in {c["figure"] for c in report.checks}
+    assert "b (on the bound's chain): its Create waited 0.38 s for a free provider-host worker" in finding
+    assert "off the wire" not in finding
+    s.up.grpc_events[3] = {"service": svc, "grpc": "Create", "urn": B, "t0": 101.01, "t1": 101.5}
+    report = bench_main.Report(200)
+    report.scenario(s)
+    (finding,) = report.findings
+    assert (
+        "b (on the bound's chain): its Create ran 0.49 s for a serial depth of 1 (0.29 s off the wire"
+        in finding
+    )
+    assert "waited" not in finding.split("critical-path bound")[1].split("pass before")[1]
