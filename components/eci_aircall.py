@@ -20,10 +20,10 @@ afterwards) is broken by ``OAuthConsumer``, which generates the consumer key and
 One ordering is chosen rather than forced by data: the writes that start the Aircall and the OAuth branches
 (the ``Aircall`` named credential, the auth provider) wait for the integration user. The guide has every task
 done as that user, and a username Salesforce refuses (taken in another org: no API of this org can tell
-beforehand) then fails the first guide step with nothing else written. The longest chain still runs through
-the site (tests/test_component.py), but five creates now become ready together when the user exists, one more
-than the dynamic provider host's four workers: `make bench` shows the site waiting up to ~0.4 s for a worker in
-some runs. Zero writes on a refused username is worth that.
+beforehand) then fails the first guide step with nothing else written. The longest chain still runs
+through the site (tests/test_component.py), but five creates now become ready together when the user
+exists, one more than the dynamic provider host's four workers: `make bench` shows the site waiting up to
+~0.4 s for a worker in some runs. Zero writes on a refused username is worth that.
 """
 
 from __future__ import annotations
