@@ -12,8 +12,13 @@ request waits for that single load.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import secrets
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +47,15 @@ MAX_LIST_QUERIES = 3
 
 _RECORD_OPERATIONS = ("createMetadata", "updateMetadata", "upsertMetadata")
 _NAME_OPERATIONS = ("readMetadata", "deleteMetadata")
-OPERATIONS = (*_RECORD_OPERATIONS, *_NAME_OPERATIONS, "renameMetadata", "listMetadata", "describeMetadata")
+_DEPLOY_OPERATIONS = ("deploy", "checkDeployStatus")
+OPERATIONS = (
+    *_RECORD_OPERATIONS,
+    *_NAME_OPERATIONS,
+    "renameMetadata",
+    "listMetadata",
+    "describeMetadata",
+    *_DEPLOY_OPERATIONS,
+)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -187,6 +200,14 @@ def peek(body: bytes) -> MetadataCall:
         ]
     elif operation == "listMetadata":
         type_name = op.findtext(f"{{{MD_NS}}}queries/{{{MD_NS}}}type")
+    elif operation == "deploy":
+        # The package's members, so fault injection by artifact name reaches a deploy too.
+        try:
+            members = _package_members(_zip_from(op))
+        except MetadataFault:
+            members = []
+        names = [name for _, name in members]
+        type_name = members[0][0] if members else None
     return MetadataCall(operation=operation, session_id=session_id, names=names, type_name=type_name)
 
 
@@ -563,6 +584,227 @@ def _describe(org: OrgLike, parsed: Any) -> bytes:
     return _envelope("describeMetadataResponse", result=result)
 
 
+# ------------------------------------------------------------------------------------------------------------
+# deploy / checkDeployStatus (Metadata API Developer Guide: "deploy()", "DeployOptions",
+# "checkDeployStatus()", "DeployResult"). deploy() is asynchronous in Salesforce: it answers an AsyncResult
+# (id, state Queued) and the outcome is read with checkDeployStatus(id, includeDetails) -> DeployResult
+# {success, status, details {componentFailures[{problem, problemType, fullName, componentType, fileName}],
+# componentSuccesses}}. With
+# DeployOptions.checkOnly the deploy is a validation: "the components aren't saved to the organization"
+# (DeployOptions, checkOnly). The emulator runs the whole deploy at the deploy() call and keeps the result in
+# memory (not in the store: a validation must not count as a write), answering it on the first status check.
+
+_deploy_lock = threading.Lock()
+_deploy_results: dict[str, Record] = {}
+
+
+class _Rollback(Exception):
+    """Raised inside the store transaction to undo a validation-only (or failed) deploy."""
+
+
+def _flag(node: etree._Element, name: str, default: bool) -> bool:
+    text = node.findtext(f"{{{MD_NS}}}{name}")
+    if text is None or not text.strip():
+        return default
+    # simple-salesforce's string template (messages.DEPLOY_MSG) renders Python booleans, "True"/"False", which
+    # are not xsd:boolean literals; its deploy() is documented as working against Salesforce, so the parser
+    # there evidently takes them. Anything else is refused with the boolean parser's wording.
+    value = text.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise MetadataFault(
+        "soapenv:Client",
+        f"'{text.strip()}' is not valid for type xsd:boolean, should be '0', '1', 'true' or 'false'",
+    )
+
+
+def _zip_from(op: etree._Element) -> zipfile.ZipFile:
+    text = "".join((op.findtext(f"{{{MD_NS}}}ZipFile") or "").split())
+    if not text:
+        raise MetadataFault("soapenv:Client", "ZipFile: required element missing")
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return zipfile.ZipFile(io.BytesIO(raw))
+    except (binascii.Error, zipfile.BadZipFile, ValueError) as exc:
+        raise MetadataFault("sf:INVALID_ZIP", "The zip file is not a valid zip archive") from exc
+
+
+def _package_root(archive: zipfile.ZipFile) -> str:
+    """The folder holding package.xml: the zip root for singlePackage deploys, else one folder down."""
+    names = archive.namelist()
+    if "package.xml" in names:
+        return ""
+    nested = [n for n in names if n.count("/") == 1 and n.endswith("/package.xml")]
+    if len(nested) == 1:
+        return nested[0][: -len("package.xml")]
+    raise MetadataFault("sf:INVALID_ZIP", "No package.xml found")
+
+
+def _package_members(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    root = _package_root(archive)
+    try:
+        package = _parse_envelope(archive.read(f"{root}package.xml"))
+    except etree.XMLSyntaxError as exc:
+        raise MetadataFault("sf:INVALID_ZIP", f"package.xml: {exc.msg}") from exc
+    members: list[tuple[str, str]] = []
+    for types in package.findall(f"{{{MD_NS}}}types"):
+        type_name = (types.findtext(f"{{{MD_NS}}}name") or "").strip()
+        for member in types.findall(f"{{{MD_NS}}}members"):
+            members.append((type_name, (member.text or "").strip()))
+    return members
+
+
+def _component_record(type_name: str, full_name: str, content: bytes) -> Record:
+    """A component file -> the record dict createMetadata would have received, parsed through the WSDL type.
+
+    The file's root element is the type name in the metadata namespace (e.g. ``<ConnectedApp xmlns=
+    "http://soap.sforce.com/2006/04/metadata">``); fullName comes from the file name, not the content.
+    """
+    client = schema().client
+    try:
+        root = _parse_envelope(content)
+    except etree.XMLSyntaxError as exc:
+        raise MetadataError("INVALID_CROSS_REFERENCE_KEY", f"Error parsing file: {exc.msg}") from exc
+    qname = etree.QName(root.tag)
+    if qname.namespace != MD_NS or qname.localname != type_name:
+        raise MetadataError(
+            "INVALID_TYPE",
+            f"Error parsing file: root element {qname.localname} does not match type {type_name}",
+        )
+    xsd_type = _lookup_type(client, type_name)
+    try:
+        _check_known_elements(root, xsd_type, client)
+    except MetadataFault as exc:  # a file error is that component's failure, not a fault of the call
+        raise MetadataError("INVALID_FIELD", exc.message) from exc
+    record: Record = _to_plain(xsd_type.parse_xmlelement(root, client.wsdl.types))
+    record["fullName"] = full_name
+    return record
+
+
+def _deploy_component(org: OrgLike, type_name: str, full_name: str, content: bytes) -> bool:
+    """Save one component with the CRUD path's rules: create if it does not exist, else update."""
+    rule = _rule(type_name)
+    record = _component_record(type_name, full_name, content)
+    missing = _required_missing(type_name, record)
+    if missing is not None:
+        raise missing
+    created = rule.get(org, full_name) is None
+    with org.transaction():  # a savepoint: this component's writes alone are undone if it fails
+        if created:
+            rule.create(org, record)
+        else:
+            rule.update(org, record)
+    return created
+
+
+def _deploy(org: OrgLike, op: etree._Element) -> bytes:
+    options = op.find(f"{{{MD_NS}}}DeployOptions")
+    if options is None:
+        raise MetadataFault("soapenv:Client", "DeployOptions: required element missing")
+    check_only = _flag(options, "checkOnly", False)
+    rollback_on_error = _flag(options, "rollbackOnError", True)
+    if not check_only and not rollback_on_error:
+        # Partial deploys (rollbackOnError false, sandboxes only) keep the components that succeeded; the
+        # emulator only models all-or-nothing deploys.
+        raise MetadataFault("sf:INVALID_OPERATION", "rollbackOnError=false is not emulated")
+    archive = _zip_from(op)
+    root = _package_root(archive)
+    members = _package_members(archive)
+    stamp = mt.now_iso()
+    successes: list[Record] = []
+    failures: list[Record] = []
+    try:
+        with org.transaction():
+            for type_name, full_name in members:
+                rule = mt.rule_for(type_name)
+                directory = rule.directory if rule is not None else type_name
+                suffix = rule.suffix if rule is not None else type_name
+                file_name = f"{directory}/{full_name}.{suffix}"
+                message: Record = {
+                    "changed": False,
+                    "componentType": type_name,
+                    "created": False,
+                    "createdDate": stamp,
+                    "deleted": False,
+                    "fileName": file_name,
+                    "fullName": full_name,
+                    "success": False,
+                }
+                try:
+                    if rule is None:
+                        _rule(type_name)  # raises the CRUD path's INVALID_TYPE fault text
+                    try:
+                        content = archive.read(f"{root}{file_name}")
+                    except KeyError:
+                        # Salesforce's wording for a package.xml member without its file.
+                        raise MetadataError(
+                            "INVALID_CROSS_REFERENCE_KEY",
+                            f"An object '{full_name}' of type {type_name} was named in package.xml, but was "
+                            "not found in zipped directory",
+                        ) from None
+                    created = _deploy_component(org, type_name, full_name, content)
+                    message.update(changed=True, created=created, success=True)
+                    successes.append(message)
+                except MetadataFault as exc:
+                    message.update(problem=exc.message, problemType="Error")
+                    failures.append(message)
+                except MetadataError as exc:
+                    message.update(problem=exc.message, problemType="Error")
+                    failures.append(message)
+                except ApiError as exc:
+                    message.update(problem=exc.message, problemType="Error")
+                    failures.append(message)
+            if check_only or failures:
+                # A validation saves nothing; a failed deploy with rollbackOnError saves nothing either.
+                raise _Rollback()
+    except _Rollback:
+        pass
+    async_id = "0Af" + secrets.token_hex(6)
+    admin = mt.admin_user(org)
+    result: Record = {
+        "checkOnly": check_only,
+        "completedDate": stamp,
+        "createdBy": str(admin["Id"]) if admin else "",
+        "createdByName": str(admin.get("Name") or "") if admin else "",
+        "createdDate": stamp,
+        "details": {"componentFailures": failures, "componentSuccesses": successes},
+        "done": True,
+        "id": async_id,
+        "ignoreWarnings": _flag(options, "ignoreWarnings", False),
+        "lastModifiedDate": stamp,
+        "numberComponentErrors": len(failures),
+        "numberComponentsDeployed": 0 if failures else len(successes),
+        "numberComponentsTotal": len(members),
+        "numberTestErrors": 0,
+        "numberTestsCompleted": 0,
+        "numberTestsTotal": 0,
+        "rollbackOnError": rollback_on_error,
+        "runTestsEnabled": False,
+        "startDate": stamp,
+        "status": "Failed" if failures else "Succeeded",
+        "success": not failures,
+    }
+    with _deploy_lock:
+        _deploy_results[async_id] = result
+    client = schema().client
+    async_result = client.get_type(f"{{{MD_NS}}}AsyncResult")
+    return _envelope("deployResponse", result=async_result(done=False, id=async_id, state="Queued"))
+
+
+def _check_deploy_status(parsed: Any) -> bytes:
+    with _deploy_lock:
+        result = _deploy_results.get(str(parsed.asyncProcessId or ""))
+    if result is None:
+        raise MetadataFault("sf:INVALID_ID_FIELD", f"invalid id: {parsed.asyncProcessId}")
+    shown = dict(result)
+    if not parsed.includeDetails:
+        shown["details"] = {}
+    xsd_type = schema().client.get_type(f"{{{MD_NS}}}DeployResult")
+    return _envelope("checkDeployStatusResponse", result=_to_zeep(xsd_type, shown))
+
+
 def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
     """Answer one Metadata API request (session already checked by the server)."""
     try:
@@ -581,7 +823,11 @@ def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
                 f"No operation available for request {{{etree.QName(op.tag).namespace}}}{operation}, "
                 "please check the WSDL for the service.",
             )
+        if operation == "deploy":
+            return 200, _deploy(org, op)
         parsed = _parse_operation(op)
+        if operation == "checkDeployStatus":
+            return 200, _check_deploy_status(parsed)
         if operation in _RECORD_OPERATIONS:
             return 200, _save_records(org, operation, parsed)
         if operation == "readMetadata":
