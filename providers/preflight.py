@@ -11,17 +11,19 @@ with a login), not one per check. The checks and how a client can see each:
   ``enableCallCoaching`` (Metadata API Developer Guide, "ConversationalIntelligenceSettings").
 * Voice Connector package permission sets present — one SOQL on PermissionSet by Name or Label.
 * Site domain registered — there is no read-only API that says so before a site exists (the Domain object
-lists
-  custom domains only; Object Reference, "Domain"). A site existing proves it, so: the ``VoiceConnector``
-  site, or
-  any ``Site`` row, passes; otherwise the check is reported as not verifiable (``unverified`` output) and the
-  CustomSite create, if Salesforce refuses it, says which guide step to do.
+  lists custom domains only; Object Reference, "Domain"). A site existing proves it, so any ``Site`` row
+  passes; otherwise the site is about to be created, and a check-only deploy of it (below) asks Salesforce.
 * Connected-app creation allowed (``oauth_app_kind`` ConnectedApp) — Salesforce publishes no readable setting
   for the Spring '26 block (Help 005228017; the "Allow creation of connected apps" toggle has no field in
-  ExternalClientAppSettings, API 63.0) and offers no validation-only create for one component. If
-  ``ECI_Connected_App`` already exists nothing needs creating and the check passes; otherwise it is reported
-  in
-  ``unverified``, and the ConnectedApp create error names ``eci-aircall:oauthAppKind``.
+  ExternalClientAppSettings, API 63.0). If ``ECI_Connected_App`` already exists nothing needs creating and
+  the check passes (editing stays allowed); otherwise it goes into the check-only deploy.
+* The check-only deploy — the one way Salesforce answers "would this create succeed?" without saving: Metadata
+  API ``deploy`` with ``DeployOptions.checkOnly`` (Metadata API Developer Guide, "deploy()", "DeployOptions")
+  of a package holding the components still to be created (the site and/or the connected app, minimal valid
+  content), polled with ``checkDeployStatus`` (its ``DeployResult.details.componentFailures``). ONE deploy for
+  both, only when one of them is missing; a refusal becomes the create path's own error (guide step "Set Up
+  the Salesforce Site" / ``eci-aircall:oauthAppKind``). A failure of another kind, or a validation still
+  queued after the bounded poll, is reported in the ``unverified`` output instead of blocking the ``up``.
 * Profiles and usernames named in config exist (optional ``profiles`` / ``usernames`` inputs, keyed by the
   config key that holds them, so the error names it) — one SOQL each, only when given.
 * Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip`` (readMetadata of each).
@@ -33,8 +35,11 @@ reference,
 from __future__ import annotations
 
 import contextvars
+import io
 import threading
 import uuid
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Literal, TypeVar
@@ -44,6 +49,8 @@ import pulumi.dynamic as dyn
 from pydantic import Field
 
 from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError
+from providers.connected_app import SWITCH_TO_ECA
+from providers.custom_site import SITE_STEP
 from providers.salesforce import SalesforceError, metadata_wsdl_client, soql_quote
 
 T = TypeVar("T")
@@ -51,10 +58,33 @@ T = TypeVar("T")
 SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
 #: Threads for Preflight's tasks: the most it runs is 11 (``sharedEci`` adopt/skip with profiles and
 #: usernames: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the Aircall ping, the WSDL warm-up), so
-#: none queues.
+#: none queues. With ``sharedEci`` create the check-only deploy is one more task (it waits for the site and
+#: connected-app reads it depends on, which were submitted before it), well within 11.
 #: The 9 Salesforce calls stay within requests' default pool of 10 connections per host, so every socket is
 #: kept for reuse.
 MAX_CONCURRENT_CALLS = 11
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+# Minimal valid content for the check-only deploy: the WSDL's required elements (CustomSite, ConnectedApp),
+# with Setup's defaults for a new site. Never saved, so the placeholder contact email reaches no one.
+VALIDATION_SITE: dict[str, str] = {
+    "active": "true",
+    "allowHomePage": "true",
+    "allowStandardIdeasPages": "true",
+    "allowStandardLookups": "true",
+    "allowStandardPortalPages": "true",
+    "allowStandardSearch": "true",
+    "browserXssProtection": "true",
+    "clickjackProtectionLevel": "SameOriginOnly",
+    "contentSniffingProtection": "true",
+    "indexPage": "SiteLogin",
+    "masterLabel": "VoiceConnector",
+    "referrerPolicyOriginWhenCrossOrigin": "true",
+    "siteType": "Visualforce",
+}
+VALIDATION_CONNECTED_APP: dict[str, str] = {
+    "contactEmail": "preflight-validation@example.com",
+    "label": "ECI Connected App",
+}
 ECI_SETTINGS = "ConversationalIntelligence"
 CONNECTED_APP = "ECI_Connected_App"
 SITE_NAME = "VoiceConnector"
@@ -166,17 +196,18 @@ class PreflightProvider(ArtifactProvider):
                 if mode == "create" and app_kind == "ConnectedApp"
                 else None
             )
+            validation = submit(self._validate_creation, site, app) if site or app else None
             shared_reads = [submit(self._read_component, type_name, name) for type_name, name, _ in shared]
             aircall = submit(self._check_aircall, inputs)
 
             found_edition = edition.result()
             for step in (eci, permission_sets, profiles, usernames):
                 step.result()
-            unverified: list[str] = []
             if site is not None:
-                unverified += site.result()
+                site.result()
             if app is not None:
-                unverified += app.result()
+                app.result()
+            unverified: list[str] = validation.result() if validation is not None else []
             if mode != "create":
                 self._check_shared_artifacts(mode, shared, [read.result() for read in shared_reads])
             aircall.result()
@@ -262,25 +293,77 @@ class PreflightProvider(ArtifactProvider):
                 "of an existing user, or leave the key unset to use the integration user",
             )
 
-    def _check_site_domain(self) -> list[str]:
+    def _check_site_domain(self) -> bool:
+        """True when the site is still to be created (no site exists, so the domain is not proven)."""
         rows = self.client.query("SELECT Id, Name FROM Site LIMIT 1", artifact="Preflight site domain")
-        if rows:
-            return []
-        return [
-            "site domain registration: not readable through the API before a site exists; if the "
-            "VoiceConnector site cannot be created, register it (guide: Set Up the Salesforce Site, step 2)"
-        ]
+        return not rows
 
-    def _check_connected_app_creation(self) -> list[str]:
+    def _check_connected_app_creation(self) -> bool:
+        """True when ``ECI_Connected_App`` is still to be created (editing an existing one stays allowed)."""
         record = self.client.metadata_read(
             "ConnectedApp", [CONNECTED_APP], artifact="Preflight connected app"
         )[0]
-        if record:
+        return not record
+
+    def _validate_creation(self, site: Future[bool] | None, app: Future[bool] | None) -> list[str]:
+        """One check-only deploy of what is still to be created; returns what stays unverified.
+
+        Raises PreflightFailed with the create path's message when Salesforce refuses a component for a
+        reason the guide has a step for. Waits for the two reads it depends on (submitted before it).
+        """
+        components: list[tuple[str, str, str, dict[str, str]]] = []
+        if site is not None and site.result():
+            components.append(("CustomSite", SITE_NAME, f"sites/{SITE_NAME}.site", VALIDATION_SITE))
+        if app is not None and app.result():
+            path = f"connectedApps/{CONNECTED_APP}.connectedApp"
+            components.append(("ConnectedApp", CONNECTED_APP, path, VALIDATION_CONNECTED_APP))
+        if not components:
             return []
-        return [
-            "connected-app creation: Salesforce exposes no read-only setting for it; if creating "
-            f"{CONNECTED_APP} is refused, run `pulumi config set eci-aircall:oauthAppKind externalClientApp`"
-        ]
+        result = self.client.metadata_validate_deploy(
+            _package_zip(components), artifact="Preflight validation deploy"
+        )
+        if result is None:
+            return [
+                f"{type_name} {name}: the check-only deploy was still queued in Salesforce after the poll; "
+                "the create will say whether it is refused"
+                for type_name, name, _, _ in components
+            ]
+        details = result.get("details") or {}
+        failures = {
+            str(f.get("componentType") or ""): str(f.get("problem") or "")
+            for f in details.get("componentFailures") or []
+        }
+        unverified: list[str] = []
+        # Guide order: the site (Set Up the Salesforce Site) before the connected app.
+        for type_name, name, _, _ in components:
+            problem = failures.get(type_name)
+            if problem is None:
+                continue
+            lowered = problem.lower()
+            if type_name == "CustomSite" and "register" in lowered and "domain" in lowered:
+                raise PreflightFailed(
+                    f"the {SITE_NAME} site cannot be created (a check-only deploy was refused; Salesforce "
+                    f"said: {problem})",
+                    artifact=f"CustomSite {SITE_NAME}",
+                    hint=SITE_STEP,
+                )
+            if (
+                type_name == "ConnectedApp"
+                and "connected app" in lowered
+                and ("creat" in lowered or "disabled" in lowered)
+            ):
+                raise PreflightFailed(
+                    "this org does not allow creating new connected apps (Salesforce blocks it since Spring "
+                    f"'26 unless Support re-enables it; a check-only deploy was refused: {problem})",
+                    artifact=f"ConnectedApp {CONNECTED_APP}",
+                    hint=f"create an external client app instead: `{SWITCH_TO_ECA}`, then run `pulumi up` "
+                    "again (or ask Salesforce Support to allow connected app creation in this org)",
+                )
+            unverified.append(
+                f"{type_name} {name}: a check-only deploy of minimal content was refused ({problem}); the "
+                "create will say whether this applies to the real component"
+            )
+        return unverified
 
     def _shared_wanted(self, app_kind: str) -> list[tuple[str, str, str]]:
         wanted = list(SHARED_ARTIFACTS)
@@ -332,6 +415,27 @@ class PreflightProvider(ArtifactProvider):
                 f"Aircall's ping answered HTTP {response.status_code}",
                 "check eci-aircall:aircallApiUrl (default https://api.aircall.io/v1)",
             )
+
+
+def _package_zip(components: list[tuple[str, str, str, dict[str, str]]]) -> bytes:
+    """A singlePackage deploy zip: package.xml naming each (type, fullName), and each component's file, whose
+    root element is the type name in the metadata namespace (Metadata API guide, "Deploying and Retrieving
+    Metadata": package.xml ``types/members``/``types/name``)."""
+    package = ET.Element("Package", xmlns=MD_NS)
+    for type_name, name, _, _ in components:
+        types = ET.SubElement(package, "types")
+        ET.SubElement(types, "members").text = name
+        ET.SubElement(types, "name").text = type_name
+    ET.SubElement(package, "version").text = "63.0"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("package.xml", ET.tostring(package, encoding="utf-8", xml_declaration=True))
+        for type_name, _, path, fields in components:
+            root = ET.Element(type_name, xmlns=MD_NS)
+            for key, value in fields.items():
+                ET.SubElement(root, key).text = value
+            archive.writestr(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    return buffer.getvalue()
 
 
 class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):

@@ -34,6 +34,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
 from simple_salesforce.login import token_login
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from zeep.xsd import SkipValue
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +328,12 @@ def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
 _WSDL_LOCK = threading.Lock()
 _WSDL_CLIENT: zeep.Client | None = None
 METADATA_NS = "{http://soap.sforce.com/2006/04/metadata}"
+# Polling a check-only deploy: the first status check goes out at once (a small validation is often done
+# within one round trip), then waits double up to 2 s, for at most 60 s in all (Metadata API guide,
+# "checkDeployStatus()": poll until done; it recommends backing off rather than polling tightly).
+DEPLOY_POLL_FIRST_SECONDS = 0.2
+DEPLOY_POLL_MAX_SECONDS = 2.0
+DEPLOY_POLL_SECONDS = 60.0
 
 
 def metadata_wsdl_client() -> zeep.Client:
@@ -749,6 +757,61 @@ class SalesforceClient:
             _raise_for_results(results, artifact)
 
         self._call(artifact, "metadata.deleteMetadata", call)
+
+    def metadata_validate_deploy(
+        self, zip_bytes: bytes, *, artifact: str, max_wait_seconds: float = DEPLOY_POLL_SECONDS
+    ) -> dict[str, Any] | None:
+        """A check-only ``deploy`` of a package zip, polled to its ``DeployResult`` (as a plain dict).
+
+        Metadata API Developer Guide, "deploy()" / "DeployOptions": ``checkOnly`` validates the components
+        without saving them to the organization; the call is asynchronous, so "checkDeployStatus()" is
+        polled (``includeDetails`` for ``details.componentFailures``). Returns None when the result is still
+        not done after ``max_wait_seconds`` (a busy org queues deploys; the caller treats that as not
+        verified).
+        """
+
+        def start(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            options = metadata_wsdl_client().get_type("ns0:DeployOptions")(
+                allowMissingFiles=False,
+                autoUpdatePackage=False,
+                checkOnly=True,
+                ignoreWarnings=False,
+                performRetrieve=False,
+                purgeOnDelete=False,
+                rollbackOnError=True,
+                singlePackage=True,
+                # Left out on purpose: NoTestRun is refused in production orgs, and without a testLevel a
+                # package with no Apex runs no tests (DeployOptions, "testLevel").
+                testLevel=SkipValue,
+            )
+            return service.deploy(ZipFile=zip_bytes, DeployOptions=options, _soapheaders=[header])
+
+        started = self._call(artifact, "metadata.deploy", start)
+        async_id = str(getattr(started, "id", "") or "")
+        if not async_id:
+            raise SalesforceError("UNKNOWN_EXCEPTION", "deploy answered no id", artifact=artifact)
+
+        def check(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            response = service.checkDeployStatus(
+                asyncProcessId=async_id, includeDetails=True, _soapheaders=[header]
+            )
+            # The WSDL gives checkDeployStatus an output header (DebuggingInfo), so zeep answers
+            # {header, body} rather than the bare DeployResult it gives for deploy.
+            body = getattr(response, "body", None)
+            return getattr(body, "result", None) if body is not None else response
+
+        deadline = time.monotonic() + max_wait_seconds
+        delay = DEPLOY_POLL_FIRST_SECONDS
+        while True:
+            result = _plain(self._call(artifact, "metadata.checkDeployStatus", check)) or {}
+            if result.get("done"):
+                return dict(result)
+            if time.monotonic() + delay > deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, DEPLOY_POLL_MAX_SECONDS)
 
     # ---- Not Salesforce: the Aircall ping (same retries, same error type)
     def external_get(

@@ -113,21 +113,10 @@ CASES: dict[str, Case] = {
     ),
 }
 
-# Salesforce offers no read-only way to learn these before writing (Preflight reports them as unverified):
-# the org refuses them only at the create, after the independent artifacts that run before it were written.
-NOT_CHECKABLE_BEFORE_WRITING = {
-    "site domain not registered": (
-        "site domain registration cannot be read before a site exists (providers/preflight.py reports it "
-        "unverified), so the CustomSite create fails only after the integration user, its 2 assignments, the "
-        "Aircall named credential and the auth provider were written (5 writes; the message is right)"
-    ),
-    "connected-app creation blocked": (
-        "the Spring '26 block has no readable setting (providers/preflight.py reports it unverified), so the "
-        "ConnectedApp create fails only after the user and its 2 assignments, the Aircall named credential, "
-        "the auth provider, the site, ECI_Named_Credential and the guest user's 2 assignments were written "
-        "(9 writes; the message names eci-aircall:oauthAppKind)"
-    ),
-}
+# Cases that cannot be refused before the first write. Empty: "site domain not registered" and
+# "connected-app creation blocked" have no read-only query, but Preflight asks Salesforce with a check-only
+# deploy of the components still to be created (providers/preflight.py), so they fail with 0 writes too.
+NOT_CHECKABLE_BEFORE_WRITING: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
