@@ -786,6 +786,7 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
         "status": "Failed" if failures else "Succeeded",
         "success": not failures,
     }
+    result["_pending_checks"] = int(org.settings.get("deploy_checks_in_progress", 0) or 0)
     with _deploy_lock:
         _deploy_results[async_id] = result
     client = schema().client
@@ -796,9 +797,16 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
 def _check_deploy_status(parsed: Any) -> bytes:
     with _deploy_lock:
         result = _deploy_results.get(str(parsed.asyncProcessId or ""))
-    if result is None:
-        raise MetadataFault("sf:INVALID_ID_FIELD", f"invalid id: {parsed.asyncProcessId}")
-    shown = dict(result)
+        if result is None:
+            raise MetadataFault("sf:INVALID_ID_FIELD", f"invalid id: {parsed.asyncProcessId}")
+        in_progress = result["_pending_checks"] > 0
+        if in_progress:
+            result["_pending_checks"] -= 1
+    shown = {k: v for k, v in result.items() if not k.startswith("_")}
+    if in_progress:
+        # DeployResult while running: done false, status InProgress, nothing reported yet.
+        shown.update(done=False, status="InProgress", success=False, details={})
+        shown.update(numberComponentsDeployed=0, numberComponentErrors=0, completedDate=None)
     if not parsed.includeDetails:
         shown["details"] = {}
     xsd_type = schema().client.get_type(f"{{{MD_NS}}}DeployResult")

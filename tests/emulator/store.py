@@ -369,6 +369,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "query_batch_size": 2000,
     "daily_api_limit": 100000,
     "latency_ms": 0,
+    # How many checkDeployStatus calls answer a deploy as still InProgress before its result (Salesforce runs
+    # deploys asynchronously; 0 = done at the first check), so a client's polling can be proven.
+    "deploy_checks_in_progress": 0,
 }
 
 ADMIN_USERNAME = "admin@eci-emulator.example"

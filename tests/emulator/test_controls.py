@@ -82,6 +82,7 @@ def test_settings_round_trip_and_unknown_keys_are_refused(org: EmulatorHandle) -
         "query_batch_size": 2000,
         "daily_api_limit": 100000,
         "latency_ms": 0,
+        "deploy_checks_in_progress": 0,
     }
     assert org.settings(edition="Developer")["edition"] == "Developer"
     org_type = org.sf().query("SELECT OrganizationType FROM Organization")["records"][0]["OrganizationType"]

@@ -233,3 +233,11 @@ def test_zeep_client_deploy_with_real_booleans_validates_too(org: EmulatorHandle
 def test_unknown_async_id_is_a_fault(org: EmulatorHandle) -> None:
     with pytest.raises(Exception, match="INVALID_ID_FIELD"):
         org.sf().checkDeployStatus("0Af000000000000")
+
+
+def test_a_deploy_reports_in_progress_until_the_configured_checks_have_passed(org: EmulatorHandle) -> None:
+    org.settings(deploy_checks_in_progress=2)
+    sf = org.sf()
+    started = sf.deploy(io.BytesIO(_app_zip()), sandbox=False, checkOnly=True)
+    states = [sf.checkDeployStatus(started["asyncId"])["state"] for _ in range(3)]
+    assert states == ["InProgress", "InProgress", "Succeeded"]

@@ -4,12 +4,13 @@ destroy), and each failing prerequisite names the guide step and what to do, wit
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from providers.preflight import PreflightFailed, PreflightProvider
+from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
 from tests.providers.conftest import Driver, configured
 from tests.providers.program import Stack
 
@@ -254,3 +255,24 @@ def test_existing_profiles_and_usernames_pass_with_one_query_each(org: Any) -> N
     )
     # 5 reads, the ping and the check-only deploy with its status check (7), plus one query each.
     assert org.calls()["total"] == 7 + 2
+
+
+def test_a_validation_in_progress_is_polled_until_done(org: Any) -> None:
+    # Salesforce runs deploys asynchronously: checkDeployStatus answers InProgress first (emulator setting).
+    org.settings(deploy_checks_in_progress=2, site_domain_registered=False)
+    org.reset_calls()
+    text = failure(org)
+    assert "Set Up the Salesforce Site, step 2" in text
+    assert org.calls()["by_operation"]["metadata.checkDeployStatus"] == 3
+
+
+def test_polling_a_validation_is_bounded(org: Any) -> None:
+    org.settings(deploy_checks_in_progress=100)
+    provider = configured(PreflightProvider(), org)
+    path = "connectedApps/ECI_Connected_App.connectedApp"
+    payload = _package_zip([("ConnectedApp", "ECI_Connected_App", path, VALIDATION_CONNECTED_APP)])
+    org.reset_calls()
+    started = time.monotonic()
+    assert provider.client.metadata_validate_deploy(payload, artifact="test", max_wait_seconds=0.5) is None
+    assert time.monotonic() - started < 2.0
+    assert 1 < org.calls()["by_operation"]["metadata.checkDeployStatus"] <= 3
