@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -10,14 +9,11 @@ import jwt
 import pytest
 import requests
 import zeep.exceptions
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
 from tests.emulator.fixtures import EmulatorHandle
+from tests.keys import rsa_key_and_certificate
 
 CONSUMER_KEY = "3MVG9emulatorTestConsumerKey0000000000000000000000000000000000000000"
 CONSUMER_SECRET = "E8D3C9A1B2F40000TESTSECRET"
@@ -34,23 +30,7 @@ def _oauth_domain(org: EmulatorHandle) -> str:
 
 
 def _rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eci-jwt")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return pem_key, cert.public_bytes(serialization.Encoding.PEM).decode()
+    return rsa_key_and_certificate("eci-jwt")
 
 
 def _connected_app(org: EmulatorHandle, certificate: str | None = None) -> None:

@@ -5,15 +5,10 @@ message."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import time
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from pulumi.dynamic.dynamic import serialize_provider
 
 from providers.integration_user import IntegrationUserProvider
@@ -25,6 +20,7 @@ from providers.salesforce import (
     client_for,
     jwt_audience,
 )
+from tests.keys import rsa_key_and_certificate
 from tests.providers.conftest import Driver, configured, provider_config
 
 USER = {
@@ -110,23 +106,7 @@ def test_sfdx_auth_url_logs_in_once_with_the_refresh_token(org: Any) -> None:
 
 
 def _rsa_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eci-jwt")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+    return rsa_key_and_certificate("eci-jwt")
 
 
 def test_jwt_bearer_logs_in_with_username_client_id_and_private_key(org: Any) -> None:

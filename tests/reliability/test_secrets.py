@@ -5,7 +5,6 @@ output, log records and exception messages — for each secret, raw and base64. 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -13,10 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from pulumi.dynamic import Config, ConfigureRequest
 
 from providers import salesforce
@@ -25,6 +20,7 @@ from providers.named_credential import NamedCredentialProvider
 from tests.emulator.fixtures import EmulatorHandle
 from tests.engine.api import TEST_PASSPHRASE
 from tests.engine.secrets import PassphraseSecretsManager
+from tests.keys import rsa_key_and_certificate
 from tests.reliability.harness import NS, Stack, Target, inject
 from tests.test_component_lifecycle import _consumer_credentials
 
@@ -32,24 +28,7 @@ JWT_CLIENT_ID = "RELIABILITY_JWT_CLIENT_ID_0123456789"
 
 
 def rsa_pair() -> tuple[str, str]:
-    """(PKCS#8 private key PEM, self-signed certificate PEM) for a JWT bearer connected app."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eci-reliability-jwt")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+    return rsa_key_and_certificate("eci-reliability-jwt")
 
 
 def register_jwt_app(org: EmulatorHandle, cert: str) -> None:
