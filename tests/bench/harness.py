@@ -6,7 +6,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,130 +15,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
+
+from tests.emulator.fixtures import EmulatorHandle
 
 from . import analysis
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 SALESFORCE_OP_PREFIXES = ("auth.", "rest.", "metadata.", "connect.")
-START_TIMEOUT_S = 60.0  # generous: 16 emulators start at once on 2 cores
 
 
 # --- emulator processes
 
 
-@dataclass
-class Emulator:
-    proc: subprocess.Popen[str]
-    state_dir: Path
-    info: dict[str, Any]
-
-    @property
-    def instance_url(self) -> str:
-        return str(self.info["instance_url"])
-
-    @property
-    def access_token(self) -> str:
-        return str(self.info["access_token"])
-
-    @property
-    def ca_cert(self) -> str:
-        return str(self.info["ca_cert"])
-
-    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(
-            method,
-            f"{self.instance_url}/__emulator/{path}",
-            headers={"Authorization": f"Bearer {self.access_token}"},
-            verify=self.ca_cert,
-            timeout=30,
-            **kwargs,
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def calls(self) -> dict[str, Any]:
-        return dict(self._control("GET", "calls"))
-
-    def reset_calls(self) -> None:
-        self._control("POST", "calls/reset")
-
-    def sfdx_auth_url(self) -> str:
-        """`force://PlatformCLI::<refresh token>@<host>`, what `sf org display --verbose` prints."""
-        token = self._control("POST", "oauth/refresh-token", json={"client_id": "PlatformCLI"})[
-            "refresh_token"
-        ]
-        return f"force://PlatformCLI::{token}@{self.instance_url.removeprefix('https://')}"
-
-    def settings(self, **values: Any) -> None:
-        self._control("POST", "settings", json=values)
-
-    def session(self) -> requests.Session:
-        session = requests.Session()
-        session.verify = self.ca_cert
-        session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (psf/requests#3829)
-        return session
-
-    def sf(self) -> Any:
-        """An admin's simple-salesforce session: how the bench seeds an org, like an admin in Setup would."""
-        from simple_salesforce import Salesforce
-
-        return Salesforce(
-            instance_url=self.instance_url,
-            session_id=self.access_token,
-            session=self.session(),
-            version="63.0",
-        )
-
-    def mdapi(self, sf: Any) -> Any:
-        """`sf.mdapi` trusting the emulator's CA: simple-salesforce builds its zeep client with zeep's
-        own requests session (system CAs only), so its transport is replaced (as tests/emulator does)."""
-        from zeep.transports import Transport
-
-        md = sf.mdapi
-        md._client.transport = Transport(session=self.session())
-        return md
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 def start_emulator(
     state_dir: Path, *, latency_ms: int, settings: Mapping[str, Any] | None = None
-) -> Emulator:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "tests.emulator", "serve", "--state-dir", str(state_dir), "--port", "0"]
-    cmd += ["--latency-ms", str(latency_ms)]
+) -> EmulatorHandle:
+    settings_file = None
     if settings:
+        state_dir.mkdir(parents=True, exist_ok=True)
         settings_file = state_dir / "settings.json"
         settings_file.write_text(json.dumps(dict(settings)))
-        cmd += ["--settings", str(settings_file)]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env_without_hook()
+    return EmulatorHandle(
+        state_dir,
+        latency_ms=latency_ms,
+        settings_file=str(settings_file) if settings_file else None,
+        env=_env_without_hook(),
     )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    line = ""
-    while not line and time.monotonic() < deadline and proc.poll() is None:
-        line = proc.stdout.readline().strip()
-    if not line:
-        proc.kill()
-        raise RuntimeError(f"emulator in {state_dir} did not start (exit {proc.poll()})")
-    return Emulator(proc=proc, state_dir=state_dir, info=json.loads(line))
 
 
-def start_emulators(root: Path, n: int, *, latency_ms: int) -> list[Emulator]:
+def start_emulators(root: Path, n: int, *, latency_ms: int) -> list[EmulatorHandle]:
     with ThreadPoolExecutor(max_workers=n) as pool:
         futures = [pool.submit(start_emulator, root / f"org{i:02d}", latency_ms=latency_ms) for i in range(n)]
-        started: list[Emulator] = []
+        started: list[EmulatorHandle] = []
         errors: list[BaseException] = []
         for f in futures:
             try:
@@ -194,13 +103,13 @@ class Target:
     label: str
     project_dir: Path
     stack: str
-    connection: Callable[[Emulator], tuple[dict[str, str], dict[str, str]]]
+    connection: Callable[[EmulatorHandle], tuple[dict[str, str], dict[str, str]]]
     extra_config: Mapping[str, str] = field(default_factory=dict)
-    seed: Callable[[Emulator], None] | None = (
+    seed: Callable[[EmulatorHandle], None] | None = (
         None  # before the measured runs (e.g. shared artifacts to adopt)
     )
 
-    def config_for(self, emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+    def config_for(self, emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
         config, secrets = self.connection(emu)
         return {**config, **self.extra_config}, secrets
 
@@ -255,7 +164,7 @@ class Run:
 
 def run_engine(
     target: Target,
-    emu: Emulator,
+    emu: EmulatorHandle,
     verb: str,
     *,
     state_dir: Path,
@@ -437,13 +346,13 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
                     cmd += ["--secret-env", f"{key}=BENCH_S{i}_{{STACK}}"]
         # CPU, to tell a latency-bound fleet from a CPU-bound one: children's rusage covers fleet.py and every
         # process it waited for; the emulators (our children too, but still running) are read from /proc.
-        emu_cpu_before = sum(process_cpu_s(e.proc.pid) for e in emus)
+        emu_cpu_before = sum(process_cpu_s(e.proc.pid) for e in emus if e.proc)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy_before = machine_cpu_ticks()
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
         busy_after = machine_cpu_ticks()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        emu_cpu = sum(process_cpu_s(e.proc.pid) for e in emus) - emu_cpu_before
+        emu_cpu = sum(process_cpu_s(e.proc.pid) for e in emus if e.proc) - emu_cpu_before
         doc = json.loads((root / "fleet.json").read_text()) if (root / "fleet.json").exists() else {}
         stacks_doc = doc.get("stacks") or []
         if not stacks_doc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .harness import REPO, Emulator, Target
+from tests.emulator.fixtures import EmulatorHandle
+
+from .harness import REPO, Target
 
 EXAMPLE_DIR = REPO / "tests" / "engine" / "example"
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
@@ -25,7 +27,7 @@ def example_available() -> bool:
     return (EXAMPLE_DIR / "Pulumi.yaml").exists() and (EXAMPLE_DIR / "__main__.py").exists()
 
 
-def _program_login_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+def _program_login_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     """An SFDX auth URL instead of an access token: the providers must log in (refresh_token grant), which
     makes the 'no-op up: 0 calls, login included' goal bite."""
     config, secrets = _program_connection(emu)
@@ -33,7 +35,7 @@ def _program_login_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, 
     return config, {**secrets, "eci-aircall:sfdxAuthUrl": emu.sfdx_auth_url()}
 
 
-def _program_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+def _program_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     info = emu.info
     config = {
         "eci-aircall:instanceUrl": emu.instance_url,
@@ -48,14 +50,14 @@ def _program_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
     return config, secrets
 
 
-def _example_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+def _example_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     return (
         {"example:instanceUrl": emu.instance_url, "example:caBundle": emu.ca_cert},
         {"example:accessToken": emu.access_token},
     )
 
 
-def _probe_connection(emu: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+def _probe_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     return (
         {"probe:instanceUrl": emu.instance_url, "probe:caBundle": emu.ca_cert},
         {"probe:accessToken": emu.access_token},
@@ -92,11 +94,11 @@ def probe() -> Target:
     return Target(label="probe", project_dir=PROBE_DIR, stack="probe", connection=_probe_connection)
 
 
-def seed_shared_eci(emu: Emulator) -> None:
+def seed_shared_eci(emu: EmulatorHandle) -> None:
     """Another voice connector's shared ECI artifacts, created the way an admin (or that connector's setup)
     would: Metadata API through `sf.mdapi` and REST through simple-salesforce, no back door."""
     sf = emu.sf()
-    md = emu.mdapi(sf)
+    md = emu.mdapi()
     base = emu.instance_url
     key, secret = "3MVG9bench.shared.consumer.key", "bench-shared-consumer-secret"
 

@@ -27,9 +27,16 @@ class EmulatorHandle:
     """A running emulator process and the credentials it printed."""
 
     def __init__(
-        self, state_dir: Path, port: int = 0, latency_ms: int = 0, settings_file: str | None = None
+        self,
+        state_dir: Path,
+        port: int = 0,
+        latency_ms: int = 0,
+        settings_file: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        # The server's environment (default: this process's); the bench passes one without its call hook.
+        self._env = dict(os.environ if env is None else env)
         self._port = port
         self._latency_ms = latency_ms
         self._settings_file = settings_file
@@ -67,7 +74,7 @@ class EmulatorHandle:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                env={**self._env, "PYTHONDONTWRITEBYTECODE": "1"},
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
