@@ -22,16 +22,16 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy providers components
 
 demo: $(STAMP)
-	$(PY) -m tests.demo
+	$(PY) -m devtools.demo
 
 # Costs per operation against the emulator (200 ms per call); flags after BENCH_ARGS, e.g. BENCH_ARGS="--fleet 1,4".
 bench: $(STAMP)
-	$(PY) -m tests.bench $(BENCH_ARGS)
+	$(PY) -m devtools.bench $(BENCH_ARGS)
 
 # Many org stacks at once through Pulumi's Automation API (needs the pulumi CLI), e.g.
 #   make fleet VERB=up STACKS=dev,uat,prod FLEET_ARGS="--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}"
 fleet: $(STAMP)
-	$(PY) fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
+	$(PY) tools/fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .state

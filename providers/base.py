@@ -56,8 +56,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from providers import salesforce
-from providers.salesforce import ConnectionSettings, SalesforceClient, SalesforceError
+import salesforce
+from salesforce import ConnectionSettings, SalesforceClient, SalesforceError
 
 log = logging.getLogger(__name__)
 

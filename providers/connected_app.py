@@ -47,7 +47,7 @@ import pulumi
 from pydantic import Field, field_validator
 
 from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, MetadataProvider
-from providers.salesforce import SalesforceError, soql_quote
+from salesforce import SalesforceError, soql_quote
 
 # API names (fullName, URL suffix): a letter first, then letters, digits and single underscores, no
 # trailing underscore (Setup's rule for every "API Name"/"Name" field).

@@ -42,7 +42,7 @@ from providers.base import (
     MetadataProvider,
     SObjectProvider,
 )
-from providers.salesforce import SalesforceError, soql_quote
+from salesforce import SalesforceError, soql_quote
 
 SITE_STEP = (
     "guide: Set Up the Salesforce Site, step 2 — in Setup → Sites select the checkbox and click Register My "

@@ -52,7 +52,7 @@ from providers.connected_app import (
     check_adopted_key,
     check_profiles,
 )
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 
 #: (record key, Metadata type, fullName suffix) in creation order.
 COMPONENTS: tuple[tuple[str, str, str], ...] = (

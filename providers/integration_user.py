@@ -30,7 +30,7 @@ import pulumi
 from pydantic import Field, field_validator
 
 from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, SObjectProvider
-from providers.salesforce import SalesforceError, soql_quote
+from salesforce import SalesforceError, soql_quote
 
 USERNAME_KEY = "eci-aircall:integrationUser.username"
 PROFILE_KEY = "eci-aircall:integrationUser.profile"

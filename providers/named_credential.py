@@ -49,7 +49,7 @@ from providers.base import (
     unwrap,
 )
 from providers.connected_app import DEVELOPER_NAME
-from providers.salesforce import soql_quote
+from salesforce import soql_quote
 
 STATUS_NOT_REQUIRED = "NotRequired"
 STATUS_UNKNOWN = "Unknown"

@@ -38,10 +38,10 @@ import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
-from providers import salesforce
+import salesforce
 from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError, unwrap
 from providers.connected_app import DEVELOPER_NAME
-from providers.salesforce import SalesforceError, soql_quote, url_quote
+from salesforce import SalesforceError, soql_quote, url_quote
 
 AppKind = Literal["ConnectedApp", "ExternalClientApp"]
 _KINDS: dict[str, AppKind] = {"connectedapp": "ConnectedApp", "externalclientapp": "ExternalClientApp"}

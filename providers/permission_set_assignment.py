@@ -20,7 +20,7 @@ import pulumi
 from pydantic import Field, field_validator
 
 from providers.base import ArtifactInputs, ArtifactResource, InputError, Live, SObjectProvider
-from providers.salesforce import soql_quote
+from salesforce import soql_quote
 
 PERMISSION_SETS_KEY = "eci-aircall:permissionSets"
 _ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")

@@ -51,7 +51,7 @@ from pydantic import Field
 from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError
 from providers.connected_app import SWITCH_TO_ECA
 from providers.custom_site import SITE_STEP
-from providers.salesforce import SalesforceError, metadata_wsdl_client, soql_quote
+from salesforce import SalesforceError, metadata_wsdl_client, soql_quote
 
 T = TypeVar("T")
 

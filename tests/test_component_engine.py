@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import run, stack_export
+from devtools.engine.api import run, stack_export
+from devtools.sf_emulator.handle import EmulatorHandle
 
 REPO = Path(__file__).resolve().parent.parent
 # The demo stack: its file holds the structured values (integrationUser), which `-c` cannot set by path;

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.lifecycle import EngineRunner, Lifecycle, PulumiCliRunner
+from devtools.engine.lifecycle import EngineRunner, Lifecycle, PulumiCliRunner
+from devtools.sf_emulator.handle import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK, USERNAME, engine, stack_config
 
 SHARED_NAMES = {
@@ -197,7 +197,7 @@ def slim_project(tmp_path: Path) -> Path:
     project.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copyfile(REPO / name, project / name)
-    for name in ("components", "providers", "stacks"):
+    for name in ("components", "providers", "salesforce", "stacks"):
         shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     (project / ".venv").symlink_to(REPO / ".venv")
     return project

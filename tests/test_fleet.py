@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import fleet
-from fleet import FleetPlan, PlanError, StackJob, StackResult
+from tools import fleet
+from tools.fleet import FleetPlan, PlanError, StackJob, StackResult
 
 
 def make_project(tmp_path: Path, stacks: list[str], *, stack_dir: str | None = "stacks") -> Path:
@@ -292,7 +292,7 @@ def test_plan_errors_exit_2_before_running_anything(
 
 
 FAKE_ENGINE = """#!{python}
-# Stands in for `python -m tests.engine ...`: records its argv, answers like the engine's --json.
+# Stands in for `python -m devtools.engine ...`: records its argv, answers like the engine's --json.
 import json, sys
 args = sys.argv[1:]
 stack = args[args.index("--stack") + 1]
@@ -318,7 +318,7 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
     result = runner(job)
     assert result.ok and dict(result.changes)["create"] == 2 and result.outputs == {"userId": "005x"}
     argv = json.loads(log.read_text().splitlines()[0])
-    assert argv[:4] == ["-m", "tests.engine", "up", "--stack"]
+    assert argv[:4] == ["-m", "devtools.engine", "up", "--stack"]
     assert argv[argv.index("--state-dir") + 1] == str((tmp_path / "state" / "dev").resolve())
     assert "--json" in argv and argv[argv.index("--parallel") + 1] == "4"
     assert argv[argv.index("-c") + 1] == "k:a=1" and argv[argv.index("--secret") + 1] == "k:token=s3cr3t"

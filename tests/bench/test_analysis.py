@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import analysis
+from devtools.bench import analysis
 
 STACK = "urn:pulumi:dev::eci-aircall::pulumi:pulumi:Stack::eci-aircall-dev"
 COMP = "urn:pulumi:dev::eci-aircall::eci-aircall:index:EciAircallIntegration::eci"

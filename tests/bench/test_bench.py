@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.bench import analysis
-from tests.bench.harness import REPO
+from devtools.bench import analysis
+from devtools.bench.harness import REPO
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,7 +26,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bench")
     out = work / "latest.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--target", "probe", "--latency-ms", "0", "--fleet", "1"]
+        [sys.executable, "-m", "devtools.bench", "--target", "probe", "--latency-ms", "0", "--fleet", "1"]
         + ["--work-dir", str(work / "runs"), "--out", str(out)],
         cwd=REPO,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The bench's call recorder (tests/bench/hook/sitecustomize.py) attributes each HTTP call to the resource
+"""The bench's call recorder (devtools/bench/hook/sitecustomize.py) attributes each HTTP call to the resource
 whose provider request made it, also when the provider makes the call on a worker thread.
 
 Run in a child process, as the bench loads it (PYTHONPATH + ECI_BENCH_CALL_LOG): the hook patches
@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from tests.bench import harness
+from devtools.bench import harness
 
 pytestmark = pytest.mark.timeout(60)
 

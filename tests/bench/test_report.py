@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tests.bench import analysis
-from tests.bench.harness import FleetRun, Run, ScenarioResult
+from devtools.bench import analysis
+from devtools.bench.harness import FleetRun, Run, ScenarioResult
 
-bench_main: Any = importlib.import_module("tests.bench.__main__")
+bench_main: Any = importlib.import_module("devtools.bench.__main__")
 
 A = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::a"
 B = "urn:pulumi:s::p::pulumi-python:dynamic:Resource::b"

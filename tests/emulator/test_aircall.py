@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 
 
 def test_ping_with_the_printed_credentials_answers_pong(org: EmulatorHandle) -> None:

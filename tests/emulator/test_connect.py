@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator import connect
-from tests.emulator.store import Org
+from devtools.sf_emulator import connect
+from devtools.sf_emulator.store import Org
 from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
     _shared_mdapi,
     connected_app,

@@ -14,7 +14,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 
 STANDARD_USER = {
     "LastName": "Fault",

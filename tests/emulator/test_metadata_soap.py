@@ -10,8 +10,8 @@ import pytest
 import zeep.exceptions
 from lxml import etree
 
-from tests.emulator import metadata_api
-from tests.emulator.store import Org
+from devtools.sf_emulator import metadata_api
+from devtools.sf_emulator.store import Org
 from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
     _shared_mdapi,
     connected_app,
@@ -269,7 +269,7 @@ def test_the_wsdl_is_loaded_once_per_process() -> None:
 def test_a_store_rule_refusing_one_record_fails_only_that_record(
     mdapi: Any, md_org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.emulator.store import ApiError
+    from devtools.sf_emulator.store import ApiError
 
     real_insert = md_org.sobject_insert
 
@@ -292,7 +292,7 @@ def test_a_store_rule_refusing_one_record_fails_only_that_record(
 def test_an_emulator_bug_is_an_unknown_exception_fault_that_does_not_echo_values(
     mdapi: Any, md_org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.emulator import metadata_types
+    from devtools.sf_emulator import metadata_types
 
     def explode(org: Any, record: dict[str, Any]) -> None:
         raise RuntimeError(f"boom {record['oauthConfig']['consumerSecret']}")

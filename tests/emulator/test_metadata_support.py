@@ -18,8 +18,8 @@ import requests
 from simple_salesforce.metadata import SfdcMetadataApi
 from zeep.transports import Transport
 
-from tests.emulator import metadata_api
-from tests.emulator.store import Org
+from devtools.sf_emulator import metadata_api
+from devtools.sf_emulator.store import Org
 
 INSTANCE_URL = "https://127.0.0.1:8443"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator import connect, metadata_api, metadata_types
-from tests.emulator.store import ADMIN_USERNAME, ApiError, Org
+from devtools.sf_emulator import connect, metadata_api, metadata_types
+from devtools.sf_emulator.store import ADMIN_USERNAME, ApiError, Org
 from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
     INSTANCE_URL,
     _shared_mdapi,

@@ -8,7 +8,7 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 
 
 def _ps(sf: Salesforce, name: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.store import ApiError, Org, id18, normalize_id
+from devtools.sf_emulator.store import ApiError, Org, id18, normalize_id
 
 
 @pytest.fixture

@@ -1,17 +1,6 @@
-"""`python -m tests.engine`: see cli.py."""
+"""`python -m tests.engine ...`: an alias of `python -m devtools.engine ...` (the documented commands)."""
 
-import sys
+import runpy
 
-from ._prederive import start as _prederive
-
-# The passphrase key derivation (1M PBKDF2 rounds) runs while the engine's modules import.
-_prederive(sys.argv[1:])
-
-from .cli import main  # noqa: E402
-
-try:
-    sys.exit(main())
-except BrokenPipeError:
-    # Output piped into something that stopped reading (`| head`): nothing left to say.
-    sys.stderr.close()
-    sys.exit(1)
+if __name__ == "__main__":
+    runpy.run_module("devtools.engine", run_name="__main__", alter_sys=True)

@@ -1,4 +1,4 @@
-"""Fixtures for the engine's own tests: a file-backed Pulumi program run through `python -m tests.engine`."""
+"""Fixtures for the engine's own tests: a file-backed Pulumi program run through the local engine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from . import api
+from devtools.engine import api
 
 FILEPROG = Path(__file__).with_name("fileprog")
 

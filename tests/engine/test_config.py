@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import Project, ProjectError, load_stack_config
+from devtools.engine.project import Project, ProjectError, load_stack_config
 
 # pulumi/pulumi pkg/secrets/passphrase/manager_test.go: a salt state the real CLI wrote with passphrase
 # "password". Its tail is itself a CLI-encrypted value of the word "pulumi", so it doubles as a `secure:`

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from .cli import _step_line
+from devtools.engine.cli import _step_line
+from devtools.engine.engine import Step
+
 from .conftest import FileProg
-from .engine import Step
 
 A = {"name": "a", "content": "alpha"}
 B_AFTER_A = {"name": "b", "content": "beta", "after": "a"}
@@ -264,10 +265,10 @@ def test_human_output_looks_like_the_cli(fileprog: FileProg) -> None:
     import subprocess
     import sys
 
-    from . import api
+    from devtools.engine import api
 
     def cli(*extra: str) -> str:
-        args = [sys.executable, "-m", "tests.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
+        args = [sys.executable, "-m", "devtools.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
         args += ["--state-dir", str(fileprog.state_dir), "-c", f"fileprog:db={fileprog.db}", *extra]
         env = api.engine_env({"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE})
         proc = subprocess.run(args, cwd=api.REPO_ROOT, env=env, capture_output=True, text=True)
@@ -343,10 +344,10 @@ def test_state_is_journaled_after_every_step_so_a_killed_engine_loses_nothing(fi
     import sys
     import time
 
-    from . import api
+    from devtools.engine import api
 
     items = [A, {"name": "b", "after": "a", "delay": 30}]
-    args = [sys.executable, "-m", "tests.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
+    args = [sys.executable, "-m", "devtools.engine", "up", "--stack", "dev", "--cwd", str(fileprog.cwd)]
     args += ["--state-dir", str(fileprog.state_dir), "-c", f"fileprog:db={fileprog.db}"]
     args += ["-c", "fileprog:items=" + json.dumps(items)]
     env = api.engine_env({"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE})

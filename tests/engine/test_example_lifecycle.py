@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from .api import TEST_PASSPHRASE
-from .lifecycle import EngineRunner, Lifecycle, PulumiCliRunner, Runner
+from devtools.engine.api import TEST_PASSPHRASE
+from devtools.engine.lifecycle import EngineRunner, Lifecycle, PulumiCliRunner, Runner
 
-EXAMPLE = Path(__file__).with_name("example")
+EXAMPLE = Path(__file__).resolve().parents[2] / "devtools" / "engine" / "example"
 NOTE = "example-secret-note-7f3a"  # the `example:note` secret in example/stacks/Pulumi.dev.yaml
 ENV = {"PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE}  # what that stack file is encrypted with
 

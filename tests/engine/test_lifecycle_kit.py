@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from .api import TEST_PASSPHRASE
+from devtools.engine.api import TEST_PASSPHRASE
+from devtools.engine.lifecycle import EngineRunner, Lifecycle
+
 from .conftest import FileProg
-from .lifecycle import EngineRunner, Lifecycle
 
 
 def test_the_kit_fails_when_up_leaves_no_trace_in_the_org(fileprog: FileProg) -> None:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from .project import Project, load_stack_config, set_stack_config
-from .secrets import PassphraseError, PassphraseSecretsManager, read_passphrase
+from devtools.engine.project import Project, load_stack_config, set_stack_config
+from devtools.engine.secrets import PassphraseError, PassphraseSecretsManager, read_passphrase
 
 # Known-answer state from pulumi/pulumi pkg/secrets/passphrase/manager_test.go: passphrase "password".
 PULUMI_TEST_STATE = "v1:fozI5u6B030=:v1:F+6ZduKKd8G0/V7L:PGMFeIzwobWRKmEAzUdaQHqC5mMRIQ=="

@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from .secrets import PassphraseSecretsManager
-from .state import (
+from devtools.engine.secrets import PassphraseSecretsManager
+from devtools.engine.state import (
     PULUMI_VERSION,
     SECRET_SIG,
     SIG_KEY,
@@ -71,7 +71,7 @@ def test_file_backend_layout_and_export_import(tmp_path: Path) -> None:
 
 
 def test_outputs_stay_secret_where_the_inputs_were_even_nested() -> None:
-    from .state import annotate_secrets
+    from devtools.engine.state import annotate_secrets
 
     inputs = {
         "token": wrap_secret("t"),
@@ -88,7 +88,7 @@ def test_outputs_stay_secret_where_the_inputs_were_even_nested() -> None:
 
 
 def test_without_state_dir_a_file_backend_url_is_used(tmp_path: Path, monkeypatch) -> None:
-    from .cli import default_state_dir
+    from devtools.engine.cli import default_state_dir
 
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/backend")
     assert default_state_dir(tmp_path / "proj") == tmp_path / "backend"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers import salesforce
+import salesforce
 from providers.base import ArtifactProvider, unwrap
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.engine.api import EngineResult, run, stack_export
+from devtools.engine.api import EngineResult, run, stack_export
 
 PROGRAM = Path(__file__).parent / "programs" / "resources"
 

@@ -15,7 +15,7 @@ from pulumi.runtime import rpc
 from pydantic import Field
 
 from providers.base import ArtifactInputs, ArtifactProvider, Email, Live, secret_matches, unwrap
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 
 
 class WidgetInputs(ArtifactInputs):

@@ -13,7 +13,7 @@ from providers.base import ArtifactProvider
 from providers.custom_site import CustomSiteProvider
 from providers.integration_user import IntegrationUserProvider
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver
 
 USER = {

@@ -8,7 +8,7 @@ import pytest
 
 from providers.base import secret_matches
 from providers.connected_app import ConnectedAppProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 KEY = "ConnectedAppTestKey0123456789abcdefABCDEF"

@@ -11,7 +11,7 @@ import pytest
 
 from providers.base import InputError
 from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 

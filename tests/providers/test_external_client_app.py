@@ -8,7 +8,7 @@ import pytest
 
 from providers.base import secret_matches
 from providers.external_client_app import ExternalClientAppProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 KEY = "EcaTestKey0123456789abcdefABCDEF"

@@ -19,7 +19,7 @@ from providers.connected_app import ConnectedAppProvider
 from providers.external_client_app import ExternalClientAppProvider
 from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers import test_connected_app as connected_app
 from tests.providers import test_external_client_app as eca
 from tests.providers import test_named_credential as named_credential

@@ -9,7 +9,7 @@ from pulumi.runtime import rpc
 
 from providers.base import secret_matches
 from providers.named_credential import NamedCredentialProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 TOKEN = "AIRCALL-TOKEN-named-cred-test-77aa"

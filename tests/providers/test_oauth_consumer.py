@@ -15,7 +15,7 @@ from providers.connected_app import ConnectedAppProvider
 from providers.external_client_app import ExternalClientAppProvider
 from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
-from providers.salesforce import SalesforceError
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 KEY = "ExistingAppKey0123456789abcdef"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from providers.preflight import PreflightFailed, PreflightInputs, PreflightProvider
-from providers.salesforce import SalesforceClient
+from salesforce import SalesforceClient
 from tests.providers.conftest import Driver, configured
 from tests.providers.test_salesforce import sfdx_settings
 

@@ -12,7 +12,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from providers.integration_user import IntegrationUserProvider
-from providers.salesforce import (
+from salesforce import (
     ConfigurationError,
     ConnectionSettings,
     SalesforceClient,

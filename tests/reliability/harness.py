@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import REPO_ROOT, EngineResult, engine_env, run, stack_export
+from devtools.engine.api import REPO_ROOT, EngineResult, engine_env, run, stack_export
+from devtools.sf_emulator.handle import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK
 
 # Retries back off in milliseconds here (production: 1 s base, providers/salesforce.py retry_base_seconds).
@@ -203,7 +203,8 @@ class Stack:
     def run_human(self, verb: str, *, check: bool = True) -> tuple[int, str]:
         """The same run without --json: the CLI-like human output (stdout + stderr)."""
         config, secrets = self.settings()
-        args = [sys.executable, "-m", "tests.engine", verb, "--stack", self.stack, "--cwd", str(self.project)]
+        args = [sys.executable, "-m", "devtools.engine", verb, "--stack", self.stack]
+        args += ["--cwd", str(self.project)]
         args += ["--state-dir", str(self.state_dir)]
         for key, value in config.items():
             args += ["--config", f"{key}={value}"]
@@ -290,7 +291,7 @@ def project_with(directory: Path, structured: dict[str, Any]) -> Path:
     import yaml
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("Pulumi.yaml", "__main__.py", ".venv", "components", "providers"):
+    for name in ("Pulumi.yaml", "__main__.py", ".venv", "components", "providers", "salesforce"):
         link = directory / name
         if not link.exists():
             link.symlink_to(REPO / name)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 from tests.reliability.harness import NS, Stack, error_text
 from tests.test_component_engine import USERNAME
 

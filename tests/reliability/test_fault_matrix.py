@@ -34,8 +34,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import REPO_ROOT, engine_env
+from devtools.engine.api import REPO_ROOT, engine_env
+from devtools.sf_emulator.handle import EmulatorHandle
 from tests.reliability.harness import (
     ADMIN_DRIFT,
     AIRCALL_NC,
@@ -332,7 +332,7 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     # The site's createMetadata is held 2.5 s by the emulator, then applied: the kill lands mid-call.
     held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=2500)
     config, secrets = stack.connection()
-    args = [sys.executable, "-m", "tests.engine", "up", "--stack", STACK, "--cwd", str(REPO)]
+    args = [sys.executable, "-m", "devtools.engine", "up", "--stack", STACK, "--cwd", str(REPO)]
     args += ["--state-dir", str(stack.state_dir), "--json"]
     for key, value in config.items():
         args += ["--config", f"{key}={value}"]

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers import salesforce
+import salesforce
+from devtools.engine.api import TEST_PASSPHRASE
+from devtools.engine.secrets import PassphraseSecretsManager
+from devtools.sf_emulator.handle import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.named_credential import NamedCredentialProvider
-from tests.emulator.fixtures import EmulatorHandle
-from tests.engine.api import TEST_PASSPHRASE
-from tests.engine.secrets import PassphraseSecretsManager
 from tests.keys import rsa_key_and_certificate
 from tests.reliability.harness import NS, Stack, Target, inject
 from tests.test_component_lifecycle import _consumer_credentials

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 from tests.providers.program import Stack as ProgramStack
 from tests.reliability.harness import SITE, Stack, error_text
 from tests.reliability.test_fault_matrix import _up_killing_the_provider, _wait_for_site

@@ -58,7 +58,7 @@ def engine_env(env: dict[str, str] | None = None) -> dict[str, str]:
     full.update(env or {})
     if "PULUMI_CONFIG_PASSPHRASE" not in full and "PULUMI_CONFIG_PASSPHRASE_FILE" not in full:
         full["PULUMI_CONFIG_PASSPHRASE"] = TEST_PASSPHRASE
-    # `python -m tests.engine` must import from this repository whatever the caller's cwd.
+    # `python -m devtools.engine` must import from this repository whatever the caller's cwd.
     full["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), full.get("PYTHONPATH", "")) if p)
     return full
 
@@ -77,8 +77,8 @@ def run(
     check: bool = True,
     timeout: float = 300,
 ) -> EngineResult:
-    """Run `python -m tests.engine VERB --json ...`; with check=True a non-zero exit raises EngineError."""
-    args = [sys.executable, "-m", "tests.engine", verb, "--stack", stack, "--cwd", str(cwd)]
+    """Run `python -m devtools.engine VERB --json ...`; with check=True a non-zero exit raises EngineError."""
+    args = [sys.executable, "-m", "devtools.engine", verb, "--stack", stack, "--cwd", str(cwd)]
     args += ["--state-dir", str(state_dir), "--json"]
     for key, value in (config or {}).items():
         args += ["--config", f"{key}={value}"]
@@ -118,7 +118,7 @@ def stack_export(
 ) -> dict:
     """`pulumi stack export` of the local engine's state."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.engine", "stack", "export", "--stack", stack, "--cwd", str(cwd),
+        [sys.executable, "-m", "devtools.engine", "stack", "export", "--stack", stack, "--cwd", str(cwd),
          "--state-dir", str(state_dir)],
         cwd=str(REPO_ROOT), env=engine_env(env), capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -130,7 +130,7 @@ def stack_import(
 ) -> None:
     """`pulumi stack import` into the local engine's state."""
     subprocess.run(
-        [sys.executable, "-m", "tests.engine", "stack", "import", "--stack", stack, "--cwd", str(cwd),
+        [sys.executable, "-m", "devtools.engine", "stack", "import", "--stack", stack, "--cwd", str(cwd),
          "--state-dir", str(state_dir)],
         cwd=str(REPO_ROOT), env=engine_env(env), input=json.dumps(deployment), capture_output=True, text=True,
         check=True,

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator import metadata_types as mt
-from tests.emulator.metadata_types import OAuthConsumer, OrgLike
+from devtools.sf_emulator import metadata_types as mt
+from devtools.sf_emulator.metadata_types import OAuthConsumer, OrgLike
 
 API_VERSION = "63.0"
 _PARTS = ("key", "secret", "keyandsecret")

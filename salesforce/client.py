@@ -27,16 +27,12 @@ Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
-import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,41 +46,32 @@ import zeep.exceptions
 import zeep.helpers
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
 from simple_salesforce.login import token_login
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from zeep.xsd import SkipValue
+
+from salesforce.errors import (
+    DAILY_LIMIT_HINT,
+    TRANSIENT_CODES,
+    ConfigurationError,
+    SalesforceError,
+    _map_exception,
+    _raise_for_results,
+)
+from salesforce.redaction import register_secret
+from salesforce.settings import (
+    ConnectionSettings,
+    _ca_bundle_path,
+    _parse_sfdx_auth_url,
+    _private_key_text,
+    jwt_audience,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CONFIG_NAMESPACE = "eci-aircall"
-DEFAULT_API_VERSION = "63.0"
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
-
-#: Salesforce error codes worth another try: the same request can succeed a moment later.
-TRANSIENT_CODES = frozenset(
-    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "HTTP_502", "HTTP_503", "HTTP_504", "CONNECTION_ERROR"}
-)
-#: Codes that mean "this name already exists": the create path turns them into adopt/converge.
-DUPLICATE_CODES = frozenset(
-    {
-        "DUPLICATE_VALUE",
-        "DUPLICATE_DEVELOPER_NAME",
-        "DUPLICATE_USERNAME",
-        "DUPLICATE_FULL_NAME",
-        "DUPLICATES_DETECTED",
-    }
-)
-#: Codes that mean "no such thing" (delete of something already gone is a success).
-NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "HTTP_404"})
-
 RETRY_ATTEMPTS = 5
-DAILY_LIMIT_HINT = (
-    "the org's daily API request limit is reached; nothing further was changed. Run `pulumi up` again when "
-    "the rolling 24-hour limit frees up (Setup → Company Information → API Requests, Last 24 Hours)"
-)
 
 
 def retry_base_seconds() -> float:
@@ -93,233 +80,6 @@ def retry_base_seconds() -> float:
         return max(0.0, float(os.environ.get("ECI_RETRY_BASE_SECONDS", "1")))
     except ValueError:
         return 1.0
-
-
-# ----------------------------------------------------------------------------------------------------
-# Secret scrubbing: every string that leaves this package in an exception goes through scrub().
-# ----------------------------------------------------------------------------------------------------
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-
-
-def register_secret(value: Any) -> None:
-    """Remember a secret value so no message produced here can ever contain it."""
-    if isinstance(value, str) and len(value) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def scrub(text: str) -> str:
-    with _SECRETS_LOCK:
-        secrets = sorted(_SECRETS, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "[secret]")
-    return text
-
-
-# Third-party DEBUG logging prints what goes over the wire: zeep.transports logs every SOAP envelope (the
-# session id, a named credential's password, a consumer secret), simple-salesforce and urllib3 log requests.
-# Whoever turns DEBUG on for the provider process must still not see a secret, so every log record made in
-# this process is scrubbed when it is created (found by tests/reliability/test_secrets.py
-# test_log_records_and_exception_messages_never_carry_a_secret).
-_SENSITIVE_XML = re.compile(
-    r"(<(?:[\w-]+:)?(?:sessionId|password|consumerSecret|privateKey|clientSecret)>)([^<]*)(</)", re.IGNORECASE
-)
-_previous_record_factory = logging.getLogRecordFactory()
-
-
-def _scrubbing_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    record = _previous_record_factory(*args, **kwargs)
-    try:
-        text = record.getMessage()
-    except Exception:  # a record whose own formatting fails is logging's problem, not a leak
-        return record
-    clean = scrub(_SENSITIVE_XML.sub(r"\1[secret]\3", text))
-    if clean != text:
-        record.msg, record.args = clean, ()
-    return record
-
-
-if getattr(_previous_record_factory, "__name__", "") != "_scrubbing_record_factory":
-    logging.setLogRecordFactory(_scrubbing_record_factory)
-
-
-# ----------------------------------------------------------------------------------------------------
-# The one exception type.
-# ----------------------------------------------------------------------------------------------------
-class SalesforceError(Exception):
-    """A failed call, as Salesforce (or Aircall) reported it.
-
-    ``error_code`` is Salesforce's ``errorCode``/``statusCode``/fault code (``HTTP_<status>`` or
-    ``CONNECTION_ERROR`` when there was none); ``artifact`` names what we were working on (e.g.
-    ``CustomSite VoiceConnector``). ``uncertain_write`` is True when an earlier attempt of this call may have
-    been applied by Salesforce before its reply was lost (the create path then converges instead of
-    duplicating).
-    """
-
-    def __init__(
-        self,
-        error_code: str,
-        message: str,
-        *,
-        fields: Sequence[str] = (),
-        artifact: str = "",
-        status: int | None = None,
-        hint: str = "",
-        service: str = "Salesforce",
-        uncertain_write: bool = False,
-    ) -> None:
-        self.error_code = error_code
-        self.message = scrub(message)
-        self.fields = list(fields)
-        self.artifact = artifact
-        self.status = status
-        self.hint = scrub(hint)
-        self.service = service
-        self.uncertain_write = uncertain_write
-        super().__init__(str(self))
-
-    @property
-    def transient(self) -> bool:
-        return self.error_code in TRANSIENT_CODES
-
-    @property
-    def duplicate(self) -> bool:
-        return self.error_code in DUPLICATE_CODES
-
-    @property
-    def not_found(self) -> bool:
-        return self.error_code in NOT_FOUND_CODES
-
-    def __str__(self) -> str:
-        where = f"{self.artifact}: " if self.artifact else ""
-        text = f"{where}{self.service} {self.error_code}: {self.message}"
-        if self.fields:
-            text += f" (fields: {', '.join(self.fields)})"
-        if self.hint:
-            text += f" — {self.hint}"
-        return scrub(text)
-
-
-class ConfigurationError(SalesforceError):
-    """The provider configuration (``eci-aircall:*``) is missing or malformed; raised before any call."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__("CONFIGURATION", message, hint=hint, service="eci-aircall")
-
-
-# ----------------------------------------------------------------------------------------------------
-# Connection settings.
-# ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """What ``configure()`` receives. ``repr`` never shows a secret (repr=False on each)."""
-
-    instance_url: str | None = None
-    access_token: str | None = field(default=None, repr=False)
-    sfdx_auth_url: str | None = field(default=None, repr=False)
-    username: str | None = None
-    client_id: str | None = None
-    private_key: str | None = field(default=None, repr=False)
-    login_url: str = DEFAULT_LOGIN_URL
-    ca_bundle: str | None = None
-    api_version: str = DEFAULT_API_VERSION
-
-    @classmethod
-    def from_config(cls, config: Any) -> ConnectionSettings:
-        """Read the ``eci-aircall:*`` keys from a ``pulumi.dynamic.Config`` (or a plain mapping in tests)."""
-
-        def get(key: str) -> str | None:
-            value: Any
-            if isinstance(config, Mapping):
-                value = config.get(f"{CONFIG_NAMESPACE}:{key}", config.get(key))
-            else:
-                value = config.get(f"{CONFIG_NAMESPACE}:{key}")
-            if value is None or value == "":
-                return None
-            return str(value)
-
-        settings = cls(
-            instance_url=(get("instanceUrl") or "").rstrip("/") or None,
-            access_token=get("accessToken"),
-            sfdx_auth_url=get("sfdxAuthUrl"),
-            username=get("username"),
-            client_id=get("clientId"),
-            private_key=get("privateKey"),
-            login_url=(get("loginUrl") or DEFAULT_LOGIN_URL).rstrip("/"),
-            ca_bundle=get("caBundle"),
-            api_version=get("apiVersion") or DEFAULT_API_VERSION,
-        )
-        for secret in (settings.access_token, settings.sfdx_auth_url, settings.private_key):
-            register_secret(secret)
-        if settings.sfdx_auth_url:
-            try:
-                for part in _parse_sfdx_auth_url(settings.sfdx_auth_url)[1:3]:
-                    register_secret(part)
-            except ConfigurationError:
-                pass  # reported on first use: configure() itself must not fail (it runs for every provider)
-        return settings
-
-    @property
-    def auth_mode(self) -> str:
-        if self.access_token:
-            return "access_token"
-        if self.sfdx_auth_url:
-            return "sfdx_auth_url"
-        if self.username and self.client_id and self.private_key:
-            return "jwt"
-        return "none"
-
-    def fingerprint(self) -> str:
-        """Identity of a connection (one client per process and connection); a hash, so no secret is a key."""
-        raw = "\0".join(
-            str(v)
-            for v in (
-                self.instance_url,
-                self.access_token,
-                self.sfdx_auth_url,
-                self.username,
-                self.client_id,
-                self.private_key,
-                self.login_url,
-                self.ca_bundle,
-                self.api_version,
-            )
-        )
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def jwt_audience(login_url: str) -> str:
-    """The JWT ``aud``: Salesforce accepts https://login.salesforce.com, https://test.salesforce.com or an
-    Experience Cloud site URL (Help, "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"), even when
-    the
-    token is posted to a My Domain; any other login URL (a community, the test emulator) is its own
-    audience."""
-    host = login_url.split("://", 1)[-1].split("/", 1)[0].lower()
-    if host.endswith(".my.salesforce.com"):
-        return "https://test.salesforce.com" if ".sandbox." in host else "https://login.salesforce.com"
-    return login_url
-
-
-def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
-    """``force://clientId:clientSecret:refreshToken@host`` → (client_id, secret, refresh_token, base_url)."""
-    if not url.startswith("force://") or "@" not in url:
-        raise ConfigurationError(
-            "eci-aircall:sfdxAuthUrl is not an SFDX auth URL "
-            "(force://<clientId>:<clientSecret>:<refreshToken>@<host>)",
-            hint="print one with `sf org display --verbose --json --target-org <alias>` (sfdxAuthUrl) and "
-            "set it with `pulumi config set --secret eci-aircall:sfdxAuthUrl <url>`",
-        )
-    creds, host = url[len("force://") :].rsplit("@", 1)
-    parts = creds.split(":", 2)
-    if len(parts) != 3 or not parts[0] or not parts[2] or not host:
-        raise ConfigurationError(
-            "eci-aircall:sfdxAuthUrl must look like force://<clientId>:<clientSecret>:<refreshToken>@<host>",
-            hint="print one with `sf org display --verbose --json --target-org <alias>`",
-        )
-    base = host if host.startswith(("https://", "http://")) else f"https://{host}"
-    return parts[0], parts[1], parts[2], base.rstrip("/")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -839,119 +599,10 @@ class SalesforceClient:
         return self._retrying(artifact, f"{service} GET", attempt, _CallState())
 
 
-# ----------------------------------------------------------------------------------------------------
-# Error mapping.
-# ----------------------------------------------------------------------------------------------------
-def _map_exception(
-    exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
-) -> SalesforceError:
-    if isinstance(exc, SalesforceError):
-        return exc
-    if isinstance(exc, _SimpleSalesforceError):
-        status = getattr(exc, "status", None)
-        content = getattr(exc, "content", None)
-        code, message, fields = _first_rest_error(content, status)
-        return SalesforceError(
-            code, message, fields=fields, artifact=artifact, status=status, service=service
-        )
-    if isinstance(exc, zeep.exceptions.Fault):
-        if not exc.code and last_status and last_status >= 400 and last_status != 500:
-            code, message, _ = _first_rest_error(None, last_status)
-            return SalesforceError(code, message, artifact=artifact, status=last_status, service=service)
-        code = str(exc.code or "SOAP_FAULT").split(":")[-1]
-        return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
-    if isinstance(exc, zeep.exceptions.TransportError):
-        status = int(exc.status_code or 0)
-        code, message, fields = _first_rest_error(None, status)
-        return SalesforceError(
-            code, message, fields=fields, artifact=artifact, status=status, service=service
-        )
-    if isinstance(exc, requests.ConnectTimeout) or (
-        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)
-    ):
-        # Never reached the server: safe to retry, nothing can have been applied.
-        return SalesforceError(
-            "CONNECTION_ERROR", f"could not connect: {type(exc).__name__}", artifact=artifact, service=service
-        )
-    if isinstance(exc, requests.RequestException | http.client.HTTPException | ConnectionError):
-        # The request may have reached Salesforce and been applied before the connection dropped.
-        return SalesforceError(
-            "CONNECTION_ERROR",
-            f"connection failed: {type(exc).__name__}",
-            artifact=artifact,
-            service=service,
-            uncertain_write=True,
-        )
-    return SalesforceError(
-        type(exc).__name__.upper(), scrub(str(exc))[:500], artifact=artifact, service=service
-    )
-
-
-def _first_rest_error(content: Any, status: int | None) -> tuple[str, str, list[str]]:
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        first = content[0]
-        code = str(first.get("errorCode") or first.get("error") or f"HTTP_{status}")
-        return (
-            code,
-            str(first.get("message") or first.get("error_description") or ""),
-            list(first.get("fields") or []),
-        )
-    if isinstance(content, dict):
-        code = str(content.get("errorCode") or content.get("error") or f"HTTP_{status}")
-        return code, str(content.get("message") or content.get("error_description") or ""), []
-    text = content if isinstance(content, str) else ""
-    return f"HTTP_{status}", (text[:300] or http.client.responses.get(status or 0, "")), []
-
-
-def _raise_for_results(results: Any, artifact: str) -> None:
-    """Metadata ``SaveResult``/``DeleteResult`` with success=false → SalesforceError (first error)."""
-    for result in results or []:
-        if getattr(result, "success", True):
-            continue
-        errors = list(getattr(result, "errors", None) or [])
-        if not errors:
-            raise SalesforceError(
-                "UNKNOWN_EXCEPTION", "the Metadata API reported failure without a reason", artifact=artifact
-            )
-        first = errors[0]
-        raise SalesforceError(
-            str(first.statusCode),
-            str(first.message or ""),
-            fields=[str(f) for f in (getattr(first, "fields", None) or [])],
-            artifact=artifact,
-        )
-
-
 def _strip_attributes(record: Any) -> Any:
     if isinstance(record, dict):
         return {k: _strip_attributes(v) for k, v in record.items() if k != "attributes"}
     return record
-
-
-def _private_key_text(value: str) -> str:
-    """The key itself, or a path to a PEM file (both are common ways to pass it)."""
-    if "-----BEGIN" in value:
-        return value
-    path = Path(value).expanduser()
-    if path.is_file():
-        return path.read_text()
-    return value
-
-
-_CA_FILES: dict[str, str] = {}
-
-
-def _ca_bundle_path(value: str) -> str:
-    """``caBundle`` may be a path or the PEM text itself; requests wants a path."""
-    if "-----BEGIN" not in value:
-        return value
-    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-    if digest not in _CA_FILES:
-        fd, path = tempfile.mkstemp(prefix=f"eci-ca-{digest}-", suffix=".pem")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
-        _CA_FILES[digest] = path
-    return _CA_FILES[digest]
 
 
 def soql_quote(value: str) -> str:

@@ -4,8 +4,8 @@
     round-trip → refresh --expect-no-changes → change config → exactly the expected update/replace →
     remove a resource → exactly those deleted → destroy → org as before → no plaintext secret in state
 
-Each step is asserted. It runs through the local engine (`tests.engine`) or, with `PulumiCliRunner`, the real
-`pulumi` CLI against a file backend, so the same expectations hold for what users run.
+Each step is asserted. It runs through the local engine (`devtools.engine`) or, with `PulumiCliRunner`, the
+real `pulumi` CLI against a file backend, so the same expectations hold for what users run.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Runner(Protocol):
 
 @dataclass
 class EngineRunner:
-    """The local engine (`python -m tests.engine`)."""
+    """The local engine (`python -m devtools.engine`)."""
 
     project_dir: Path
     stack: str

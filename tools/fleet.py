@@ -6,7 +6,7 @@
 Each org is its own stack of this project (config in `stacks/Pulumi.<stack>.yaml`, the project's
 `stackConfigDir`). With `--engine automation` (the default, what teams run) every stack goes through
 Pulumi's Automation API (`pulumi.automation`), which drives the real `pulumi` CLI; with `--engine local`
-it goes through the repository's local engine (`python -m tests.engine ... --json`), which is what the
+it goes through the repository's local engine (`python -m devtools.engine ... --json`), which is what the
 benchmark uses where the CLI is absent. Connection settings that differ per org and must not sit in a
 file (tokens) come from the environment: `--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}` reads
 `SF_TOKEN_DEV` for stack `dev`, and so on.
@@ -393,7 +393,8 @@ class AutomationRunner:
 
 
 class LocalEngineRunner:
-    """Each stack through `python -m tests.engine VERB --json` with its own state dir under `state_root`."""
+    """Each stack through `python -m devtools.engine VERB --json`, with its own state dir under `state_root`.
+    """
 
     def __init__(
         self,
@@ -410,15 +411,15 @@ class LocalEngineRunner:
         self._python = python
         self._resource_parallel = resource_parallel
         self._env = dict(os.environ if env is None else env)
-        # `tests.engine` is importable from the repository root, which need not be the project dir.
-        root = str((repo_root or Path(__file__).resolve().parent).resolve())
+        # `devtools.engine` is importable from the repository root, which need not be the project dir.
+        root = str((repo_root or Path(__file__).resolve().parents[1]).resolve())
         self._env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self._env.get("PYTHONPATH", "")) if p)
 
     def command(self, job: StackJob) -> list[str]:
         cmd = [
             self._python,
             "-m",
-            "tests.engine",
+            "devtools.engine",
             job.verb,
             "--stack",
             job.stack,

@@ -1,6 +1,6 @@
 """`make bench`: what eci-aircall costs per operation, against the emulator with real-world latency.
 
-    python -m tests.bench [--latency-ms 200] [--fleet 1,4,16] [--target auto|program|example]
+    python -m devtools.bench [--latency-ms 200] [--fleet 1,4,16] [--target auto|program|example]
                           [--scenarios create,adopt] [--out bench/results/latest.json] [--keep]
 
 Prints a table (each figure next to its goal; a miss is printed as a finding, never hidden) and writes the
@@ -30,7 +30,7 @@ WALL_GOAL_RATIO = 1.2
 
 METHOD = """\
 Critical-path bound: every HTTP call a provider makes is recorded with the URN of the resource whose
-provider request made it (tests/bench/hook/sitecustomize.py: a gRPC interceptor in the dynamic provider
+provider request made it (devtools/bench/hook/sitecustomize.py: a gRPC interceptor in the dynamic provider
 host keeps the URN in a context variable, so calls a provider makes on worker threads given a copy of its
 context count for it too; a wrapper on requests' HTTPAdapter.send records each call's send and reply time).
 Each resource weighs its observed serial depth: the longest chain of its own calls in which each call
@@ -408,7 +408,7 @@ def _ops(total: int | None, by_op: dict[str, int]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--latency-ms", type=int, default=200, help="injected latency per API call (default 200)")
     p.add_argument("--fleet", default="1,4,16", help="fleet sizes to measure, comma-separated ('' for none)")
     p.add_argument(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 
 from .harness import REPO, Target
 
-EXAMPLE_DIR = REPO / "tests" / "engine" / "example"
+EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "engine" / "example"
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 # The names the component uses for the shared artifacts (components/eci_aircall.py, from the guide).
 SHARED_APP = "ECI_Connected_App"
@@ -90,7 +90,7 @@ def example() -> Target:
 
 
 def probe() -> Target:
-    """The bench's own three-resource program whose costs are known exactly (tests/bench/probe)."""
+    """The bench's own three-resource program whose costs are known exactly (devtools/bench/probe)."""
     return Target(label="probe", project_dir=PROBE_DIR, stack="probe", connection=_probe_connection)
 
 
@@ -191,7 +191,7 @@ def default_targets() -> list[Target]:
     if example_available():
         return [example()]
     raise RuntimeError(
-        "nothing to benchmark: neither the program (__main__.py) nor tests/engine/example exist"
+        "nothing to benchmark: neither the program (__main__.py) nor devtools/engine/example exist"
     )
 
 

@@ -4,8 +4,8 @@
     preview shows the fix → up restores it → preview --expect-no-changes
 
 Uses the real `pulumi` CLI (file backend under .demo/, passphrase secrets) when it is on PATH, the local
-engine (`python -m tests.engine`) otherwise; `--engine local|pulumi` forces one. Every run starts from a fresh
-emulator org and a fresh stack state, so it can be run again and again.
+engine (`python -m devtools.engine`) otherwise; `--engine local|pulumi` forces one. Every run starts from a
+fresh emulator org and a fresh stack state, so it can be run again and again.
 """
 
 from __future__ import annotations
@@ -43,11 +43,12 @@ def say(text: str) -> None:
 
 
 class Emulator:
-    """The emulator as a child process (`python -m tests.emulator serve`), its JSON line parsed."""
+    """The emulator as a child process (`python -m devtools.sf_emulator serve`), its JSON line parsed."""
 
     def __init__(self, state_dir: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.emulator", "serve", "--state-dir", str(state_dir), "--port", "0"],
+            [sys.executable, "-m", "devtools.sf_emulator", "serve", "--state-dir", str(state_dir),
+             "--port", "0"],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
@@ -117,7 +118,7 @@ class Runner:
         project.mkdir(parents=True)
         for name in ("Pulumi.yaml", "__main__.py"):
             shutil.copyfile(REPO / name, project / name)
-        for name in ("components", "providers"):
+        for name in ("components", "providers", "salesforce"):
             shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
         (project / "stacks").mkdir()
         shutil.copyfile(REPO / "stacks" / f"Pulumi.{STACK}.yaml", project / "stacks" / f"Pulumi.{STACK}.yaml")
@@ -153,7 +154,7 @@ class Runner:
         cmd = [
             sys.executable,
             "-m",
-            "tests.engine",
+            "devtools.engine",
             verb,
             "--stack",
             STACK,
@@ -192,7 +193,7 @@ def show_callback_wiring(emulator: Emulator) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.demo", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--engine", choices=("auto", "pulumi", "local"), default="auto")
     args = ap.parse_args(argv)
     engine = args.engine
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     shutil.rmtree(DEMO, ignore_errors=True)  # a fresh org and stack every run: re-runnable by construction
     DEMO.mkdir(parents=True)
-    say("Starting the Salesforce org emulator (python -m tests.emulator serve --state-dir .demo/org)")
+    say("Starting the Salesforce org emulator (python -m devtools.sf_emulator serve --state-dir .demo/org)")
     emulator = Emulator(DEMO / "org")
     print(f"    org: {emulator.info['instance_url']}  (admin {emulator.info['username']})")
     where = "the real pulumi CLI, file backend .demo/state" if engine == "pulumi" else "the local engine"

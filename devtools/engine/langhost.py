@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 def main() -> int:
-    # Running this file put tests/engine/ first on sys.path; the program must not see our modules.
+    # Running this file put devtools/engine/ first on sys.path; the program must not see our modules.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
 

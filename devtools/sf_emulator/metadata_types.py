@@ -25,7 +25,7 @@ Record = dict[str, Any]
 
 
 class OrgLike(Protocol):
-    """The slice of ``tests.emulator.store.Org`` (docs/contracts.md §1) the metadata rules use."""
+    """The slice of ``devtools.sf_emulator.store.Org`` (docs/contracts.md §1) the metadata rules use."""
 
     @property
     def instance_url(self) -> str: ...

@@ -63,7 +63,7 @@ def short_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if "::" in urn else (urn or "(no resource)")
 
 
-# --- calls recorded by tests/bench/hook/sitecustomize.py
+# --- calls recorded by devtools/bench/hook/sitecustomize.py
 
 
 def operation(call: Mapping[str, Any]) -> str:

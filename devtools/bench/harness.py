@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tests.emulator.fixtures import EmulatorHandle
+from devtools.sf_emulator.handle import EmulatorHandle
 
 from . import analysis
 
@@ -171,7 +171,7 @@ def run_engine(
     work: Path,
     expect_no_changes: bool = False,
 ) -> Run:
-    from tests.engine import api
+    from devtools.engine import api
 
     config, secrets = target.config_for(emu)
     call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
@@ -197,7 +197,7 @@ def run_engine(
     cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     error = ""
     if result.returncode != 0:
-        from fleet import first_error_line
+        from tools.fleet import first_error_line
 
         error = (
             first_error_line(result.stderr or result.stdout, secrets.values()) or f"exit {result.returncode}"
@@ -322,7 +322,7 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
         env = engine_env(None)
         cmd = [
             sys.executable,
-            str(REPO / "fleet.py"),
+            str(REPO / "tools" / "fleet.py"),
             "up",
             "--engine",
             "local",

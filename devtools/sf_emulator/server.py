@@ -190,9 +190,9 @@ class Faults:
 def optional_module(name: str) -> ModuleType | None:
     """The metadata engineer's modules, imported on first use so the server runs before they exist."""
     try:
-        return importlib.import_module(f"tests.emulator.{name}")
+        return importlib.import_module(f"devtools.sf_emulator.{name}")
     except ModuleNotFoundError as e:
-        if e.name == f"tests.emulator.{name}":
+        if e.name == f"devtools.sf_emulator.{name}":
             return None
         raise
 

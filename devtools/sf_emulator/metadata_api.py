@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from tests.emulator import metadata_types as mt
-from tests.emulator.metadata_types import MetadataError, MetadataFault, OrgLike, Record
-from tests.emulator.store import ApiError
+from devtools.sf_emulator import metadata_types as mt
+from devtools.sf_emulator.metadata_types import MetadataError, MetadataFault, OrgLike, Record
+from devtools.sf_emulator.store import ApiError
 
 if TYPE_CHECKING:
     from zeep import Client

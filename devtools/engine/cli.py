@@ -1,4 +1,5 @@
-"""`python -m tests.engine {preview|up|refresh|destroy} --stack NAME ...`, the Pulumi CLI's verbs and output.
+"""`python -m devtools.engine {preview|up|refresh|destroy} --stack NAME ...`: the Pulumi CLI's verbs and
+output.
 
 Extensions beyond the issue's interface: `stack export` / `stack import` (the CLI's
 `pulumi stack export|import`, printing / reading the UntypedDeployment JSON) and `config set [--secret]`
@@ -157,7 +158,7 @@ def default_state_dir(project_dir: Path) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        prog="python -m tests.engine", description="A local Pulumi engine for tests."
+        prog="python -m devtools.engine", description="A local Pulumi engine for tests."
     )
     sub = ap.add_subparsers(dest="verb", required=True)
 

@@ -1,0 +1,59 @@
+"""The Salesforce transport, knowing no artifact: connection settings, the one client every call goes
+through (login, session renewal, retries), the error type and secret redaction.
+
+    settings.py   ConnectionSettings: the connection keys, parsed once
+    client.py     SalesforceClient: the one chokepoint (REST, SOQL, Metadata SOAP, Connect REST)
+    errors.py     SalesforceError and the mapping of every library's failure onto it
+    redaction.py  scrub(): no secret in an exception or a log record
+"""
+
+from salesforce.client import (
+    RETRY_ATTEMPTS,
+    SalesforceClient,
+    client_for,
+    metadata_wsdl_client,
+    reset_clients,
+    retry_base_seconds,
+    soql_quote,
+    url_quote,
+)
+from salesforce.errors import (
+    DAILY_LIMIT_HINT,
+    DUPLICATE_CODES,
+    NOT_FOUND_CODES,
+    TRANSIENT_CODES,
+    ConfigurationError,
+    SalesforceError,
+)
+from salesforce.redaction import register_secret, scrub
+from salesforce.settings import (
+    CONFIG_NAMESPACE,
+    DEFAULT_API_VERSION,
+    DEFAULT_LOGIN_URL,
+    ConnectionSettings,
+    jwt_audience,
+)
+
+__all__ = [
+    "CONFIG_NAMESPACE",
+    "DAILY_LIMIT_HINT",
+    "DEFAULT_API_VERSION",
+    "DEFAULT_LOGIN_URL",
+    "DUPLICATE_CODES",
+    "NOT_FOUND_CODES",
+    "RETRY_ATTEMPTS",
+    "TRANSIENT_CODES",
+    "ConfigurationError",
+    "ConnectionSettings",
+    "SalesforceClient",
+    "SalesforceError",
+    "client_for",
+    "jwt_audience",
+    "metadata_wsdl_client",
+    "register_secret",
+    "reset_clients",
+    "retry_base_seconds",
+    "scrub",
+    "soql_quote",
+    "url_quote",
+]

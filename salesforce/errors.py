@@ -1,0 +1,185 @@
+"""The one exception type of the transport, and the mapping of every client library's failure onto it.
+
+Sources: REST error body ``[{"errorCode", "message", "fields"}]``: REST API Developer Guide, "Status Codes
+and Error Responses"; Metadata ``SaveResult``/``Error(statusCode, message, fields)``: Metadata API Developer
+Guide, "createMetadata()".
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+import zeep.exceptions
+from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
+
+from salesforce.redaction import scrub
+
+#: Salesforce error codes worth another try: the same request can succeed a moment later.
+TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "HTTP_502", "HTTP_503", "HTTP_504", "CONNECTION_ERROR"}
+)
+#: Codes that mean "this name already exists": the create path turns them into adopt/converge.
+DUPLICATE_CODES = frozenset(
+    {
+        "DUPLICATE_VALUE",
+        "DUPLICATE_DEVELOPER_NAME",
+        "DUPLICATE_USERNAME",
+        "DUPLICATE_FULL_NAME",
+        "DUPLICATES_DETECTED",
+    }
+)
+#: Codes that mean "no such thing" (delete of something already gone is a success).
+NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "HTTP_404"})
+
+DAILY_LIMIT_HINT = (
+    "the org's daily API request limit is reached; nothing further was changed. Run `pulumi up` again when "
+    "the rolling 24-hour limit frees up (Setup → Company Information → API Requests, Last 24 Hours)"
+)
+
+
+
+# ----------------------------------------------------------------------------------------------------
+class SalesforceError(Exception):
+    """A failed call, as Salesforce (or Aircall) reported it.
+
+    ``error_code`` is Salesforce's ``errorCode``/``statusCode``/fault code (``HTTP_<status>`` or
+    ``CONNECTION_ERROR`` when there was none); ``artifact`` names what we were working on (e.g.
+    ``CustomSite VoiceConnector``). ``uncertain_write`` is True when an earlier attempt of this call may have
+    been applied by Salesforce before its reply was lost (the create path then converges instead of
+    duplicating).
+    """
+
+    def __init__(
+        self,
+        error_code: str,
+        message: str,
+        *,
+        fields: Sequence[str] = (),
+        artifact: str = "",
+        status: int | None = None,
+        hint: str = "",
+        service: str = "Salesforce",
+        uncertain_write: bool = False,
+    ) -> None:
+        self.error_code = error_code
+        self.message = scrub(message)
+        self.fields = list(fields)
+        self.artifact = artifact
+        self.status = status
+        self.hint = scrub(hint)
+        self.service = service
+        self.uncertain_write = uncertain_write
+        super().__init__(str(self))
+
+    @property
+    def transient(self) -> bool:
+        return self.error_code in TRANSIENT_CODES
+
+    @property
+    def duplicate(self) -> bool:
+        return self.error_code in DUPLICATE_CODES
+
+    @property
+    def not_found(self) -> bool:
+        return self.error_code in NOT_FOUND_CODES
+
+    def __str__(self) -> str:
+        where = f"{self.artifact}: " if self.artifact else ""
+        text = f"{where}{self.service} {self.error_code}: {self.message}"
+        if self.fields:
+            text += f" (fields: {', '.join(self.fields)})"
+        if self.hint:
+            text += f" — {self.hint}"
+        return scrub(text)
+
+
+class ConfigurationError(SalesforceError):
+    """The provider configuration (``eci-aircall:*``) is missing or malformed; raised before any call."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__("CONFIGURATION", message, hint=hint, service="eci-aircall")
+
+
+
+# ----------------------------------------------------------------------------------------------------
+def _map_exception(
+    exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
+) -> SalesforceError:
+    if isinstance(exc, SalesforceError):
+        return exc
+    if isinstance(exc, _SimpleSalesforceError):
+        status = getattr(exc, "status", None)
+        content = getattr(exc, "content", None)
+        code, message, fields = _first_rest_error(content, status)
+        return SalesforceError(
+            code, message, fields=fields, artifact=artifact, status=status, service=service
+        )
+    if isinstance(exc, zeep.exceptions.Fault):
+        if not exc.code and last_status and last_status >= 400 and last_status != 500:
+            code, message, _ = _first_rest_error(None, last_status)
+            return SalesforceError(code, message, artifact=artifact, status=last_status, service=service)
+        code = str(exc.code or "SOAP_FAULT").split(":")[-1]
+        return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
+    if isinstance(exc, zeep.exceptions.TransportError):
+        status = int(exc.status_code or 0)
+        code, message, fields = _first_rest_error(None, status)
+        return SalesforceError(
+            code, message, fields=fields, artifact=artifact, status=status, service=service
+        )
+    if isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)
+    ):
+        # Never reached the server: safe to retry, nothing can have been applied.
+        return SalesforceError(
+            "CONNECTION_ERROR", f"could not connect: {type(exc).__name__}", artifact=artifact, service=service
+        )
+    if isinstance(exc, requests.RequestException | http.client.HTTPException | ConnectionError):
+        # The request may have reached Salesforce and been applied before the connection dropped.
+        return SalesforceError(
+            "CONNECTION_ERROR",
+            f"connection failed: {type(exc).__name__}",
+            artifact=artifact,
+            service=service,
+            uncertain_write=True,
+        )
+    return SalesforceError(
+        type(exc).__name__.upper(), scrub(str(exc))[:500], artifact=artifact, service=service
+    )
+
+
+def _first_rest_error(content: Any, status: int | None) -> tuple[str, str, list[str]]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        code = str(first.get("errorCode") or first.get("error") or f"HTTP_{status}")
+        return (
+            code,
+            str(first.get("message") or first.get("error_description") or ""),
+            list(first.get("fields") or []),
+        )
+    if isinstance(content, dict):
+        code = str(content.get("errorCode") or content.get("error") or f"HTTP_{status}")
+        return code, str(content.get("message") or content.get("error_description") or ""), []
+    text = content if isinstance(content, str) else ""
+    return f"HTTP_{status}", (text[:300] or http.client.responses.get(status or 0, "")), []
+
+
+def _raise_for_results(results: Any, artifact: str) -> None:
+    """Metadata ``SaveResult``/``DeleteResult`` with success=false → SalesforceError (first error)."""
+    for result in results or []:
+        if getattr(result, "success", True):
+            continue
+        errors = list(getattr(result, "errors", None) or [])
+        if not errors:
+            raise SalesforceError(
+                "UNKNOWN_EXCEPTION", "the Metadata API reported failure without a reason", artifact=artifact
+            )
+        first = errors[0]
+        raise SalesforceError(
+            str(first.statusCode),
+            str(first.message or ""),
+            fields=[str(f) for f in (getattr(first, "fields", None) or [])],
+            artifact=artifact,
+        )
