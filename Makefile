@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench fleet clean
+.PHONY: venv test demo lint bench fleet config clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy providers components
+
+# Pulumi.yaml's config block, generated from the key declarations (providers/config_keys.py, salesforce/settings.py).
+config: $(STAMP)
+	$(PY) -m components.config
 
 demo: $(STAMP)
 	$(PY) -m devtools.demo

@@ -6,11 +6,11 @@ Stack config (namespace ``eci-aircall``, see Pulumi.yaml) → ``EciAircallIntegr
 import pulumi
 
 from components.config import load
-from components.eci_aircall import EciAircallIntegration, EciAircallIntegrationArgs
+from components.eci_aircall import EciAircallIntegration
 
 # Raises one ConfigError listing every bad or missing key before any resource is registered (0 API calls).
 config = load()
-eci = EciAircallIntegration("eci-aircall", EciAircallIntegrationArgs.from_config(config))
+eci = EciAircallIntegration("eci-aircall", config)
 
 pulumi.export("integrationUserUsername", eci.integration_user_username)
 pulumi.export("integrationUserId", eci.integration_user_id)

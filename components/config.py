@@ -1,5 +1,10 @@
 """The stack configuration (namespace ``eci-aircall``): read, default, validate.
 
+Every key is declared once (``providers/config_keys.py``, the connection keys in ``salesforce/settings.py``):
+its default, check, example and source come from there, and so does ``Pulumi.yaml``'s ``config`` block
+(:func:`pulumi_yaml_config`, written by ``make config``). This module adds only what spans keys: which login
+is configured, defaults that depend on another key, and the typed :class:`StackConfig` the component reads.
+
 Everything is checked before the component registers a single resource, so a bad or missing value costs no
 Salesforce API call. All problems found are reported together in ONE :class:`ConfigError`, each naming the
 key, what is wrong and the exact ``pulumi config set`` command (plus the guide section the value comes from).
@@ -17,105 +22,38 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Collection, Mapping
-from typing import Any, Literal, cast
-from urllib.parse import urlparse
+from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime.config import is_config_secret
 from pydantic import BaseModel, ConfigDict, Field
 
-NAMESPACE = "eci-aircall"
+from providers import config_keys as keys
+from providers.config_keys import KEYS, OAuthAppKind, SharedEci
+from salesforce.settings import (
+    ACCESS_TOKEN,
+    CONFIG_NAMESPACE,
+    INSTANCE_URL,
+    JWT_KEYS,
+    SFDX_AUTH_URL,
+    ConfigKey,
+)
 
-# Guide: "Log In as the Integration User", "Set Up the Connected App", "Assign the Guest User Permission Set".
-DEFAULT_PROFILE = "System Administrator"
-DEFAULT_CONNECTED_APP_PROFILES = ("Standard User", "System Administrator")
-DEFAULT_PERMISSION_SETS = {
-    "eciAccess": "Einstein_Conversation_Insights",
-    "integrationUser": "Conversation_Insights_Integration_User",
-    "voiceConnector": "Voice_Connector_Permission",
-}
-DEFAULT_API_VERSION = "63.0"
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
-# Aircall's public API base (https://developer.aircall.io/api-references/#endpoint); Preflight GETs {url}/ping
-DEFAULT_AIRCALL_API_URL = "https://api.aircall.io/v1"
-# Guide, "Add Aircall Named Credentials": URL https://api.aircall.io/
-DEFAULT_AIRCALL_ENDPOINT = "https://api.aircall.io/"
-DEFAULT_TIME_ZONE = "America/Los_Angeles"
-DEFAULT_LOCALE = "en_US"
+NAMESPACE = CONFIG_NAMESPACE
+SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)
+#: The keys Pulumi stores (a structured key once), in declaration order.
+TOP_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k.top for k in KEYS))
+_FIELDS: dict[str, dict[str, ConfigKey]] = {}
+for _key in KEYS:
+    if "." in _key.name:
+        _FIELDS.setdefault(_key.top, {})[_key.name.split(".", 1)[1]] = _key
 
-SharedEci = Literal["create", "adopt", "skip"]
-OAuthAppKind = Literal["connectedApp", "externalClientApp"]
-ConnectionMethod = Literal["accessToken", "sfdxAuthUrl", "jwt"]
 
-SECRET_KEYS = frozenset({"accessToken", "sfdxAuthUrl", "privateKey", "aircallApiToken"})
-
-# Every key the program reads, with the guide section or tool that produces its value: used in error messages,
-# and by tests/test_project.py to prove Pulumi.yaml declares each one.
-KEY_SOURCES: dict[str, str] = {
-    "instanceUrl": "`sf org display --json` → result.instanceUrl",
-    "accessToken": "`sf org display --json` → result.accessToken",
-    "sfdxAuthUrl": "`sf org display --verbose --json` → result.sfdxAuthUrl",
-    "username": "the Salesforce username the JWT bearer flow logs in as",
-    "clientId": "the consumer key of the connected app registered for JWT bearer",
-    "privateKey": "the PEM private key whose certificate is on that connected app",
-    "loginUrl": "https://login.salesforce.com, https://test.salesforce.com or your My Domain URL",
-    "caBundle": "a PEM file of extra CA certificates (only for TLS-intercepting proxies)",
-    "apiVersion": "the Salesforce API version, e.g. 63.0",
-    "aircallApiId": "guide: Generate the API Key for Aircall (API ID)",
-    "aircallApiToken": "guide: Generate the API Key for Aircall (API Token)",
-    "aircallApiUrl": "Aircall's public API base URL",
-    "aircallEndpoint": "guide: Add Aircall Named Credentials (URL)",
-    "contactEmail": "guide: Set Up the Connected App (Contact Email), Set Up the Salesforce Site",
-    "integrationUser": "guide: Log In as the Integration User",
-    "sharedEci": "guide: Set Up the Connected App (skip if another voice connector is configured)",
-    "oauthAppKind": "connectedApp, or externalClientApp where the org blocks creating connected apps",
-    "connectedAppProfiles": "guide: Set Up the Connected App, step 11 (Manage Profiles)",
-    "permissionSets": "guide: Log In as the Integration User / Assign the Guest User Permission Set",
-    "siteAdmin": "guide: Set Up the Salesforce Site (site administrator)",
-    "siteDefaultRecordOwner": "guide: Set Up the Salesforce Site (Default Record Owner)",
-    "deleteAdopted": "whether `pulumi destroy` deletes shared artifacts that existed before this stack",
-}
-
-_EXAMPLES: dict[str, str] = {
-    "instanceUrl": "https://mydomain.my.salesforce.com",
-    "accessToken": "<access token>",
-    "sfdxAuthUrl": "force://<clientId>::<refreshToken>@<instance>",
-    "username": "ci-bot@example.com",
-    "clientId": "<consumer key>",
-    "privateKey": "< server.key",
-    "loginUrl": DEFAULT_LOGIN_URL,
-    "caBundle": "/path/to/ca.pem",
-    "apiVersion": DEFAULT_API_VERSION,
-    "aircallApiId": "<api_id>",
-    "aircallApiToken": "<token>",
-    "aircallApiUrl": DEFAULT_AIRCALL_API_URL,
-    "aircallEndpoint": DEFAULT_AIRCALL_ENDPOINT,
-    "contactEmail": "admin@example.com",
-    "integrationUser.username": "eci-aircall@example.com",
-    "integrationUser.email": "admin@example.com",
-    "integrationUser.firstName": "ECI",
-    "integrationUser.lastName": "Aircall Integration",
-    "integrationUser.alias": "eciair",
-    "integrationUser.timeZone": DEFAULT_TIME_ZONE,
-    "integrationUser.locale": DEFAULT_LOCALE,
-    "integrationUser.profile": DEFAULT_PROFILE,
-    "sharedEci": "create",
-    "oauthAppKind": "externalClientApp",
-    "connectedAppProfiles": '\'["Standard User","System Administrator"]\'',
-    "permissionSets.eciAccess": DEFAULT_PERMISSION_SETS["eciAccess"],
-    "permissionSets.integrationUser": DEFAULT_PERMISSION_SETS["integrationUser"],
-    "permissionSets.voiceConnector": DEFAULT_PERMISSION_SETS["voiceConnector"],
-    "siteAdmin": "admin@example.com",
-    "siteDefaultRecordOwner": "admin@example.com",
-    "deleteAdopted": "false",
-}
-
-# Salesforce usernames and emails are both "name@domain" shaped; this is the check Setup applies up front
-# (a stricter RFC 5322 parse would reject nothing Salesforce accepts and add a dependency).
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_API_VERSION = re.compile(r"^\d{2,3}\.0$")
-_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+def _default(key: ConfigKey) -> Any:
+    return key.default
 
 
 class ConfigError(pulumi.RunError):
@@ -128,32 +66,8 @@ class ConfigError(pulumi.RunError):
         super().__init__(f"eci-aircall stack configuration has {len(self.problems)} {noun}:\n{lines}")
 
 
-def set_command(key: str) -> str:
-    """The exact command that sets ``key`` (``a.b`` for a field of a structured key, via ``--path``)."""
-    secret = " --secret" if key.split(".")[0] in SECRET_KEYS else ""
-    path = " --path" if "." in key else ""
-    return f"pulumi config set{secret}{path} {NAMESPACE}:{key} {_EXAMPLES.get(key, '<value>')}"
-
-
-def _problem(key: str, what: str) -> str:
-    top = key.split(".")[0]
-    return f"{NAMESPACE}:{key} {what}: run `{set_command(key)}` ({KEY_SOURCES[top]})"
-
-
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Connection(_Frozen):
-    """How the providers log in. No secret value is held here: the providers read those in ``configure()``."""
-
-    method: ConnectionMethod
-    instance_url: str | None
-    login_url: str
-    username: str | None
-    client_id: str | None
-    ca_bundle: str | None
-    api_version: str
 
 
 class IntegrationUserConfig(_Frozen):
@@ -162,85 +76,190 @@ class IntegrationUserConfig(_Frozen):
     first_name: str
     last_name: str
     alias: str
-    time_zone: str = DEFAULT_TIME_ZONE
-    locale: str = DEFAULT_LOCALE
-    profile: str = DEFAULT_PROFILE
+    time_zone: str = _default(keys.key("integrationUser.timeZone"))
+    locale: str = _default(keys.key("integrationUser.locale"))
+    profile: str = _default(keys.INTEGRATION_USER_PROFILE)
 
 
 class PermissionSetNames(_Frozen):
-    eci_access: str = DEFAULT_PERMISSION_SETS["eciAccess"]
-    integration_user: str = DEFAULT_PERMISSION_SETS["integrationUser"]
-    voice_connector: str = DEFAULT_PERMISSION_SETS["voiceConnector"]
+    eci_access: str = _default(keys.key("permissionSets.eciAccess"))
+    integration_user: str = _default(keys.key("permissionSets.integrationUser"))
+    voice_connector: str = _default(keys.key("permissionSets.voiceConnector"))
 
 
 class StackConfig(_Frozen):
-    """The validated stack configuration. ``aircall_api_token`` is an Output marked secret."""
+    """The validated stack configuration, which is also the component's args (``EciAircallIntegrationArgs``).
+
+    ``aircall_api_token`` is an Output marked secret. The connection keys are not here: the providers read
+    them in ``configure()`` (``salesforce.settings.ConnectionSettings``).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    connection: Connection
     aircall_api_id: str
     aircall_api_token: pulumi.Output[str]
-    aircall_api_url: str
-    aircall_endpoint: str
     contact_email: str
     integration_user: IntegrationUserConfig
-    shared_eci: SharedEci
-    oauth_app_kind: OAuthAppKind
-    connected_app_profiles: tuple[str, ...]
-    permission_sets: PermissionSetNames
-    site_admin: str
-    site_default_record_owner: str
-    delete_adopted: bool
+    aircall_api_url: str = _default(keys.AIRCALL_API_URL)
+    aircall_endpoint: str = _default(keys.AIRCALL_ENDPOINT)
+    shared_eci: SharedEci = _default(keys.SHARED_ECI)
+    oauth_app_kind: OAuthAppKind = _default(keys.OAUTH_APP_KIND)
+    connected_app_profiles: tuple[str, ...] = _default(keys.CONNECTED_APP_PROFILES)
+    permission_sets: PermissionSetNames = Field(default_factory=PermissionSetNames)
+    site_admin: str | None = None  # None: the integration user
+    site_default_record_owner: str | None = None  # None: the integration user
+    delete_adopted: bool = _default(keys.DELETE_ADOPTED)
     secret_keys_present: frozenset[str] = Field(default_factory=frozenset)
 
 
-# Pure validation over raw config strings (what Pulumi hands a program: strings, JSON for structured values)
+class _Reader:
+    """Raw config strings (what Pulumi hands a program: strings, JSON for structured values), cleaned and
+    checked key by key against the declarations; problems are collected, never raised."""
+
+    def __init__(self, raw: Mapping[str, str | None]) -> None:
+        self.problems: list[str] = []
+        self.values: dict[str, str | None] = {}
+        #: structured keys whose value is not an object (reported once, their fields not on top of that)
+        self.malformed: set[str] = set()
+        for top in TOP_KEYS:
+            if top in _FIELDS:
+                self._structured(top, raw.get(top))
+            else:
+                self.values[top] = _clean(raw.get(top))
+
+    def get(self, key: ConfigKey) -> str | None:
+        """The value set (stripped), or None when not set."""
+        return self.values.get(key.name)
+
+    def value(self, key: ConfigKey) -> str:
+        """The value set, or the declared default."""
+        default = key.default if isinstance(key.default, str) else json.dumps(key.default)
+        return self.get(key) or default
+
+    def problem(self, key: ConfigKey, what: str) -> None:
+        self.problems.append(key.problem(what))
+
+    def check_each(self) -> None:
+        """Every key's own check, and "is not set" for the required ones."""
+        for key in KEYS:
+            value = self.get(key)
+            if value is None:
+                if key.required and key.top not in self.malformed:
+                    self.problem(key, "is not set")
+            elif key.check is not None and (what := key.check(value)) is not None:
+                self.problem(key, what)
+
+    def _structured(self, top: str, raw: str | None) -> None:
+        for name in _FIELDS[top]:
+            self.values[f"{top}.{name}"] = None
+        if _clean(raw) is None:
+            return
+        try:
+            value: Any = json.loads(raw or "")
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            self.malformed.add(top)
+            self.problems.append(
+                f"{NAMESPACE}:{top} must be an object (set its fields with --path): run "
+                f"`{next(iter(_FIELDS[top].values())).set_command()}`"
+            )
+            return
+        for name, item in value.items():
+            declared = _FIELDS[top].get(name)
+            if declared is None:
+                self.problems.append(
+                    f"{NAMESPACE}:{top}.{name} is not a known field (known: {', '.join(_FIELDS[top])}): "
+                    f"remove it with `pulumi config rm --path {NAMESPACE}:{top}.{name}`"
+                )
+            elif not isinstance(item, str):
+                self.problem(declared, "must be a string")
+            else:
+                self.values[declared.name] = _clean(item)
 
 
-def _blank(value: str | None) -> bool:
+def _clean(value: str | None) -> str | None:
     # Pulumi.yaml gives optional keys the default "" (a declared key without a default is required by the
     # CLI), so an empty string means "not set".
-    return value is None or value.strip() == ""
+    return None if value is None or value.strip() == "" else value.strip()
 
 
-def _is_https_url(value: str, *, allow_http_loopback: bool = True) -> bool:
-    parsed = urlparse(value)
-    if parsed.scheme == "https" and parsed.netloc:
-        return True
-    # The emulator and local proxies listen on loopback; nothing else may be plain http.
-    return allow_http_loopback and parsed.scheme == "http" and parsed.hostname in {"127.0.0.1", "localhost"}
+def _check_login(read: _Reader, stored_secret: Collection[str] | None) -> None:
+    """Exactly one of access token (+ instance URL) | SFDX auth URL | JWT bearer; secrets stored encrypted."""
+    jwt_set = [k for k in JWT_KEYS if read.get(k) is not None]
+    methods = [
+        name
+        for name, on in (
+            (ACCESS_TOKEN.name, read.get(ACCESS_TOKEN) is not None),
+            (SFDX_AUTH_URL.name, read.get(SFDX_AUTH_URL) is not None),
+            ("jwt", bool(jwt_set)),
+        )
+        if on
+    ]
+    if not methods:
+        read.problems.append(
+            f"{ACCESS_TOKEN.full_name} (or sfdxAuthUrl, or username + clientId + privateKey) is not "
+            f"set: no way to log in to the org. Run `sf org display --json --target-org <alias>` and then "
+            f"`pulumi config set {INSTANCE_URL.full_name} <result.instanceUrl>` and "
+            f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <result.accessToken>`"
+        )
+    elif len(methods) > 1:
+        read.problems.append(
+            f"{NAMESPACE}: more than one way to log in is configured ({', '.join(methods)}): keep one, e.g. "
+            f"`pulumi config rm {SFDX_AUTH_URL.full_name}`"
+        )
+    elif methods == ["jwt"]:
+        for k in JWT_KEYS:
+            if k not in jwt_set:
+                read.problem(k, "is not set (the JWT bearer login needs username, clientId and privateKey)")
+    elif methods == [ACCESS_TOKEN.name] and read.get(INSTANCE_URL) is None:
+        read.problem(INSTANCE_URL, "is not set (an access token needs the org's instance URL)")
+    if stored_secret is not None:
+        for key in KEYS:
+            if key.secret and read.get(key) is not None and key.name not in stored_secret:
+                # A plaintext token in a stack file ends up in version control; Pulumi.yaml cannot demand
+                # encryption for a key that has a default, so the program does.
+                read.problem(key, "is stored in plaintext: set it again with --secret")
 
 
-def _parse_structured(
-    raw: str | None, key: str, fields: Mapping[str, str], problems: list[str]
-) -> dict[str, str] | None:
-    """Parse a structured (JSON object) key, checking its field names; returns the fields that are set, or
-    None when the value is not an object at all (already reported)."""
-    if raw is None or _blank(raw):
-        return {}
-    try:
-        value: Any = json.loads(raw)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        problems.append(_problem(key, "must be an object (set its fields with --path)"))
-        return None
-    out: dict[str, str] = {}
-    for name, item in value.items():
-        if name not in fields:
-            known = ", ".join(fields)
-            problems.append(
-                f"{NAMESPACE}:{key}.{name} is not a known field (known: {known}): "
-                f"remove it with `pulumi config rm --path {NAMESPACE}:{key}.{name}`"
-            )
-            continue
-        if not isinstance(item, str):
-            problems.append(_problem(f"{key}.{name}", "must be a string"))
-            continue
-        if item.strip():
-            out[name] = item.strip()
-    return out
+def _aircall(read: _Reader) -> dict[str, Any]:
+    return {
+        "aircall_api_id": read.value(keys.AIRCALL_API_ID),
+        "aircall_api_url": read.value(keys.AIRCALL_API_URL).rstrip("/"),
+        "aircall_endpoint": read.value(keys.AIRCALL_ENDPOINT),
+    }
+
+
+def _integration_user(read: _Reader) -> IntegrationUserConfig:
+    fields = {k.attribute: read.value(k) for k in keys.INTEGRATION_USER_KEYS}
+    # Empty email: the contact email; empty alias: derived from the username (both guide-neutral defaults).
+    fields["email"] = fields["email"] or read.value(keys.CONTACT_EMAIL)
+    fields["alias"] = fields["alias"] or _default_alias(fields["username"])
+    return IntegrationUserConfig(**fields)
+
+
+def _default_alias(username: str) -> str:
+    local = re.sub(r"[^A-Za-z0-9]", "", username.split("@")[0])
+    return (local or "eciair")[:8]
+
+
+def _shared_artifacts(read: _Reader, integration_username: str) -> dict[str, Any]:
+    profiles = read.get(keys.CONNECTED_APP_PROFILES)
+    return {
+        "shared_eci": read.value(keys.SHARED_ECI),
+        "oauth_app_kind": read.value(keys.OAUTH_APP_KIND),
+        "connected_app_profiles": (
+            tuple(p.strip() for p in json.loads(profiles))
+            if profiles
+            else _default(keys.CONNECTED_APP_PROFILES)
+        ),
+        "permission_sets": PermissionSetNames(
+            **{k.attribute: read.value(k) for k in keys.PERMISSION_SET_KEYS}
+        ),
+        "site_admin": read.value(keys.SITE_ADMIN) or integration_username,
+        "site_default_record_owner": read.value(keys.SITE_DEFAULT_RECORD_OWNER) or integration_username,
+        "delete_adopted": read.value(keys.DELETE_ADOPTED).lower() == "true",
+    }
 
 
 def parse(
@@ -253,196 +272,20 @@ def parse(
 
     Secret keys' values are only checked; the returned dict records which secrets are present, never a value.
     """
-    problems: list[str] = []
-    out: dict[str, Any] = {}
-
-    def get(key: str) -> str | None:
-        value = raw.get(key)
-        return None if value is None or _blank(value) else value.strip()
-
-    # --- connection: exactly one of access token (+ instance URL) | SFDX auth URL | JWT bearer
-    jwt_keys = ("username", "clientId", "privateKey")
-    has_token = get("accessToken") is not None
-    has_sfdx = get("sfdxAuthUrl") is not None
-    jwt_set = [k for k in jwt_keys if get(k) is not None]
-    methods = [
-        m for m, on in (("accessToken", has_token), ("sfdxAuthUrl", has_sfdx), ("jwt", bool(jwt_set))) if on
-    ]
-    method: ConnectionMethod | None = None
-    if not methods:
-        problems.append(
-            f"{NAMESPACE}:accessToken (or sfdxAuthUrl, or username + clientId + privateKey) is not set: "
-            f"no way to log in to the org. Run `sf org display --json --target-org <alias>` and then "
-            f"`pulumi config set {NAMESPACE}:instanceUrl <result.instanceUrl>` and "
-            f"`pulumi config set --secret {NAMESPACE}:accessToken <result.accessToken>`"
-        )
-    elif len(methods) > 1:
-        problems.append(
-            f"{NAMESPACE}: more than one way to log in is configured ({', '.join(methods)}): keep one, e.g. "
-            f"`pulumi config rm {NAMESPACE}:sfdxAuthUrl`"
-        )
-    else:
-        method = cast(ConnectionMethod, methods[0])
-    if method == "jwt":
-        for k in jwt_keys:
-            if k not in jwt_set:
-                problems.append(
-                    _problem(k, "is not set (the JWT bearer login needs username, clientId and privateKey)")
-                )
-        pk = get("privateKey")
-        if pk is not None and "PRIVATE KEY-----" not in pk:
-            problems.append(_problem("privateKey", "is not a PEM private key"))
-        jwt_user = get("username")
-        if jwt_user is not None and not _EMAIL.match(jwt_user):
-            problems.append(_problem("username", "is not a Salesforce username (name@domain)"))
-    if method == "sfdxAuthUrl":
-        sfdx = get("sfdxAuthUrl")
-        if sfdx is not None and not sfdx.startswith("force://"):
-            problems.append(_problem("sfdxAuthUrl", "is not an SFDX auth URL (it starts with force://)"))
-    instance_url = get("instanceUrl")
-    if method == "accessToken" and instance_url is None:
-        problems.append(_problem("instanceUrl", "is not set (an access token needs the org's instance URL)"))
-    if instance_url is not None and not _is_https_url(instance_url):
-        problems.append(_problem("instanceUrl", "is not an https:// URL"))
-    login_url = get("loginUrl") or DEFAULT_LOGIN_URL
-    if not _is_https_url(login_url):
-        problems.append(_problem("loginUrl", "is not an https:// URL"))
-    api_version = get("apiVersion") or DEFAULT_API_VERSION
-    if not _API_VERSION.match(api_version):
-        problems.append(_problem("apiVersion", "is not a Salesforce API version like 63.0"))
-    if method is not None:
-        out["connection"] = Connection(
-            method=method,
-            instance_url=instance_url.rstrip("/") if instance_url else None,
-            login_url=login_url.rstrip("/"),
-            username=get("username"),
-            client_id=get("clientId"),
-            ca_bundle=get("caBundle"),
-            api_version=api_version,
-        )
-    out["secret_keys_present"] = frozenset(k for k in SECRET_KEYS if get(k) is not None)
-    if stored_secret is not None:
-        for key in sorted(out["secret_keys_present"] - set(stored_secret)):
-            # A plaintext token in a stack file ends up in version control; Pulumi.yaml cannot demand
-            # encryption for a key that has a default, so the program does.
-            problems.append(_problem(key, "is stored in plaintext: set it again with --secret"))
-
-    # --- Aircall
-    api_id = get("aircallApiId")
-    if api_id is None:
-        problems.append(_problem("aircallApiId", "is not set"))
-    out["aircall_api_id"] = api_id or ""
-    if get("aircallApiToken") is None:
-        problems.append(_problem("aircallApiToken", "is not set"))
-    for key, default in (
-        ("aircallApiUrl", DEFAULT_AIRCALL_API_URL),
-        ("aircallEndpoint", DEFAULT_AIRCALL_ENDPOINT),
-    ):
-        url = get(key) or default
-        if not _is_https_url(url):
-            problems.append(_problem(key, "is not an https:// URL"))
-        out[key] = url
-    out["aircall_api_url"] = out.pop("aircallApiUrl").rstrip("/")
-    out["aircall_endpoint"] = out.pop("aircallEndpoint")
-
-    # --- contact email
-    contact = get("contactEmail")
-    if contact is None:
-        problems.append(_problem("contactEmail", "is not set"))
-    elif not _EMAIL.match(contact):
-        problems.append(_problem("contactEmail", "is not an email address"))
-    out["contact_email"] = contact or ""
-
-    # --- integration user (structured)
-    user_fields = {
-        "username": "username",
-        "email": "email",
-        "firstName": "first_name",
-        "lastName": "last_name",
-        "alias": "alias",
-        "timeZone": "time_zone",
-        "locale": "locale",
-        "profile": "profile",
+    read = _Reader(raw)
+    _check_login(read, stored_secret)
+    read.check_each()
+    if read.problems:
+        return {}, read.problems
+    user = _integration_user(read)
+    values: dict[str, Any] = {
+        **_aircall(read),
+        "contact_email": read.value(keys.CONTACT_EMAIL),
+        "integration_user": user,
+        **_shared_artifacts(read, user.username),
+        "secret_keys_present": frozenset(k.name for k in KEYS if k.secret and read.get(k) is not None),
     }
-    parsed_user = _parse_structured(raw.get("integrationUser"), "integrationUser", user_fields, problems)
-    user = parsed_user or {}
-    if parsed_user is None:
-        pass  # the whole value is malformed; its fields are not reported on top of that
-    elif "username" not in user:
-        problems.append(_problem("integrationUser.username", "is not set"))
-    elif not _EMAIL.match(user["username"]):
-        problems.append(_problem("integrationUser.username", "is not a Salesforce username (name@domain)"))
-    if "email" in user and not _EMAIL.match(user["email"]):
-        problems.append(_problem("integrationUser.email", "is not an email address"))
-    alias = user.get("alias") or _default_alias(user.get("username", ""))
-    # Salesforce: User.Alias is at most 8 characters (Object Reference, User).
-    if len(alias) > 8:
-        problems.append(_problem("integrationUser.alias", "is longer than 8 characters (Salesforce's limit)"))
-    out["integration_user"] = IntegrationUserConfig(
-        username=user.get("username", ""),
-        email=user.get("email") or contact or "",
-        first_name=user.get("firstName", "ECI"),
-        last_name=user.get("lastName", "Aircall Integration"),
-        alias=alias,
-        time_zone=user.get("timeZone", DEFAULT_TIME_ZONE),
-        locale=user.get("locale", DEFAULT_LOCALE),
-        profile=user.get("profile", DEFAULT_PROFILE),
-    )
-
-    # --- choices
-    shared = get("sharedEci") or "create"
-    if shared not in ("create", "adopt", "skip"):
-        problems.append(_problem("sharedEci", "must be one of create, adopt, skip"))
-    out["shared_eci"] = shared
-    kind = get("oauthAppKind") or "connectedApp"
-    if kind not in ("connectedApp", "externalClientApp"):
-        problems.append(_problem("oauthAppKind", "must be connectedApp or externalClientApp"))
-    out["oauth_app_kind"] = kind
-
-    profiles_raw = get("connectedAppProfiles")
-    profiles: tuple[str, ...] = DEFAULT_CONNECTED_APP_PROFILES
-    if profiles_raw is not None:
-        try:
-            parsed = json.loads(profiles_raw)
-        except json.JSONDecodeError:
-            parsed = None
-        if (
-            not isinstance(parsed, list)
-            or not parsed
-            or not all(isinstance(p, str) and p.strip() for p in parsed)
-        ):
-            problems.append(_problem("connectedAppProfiles", "must be a non-empty list of profile names"))
-        else:
-            profiles = tuple(p.strip() for p in parsed)
-    out["connected_app_profiles"] = profiles
-
-    ps_fields = {
-        "eciAccess": "eci_access",
-        "integrationUser": "integration_user",
-        "voiceConnector": "voice_connector",
-    }
-    ps = _parse_structured(raw.get("permissionSets"), "permissionSets", ps_fields, problems)
-    out["permission_sets"] = PermissionSetNames(**{ps_fields[k]: v for k, v in (ps or {}).items()})
-
-    # Guide, "Set Up the Salesforce Site": "Default Record Owner: a Salesforce admin is recommended"; the
-    # integration user is one (System Administrator profile), so it is the default for both.
-    for key in ("siteAdmin", "siteDefaultRecordOwner"):
-        value = get(key)
-        if value is not None and not _EMAIL.match(value):
-            problems.append(_problem(key, "is not a Salesforce username (name@domain)"))
-    out["site_admin"] = get("siteAdmin") or out["integration_user"].username
-    out["site_default_record_owner"] = get("siteDefaultRecordOwner") or out["integration_user"].username
-
-    delete_adopted = (get("deleteAdopted") or "false").lower()
-    if delete_adopted not in ("true", "false"):
-        problems.append(_problem("deleteAdopted", "must be true or false"))
-    out["delete_adopted"] = delete_adopted == "true"
-    return out, problems
-
-
-def _default_alias(username: str) -> str:
-    local = re.sub(r"[^A-Za-z0-9]", "", username.split("@")[0])
-    return (local or "eciair")[:8]
+    return values, []
 
 
 def load(cfg: pulumi.Config | None = None) -> StackConfig:
@@ -450,10 +293,39 @@ def load(cfg: pulumi.Config | None = None) -> StackConfig:
     cfg = cfg or pulumi.Config(NAMESPACE)
     # Config.get reads the raw string without turning it into an Output: needed to validate; the secret values
     # read this way go no further than the checks in parse() (which keep only "present").
-    raw = {key: cfg.get(key) for key in KEY_SOURCES}
+    raw = {key: cfg.get(key) for key in TOP_KEYS}
     stored_secret = {key for key in SECRET_KEYS if is_config_secret(cfg.full_key(key))}
     values, problems = parse(raw, stored_secret)
     if problems:
         raise ConfigError(problems)
-    token = cfg.require_secret("aircallApiToken")
+    token = cfg.require_secret(keys.AIRCALL_API_TOKEN.name)
     return StackConfig(aircall_api_token=token, **values)
+
+
+def pulumi_yaml_config() -> str:
+    """``Pulumi.yaml``'s ``config`` block, generated from the declarations (``make config`` writes it)."""
+    out: list[str] = ["config:"]
+    for heading, section in keys.SECTIONS:
+        out.extend(f"  # {line}" for line in textwrap.wrap(f"--- {heading}", 108))
+        for key in section:
+            notes = ("Required." if key.required else "", "Secret (set with --secret)." if key.secret else "")
+            description = " ".join(filter(None, (*notes, key.description)))
+            decl: dict[str, Any] = {"type": key.type}
+            if key.type == "array":
+                decl["items"] = {"type": "string"}
+            decl["description"] = description
+            decl["default"] = list(key.default) if isinstance(key.default, tuple) else key.default
+            body = yaml.safe_dump({key.name: decl}, sort_keys=False, width=108, allow_unicode=True)
+            out.extend(f"  {line}" for line in body.splitlines())
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    # `make config`: rewrite Pulumi.yaml's config block (everything from `config:` on) from the declarations.
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+    text = project.read_text()
+    head = text[: text.index("\nconfig:\n") + 1]
+    project.write_text(head + pulumi_yaml_config())

@@ -29,21 +29,12 @@ exists, one more than the dynamic provider host's four workers: `make bench` sho
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-from components.config import (
-    DEFAULT_AIRCALL_API_URL,
-    DEFAULT_AIRCALL_ENDPOINT,
-    DEFAULT_CONNECTED_APP_PROFILES,
-    IntegrationUserConfig,
-    OAuthAppKind,
-    PermissionSetNames,
-    SharedEci,
-    StackConfig,
-)
+from components.config import StackConfig
+from providers import config_keys as keys
 from providers.auth_provider import AuthProvider
 from providers.connected_app import ConnectedApp
 from providers.custom_site import CustomSite, SiteGuestUser
@@ -71,41 +62,8 @@ ECI_OAUTH_SCOPE = "refresh_token web api content"
 _APP_KIND = {"connectedApp": "ConnectedApp", "externalClientApp": "ExternalClientApp"}
 
 
-@dataclass(frozen=True)
-class EciAircallIntegrationArgs:
-    """Everything the component needs; secret inputs stay Outputs (``aircall_api_token``)."""
-
-    aircall_api_id: pulumi.Input[str]
-    aircall_api_token: pulumi.Input[str]
-    contact_email: str
-    integration_user: IntegrationUserConfig
-    aircall_api_url: str = DEFAULT_AIRCALL_API_URL
-    aircall_endpoint: str = DEFAULT_AIRCALL_ENDPOINT
-    shared_eci: SharedEci = "create"
-    oauth_app_kind: OAuthAppKind = "connectedApp"
-    connected_app_profiles: tuple[str, ...] = DEFAULT_CONNECTED_APP_PROFILES
-    permission_sets: PermissionSetNames = field(default_factory=PermissionSetNames)
-    site_admin: str | None = None  # None: the integration user
-    site_default_record_owner: str | None = None  # None: the integration user
-    delete_adopted: bool = False
-
-    @classmethod
-    def from_config(cls, cfg: StackConfig) -> EciAircallIntegrationArgs:
-        return cls(
-            aircall_api_id=cfg.aircall_api_id,
-            aircall_api_token=cfg.aircall_api_token,
-            contact_email=cfg.contact_email,
-            integration_user=cfg.integration_user,
-            aircall_api_url=cfg.aircall_api_url,
-            aircall_endpoint=cfg.aircall_endpoint,
-            shared_eci=cfg.shared_eci,
-            oauth_app_kind=cfg.oauth_app_kind,
-            connected_app_profiles=cfg.connected_app_profiles,
-            permission_sets=cfg.permission_sets,
-            site_admin=cfg.site_admin,
-            site_default_record_owner=cfg.site_default_record_owner,
-            delete_adopted=cfg.delete_adopted,
-        )
+#: Everything the component needs: the validated stack configuration (secret inputs stay Outputs).
+EciAircallIntegrationArgs = StackConfig
 
 
 class EciAircallIntegration(pulumi.ComponentResource):
@@ -405,9 +363,9 @@ class EciAircallIntegration(pulumi.ComponentResource):
 
 def _named_profiles(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[str, list[str]]:
     """Config key → the profile names it holds, for Preflight to check."""
-    profiles = {"eci-aircall:integrationUser.profile": [args.integration_user.profile]}
+    profiles = {keys.INTEGRATION_USER_PROFILE.full_name: [args.integration_user.profile]}
     if manages_shared:
-        profiles["eci-aircall:connectedAppProfiles"] = list(args.connected_app_profiles)
+        profiles[keys.CONNECTED_APP_PROFILES.full_name] = list(args.connected_app_profiles)
     return profiles
 
 
@@ -417,8 +375,8 @@ def _named_users(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[
         return {}
     own = args.integration_user.username.lower()
     named = {
-        "eci-aircall:siteAdmin": args.site_admin,
-        "eci-aircall:siteDefaultRecordOwner": args.site_default_record_owner,
+        keys.SITE_ADMIN.full_name: args.site_admin,
+        keys.SITE_DEFAULT_RECORD_OWNER.full_name: args.site_default_record_owner,
     }
     return {key: name for key, name in named.items() if name and name.lower() != own}
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlparse
 
 from salesforce.errors import ConfigurationError
 from salesforce.redaction import register_secret
@@ -21,6 +23,181 @@ from salesforce.redaction import register_secret
 CONFIG_NAMESPACE = "eci-aircall"
 DEFAULT_API_VERSION = "63.0"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+
+#: A value check: the problem with ``value`` in words ("is not an https:// URL"), or None when it is fine.
+Check = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One stack config key, declared once. Pulumi.yaml, the program's validation and error messages, and the
+    connection settings below all derive from these declarations.
+
+    ``name`` is what follows ``eci-aircall:``; ``a.b`` is field ``b`` of the structured key ``a`` (set with
+    ``pulumi config set --path``). ``default`` "" means "not set" (see Pulumi.yaml on why every key has one).
+    """
+
+    name: str
+    description: str
+    #: Where the value comes from (guide section or tool), quoted in every error about the key.
+    source: str
+    example: str = "<value>"
+    default: str | bool | tuple[str, ...] = ""
+    secret: bool = False
+    required: bool = False
+    check: Check | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{CONFIG_NAMESPACE}:{self.name}"
+
+    @property
+    def top(self) -> str:
+        """The key Pulumi stores (the structured key for ``a.b``)."""
+        return self.name.split(".")[0]
+
+    @property
+    def attribute(self) -> str:
+        """The Python name of the value: ``integrationUser.timeZone`` → ``time_zone``."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name.rsplit(".", 1)[-1]).lower()
+
+    @property
+    def type(self) -> Literal["string", "boolean", "array"]:
+        if isinstance(self.default, bool):
+            return "boolean"
+        return "array" if isinstance(self.default, tuple) else "string"
+
+    def set_command(self) -> str:
+        """The exact command that sets the key."""
+        secret = " --secret" if self.secret else ""
+        path = " --path" if "." in self.name else ""
+        return f"pulumi config set{secret}{path} {self.full_name} {self.example}"
+
+    def problem(self, what: str) -> str:
+        """One configuration problem: the key, what is wrong, the command that fixes it and where to look."""
+        return f"{self.full_name} {what}: run `{self.set_command()}` ({self.source})"
+
+
+# Value checks shared by the connection keys and the program's own. None of them quotes the value: some are
+# secrets.
+_USERNAME = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def https_url(value: str) -> str | None:
+    parsed = urlparse(value)
+    if parsed.scheme == "https" and parsed.netloc:
+        return None
+    # The emulator and local proxies listen on loopback; nothing else may be plain http.
+    if parsed.scheme == "http" and parsed.hostname in {"127.0.0.1", "localhost"}:
+        return None
+    return "is not an https:// URL"
+
+
+def salesforce_username(value: str) -> str | None:
+    # Salesforce usernames are "name@domain" shaped; the check Setup applies up front (a stricter RFC 5322
+    # parse would reject nothing Salesforce accepts and add a dependency).
+    return None if _USERNAME.match(value) else "is not a Salesforce username (name@domain)"
+
+
+def email_address(value: str) -> str | None:
+    return None if _USERNAME.match(value) else "is not an email address"
+
+
+def _api_version(value: str) -> str | None:
+    return None if re.fullmatch(r"\d{2,3}\.0", value) else "is not a Salesforce API version like 63.0"
+
+
+def _private_key(value: str) -> str | None:
+    return None if "PRIVATE KEY-----" in value else "is not a PEM private key"
+
+
+def _sfdx_auth_url(value: str) -> str | None:
+    return None if value.startswith("force://") else "is not an SFDX auth URL (it starts with force://)"
+
+
+# The connection: EITHER instanceUrl + accessToken, OR sfdxAuthUrl, OR JWT bearer (username, clientId,
+# privateKey, loginUrl). Each key's attribute name is the ConnectionSettings field it fills.
+INSTANCE_URL = ConfigKey(
+    "instanceUrl",
+    "The org's instance (My Domain) URL, e.g. https://acme.my.salesforce.com (`sf org display --json` -> "
+    "result.instanceUrl). Needed with accessToken.",
+    source="`sf org display --json` → result.instanceUrl",
+    example="https://mydomain.my.salesforce.com",
+    check=https_url,
+)
+ACCESS_TOKEN = ConfigKey(
+    "accessToken",
+    "A session/access token for the org (`sf org display --json` -> result.accessToken).",
+    source="`sf org display --json` → result.accessToken",
+    example="<access token>",
+    secret=True,
+)
+SFDX_AUTH_URL = ConfigKey(
+    "sfdxAuthUrl",
+    "An SFDX auth URL, force://... (`sf org display --verbose --json` -> result.sfdxAuthUrl); refreshes its "
+    "own session.",
+    source="`sf org display --verbose --json` → result.sfdxAuthUrl",
+    example="force://<clientId>::<refreshToken>@<instance>",
+    secret=True,
+    check=_sfdx_auth_url,
+)
+USERNAME = ConfigKey(
+    "username",
+    "JWT bearer login (CI) - the Salesforce username to log in as.",
+    source="the Salesforce username the JWT bearer flow logs in as",
+    example="ci-bot@example.com",
+    check=salesforce_username,
+)
+CLIENT_ID = ConfigKey(
+    "clientId",
+    "JWT bearer login - the consumer key of the connected app that holds the certificate.",
+    source="the consumer key of the connected app registered for JWT bearer",
+    example="<consumer key>",
+)
+PRIVATE_KEY = ConfigKey(
+    "privateKey",
+    "JWT bearer login - the PEM private key matching that certificate "
+    "(`pulumi config set --secret eci-aircall:privateKey < server.key`).",
+    source="the PEM private key whose certificate is on that connected app",
+    example="< server.key",
+    secret=True,
+    check=_private_key,
+)
+LOGIN_URL = ConfigKey(
+    "loginUrl",
+    "JWT bearer login - https://login.salesforce.com, https://test.salesforce.com or your My Domain.",
+    source="https://login.salesforce.com, https://test.salesforce.com or your My Domain URL",
+    example=DEFAULT_LOGIN_URL,
+    default=DEFAULT_LOGIN_URL,
+    check=https_url,
+)
+CA_BUNDLE = ConfigKey(
+    "caBundle",
+    "Optional PEM file of extra CA certificates to trust (TLS-intercepting proxies, the emulator).",
+    source="a PEM file of extra CA certificates (only for TLS-intercepting proxies)",
+    example="/path/to/ca.pem",
+)
+API_VERSION = ConfigKey(
+    "apiVersion",
+    "Salesforce API version used for REST and the Metadata API.",
+    source="the Salesforce API version, e.g. 63.0",
+    example=DEFAULT_API_VERSION,
+    default=DEFAULT_API_VERSION,
+    check=_api_version,
+)
+CONNECTION_KEYS: tuple[ConfigKey, ...] = (
+    INSTANCE_URL,
+    ACCESS_TOKEN,
+    SFDX_AUTH_URL,
+    USERNAME,
+    CLIENT_ID,
+    PRIVATE_KEY,
+    LOGIN_URL,
+    CA_BUNDLE,
+    API_VERSION,
+)
+#: The JWT bearer login's keys (all three needed).
+JWT_KEYS: tuple[ConfigKey, ...] = (USERNAME, CLIENT_ID, PRIVATE_KEY)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -40,29 +217,22 @@ class ConnectionSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> ConnectionSettings:
-        """Read the ``eci-aircall:*`` keys from a ``pulumi.dynamic.Config`` (or a plain mapping in tests)."""
+        """Read :data:`CONNECTION_KEYS` from a ``pulumi.dynamic.Config`` (or a plain mapping in tests)."""
 
-        def get(key: str) -> str | None:
+        def get(key: ConfigKey) -> str | None:
             value: Any
             if isinstance(config, Mapping):
-                value = config.get(f"{CONFIG_NAMESPACE}:{key}", config.get(key))
+                value = config.get(key.full_name, config.get(key.name))
             else:
-                value = config.get(f"{CONFIG_NAMESPACE}:{key}")
-            if value is None or value == "":
-                return None
-            return str(value)
+                value = config.get(key.full_name)
+            value = str(value).strip() if value is not None else ""
+            return value or (str(key.default) if key.default else None)
 
-        settings = cls(
-            instance_url=(get("instanceUrl") or "").rstrip("/") or None,
-            access_token=get("accessToken"),
-            sfdx_auth_url=get("sfdxAuthUrl"),
-            username=get("username"),
-            client_id=get("clientId"),
-            private_key=get("privateKey"),
-            login_url=(get("loginUrl") or DEFAULT_LOGIN_URL).rstrip("/"),
-            ca_bundle=get("caBundle"),
-            api_version=get("apiVersion") or DEFAULT_API_VERSION,
-        )
+        # The defaults come from the declarations; a value of "" counts as not set, as in Pulumi.yaml.
+        values: dict[str, Any] = {key.attribute: get(key) for key in CONNECTION_KEYS}
+        for url in ("instance_url", "login_url"):
+            values[url] = (values[url] or "").rstrip("/") or None
+        settings = cls(**values)
         for secret in (settings.access_token, settings.sfdx_auth_url, settings.private_key):
             register_secret(secret)
         if settings.sfdx_auth_url:
@@ -85,28 +255,14 @@ class ConnectionSettings:
 
     def fingerprint(self) -> str:
         """Identity of a connection (one client per process and connection); a hash, so no secret is a key."""
-        raw = "\0".join(
-            str(v)
-            for v in (
-                self.instance_url,
-                self.access_token,
-                self.sfdx_auth_url,
-                self.username,
-                self.client_id,
-                self.private_key,
-                self.login_url,
-                self.ca_bundle,
-                self.api_version,
-            )
-        )
+        raw = "\0".join(str(getattr(self, f.name)) for f in fields(self))
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def jwt_audience(login_url: str) -> str:
     """The JWT ``aud``: Salesforce accepts https://login.salesforce.com, https://test.salesforce.com or an
     Experience Cloud site URL (Help, "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"), even when
-    the
-    token is posted to a My Domain; any other login URL (a community, the test emulator) is its own
+    the token is posted to a My Domain; any other login URL (a community, the test emulator) is its own
     audience."""
     host = login_url.split("://", 1)[-1].split("/", 1)[0].lower()
     if host.endswith(".my.salesforce.com"):
@@ -132,7 +288,6 @@ def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
         )
     base = host if host.startswith(("https://", "http://")) else f"https://{host}"
     return parts[0], parts[1], parts[2], base.rstrip("/")
-
 
 
 def _private_key_text(value: str) -> str:

@@ -371,5 +371,5 @@ def test_bad_config_registers_no_resource(monitor: RecordingMonitor) -> None:
         ["eci-aircall:accessToken"],
     )
     with pytest.raises(ConfigError, match="aircallApiToken is not set"):
-        EciAircallIntegration(NAME, EciAircallIntegrationArgs.from_config(load()))
+        EciAircallIntegration(NAME, load())
     assert monitor.registrations == {}

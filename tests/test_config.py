@@ -11,6 +11,7 @@ import pytest
 
 from components import config as cfgmod
 from components.config import ConfigError, load, parse
+from salesforce.settings import ConnectionSettings
 
 TOKEN = "aircall-token-Zq81x"  # recognisable, so a leak into an error message is easy to spot
 ACCESS = "00Dxx!access-token-Kk29"
@@ -50,8 +51,9 @@ def test_minimal_config_gets_the_guides_defaults() -> None:
     )
     assert values["aircall_api_url"] == "https://api.aircall.io/v1"
     assert values["aircall_endpoint"] == "https://api.aircall.io/"  # guide: Add Aircall Named Credentials
-    assert values["connection"].api_version == "63.0"
-    assert values["connection"].method == "accessToken"
+    settings = ConnectionSettings.from_config(MINIMAL)  # the connection keys' defaults, declared once
+    assert settings.api_version == "63.0" and settings.login_url == "https://login.salesforce.com"
+    assert settings.auth_mode == "access_token"
     user = values["integration_user"]
     assert user.profile == "System Administrator"  # guide: Log In as the Integration User
     assert user.time_zone == "America/Los_Angeles" and user.locale == "en_US"
@@ -66,7 +68,7 @@ def test_empty_strings_count_as_unset_like_the_pulumi_yaml_defaults() -> None:
     raw = with_(sfdxAuthUrl="", privateKey="", username="", clientId="", caBundle="", aircallEndpoint="")
     values, problems = parse(raw)
     assert problems == []
-    assert values["connection"].method == "accessToken"
+    assert ConnectionSettings.from_config(raw).auth_mode == "access_token"
     assert values["aircall_endpoint"] == "https://api.aircall.io/"
 
 
@@ -107,9 +109,8 @@ def test_every_override_is_honoured() -> None:
     assert values["delete_adopted"] is True
     assert values["aircall_api_url"] == "https://127.0.0.1:8443/aircall/v1"
     assert values["aircall_endpoint"] == "https://api.eu.aircall.io/"
-    assert (
-        values["connection"].api_version == "62.0" and values["connection"].ca_bundle == "/etc/ssl/corp.pem"
-    )
+    settings = ConnectionSettings.from_config(raw)
+    assert settings.api_version == "62.0" and settings.ca_bundle == "/etc/ssl/corp.pem"
     assert values["integration_user"] == cfgmod.IntegrationUserConfig(
         username="u@acme.example",
         email="e@acme.example",
@@ -194,19 +195,18 @@ def test_two_login_methods_are_rejected() -> None:
 
 
 def test_sfdx_auth_url_alone_is_a_complete_login() -> None:
-    values, problems = parse(with_(accessToken=None, instanceUrl=None, sfdxAuthUrl=SFDX))
-    assert problems == []
-    assert values["connection"].method == "sfdxAuthUrl"
+    raw = with_(accessToken=None, instanceUrl=None, sfdxAuthUrl=SFDX)
+    assert parse(raw)[1] == []
+    assert ConnectionSettings.from_config(raw).auth_mode == "sfdx_auth_url"
 
 
 def test_jwt_login_needs_all_three_keys() -> None:
     problems = problems_of(with_(accessToken=None, instanceUrl=None, username="ci@acme.example"))
     assert [p.split(" ")[0] for p in problems] == ["eci-aircall:clientId", "eci-aircall:privateKey"]
-    values, ok = parse(
-        with_(accessToken=None, username="ci@acme.example", clientId="3MVG9", privateKey=KEY_PEM)
-    )
-    assert ok == [] and values["connection"].method == "jwt"
-    assert values["connection"].login_url == "https://login.salesforce.com"
+    raw = with_(accessToken=None, username="ci@acme.example", clientId="3MVG9", privateKey=KEY_PEM)
+    assert parse(raw)[1] == []
+    settings = ConnectionSettings.from_config(raw)
+    assert settings.auth_mode == "jwt" and settings.login_url == "https://login.salesforce.com"
 
 
 def test_every_problem_is_reported_at_once() -> None:

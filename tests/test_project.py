@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import KEY_SOURCES, SECRET_KEYS
+from components.config import SECRET_KEYS, TOP_KEYS, pulumi_yaml_config
+from providers.config_keys import KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 # CI clones the repo with ../shared beside it (see .ci/run).
@@ -49,7 +50,7 @@ def test_project_runtime_and_stack_dir() -> None:
 def test_every_key_the_program_reads_is_declared_with_type_and_description() -> None:
     declared = load_project()["config"]
     tops = {name.split(".")[0] for name in declared}
-    assert tops == set(KEY_SOURCES), "Pulumi.yaml and components/config.py disagree on the keys"
+    assert tops == set(TOP_KEYS), "Pulumi.yaml and the key declarations disagree on the keys"
     for name, decl in declared.items():
         assert decl["type"] in ("string", "boolean", "integer", "array"), name
         assert decl["description"].strip(), name
@@ -71,3 +72,11 @@ def test_secret_keys_say_so_and_none_is_declared_secret_with_a_default() -> None
         # `secret: true` with a default would make the CLI reject every stack that leaves the key unset.
         assert "secret" not in declared[key], key
         assert "Secret (set with --secret)" in declared[key]["description"], key
+
+
+def test_pulumi_yaml_config_block_is_exactly_the_one_generated_from_the_declarations() -> None:
+    """Each key is declared once (providers/config_keys.py, salesforce/settings.py); Pulumi.yaml is written
+    from that by `make config`, and a hand edit or a forgotten regeneration fails here."""
+    text = (REPO / "Pulumi.yaml").read_text()
+    assert text[text.index("\nconfig:\n") + 1 :] == pulumi_yaml_config(), "run `make config`"
+    assert list(load_project()["config"]) == [key.name for key in KEYS]
