@@ -43,7 +43,25 @@ def entity_type_error(verb: str, t: SObjectType) -> ApiError:
 
 
 def not_found() -> ApiError:
-    return ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+    return ApiError(404, "NOT_FOUND", "The requested resource does not exist", fields_member=False)
+
+
+def method_not_allowed(method: str, allowed: str) -> ApiError:
+    """405 for a method the resource does not take, naming those it does, in Salesforce's words.
+
+    REST API Developer Guide, "Status Codes and Error Responses": 405 "The request can't be completed because
+    the HTTP method isn't allowed for the resource". Only ever for a method outside ``allowed``.
+    "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD,POST" is Salesforce's answer for an sObject's
+    basic-information resource (quoted in OpenFn's docs); the record resource's list (GET,HEAD,PATCH,DELETE)
+    follows the methods the guide documents for it.
+    """
+    assert method not in allowed.split(",")
+    return ApiError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"HTTP Method '{method}' not allowed. Allowed are {allowed}",
+        fields_member=False,
+    )
 
 
 @dataclass
@@ -190,6 +208,8 @@ class Rest:
                 },
             )
         if head in ("query", "queryAll") and method == "GET":
+            if len(parts) == 1 and query.get("columns", "").lower() == "true":
+                return json_reply(200, soql.columns(self.org, query.get("q", "")))
             if len(parts) == 1:
                 return self._query(query.get("q", ""), headers, base)
             if len(parts) == 2:
@@ -253,10 +273,13 @@ class Rest:
         if len(parts) == 1:
             if method == "POST":
                 return self._create(t, self._body(body))
-            if method == "GET":
+            if method in ("GET", "HEAD"):
                 return json_reply(200, {"objectDescribe": self._describe_head(t, base), "recentItems": []})
-        elif len(parts) == 2 and parts[1] == "describe" and method == "GET":
-            return json_reply(200, self._describe(t, base))
+            raise method_not_allowed(method, "GET,HEAD,POST")
+        elif len(parts) == 2 and parts[1] == "describe":
+            if method in ("GET", "HEAD"):
+                return json_reply(200, self._describe(t, base))
+            raise method_not_allowed(method, "GET,HEAD")
         elif len(parts) == 2:
             rid = parts[1]
             if method in ("GET", "HEAD"):
@@ -267,11 +290,13 @@ class Rest:
             if method == "DELETE":
                 self._delete(t, rid)
                 return 204, {}, b""
+            raise method_not_allowed(method, "GET,HEAD,PATCH,DELETE")
         elif len(parts) == 3 and t.name == "User" and parts[2] == "password":
             return self._password(method, parts[1], body)
         elif len(parts) == 3:
             return self._by_external_id(method, t, parts[1], parts[2], body, base)
-        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD")
+        # Deeper sObject resources (relationship traversal, blob fields, ...) are not emulated.
+        raise not_found()
 
     def _password(self, method: str, user_id: str, body: bytes) -> Reply:
         """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it.
@@ -290,7 +315,7 @@ class Rest:
                 )
             set_password(self.org, user["Id"], new)
             return 204, {}, b""
-        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,POST")
+        raise method_not_allowed(method, "GET,POST")
 
     @staticmethod
     def _body(body: bytes) -> dict[str, Any]:
@@ -424,11 +449,7 @@ class Rest:
             self._delete(t, matches[0]["Id"])
             return 204, {}, b""
         if method != "PATCH":
-            raise ApiError(
-                405,
-                "METHOD_NOT_ALLOWED",
-                f"HTTP Method '{method}' not allowed. Allowed are GET,HEAD,PATCH,DELETE",
-            )
+            raise method_not_allowed(method, "GET,HEAD,PATCH,DELETE")
         data = self._body(body)
         if len(matches) > 1:
             # REST upsert with several matches: 300 with the matching record URLs.

@@ -419,6 +419,10 @@ class _Aborted(Exception):
     pass
 
 
+class _BadRequest(Exception):
+    pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -459,6 +463,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile = BytesIO()
         self.close_connection = True
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Salesforce sends a Date header but no Server banner; BaseHTTPRequestHandler would add
+        # "Server: BaseHTTP/0.6 Python/3.x", a tell no real org has.
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        """The request body, whichever HTTP/1.1 framing the client chose (RFC 9112 section 6).
+
+        Node clients (jsforce and the Salesforce CLI built on it) send `Transfer-Encoding: chunked` bodies;
+        a body left unread would also be parsed as the next request on the keep-alive connection.
+        """
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_chunked()
+        length = int(headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        # RFC 9112 section 7.1: chunk-size [; ext] CRLF data CRLF ... 0 CRLF [trailers] CRLF
+        parts: list[bytes] = []
+        while True:
+            line = self.rfile.readline(65537)
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _BadRequest("invalid chunk size") from None
+            if size == 0:
+                break
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(3)  # the CRLF closing the chunk
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # trailer fields: none matter here
+        return b"".join(parts)
+
     def _send(self, reply: Reply, head_only: bool = False) -> None:
         status, headers, body = reply
         self.send_response(status)
@@ -478,8 +517,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(url.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        length = int(headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self._read_body(headers)
+        except _BadRequest as e:
+            self.close_connection = True
+            self._send(json_reply(400, [{"errorCode": "BAD_REQUEST", "message": str(e)}]))
+            return
         call = emu.classify(method, path, query, headers, body)
         if call is None:
             self._send(
@@ -569,6 +612,12 @@ class _Handler(BaseHTTPRequestHandler):
             # The change is committed; the client never hears about it.
             self._abort()
             return
+        if call.surface in ("rest", "connect"):
+            # REST API Developer Guide, "Limit Info Header": every REST reply carries
+            # "Sforce-Limit-Info: api-usage=<used>/<daily limit>".
+            limit = int(emu.org.settings.get("daily_api_limit", 100000))
+            status, reply_headers, reply_body = reply
+            reply = status, {**reply_headers, "Sforce-Limit-Info": f"api-usage={total}/{limit}"}, reply_body
         self._send(reply, head_only=method == "HEAD")
 
     @staticmethod

@@ -495,3 +495,92 @@ def _place(
         sub = {"attributes": {"type": target.name, "url": record_url(target.name, child["Id"])}}
         rec[name] = sub
     _place(res, sub, target, child, steps[1:])
+
+
+# The query resource's `columns=true` form, what the Developer Console and `sf data query` (plugin-data,
+# commands/data/query.js retrieveColumns) ask before printing a result: no records, the SELECT list's column
+# tree. A relationship path (`Profile.Name`) is one column `Profile` whose `joinColumns` hold `Name`; paths
+# through the same relationship share it. The resource is undocumented; the member names are those the CLI and
+# the Developer Console read (columnName, displayName, joinColumns, aggregate) plus the type flags they carry.
+_APEX_TYPES = {
+    "id": "Id",
+    "string": "String",
+    "email": "String",
+    "picklist": "String",
+    "textarea": "String",
+    "url": "String",
+    "phone": "String",
+    "reference": "Id",
+    "boolean": "Boolean",
+    "datetime": "Datetime",
+    "date": "Date",
+    "int": "Integer",
+    "double": "Double",
+}
+
+
+def _column(f: Any, display: str) -> dict[str, Any]:
+    return {
+        "aggregate": False,
+        "apexType": _APEX_TYPES.get(f.type, "String"),
+        "booleanType": f.type == "boolean",
+        "columnName": f.name,
+        "custom": f.name.endswith("__c"),
+        "displayName": display,
+        "foreignKeyName": None,
+        "insertable": f.createable,
+        "joinColumns": [],
+        "numberType": f.type in ("int", "double", "currency", "percent"),
+        "textType": f.type in ("string", "email", "picklist", "textarea", "url", "phone"),
+        "updatable": f.updateable,
+    }
+
+
+def columns(org: Org, soql: str) -> dict[str, Any]:
+    q = parse(soql)
+    root = sobject_type(q.sobject)
+    if root is None or not root.queryable:
+        execute(org, soql)  # raises INVALID_TYPE with Salesforce's wording
+        raise AssertionError("unreachable")
+    res = _Resolver(org, soql, root)
+    out: list[dict[str, Any]] = []
+    if q.count:
+        out.append(
+            {
+                **_column(root.fields["id"], "count()"),
+                "aggregate": True,
+                "apexType": "Integer",
+                "columnName": "expr0",
+                "numberType": True,
+                "insertable": False,
+                "updatable": False,
+            }
+        )
+    for path, pos in q.fields:
+        steps = res.check(path, pos)
+        level, shown = out, []
+        for n, (owner, name) in enumerate(steps):
+            shown.append(name)
+            if n == len(steps) - 1:
+                level.append(_column(owner.fields[name.lower()], ".".join(shown)))
+                break
+            rel = owner.relationships[name.lower()]
+            node = next((c for c in level if c["columnName"] == name and c["joinColumns"]), None)
+            if node is None:
+                node = {
+                    **_column(rel, ".".join(shown)),
+                    "apexType": rel.reference_to,
+                    "columnName": name,
+                    "foreignKeyName": rel.name,
+                    "insertable": False,
+                    "updatable": False,
+                }
+                level.append(node)
+            level = node["joinColumns"]
+    return {
+        "columnMetadata": out,
+        "entityName": root.name,
+        "groupBy": False,
+        "idSelected": any(p.lower() in ("id", f"{root.name.lower()}.id") for p, _ in q.fields),
+        "keyPrefix": root.key_prefix,
+    }

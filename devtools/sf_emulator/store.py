@@ -27,14 +27,26 @@ API_VERSION = "63.0"
 class ApiError(Exception):
     """A Salesforce API error: rendered as REST `[{"message","errorCode","fields"}]` or a SOAP error."""
 
-    def __init__(self, status: int, error_code: str, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        fields: list[str] | None = None,
+        fields_member: bool = True,
+    ) -> None:
         super().__init__(f"{error_code}: {message}")
         self.status = status
         self.error_code = error_code
         self.message = message
         self.fields = fields or []
+        # Record (DML) errors carry "fields"; resource-level ones (404 NOT_FOUND, 405) do not:
+        # [{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}].
+        self.fields_member = fields_member
 
     def as_json(self) -> list[dict[str, Any]]:
+        if not self.fields_member:
+            return [{"errorCode": self.error_code, "message": self.message}]
         return [{"message": self.message, "errorCode": self.error_code, "fields": self.fields}]
 
 

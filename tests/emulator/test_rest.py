@@ -210,3 +210,20 @@ def test_requests_without_trust_env_reach_the_emulator(org: EmulatorHandle) -> N
     s.verify = org.ca_cert
     s.trust_env = False
     assert s.get(f"{org.instance_url}/services/data/").status_code == 200
+
+
+def test_query_with_columns_true_answers_the_column_tree_not_records(org: EmulatorHandle) -> None:
+    # What `sf data query` asks before printing (plugin-data commands/data/query.js, retrieveColumns): a
+    # relationship path is one column whose joinColumns hold the related field.
+    sf = org.sf()
+    soql = "SELECT Id, Profile.Name, Profile.Id FROM User"
+    answer = sf.restful("query", params={"q": soql, "columns": "true"})
+    assert "records" not in answer
+    assert (answer["entityName"], answer["keyPrefix"], answer["idSelected"]) == ("User", "005", True)
+    columns = answer["columnMetadata"]
+    assert [c["columnName"] for c in columns] == ["Id", "Profile"]
+    assert [(j["columnName"], j["displayName"]) for j in columns[1]["joinColumns"]] == [
+        ("Name", "Profile.Name"),
+        ("Id", "Profile.Id"),
+    ]
+    assert columns[0]["joinColumns"] == [] and columns[0]["aggregate"] is False
