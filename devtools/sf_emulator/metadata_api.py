@@ -238,7 +238,7 @@ def soap_fault(fault_code: str, message: str) -> bytes:
         etree.SubElement(unexpected, f"{{{MD_NS}}}exceptionMessage").text = message
     else:
         etree.SubElement(fault, "faultstring").text = message
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return to_bytes(envelope)
 
 
 def _fault(exc: MetadataFault) -> tuple[int, bytes]:
@@ -378,13 +378,64 @@ def _to_zeep(xsd_type: Any, data: Record) -> Any:
     return xsd_type(**kwargs)
 
 
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+# Salesforce writes its declaration with double quotes (lxml's own uses single quotes).
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def to_bytes(envelope: etree._Element) -> bytes:
+    return XML_DECLARATION + etree.tostring(envelope, encoding="UTF-8", xml_declaration=False)
+
+
 def _envelope(response_element: str, **values: Any) -> bytes:
     client = schema().client
     element = client.get_element(f"{{{MD_NS}}}{response_element}")
-    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"soapenv": SOAP_NS, "xsi": XSI_NS})
-    soap_body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
+    rendered = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"soapenv": SOAP_NS, "xsi": XSI_NS})
+    soap_body = etree.SubElement(rendered, f"{{{SOAP_NS}}}Body")
     element.render(soap_body, element(**values))
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return to_bytes(salesforce_shape(rendered))
+
+
+def salesforce_shape(rendered: etree._Element) -> etree._Element:
+    """The envelope zeep rendered, re-written the way the Metadata API writes its replies.
+
+    zeep prefixes every element (``ns0:``) and every ``xsi:type`` (``ns0:AuthProvider``). Salesforce declares
+    the metadata namespace as the default one on the Envelope and writes ``xsi:type`` unprefixed:
+    ``<soapenv:Envelope xmlns:soapenv=... xmlns="http://soap.sforce.com/2006/04/metadata"
+    xmlns:xsi=...><soapenv:Body><readMetadataResponse><result><records xsi:type="SecuritySettings">``
+    (a readMetadata reply as recorded in a public project's test fixture; the same shape is in the Metadata
+    API Developer Guide's sample responses). Clients that resolve xsi:type by string (jsforce, hence the
+    Salesforce CLI) read a prefixed type as unknown and drop the record.
+    """
+    needs_xsd = any(
+        _type_namespace(node) == XSD_NS for node in rendered.iter() if node.get(f"{{{XSI_NS}}}type")
+    )
+    nsmap: dict[str | None, str] = {"soapenv": SOAP_NS, None: MD_NS, "xsi": XSI_NS}
+    if needs_xsd:
+        nsmap["xsd"] = XSD_NS
+    shaped = etree.Element(rendered.tag, nsmap=nsmap)
+    _copy_children(rendered, shaped)
+    return shaped
+
+
+def _type_namespace(node: etree._Element) -> str | None:
+    value = node.get(f"{{{XSI_NS}}}type") or ""
+    prefix = value.split(":", 1)[0] if ":" in value else None
+    return node.nsmap.get(prefix)
+
+
+def _copy_children(source: etree._Element, target: etree._Element) -> None:
+    for child in source:
+        if not isinstance(child.tag, str):
+            continue
+        copy = etree.SubElement(target, child.tag)
+        for name, value in child.attrib.items():
+            if name == f"{{{XSI_NS}}}type":
+                local = value.split(":", 1)[-1]
+                value = f"xsd:{local}" if _type_namespace(child) == XSD_NS else local
+            copy.set(name, value)
+        copy.text = child.text
+        _copy_children(child, copy)
 
 
 def _error_values(exc: MetadataError) -> dict[str, Any]:
@@ -550,18 +601,25 @@ def _list(org: OrgLike, parsed: Any) -> bytes:
                 file_properties(
                     createdById=admin_id,
                     createdByName=admin_name,
-                    createdDate=record.get("_created") or mt.now_iso(),
+                    createdDate=_md_date(record.get("_created")),
                     fileName=f"{rule.directory}/{record['fullName']}.{rule.suffix}",
                     fullName=record["fullName"],
                     id=record.get("_id", ""),
                     lastModifiedById=admin_id,
                     lastModifiedByName=admin_name,
-                    lastModifiedDate=record.get("_modified") or record.get("_created") or mt.now_iso(),
+                    lastModifiedDate=_md_date(record.get("_modified") or record.get("_created")),
                     manageableState="unmanaged",
                     type=rule.type_name,
                 )
             )
     return _envelope("listMetadataResponse", result=out)
+
+
+def _md_date(value: Any) -> str:
+    """A dateTime as the Metadata API writes it, UTC with a ``Z`` (``2024-03-01T10:00:00.000Z``, as in
+    FileProperties of listMetadata replies), where the REST/sObject side keeps ``.000+0000``."""
+    text = str(value or mt.now_iso())
+    return text[:-5] + "Z" if text.endswith("+0000") else text
 
 
 def _describe(org: OrgLike, parsed: Any) -> bytes:

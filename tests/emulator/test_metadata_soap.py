@@ -334,3 +334,29 @@ def test_read_records_carry_their_xsi_type(mdapi: Any, md_org: Org) -> None:
     assert status == 200 and len(records) == 1
     xsi_type = records[0].get(f"{{{metadata_api.XSI_NS}}}type") or ""
     assert xsi_type.split(":")[-1] == "ConnectedApp"
+
+
+def test_replies_use_the_metadata_namespace_as_default_and_unprefixed_xsi_types(
+    mdapi: Any, md_org: Org
+) -> None:
+    # Salesforce's shape: <soapenv:Envelope ... xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi=...>
+    # <soapenv:Body><readMetadataResponse><result><records xsi:type="ConnectedApp">, with a double-quoted
+    # declaration (a readMetadataResponse recorded in a public project's test fixture has exactly this form).
+    mdapi.ConnectedApp.create([connected_app(mdapi)])
+    _, answer = metadata_api.handle(
+        md_org, _message(mdapi, "readMetadata", "ConnectedApp", ["ECI_Connected_App"])
+    )
+    assert answer.startswith(b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope')
+    assert b'xmlns="http://soap.sforce.com/2006/04/metadata"' in answer
+    assert b"<soapenv:Body><readMetadataResponse><result><records xsi:type=\"ConnectedApp\">" in answer
+    assert b"ns0" not in answer
+
+
+def test_list_metadata_dates_are_utc_with_a_z(mdapi: Any, md_org: Org) -> None:
+    # FileProperties dates as the Metadata API writes them: 2024-03-01T10:00:00.000Z (not REST's +0000).
+    mdapi.ConnectedApp.create([connected_app(mdapi)])
+    query = mdapi._client.get_type("ns0:ListMetadataQuery")(type="ConnectedApp")
+    _, answer = metadata_api.handle(md_org, _message(mdapi, "listMetadata", [query], "63.0"))
+    root = etree.fromstring(answer)
+    dates = [n.text for n in root.iter(f"{{{MD}}}createdDate", f"{{{MD}}}lastModifiedDate")]
+    assert dates and all(d and d.endswith(".000Z") for d in dates), dates
