@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench fleet config clean
+.PHONY: venv sf-cli test demo lint bench fleet config clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,23 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-test: $(STAMP)
+# The official Salesforce CLI, the emulator's acceptance client (tests/acceptance), with the Node >= 22 it needs
+# (the CLI does not start on older Node): both from npm, pinned by devtools/sf_cli/package-lock.json, installed
+# into the git-ignored .tools/sf-cli once (npm ci; the stamp follows the lock file).
+SF_CLI := .tools/sf-cli
+SF_STAMP := $(SF_CLI)/.installed
+
+$(SF_STAMP): devtools/sf_cli/package.json devtools/sf_cli/package-lock.json
+	rm -rf $(SF_CLI) && mkdir -p $(SF_CLI)
+	cp devtools/sf_cli/package.json devtools/sf_cli/package-lock.json $(SF_CLI)/
+	@start=$$(date +%s); \
+	cd $(SF_CLI) && npm ci --no-audit --no-fund --loglevel=error && \
+	echo "sf-cli: installed in $$(( $$(date +%s) - start ))s"
+	touch $@
+
+sf-cli: $(SF_STAMP)
+
+test: $(STAMP) $(SF_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -38,4 +54,4 @@ fleet: $(STAMP)
 	$(PY) tools/fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .state
+	rm -rf $(VENV) .demo .state .tools
