@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv sf-cli test demo lint bench fleet config clean
+.PHONY: venv sf-cli test demo lint bench fleet generate clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy providers components
 
-# Pulumi.yaml's config block, generated from the key declarations (providers/config_keys.py, salesforce/settings.py).
-config: $(STAMP)
+# Files written from the one declaration of a fact: Pulumi.yaml's config block (from the config keys in
+# providers/config_keys.py and salesforce/settings.py) and docs/contracts.md's resource table (from the inputs
+# models). Tests fail when either is stale.
+generate: $(STAMP)
 	$(PY) -m components.config
+	$(PY) -m devtools.contract_table
 
 demo: $(STAMP)
 	$(PY) -m devtools.demo

@@ -2,7 +2,7 @@
 
 Every key is declared once (``providers/config_keys.py``, the connection keys in ``salesforce/settings.py``):
 its default, check, example and source come from there, and so does ``Pulumi.yaml``'s ``config`` block
-(:func:`pulumi_yaml_config`, written by ``make config``). This module adds only what spans keys: which login
+(:func:`pulumi_yaml_config`, written by ``make generate``). This module adds only what spans keys: which login
 is configured, defaults that depend on another key, and the typed :class:`StackConfig` the component reads.
 
 Everything is checked before the component registers a single resource, so a bad or missing value costs no
@@ -136,6 +136,14 @@ class _Reader:
         default = key.default if isinstance(key.default, str) else json.dumps(key.default)
         return self.get(key) or default
 
+    def typed(self, key: ConfigKey) -> Any:
+        """The value set or the declared default, as the key's type (Pulumi hands the program strings)."""
+        if key.type == "boolean":
+            return self.value(key).lower() == "true"
+        if key.type == "array":
+            return tuple(item.strip() for item in json.loads(self.value(key)))
+        return self.value(key)
+
     def problem(self, key: ConfigKey, what: str) -> None:
         self.problems.append(key.problem(what))
 
@@ -222,14 +230,6 @@ def _check_login(read: _Reader, stored_secret: Collection[str] | None) -> None:
                 read.problem(key, "is stored in plaintext: set it again with --secret")
 
 
-def _aircall(read: _Reader) -> dict[str, Any]:
-    return {
-        "aircall_api_id": read.value(keys.AIRCALL_API_ID),
-        "aircall_api_url": read.value(keys.AIRCALL_API_URL).rstrip("/"),
-        "aircall_endpoint": read.value(keys.AIRCALL_ENDPOINT),
-    }
-
-
 def _integration_user(read: _Reader) -> IntegrationUserConfig:
     fields = {k.attribute: read.value(k) for k in keys.INTEGRATION_USER_KEYS}
     # Empty email: the contact email; empty alias: derived from the username (both guide-neutral defaults).
@@ -243,22 +243,12 @@ def _default_alias(username: str) -> str:
     return (local or "eciair")[:8]
 
 
-def _shared_artifacts(read: _Reader, integration_username: str) -> dict[str, Any]:
-    profiles = read.get(keys.CONNECTED_APP_PROFILES)
+def _values(read: _Reader) -> dict[str, Any]:
+    """Each plain program key's typed value (its declared default when not set), named ``key.attribute``: a
+    new key reaches :class:`StackConfig` without code here. Secrets stay out (the token is read as an Output).
+    """
     return {
-        "shared_eci": read.value(keys.SHARED_ECI),
-        "oauth_app_kind": read.value(keys.OAUTH_APP_KIND),
-        "connected_app_profiles": (
-            tuple(p.strip() for p in json.loads(profiles))
-            if profiles
-            else _default(keys.CONNECTED_APP_PROFILES)
-        ),
-        "permission_sets": PermissionSetNames(
-            **{k.attribute: read.value(k) for k in keys.PERMISSION_SET_KEYS}
-        ),
-        "site_admin": read.value(keys.SITE_ADMIN) or integration_username,
-        "site_default_record_owner": read.value(keys.SITE_DEFAULT_RECORD_OWNER) or integration_username,
-        "delete_adopted": read.value(keys.DELETE_ADOPTED).lower() == "true",
+        key.attribute: read.typed(key) for key in keys.PROGRAM_KEYS if "." not in key.name and not key.secret
     }
 
 
@@ -277,14 +267,17 @@ def parse(
     read.check_each()
     if read.problems:
         return {}, read.problems
-    user = _integration_user(read)
-    values: dict[str, Any] = {
-        **_aircall(read),
-        "contact_email": read.value(keys.CONTACT_EMAIL),
-        "integration_user": user,
-        **_shared_artifacts(read, user.username),
-        "secret_keys_present": frozenset(k.name for k in KEYS if k.secret and read.get(k) is not None),
-    }
+    values = _values(read)
+    values["aircall_api_url"] = values["aircall_api_url"].rstrip("/")
+    user = values["integration_user"] = _integration_user(read)
+    values["permission_sets"] = PermissionSetNames(
+        **{k.attribute: read.value(k) for k in keys.PERMISSION_SET_KEYS}
+    )
+    # Guide, "Set Up the Salesforce Site": "Default Record Owner: a Salesforce admin is recommended"; the
+    # integration user is one (System Administrator profile), so it is the default for both.
+    for site_user in ("site_admin", "site_default_record_owner"):
+        values[site_user] = values[site_user] or user.username
+    values["secret_keys_present"] = frozenset(k.name for k in KEYS if k.secret and read.get(k) is not None)
     return values, []
 
 
@@ -303,7 +296,7 @@ def load(cfg: pulumi.Config | None = None) -> StackConfig:
 
 
 def pulumi_yaml_config() -> str:
-    """``Pulumi.yaml``'s ``config`` block, generated from the declarations (``make config`` writes it)."""
+    """``Pulumi.yaml``'s ``config`` block, generated from the declarations (``make generate`` writes it)."""
     out: list[str] = ["config:"]
     for heading, section in keys.SECTIONS:
         out.extend(f"  # {line}" for line in textwrap.wrap(f"--- {heading}", 108))
@@ -322,7 +315,7 @@ def pulumi_yaml_config() -> str:
 
 
 if __name__ == "__main__":
-    # `make config`: rewrite Pulumi.yaml's config block (everything from `config:` on) from the declarations.
+    # `make generate`: rewrite Pulumi.yaml's config block (from `config:` on) from the declarations.
     from pathlib import Path
 
     project = Path(__file__).resolve().parent.parent / "Pulumi.yaml"

@@ -21,9 +21,9 @@ One ordering is chosen rather than forced by data: the writes that start the Air
 (the ``Aircall`` named credential, the auth provider) wait for the integration user. The guide has every task
 done as that user, and a username Salesforce refuses (taken in another org: no API of this org can tell
 beforehand) then fails the first guide step with nothing else written. The longest chain still runs
-through the site (tests/test_component.py), but five creates now become ready together when the user
-exists, one more than the dynamic provider host's four workers: `make bench` shows the site waiting up to
-~0.4 s for a worker in some runs. Zero writes on a refused username is worth that.
+through the site, but five creates become ready together when the user exists, one more than the dynamic
+provider host's four workers (``pulumi/dynamic/__main__.py``), so the site may wait for a worker. Zero writes
+on a refused username is worth that.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import pulumi
 
 from components.config import StackConfig
 from providers import config_keys as keys
+from providers import guide
 from providers.auth_provider import AuthProvider
 from providers.connected_app import ConnectedApp
 from providers.custom_site import CustomSite, SiteGuestUser
@@ -46,18 +47,6 @@ from providers.permission_set_assignment import PermissionSetAssignment
 from providers.preflight import Preflight
 
 TYPE_TOKEN = "eci-aircall:index:EciAircallIntegration"
-
-# Names the guide insists on ("Important: Use this exact name.").
-CONNECTED_APP_NAME = "ECI_Connected_App"
-CONNECTED_APP_LABEL = "ECI Connected App"
-AUTH_PROVIDER_NAME = "ECI_Auth_Provider"
-AUTH_PROVIDER_LABEL = "ECI Auth Provider"
-SITE_NAME = "VoiceConnector"
-AIRCALL_NAMED_CREDENTIAL = "Aircall"
-ECI_NAMED_CREDENTIAL = "ECI_Named_Credential"
-ECI_NAMED_CREDENTIAL_LABEL = "ECI Named Credential"
-# Guide, "Add ECI Named Credentials": Scope refresh_token web api content.
-ECI_OAUTH_SCOPE = "refresh_token web api content"
 
 _APP_KIND = {"connectedApp": "ConnectedApp", "externalClientApp": "ExternalClientApp"}
 
@@ -105,8 +94,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
             aircall_api_token=args.aircall_api_token,
             permission_sets=[ps.eci_access, ps.integration_user, ps.voice_connector],
             # Profile and user names from config are checked here, before anything is written; otherwise an
-            # unknown one failed only at its own create, after independent artifacts (the Aircall named
-            # credential) were written (tests/reliability/test_bad_input.py).
+            # unknown one would fail only at its own create, after independent artifacts (the Aircall named
+            # credential) were written.
             profiles=_named_profiles(args, manages_shared),
             usernames=_named_users(args, manages_shared),
             opts=child(),
@@ -149,8 +138,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
         after_user = [self.preflight, self.integration_user]
         self.aircall_named_credential = NamedCredential(
             f"{name}-aircall-named-credential",
-            full_name=AIRCALL_NAMED_CREDENTIAL,
-            label=AIRCALL_NAMED_CREDENTIAL,
+            full_name=guide.AIRCALL_NAMED_CREDENTIAL,
+            label=guide.AIRCALL_NAMED_CREDENTIAL,
             endpoint=args.aircall_endpoint,
             protocol="Password",
             principal_type="NamedUser",
@@ -176,7 +165,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
 
         self.integration_user_username = out(self.integration_user, "username")
         self.integration_user_id = user_id
-        named_credentials = [AIRCALL_NAMED_CREDENTIAL, ECI_NAMED_CREDENTIAL]
+        named_credentials = [guide.AIRCALL_NAMED_CREDENTIAL, guide.ECI_NAMED_CREDENTIAL]
         if manages_shared:
             assert self.auth_provider and self.oauth_app and self.oauth_consumer and self.site
             self.callback_url = out(self.auth_provider, "callback_url")
@@ -195,8 +184,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
                     "authenticated": None,
                     "url": None,
                     "instructions": (
-                        f"sharedEci=skip: {ECI_NAMED_CREDENTIAL} belongs to the voice connector configured "
-                        "earlier; nothing to authorize for this stack."
+                        f"sharedEci=skip: {guide.ECI_NAMED_CREDENTIAL} belongs to the voice connector "
+                        "configured earlier; nothing to authorize for this stack."
                     ),
                 }
             )
@@ -230,7 +219,6 @@ class EciAircallIntegration(pulumi.ComponentResource):
         # Guide, "Set Up the Connected App" step 13 (consumer key/secret), generated up front: see module doc.
         self.oauth_consumer = OAuthConsumer(
             f"{name}-oauth-consumer",
-            app_name=CONNECTED_APP_NAME,
             app_kind=kind,
             delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
@@ -241,9 +229,6 @@ class EciAircallIntegration(pulumi.ComponentResource):
         # Guide, "Add ECI as an Authorized Provider".
         self.auth_provider = AuthProvider(
             f"{name}-auth-provider",
-            full_name=AUTH_PROVIDER_NAME,
-            friendly_name=AUTH_PROVIDER_LABEL,
-            provider_type="Salesforce",
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             delete_adopted=args.delete_adopted,
@@ -254,8 +239,6 @@ class EciAircallIntegration(pulumi.ComponentResource):
         # Guide, "Set Up the Connected App" with the auth provider's callback URL from the start (guide steps
         # 6-8 of "Add ECI as an Authorized Provider" done by data flow instead of by hand).
         app_args: dict[str, Any] = {
-            "full_name": CONNECTED_APP_NAME,
-            "label": CONNECTED_APP_LABEL,
             "contact_email": args.contact_email,
             "callback_url": out(self.auth_provider, "callback_url"),
             "consumer_key": consumer_key,
@@ -275,11 +258,6 @@ class EciAircallIntegration(pulumi.ComponentResource):
         user_name = out(self.integration_user, "username")
         self.site = CustomSite(
             f"{name}-site",
-            full_name=SITE_NAME,
-            label=SITE_NAME,
-            active=True,
-            home_page="SiteLogin",
-            clickjack_protection_level="SameOriginOnly",
             site_admin=_user_or(args.site_admin, args.integration_user.username, user_name),
             guest_record_default_owner=_user_or(
                 args.site_default_record_owner, args.integration_user.username, user_name
@@ -292,13 +270,13 @@ class EciAircallIntegration(pulumi.ComponentResource):
         # Guide, "Add ECI Named Credentials": URL = My Domain login URL, OAuth 2.0 via ECI Auth Provider.
         self.eci_named_credential = NamedCredential(
             f"{name}-eci-named-credential",
-            full_name=ECI_NAMED_CREDENTIAL,
-            label=ECI_NAMED_CREDENTIAL_LABEL,
+            full_name=guide.ECI_NAMED_CREDENTIAL,
+            label=guide.ECI_NAMED_CREDENTIAL_LABEL,
             endpoint=out(self.preflight, "my_domain_url"),
             protocol="Oauth",
             principal_type="NamedUser",
             auth_provider=out(self.auth_provider, "full_name"),
-            oauth_scope=ECI_OAUTH_SCOPE,
+            oauth_scope=guide.ECI_OAUTH_SCOPE,
             generate_authorization_header=True,
             delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
@@ -336,7 +314,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
         def describe(values: list[Any]) -> dict[str, Any]:
             status, url = values
             how = (
-                f"as the integration user, open url, edit {ECI_NAMED_CREDENTIAL}, save with 'Start "
+                f"as the integration user, open url, edit {guide.ECI_NAMED_CREDENTIAL}, save with 'Start "
                 "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
                 "Credentials, steps 5-6)"
             )
@@ -344,14 +322,15 @@ class EciAircallIntegration(pulumi.ComponentResource):
             authenticated: bool | None
             if state == "authenticated":
                 authenticated = True
-                text = f"{ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
+                text = f"{guide.ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
             elif state in ("", "unknown"):
                 # The provider could not read it: Salesforce exposes a legacy named credential's
                 # authentication status in Setup only. Saying "not authenticated" would be a guess.
                 authenticated = None
                 text = (
-                    f"Salesforce shows whether {ECI_NAMED_CREDENTIAL} is authenticated only in Setup: open "
-                    f"url; unless Authentication Status reads 'Authenticated as' the integration user, {how}."
+                    f"Salesforce shows whether {guide.ECI_NAMED_CREDENTIAL} is authenticated only in Setup: "
+                    "open url; unless Authentication Status reads 'Authenticated as' the integration user, "
+                    f"{how}."
                 )
             else:
                 authenticated = False

@@ -26,11 +26,14 @@ import requests
 from simple_salesforce import Salesforce
 from zeep.transports import Transport
 
+from providers import guide
+from salesforce.settings import CONFIG_NAMESPACE
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 STACK = "demo"
-NS = "eci-aircall"
-SITE = "VoiceConnector"
+NS = CONFIG_NAMESPACE
+SITE = guide.SITE_NAME
 # The drift the demo introduces: an admin relaxes the site's clickjack protection in Setup, away from the
 # guide's "Allow framing by the same origin only (Recommended)".
 DRIFTED_CLICKJACK = "AllowAllFraming"
@@ -185,10 +188,10 @@ def change_site_in_setup(sf: Salesforce) -> str:
 
 def show_callback_wiring(emulator: Emulator) -> int:
     """The guide's dummy-URL round trip done by data flow: the app calls back to the auth provider."""
-    app: Any = emulator.salesforce().mdapi.ConnectedApp.read(["ECI_Connected_App"])
-    expected = f"{emulator.info['instance_url']}/services/authcallback/ECI_Auth_Provider"
-    print(f"    ECI_Connected_App callbackUrl: {app.oauthConfig.callbackUrl}")
-    print(f"    ECI_Auth_Provider callback URL: {expected}")
+    app: Any = emulator.salesforce().mdapi.ConnectedApp.read([guide.CONNECTED_APP_NAME])
+    expected = f"{emulator.info['instance_url']}/services/authcallback/{guide.AUTH_PROVIDER_NAME}"
+    print(f"    {guide.CONNECTED_APP_NAME} callbackUrl: {app.oauthConfig.callbackUrl}")
+    print(f"    {guide.AUTH_PROVIDER_NAME} callback URL: {expected}")
     return 0 if app.oauthConfig.callbackUrl == expected else 1
 
 
@@ -242,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return code
         say(
             f"demo OK in {time.monotonic() - started:.0f}s. Left by hand, as in a real org: authorize "
-            "ECI_Named_Credential (see the nextManualStep output)."
+            f"{guide.ECI_NAMED_CREDENTIAL} (see the nextManualStep output)."
         )
         return 0
     finally:

@@ -26,8 +26,8 @@ from typing import Any, ClassVar, Literal
 import pulumi
 from pydantic import Field
 
-from providers.base import ArtifactInputs, ArtifactResource, Live, MetadataProvider
-from providers.connected_app import DEVELOPER_NAME
+from providers import guide
+from providers.base import DEVELOPER_NAME, ArtifactInputs, ArtifactResource, Live, MetadataProvider
 
 # Metadata API v63.0 WSDL, simpleType AuthProviderType.
 AuthProviderType = Literal[
@@ -41,8 +41,8 @@ def callback_url(my_domain_url: str, url_suffix: str) -> str:
 
 
 class AuthProviderInputs(ArtifactInputs):
-    full_name: str = Field(default="ECI_Auth_Provider", pattern=DEVELOPER_NAME, max_length=32)
-    friendly_name: str = Field(default="ECI Auth Provider", min_length=1, max_length=32)
+    full_name: str = Field(default=guide.AUTH_PROVIDER_NAME, pattern=DEVELOPER_NAME, max_length=32)
+    friendly_name: str = Field(default=guide.AUTH_PROVIDER_LABEL, min_length=1, max_length=32)
     provider_type: AuthProviderType = "Salesforce"
     consumer_key: str = Field(min_length=1, max_length=256)
     consumer_secret: str = Field(min_length=1, max_length=256)
@@ -84,24 +84,4 @@ class AuthProvider(ArtifactResource, module="eci-aircall", name="AuthProvider"):
     consumer_key: pulumi.Output[str]
     callback_url: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        full_name: pulumi.Input[str] = "ECI_Auth_Provider",
-        friendly_name: pulumi.Input[str] = "ECI Auth Provider",
-        provider_type: pulumi.Input[str] = "Salesforce",
-        consumer_key: pulumi.Input[str],
-        consumer_secret: pulumi.Input[str],
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "full_name": full_name,
-            "friendly_name": friendly_name,
-            "provider_type": provider_type,
-            "consumer_key": consumer_key,
-            "consumer_secret": consumer_secret,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(AuthProviderProvider(), resource_name, props, opts)
+    provider_class = AuthProviderProvider

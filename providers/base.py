@@ -58,6 +58,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 import salesforce
 from salesforce import ConnectionSettings, SalesforceClient, SalesforceError
+from salesforce.settings import ACCESS_TOKEN, INSTANCE_URL
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ PROVIDER_KEY = "__provider"
 HASH_ITERATIONS = 20_000
 
 # Salesforce's own check is looser than RFC 5322 but needs one "@" and a dotted domain (Object Reference,
-# User.Email,
-# "Type: email"); this catches typos before any call without pulling in an email-validation library.
+# User.Email, "Type: email"); this catches typos before any call without an email-validation library.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -78,14 +78,17 @@ def _check_email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_check_email)]
 
+# API names (fullName, URL suffix): a letter first, then letters, digits and single underscores, no
+# trailing underscore (Setup's rule for every "API Name"/"Name" field).
+DEVELOPER_NAME = r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$"
+
 
 class ArtifactInputs(BaseModel):
     """Base of every module's input model. Unknown keys (output placeholders) are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=False)
 
-    # : An artifact that create found already in the org (``adopted``) is left alone on delete unless this is
-    # set.
+    #: An artifact that create found already in the org (``adopted``) is left alone on delete unless set.
     delete_adopted: bool = False
 
 
@@ -284,7 +287,7 @@ class ArtifactProvider(dyn.ResourceProvider):
         if self._settings is None:
             raise salesforce.ConfigurationError(
                 "the provider was not configured with a Salesforce connection",
-                hint="set eci-aircall:instanceUrl + eci-aircall:accessToken (or sfdxAuthUrl, or JWT keys)",
+                hint=f"set {INSTANCE_URL.full_name} + {ACCESS_TOKEN.full_name} (or sfdxAuthUrl, or JWT keys)",
             )
         return salesforce.client_for(self._settings)
 
@@ -701,18 +704,23 @@ def _drop_path(record: dict[str, Any], path: str) -> None:
 # The Resource side.
 # ----------------------------------------------------------------------------------------------------
 class ArtifactResource(dyn.Resource):
-    """Base of each module's ``pulumi.dynamic.Resource``: output placeholders, secrets marked."""
+    """Base of each module's ``pulumi.dynamic.Resource``. Its keyword arguments are the fields of its
+    provider's ``inputs_model`` (the one declaration of an artifact's inputs), each a ``pulumi.Input``: values
+    may be Outputs of other resources, so they are not validated here but in the provider's ``check``. An
+    input not given takes the model's default; a name the model does not have, or a required input left out,
+    is a TypeError as for any keyword argument. Also: output placeholders, secrets marked."""
+
+    provider_class: ClassVar[type[ArtifactProvider]]
+    #: Inputs the class sets itself (not keyword arguments), e.g. ``is_active`` kept True.
+    fixed_inputs: ClassVar[Mapping[str, Any]] = {}
 
     adopted: pulumi.Output[bool]
 
     def __init__(
-        self,
-        provider: ArtifactProvider,
-        name: str,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
+        self, resource_name: str, opts: pulumi.ResourceOptions | None = None, **inputs: pulumi.Input[Any]
     ) -> None:
-        props = dict(props)
+        provider = self.provider_class()
+        props = {**self.props(inputs), **self.fixed_inputs}
         for secret in provider.secret_fields:
             if props.get(secret) is not None:
                 props[secret] = pulumi.Output.secret(props[secret])
@@ -723,4 +731,20 @@ class ArtifactResource(dyn.Resource):
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outs)
             )
-        super().__init__(provider, name, props, opts)
+        super().__init__(provider, resource_name, props, opts)
+
+    @classmethod
+    def props(cls, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The resource's input properties: ``inputs`` checked by name against the model, defaults filled."""
+        model_fields = cls.provider_class.inputs_model.model_fields
+        keywords = {name: f for name, f in model_fields.items() if name not in cls.fixed_inputs}
+        unknown = sorted(set(inputs) - set(keywords))
+        if unknown:
+            raise TypeError(f"{cls.__name__}() got unexpected keyword argument(s): {', '.join(unknown)}")
+        missing = sorted(name for name, f in keywords.items() if f.is_required() and name not in inputs)
+        if missing:
+            raise TypeError(f"{cls.__name__}() missing required keyword argument(s): {', '.join(missing)}")
+        return {
+            name: inputs[name] if name in inputs else f.get_default(call_default_factory=True)
+            for name, f in keywords.items()
+        }

@@ -4,7 +4,7 @@ the value, example, default, secret or not, check.
 The connection keys are the transport's (``salesforce.settings.CONNECTION_KEYS``); the program's own keys are
 declared here, below the component, so that providers can name a key in an error hint without spelling it.
 ``components/config.py`` parses and validates them, and ``Pulumi.yaml``'s ``config`` block is generated from
-them (``make config``; tests/test_project.py fails when it is stale).
+them (``make generate``; a test fails when it is stale).
 """
 
 from __future__ import annotations
@@ -211,8 +211,6 @@ PERMISSION_SET_KEYS = (
         default="Voice_Connector_Permission",
     ),
 )
-# Guide, "Set Up the Salesforce Site": "Default Record Owner: a Salesforce admin is recommended"; the
-# integration user is one (System Administrator profile), so it is the default for both.
 SITE_ADMIN = ConfigKey(
     "siteAdmin",
     "Username of the VoiceConnector site's administrator; empty means the integration user.",
@@ -258,6 +256,8 @@ SECTIONS: tuple[tuple[str, tuple[ConfigKey, ...]], ...] = (
     ("Aircall (guide: Generate the API Key for Aircall, Add Aircall Named Credentials)", AIRCALL_KEYS),
     ("Salesforce side", SALESFORCE_KEYS),
 )
+#: The program's own keys (the component's, not the connection's).
+PROGRAM_KEYS: tuple[ConfigKey, ...] = (*AIRCALL_KEYS, *SALESFORCE_KEYS)
 #: Every key the program reads, in declaration order.
 KEYS: tuple[ConfigKey, ...] = tuple(key for _, keys in SECTIONS for key in keys)
 BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}

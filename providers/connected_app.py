@@ -40,112 +40,14 @@ The input model is shared with the external client app (same OAuth settings, con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlparse
+from typing import Any, ClassVar
 
-import pulumi
-from pydantic import Field, field_validator
+from providers.base import InputError
+from providers.config_keys import OAUTH_APP_KIND
+from providers.oauth_app import PERMITTED_ADMIN_APPROVED, OAuthApp, OAuthAppProvider
+from salesforce import SalesforceError
 
-from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, MetadataProvider
-from salesforce import SalesforceError, soql_quote
-
-# API names (fullName, URL suffix): a letter first, then letters, digits and single underscores, no
-# trailing underscore (Setup's rule for every "API Name"/"Name" field).
-DEVELOPER_NAME = r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$"
-OAUTH_APP_KIND_KEY = "eci-aircall:oauthAppKind"
-SWITCH_TO_ECA = f"pulumi config set {OAUTH_APP_KIND_KEY} externalClientApp"
-
-# Metadata API v63.0 WSDL, simpleType ConnectedAppOauthAccessScope (external client apps use the same names in
-# commaSeparatedOauthScopes).
-OAuthScope = Literal[
-    "Basic", "Api", "Web", "Full", "Chatter", "CustomApplications", "RefreshToken", "OpenID", "Profile",
-    "Email", "Address", "Phone", "OfflineAccess", "CustomPermissions", "Wave", "Eclair", "Pardot",
-    "Lightning", "Content",
-    "CDPIngest", "CDPProfile", "CDPQuery", "Chatbot", "CDPSegment", "CDPIdentityResolution",
-    "CDPCalculatedInsight", "ForgotPassword", "UserRegistration", "SFAP", "Interaction", "CDP", "EinsteinGPT",
-    "PwdlessLogin",
-]  # fmt: skip
-
-DEFAULT_SCOPES: tuple[OAuthScope, ...] = ("Content", "Api", "Web", "RefreshToken")
-DEFAULT_PROFILES: tuple[str, ...] = ("Standard User", "System Administrator")
-
-PermittedUsers = Literal["AdminApprovedPreAuthorized", "AllSelfAuthorized"]
-PERMITTED_ADMIN_APPROVED: Literal["AdminApprovedPreAuthorized"] = "AdminApprovedPreAuthorized"
-# The external client app's spelling (ExtlClntAppOauthConfigurablePolicies.ipRelaxationPolicyType); the
-# connected app stores the same choice upper-cased.
-IpRelaxation = Literal["Enforce", "Bypass", "Enforce_RelaxRefresh"]
-
-
-class OAuthAppInputs(ArtifactInputs):
-    """What the guide asks of the OAuth app, for a connected app and an external client app alike."""
-
-    full_name: str = Field(default="ECI_Connected_App", pattern=DEVELOPER_NAME, max_length=40)
-    label: str = Field(default="ECI Connected App", min_length=1, max_length=80)
-    contact_email: Email
-    callback_url: str = Field(min_length=1, max_length=2000)
-    consumer_key: str = Field(min_length=8, max_length=256)
-    consumer_secret: str = Field(min_length=8, max_length=256)
-    scopes: list[OAuthScope] = Field(
-        default_factory=lambda: list(DEFAULT_SCOPES), min_length=1, validate_default=True
-    )
-    profiles: list[str] = Field(default_factory=lambda: list(DEFAULT_PROFILES), validate_default=True)
-    require_secret_for_web_server_flow: bool = True
-    require_secret_for_refresh_token_flow: bool = True
-    permitted_users: PermittedUsers = PERMITTED_ADMIN_APPROVED
-    ip_relaxation: IpRelaxation = "Bypass"
-    refresh_token_validity_days: int = Field(default=365, ge=1, le=36500)
-
-    @field_validator("callback_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("https", "http") or not parsed.netloc:
-            raise ValueError(
-                "must be an absolute URL such as https://<my-domain>/services/authcallback/<suffix>"
-            )
-        return value
-
-    @field_validator("scopes", "profiles")
-    @classmethod
-    def _as_set(cls, value: list[str]) -> list[str]:
-        # Salesforce keeps scopes and profiles as sets: order the inputs the way reads are ordered, so a
-        # refresh never reports a reordering as drift.
-        return sorted(set(value))
-
-
-def check_adopted_key(provider: MetadataProvider, inputs: Mapping[str, Any], live: Live | None) -> None:
-    """An existing app must already have the consumer key the auth provider is given (the OAuthConsumer read
-    it from the app); otherwise adopting it would silently leave the auth provider with credentials the app
-    does not know — and a key cannot be changed on update."""
-    key = live.values.get("consumer_key") if live is not None else None
-    if key and key != inputs.get("consumer_key"):
-        raise InputError(
-            f"{provider.full_name(inputs)} already exists with another consumer key than the one the stack "
-            "wired into the auth provider",
-            artifact=provider.artifact(inputs),
-            hint="let the OAuthConsumer read the app's credentials again: `pulumi up --replace "
-            "<urn of the OAuthConsumer>` (see `pulumi stack --show-urns`)",
-        )
-
-
-def check_profiles(provider: MetadataProvider, inputs: Mapping[str, Any]) -> None:
-    """Unknown profile names fail before any write (one SOQL query)."""
-    profiles = list(inputs.get("profiles") or [])
-    if not profiles:
-        return
-    names = ", ".join(soql_quote(p) for p in profiles)
-    rows = provider.client.query(
-        f"SELECT Name FROM Profile WHERE Name IN ({names})", artifact=provider.artifact(inputs)
-    )
-    found = {str(r.get("Name", "")).lower() for r in rows}
-    missing = [p for p in profiles if p.lower() not in found]
-    if missing:
-        raise InputError(
-            f"profile(s) {', '.join(repr(m) for m in missing)} do not exist in this org",
-            artifact=provider.artifact(inputs),
-            hint="set eci-aircall:connectedAppProfiles to existing profile names (the guide recommends "
-            "Standard User and System Administrator)",
-        )
+SWITCH_TO_ECA = f"pulumi config set {OAUTH_APP_KIND.full_name} externalClientApp"
 
 
 def ip_relaxation_to_connected_app(value: str) -> str:
@@ -175,10 +77,8 @@ def refresh_days_from_connected_app(value: Any) -> int | str | None:
     return str(value)
 
 
-class ConnectedAppProvider(MetadataProvider):
+class ConnectedAppProvider(OAuthAppProvider):
     kind = "ConnectedApp"
-    inputs_model = OAuthAppInputs
-    name_field = "full_name"
     # Paths for the plain fields; the boolean/enum translations are in to_/from_salesforce.
     field_map: ClassVar[Mapping[str, str]] = {
         "full_name": "fullName",
@@ -195,20 +95,7 @@ class ConnectedAppProvider(MetadataProvider):
         "ip_relaxation": "oauthPolicy.ipRelaxation",
         "refresh_token_validity_days": "oauthPolicy.refreshTokenPolicy",
     }
-    secret_fields = frozenset({"consumer_secret"})
-    secret_outputs = frozenset({"consumer_key"})
-    replace_keys = frozenset({"full_name", "consumer_key", "consumer_secret"})
     create_only_paths = ("oauthConfig.consumerKey", "oauthConfig.consumerSecret")
-    computed = ("app_name",)
-
-    def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-        check_profiles(self, inputs)
-        return super().prepare(inputs, creating=creating)
-
-    def find(self, inputs: Mapping[str, Any]) -> Live | None:
-        live = super().find(inputs)
-        check_adopted_key(self, inputs, live)
-        return live
 
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         record = super().to_salesforce(inputs, creating=creating)
@@ -227,10 +114,8 @@ class ConnectedAppProvider(MetadataProvider):
         policy = record.get("oauthPolicy") or {}
         values["scopes"] = sorted(values.get("scopes") or [])
         values["profiles"] = sorted(values.get("profiles") or [])
-        # Absent booleans read as the Salesforce defaults: secret required for both flows, not admin-approved.
-        values["require_secret_for_web_server_flow"] = not oauth.get("isConsumerSecretOptional")
-        refresh = oauth.get("isSecretRequiredForRefreshToken")
-        values["require_secret_for_refresh_token_flow"] = True if refresh is None else bool(refresh)
+        values.update(self.secret_flags(oauth))
+        # Absent isAdminApproved reads as Salesforce's default: not admin-approved.
         values["permitted_users"] = (
             PERMITTED_ADMIN_APPROVED if oauth.get("isAdminApproved") else "AllSelfAuthorized"
         )
@@ -254,66 +139,13 @@ class ConnectedAppProvider(MetadataProvider):
                 "(or ask Salesforce Support to allow connected app creation in this org)",
             ) from None
 
-    def computed_outputs(
-        self,
-        artifact_id: str,
-        inputs: Mapping[str, Any],
-        live: Live | None,
-        olds: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        return {"app_name": artifact_id}
-
 
 def _creation_blocked(err: SalesforceError) -> bool:
     text = err.message.lower()
     return "connected app" in text and ("creat" in text or "disabled" in text) and not err.duplicate
 
 
-class ConnectedApp(ArtifactResource, module="eci-aircall", name="ConnectedApp"):
-    """``ECI_Connected_App``: the OAuth app the ECI service calls through (connected-app path)."""
+class ConnectedApp(OAuthApp, module="eci-aircall", name="ConnectedApp"):
+    """``ECI_Connected_App`` as a connected app."""
 
-    full_name: pulumi.Output[str]
-    app_name: pulumi.Output[str]
-    consumer_key: pulumi.Output[str]
-    callback_url: pulumi.Output[str]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        full_name: pulumi.Input[str] = "ECI_Connected_App",
-        label: pulumi.Input[str] = "ECI Connected App",
-        contact_email: pulumi.Input[str],
-        callback_url: pulumi.Input[str],
-        consumer_key: pulumi.Input[str],
-        consumer_secret: pulumi.Input[str],
-        scopes: pulumi.Input[list[str]] | None = None,
-        profiles: pulumi.Input[list[str]] | None = None,
-        require_secret_for_web_server_flow: pulumi.Input[bool] = True,
-        require_secret_for_refresh_token_flow: pulumi.Input[bool] = True,
-        permitted_users: pulumi.Input[str] = PERMITTED_ADMIN_APPROVED,
-        ip_relaxation: pulumi.Input[str] = "Bypass",
-        refresh_token_validity_days: pulumi.Input[int] = 365,
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "full_name": full_name,
-            "label": label,
-            "contact_email": contact_email,
-            "callback_url": callback_url,
-            "consumer_key": consumer_key,
-            "consumer_secret": consumer_secret,
-            # None means the guide's defaults (a mutable default argument would be shared between calls).
-            "scopes": list(DEFAULT_SCOPES) if scopes is None else scopes,
-            "profiles": list(DEFAULT_PROFILES) if profiles is None else profiles,
-            "require_secret_for_web_server_flow": require_secret_for_web_server_flow,
-            "require_secret_for_refresh_token_flow": require_secret_for_refresh_token_flow,
-            "permitted_users": permitted_users,
-            "ip_relaxation": ip_relaxation,
-            "refresh_token_validity_days": refresh_token_validity_days,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(self.provider_class(), resource_name, props, opts)
-
-    provider_class: ClassVar[type[MetadataProvider]] = ConnectedAppProvider
+    provider_class = ConnectedAppProvider

@@ -1,28 +1,20 @@
 """The Salesforce site and its guest user (guide: "Set Up the Salesforce Site"; "Assign the Guest User
-Permission
-Set" step 2, "Make sure this user is marked Active").
+Permission Set" step 2, "Make sure this user is marked Active").
 
 ``CustomSite`` is the Metadata API type (Metadata API Developer Guide, "CustomSite"). Mapping of the guide's
-form:
-Site Label → ``masterLabel``, Site Name → ``fullName``, Active → ``active``, Active Site Home Page →
-``indexPage``,
-Clickjack Protection Level "Allow framing by the same origin only (Recommended)" →
-``clickjackProtectionLevel``
-``SameOriginOnly`` (the WSDL's SiteClickjackProtectionLevel enum: AllowAllFraming, External, SameOriginOnly,
-NoFraming), Default Record Owner → ``siteGuestRecordDefaultOwner`` (a username), and the site contact →
-``siteAdmin`` (a username: in Setup "Site Contact" is a user lookup; the contact *email* the guide mentions
-is that
-user's email — CustomSite has no email field, so ``contact_email`` is validated and kept in state, not
-written).
-The WSDL marks more booleans as required on create; they get Setup's defaults for a new site ("Leave the other
-options as default").
+form: Site Label → ``masterLabel``, Site Name → ``fullName``, Active → ``active``, Active Site Home Page →
+``indexPage``, Clickjack Protection Level "Allow framing by the same origin only (Recommended)" →
+``clickjackProtectionLevel`` ``SameOriginOnly`` (the WSDL's SiteClickjackProtectionLevel enum:
+AllowAllFraming, External, SameOriginOnly, NoFraming), Default Record Owner → ``siteGuestRecordDefaultOwner``
+(a username), and the site contact → ``siteAdmin`` (a username: in Setup "Site Contact" is a user lookup; the
+contact *email* the guide mentions is that user's email — CustomSite has no email field, so ``contact_email``
+is validated and kept in state, not written). The WSDL marks more booleans as required on create; they get
+Setup's defaults for a new site ("Leave the other options as default").
 
 Outputs: ``guest_user_id`` from ``SELECT GuestUserId, Subdomain, UrlPathPrefix FROM Site WHERE Name = ...``
-(the
-Site sObject mirrors the component; Object Reference, "Site") and ``site_url`` =
+(the Site sObject mirrors the component; Object Reference, "Site") and ``site_url`` =
 ``https://<Subdomain>.my.salesforce-sites.com[/<prefix>]`` (Help, "My Domain URL Formats": Salesforce Sites
-are
-served from ``MyDomainName.my.salesforce-sites.com`` with enhanced domains).
+are served from ``MyDomainName.my.salesforce-sites.com`` with enhanced domains).
 """
 
 from __future__ import annotations
@@ -33,6 +25,7 @@ from typing import Any, ClassVar, Literal
 import pulumi
 from pydantic import Field, field_validator
 
+from providers import guide
 from providers.base import (
     ArtifactInputs,
     ArtifactResource,
@@ -50,7 +43,7 @@ SITE_STEP = (
 )
 
 # Setup's defaults for a new site, for the fields the WSDL requires on create.
-_CREATE_DEFAULTS: dict[str, Any] = {
+CREATE_DEFAULTS: dict[str, Any] = {
     "allowHomePage": True,
     "allowStandardIdeasPages": True,
     "allowStandardLookups": True,
@@ -64,12 +57,12 @@ _CREATE_DEFAULTS: dict[str, Any] = {
 
 
 class CustomSiteInputs(ArtifactInputs):
-    full_name: str = Field(default="VoiceConnector", pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80)
-    label: str = Field(default="VoiceConnector", min_length=1, max_length=80)
+    full_name: str = Field(default=guide.SITE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80)
+    label: str = Field(default=guide.SITE_NAME, min_length=1, max_length=80)
     active: bool = True
-    home_page: str = "SiteLogin"
+    home_page: str = guide.SITE_HOME_PAGE
     clickjack_protection_level: Literal["AllowAllFraming", "External", "SameOriginOnly", "NoFraming"] = (
-        "SameOriginOnly"
+        guide.SITE_CLICKJACK_PROTECTION
     )
     site_admin: str | None = None
     guest_record_default_owner: str | None = None
@@ -100,7 +93,7 @@ class CustomSiteProvider(MetadataProvider):
 
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         record = super().to_salesforce(inputs, creating=creating)
-        return {**_CREATE_DEFAULTS, **record} if creating else record
+        return {**CREATE_DEFAULTS, **record} if creating else record
 
     def from_salesforce(self, record: Mapping[str, Any]) -> dict[str, Any]:
         values = super().from_salesforce(record)
@@ -151,33 +144,7 @@ class CustomSite(ArtifactResource, module="eci-aircall", name="CustomSite"):
     guest_user_id: pulumi.Output[str]
     site_url: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        full_name: pulumi.Input[str] = "VoiceConnector",
-        label: pulumi.Input[str] = "VoiceConnector",
-        active: pulumi.Input[bool] = True,
-        home_page: pulumi.Input[str] = "SiteLogin",
-        clickjack_protection_level: pulumi.Input[str] = "SameOriginOnly",
-        site_admin: pulumi.Input[str] | None = None,
-        guest_record_default_owner: pulumi.Input[str] | None = None,
-        contact_email: pulumi.Input[str] | None = None,
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "full_name": full_name,
-            "label": label,
-            "active": active,
-            "home_page": home_page,
-            "clickjack_protection_level": clickjack_protection_level,
-            "site_admin": site_admin,
-            "guest_record_default_owner": guest_record_default_owner,
-            "contact_email": contact_email,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(CustomSiteProvider(), resource_name, props, opts)
+    provider_class = CustomSiteProvider
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -248,13 +215,5 @@ class SiteGuestUser(ArtifactResource, module="eci-aircall", name="SiteGuestUser"
     user_id: pulumi.Output[str]
     is_active: pulumi.Output[bool]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        user_id: pulumi.Input[str],
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {"user_id": user_id, "is_active": True, "delete_adopted": delete_adopted}
-        super().__init__(SiteGuestUserProvider(), resource_name, props, opts)
+    provider_class = SiteGuestUserProvider
+    fixed_inputs: ClassVar[Mapping[str, Any]] = {"is_active": True}

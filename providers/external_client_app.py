@@ -45,13 +45,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from providers.base import Live, MetadataProvider, merge
-from providers.connected_app import (
-    ConnectedApp,
-    OAuthAppInputs,
-    check_adopted_key,
-    check_profiles,
-)
+from providers.base import Live, merge
+from providers.oauth_app import OAuthApp, OAuthAppProvider
 from salesforce import SalesforceError
 
 #: (record key, Metadata type, fullName suffix) in creation order.
@@ -78,10 +73,8 @@ def _clean(record: Any) -> Any:
     return record
 
 
-class ExternalClientAppProvider(MetadataProvider):
+class ExternalClientAppProvider(OAuthAppProvider):
     kind = "ExternalClientApplication"
-    inputs_model = OAuthAppInputs
-    name_field = "full_name"
     field_map: ClassVar[Mapping[str, str]] = {
         "full_name": "app.fullName",
         "label": "app.label",
@@ -97,17 +90,9 @@ class ExternalClientAppProvider(MetadataProvider):
         "ip_relaxation": "policies.ipRelaxationPolicyType",
         "refresh_token_validity_days": "policies.refreshTokenValidityPeriod",
     }
-    secret_fields = frozenset({"consumer_secret"})
-    secret_outputs = frozenset({"consumer_key"})
-    replace_keys = frozenset({"full_name", "consumer_key", "consumer_secret"})
     create_only_paths = ("global.consumerKey", "global.consumerSecret")
-    computed = ("app_name",)
 
     # --- mapping ---
-    def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-        check_profiles(self, inputs)
-        return super().prepare(inputs, creating=creating)
-
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         record = super().to_salesforce(inputs, creating=creating)
         app = str(inputs["full_name"])
@@ -134,10 +119,7 @@ class ExternalClientAppProvider(MetadataProvider):
         policies = record.get("policies") or {}
         values["scopes"] = split_list(values.get("scopes"))
         values["profiles"] = split_list(values.get("profiles"))
-        # Absent booleans read as Salesforce's defaults: secret required for both flows.
-        values["require_secret_for_web_server_flow"] = not glbl.get("isConsumerSecretOptional")
-        refresh = glbl.get("isSecretRequiredForRefreshToken")
-        values["require_secret_for_refresh_token_flow"] = True if refresh is None else bool(refresh)
+        values.update(self.secret_flags(glbl))
         values["permitted_users"] = policies.get("permittedUsersPolicyType") or "AllSelfAuthorized"
         policy, period = policies.get("refreshTokenPolicyType"), policies.get("refreshTokenValidityPeriod")
         unit = str(policies.get("refreshTokenValidityUnit") or "")
@@ -163,7 +145,7 @@ class ExternalClientAppProvider(MetadataProvider):
 
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
         live = self._read_all(self.full_name(inputs), self.artifact(inputs))
-        check_adopted_key(self, inputs, live)
+        self.check_adopted_key(inputs, live)
         return live
 
     def read_live(self, id_: str, outputs: Mapping[str, Any]) -> Live | None:
@@ -236,17 +218,8 @@ class ExternalClientAppProvider(MetadataProvider):
         name = inputs.get(self.name_field)
         return f"ExternalClientApp {name}" if isinstance(name, str) else "ExternalClientApp"
 
-    def computed_outputs(
-        self,
-        artifact_id: str,
-        inputs: Mapping[str, Any],
-        live: Live | None,
-        olds: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        return {"app_name": artifact_id}
 
+class ExternalClientApp(OAuthApp, module="eci-aircall", name="ExternalClientApp"):
+    """``ECI_Connected_App`` as an external client app; same inputs and outputs as the connected app."""
 
-class ExternalClientApp(ConnectedApp, module="eci-aircall", name="ExternalClientApp"):
-    """``ECI_Connected_App`` as an external client app; same keyword arguments and outputs as ConnectedApp."""
-
-    provider_class: ClassVar[type[MetadataProvider]] = ExternalClientAppProvider
+    provider_class = ExternalClientAppProvider

@@ -3,22 +3,19 @@
 A ``User`` with the System Administrator profile. What the guide asks of it and how it is ensured:
 
 * *Profile System Administrator*: ``ProfileId`` resolved from ``profile_name`` (one SOQL on Profile, before
-any
-  write, so an unknown profile fails with 0 writes).
+  any write, so an unknown profile fails with 0 writes).
 * *API Enabled*: a profile/permission-set permission, not a User field; the same Profile query reads
   ``PermissionsApiEnabled`` and refuses a profile without it.
 * *Access to the Voice Call object*: not a User field either. System Administrator carries "View All Data" /
-  "Modify All Data", which grant read access to every object, Voice Call included, and the ECI permission
-  sets the
-  component assigns next ("Einstein Conversation Insights", "Conversation Insights Integration User") grant
-  the
-  ECI objects. It is therefore ensured by the profile + those assignments rather than verified separately (a
-  check would need ``ObjectPermissions`` on the profile's permission set, which costs a call on every create).
+  "Modify All Data", which grant read access to every object, Voice Call included, and the ECI permission sets
+  the component assigns next ("Einstein Conversation Insights", "Conversation Insights Integration User")
+  grant the ECI objects. It is therefore ensured by the profile + those assignments rather than verified
+  separately (a check would need ``ObjectPermissions`` on the profile's permission set, which costs a call on
+  every create).
 * Users cannot be deleted through the API (Object Reference, "User": delete() is not supported): delete
   deactivates (``IsActive = false``).
 * Usernames are unique across *all* orgs: a create that fails with ``DUPLICATE_USERNAME`` while no user of
-that
-  name exists in this org means another org holds it — the error names the config key to change.
+  that name exists in this org means another org holds it — the error names the config key to change.
 """
 
 from __future__ import annotations
@@ -30,10 +27,11 @@ import pulumi
 from pydantic import Field, field_validator
 
 from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, SObjectProvider
+from providers.config_keys import INTEGRATION_USER_PROFILE, INTEGRATION_USER_USERNAME, key
 from salesforce import SalesforceError, soql_quote
 
-USERNAME_KEY = "eci-aircall:integrationUser.username"
-PROFILE_KEY = "eci-aircall:integrationUser.profile"
+USERNAME_KEY = INTEGRATION_USER_USERNAME.full_name
+PROFILE_KEY = INTEGRATION_USER_PROFILE.full_name
 
 
 class IntegrationUserInputs(ArtifactInputs):
@@ -43,9 +41,10 @@ class IntegrationUserInputs(ArtifactInputs):
     first_name: str | None = Field(default=None, max_length=40)
     last_name: str = Field(min_length=1, max_length=80)
     alias: str = Field(min_length=1, max_length=8)
-    time_zone: str = "America/Los_Angeles"
-    locale: str = "en_US"
-    profile_name: str = "System Administrator"
+    # The guide's values, declared with the stack config keys that set them.
+    time_zone: str = str(key("integrationUser.timeZone").default)
+    locale: str = str(key("integrationUser.locale").default)
+    profile_name: str = str(INTEGRATION_USER_PROFILE.default)
 
     @field_validator("username")
     @classmethod
@@ -95,8 +94,7 @@ class IntegrationUserProvider(SObjectProvider):
                 f"profile {name!r} does not exist in this org",
                 artifact=self.artifact(inputs),
                 hint=f"the guide asks for System Administrator; set {PROFILE_KEY} to an existing profile "
-                "name "
-                "(`pulumi config set --path eci-aircall:integrationUser.profile 'System Administrator'`)",
+                f"name (`{INTEGRATION_USER_PROFILE.set_command()}`)",
             )
         profile = rows[0]
         if profile.get("PermissionsApiEnabled") is False:
@@ -140,31 +138,5 @@ class IntegrationUser(ArtifactResource, module="eci-aircall", name="IntegrationU
     user_id: pulumi.Output[str]
     username: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        username: pulumi.Input[str],
-        email: pulumi.Input[str],
-        first_name: pulumi.Input[str] | None = None,
-        last_name: pulumi.Input[str],
-        alias: pulumi.Input[str],
-        time_zone: pulumi.Input[str] = "America/Los_Angeles",
-        locale: pulumi.Input[str] = "en_US",
-        profile_name: pulumi.Input[str] = "System Administrator",
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "username": username,
-            "email": email,
-            "first_name": first_name,
-            "last_name": last_name,
-            "alias": alias,
-            "time_zone": time_zone,
-            "locale": locale,
-            "profile_name": profile_name,
-            "is_active": True,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(IntegrationUserProvider(), resource_name, props, opts)
+    provider_class = IntegrationUserProvider
+    fixed_inputs: ClassVar[Mapping[str, Any]] = {"is_active": True}

@@ -40,6 +40,7 @@ import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 from providers.base import (
+    DEVELOPER_NAME,
     ArtifactInputs,
     ArtifactResource,
     InputError,
@@ -48,7 +49,6 @@ from providers.base import (
     is_unknown,
     unwrap,
 )
-from providers.connected_app import DEVELOPER_NAME
 from salesforce import soql_quote
 
 STATUS_NOT_REQUIRED = "NotRequired"
@@ -198,38 +198,4 @@ class NamedCredential(ArtifactResource, module="eci-aircall", name="NamedCredent
     authentication_status: pulumi.Output[str]
     authorize_url: pulumi.Output[str | None]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        full_name: pulumi.Input[str],
-        label: pulumi.Input[str],
-        endpoint: pulumi.Input[str],
-        protocol: pulumi.Input[str] = "Password",
-        principal_type: pulumi.Input[str] = "NamedUser",
-        username: pulumi.Input[str] | None = None,
-        password: pulumi.Input[str] | None = None,
-        auth_provider: pulumi.Input[str] | None = None,
-        oauth_scope: pulumi.Input[str] | None = None,
-        generate_authorization_header: pulumi.Input[bool] = True,
-        allow_merge_fields_in_header: pulumi.Input[bool] = False,
-        allow_merge_fields_in_body: pulumi.Input[bool] = False,
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "full_name": full_name,
-            "label": label,
-            "endpoint": endpoint,
-            "protocol": protocol,
-            "principal_type": principal_type,
-            "username": username,
-            "password": password,
-            "auth_provider": auth_provider,
-            "oauth_scope": oauth_scope,
-            "generate_authorization_header": generate_authorization_header,
-            "allow_merge_fields_in_header": allow_merge_fields_in_header,
-            "allow_merge_fields_in_body": allow_merge_fields_in_body,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(NamedCredentialProvider(), resource_name, props, opts)
+    provider_class = NamedCredentialProvider

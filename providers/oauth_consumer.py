@@ -39,8 +39,15 @@ import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 import salesforce
-from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError, unwrap
-from providers.connected_app import DEVELOPER_NAME
+from providers import guide
+from providers.base import (
+    DEVELOPER_NAME,
+    ArtifactInputs,
+    ArtifactProvider,
+    ArtifactResource,
+    InputError,
+    unwrap,
+)
 from salesforce import SalesforceError, soql_quote, url_quote
 
 AppKind = Literal["ConnectedApp", "ExternalClientApp"]
@@ -56,7 +63,7 @@ def generate_consumer_secret() -> str:
 
 
 class OAuthConsumerInputs(ArtifactInputs):
-    app_name: str = Field(default="ECI_Connected_App", pattern=DEVELOPER_NAME, max_length=40)
+    app_name: str = Field(default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40)
     app_kind: AppKind = "ConnectedApp"
 
     @field_validator("app_kind", mode="before")
@@ -235,14 +242,4 @@ class OAuthConsumer(ArtifactResource, module="eci-aircall", name="OAuthConsumer"
     consumer_secret: pulumi.Output[str]
     app_name: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        app_name: pulumi.Input[str] = "ECI_Connected_App",
-        app_kind: pulumi.Input[str] = "ConnectedApp",
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {"app_name": app_name, "app_kind": app_kind, "delete_adopted": delete_adopted}
-        super().__init__(OAuthConsumerProvider(), resource_name, props, opts)
+    provider_class = OAuthConsumerProvider

@@ -3,11 +3,9 @@
 Connector Permission" and "Conversation Insights Integration User" on the site guest user).
 
 ``PermissionSetAssignment`` rows cannot be edited (Object Reference, "PermissionSetAssignment":
-PermissionSetId
-and AssigneeId are create-only), so both inputs are replace keys. Create goes straight to the insert: a
-``DUPLICATE_VALUE`` answer means the assignment is already there, and it is adopted (one call fewer than
-looking
-first, and the usual case is a new assignment).
+PermissionSetId and AssigneeId are create-only), so both inputs are replace keys. Create goes straight to the
+insert: a ``DUPLICATE_VALUE`` answer means the assignment is already there, and it is adopted (one call fewer
+than looking first, and the usual case is a new assignment).
 """
 
 from __future__ import annotations
@@ -20,9 +18,10 @@ import pulumi
 from pydantic import Field, field_validator
 
 from providers.base import ArtifactInputs, ArtifactResource, InputError, Live, SObjectProvider
+from providers.config_keys import PERMISSION_SET_KEYS
 from salesforce import soql_quote
 
-PERMISSION_SETS_KEY = "eci-aircall:permissionSets"
+PERMISSION_SETS_KEY = PERMISSION_SET_KEYS[0].top_full_name
 _ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
@@ -140,18 +139,4 @@ class PermissionSetAssignment(ArtifactResource, module="eci-aircall", name="Perm
     assignment_id: pulumi.Output[str]
     permission_set_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        permission_set: pulumi.Input[str],
-        assignee_id: pulumi.Input[str],
-        delete_adopted: pulumi.Input[bool] = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "permission_set": permission_set,
-            "assignee_id": assignee_id,
-            "delete_adopted": delete_adopted,
-        }
-        super().__init__(PermissionSetAssignmentProvider(), resource_name, props, opts)
+    provider_class = PermissionSetAssignmentProvider

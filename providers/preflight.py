@@ -1,9 +1,9 @@
-"""Preflight: verifies the org and the Aircall key before anything is written (issue 5, item 8).
+"""Preflight: verifies the org and the Aircall key before anything is written.
 
 Every check is read-only and runs in create/update only; ``diff`` compares inputs, so a no-op ``up`` costs no
-call. Each failure names the guide step and what to do. Every other resource waits for Preflight, so its
-reads are issued concurrently (see ``run_checks``): its share of the critical path is one round trip (two
-with a login), not one per check. The checks and how a client can see each:
+call. Each failure names the guide step and what to do. Every other resource waits for Preflight, so its reads
+are issued concurrently (see ``run_checks``): its share of the critical path is one round trip (two with a
+login), not one per check. The checks and how a client can see each:
 
 * Edition — ``SELECT OrganizationType FROM Organization`` (Object Reference, "Organization"); the guide's
   EDITIONS box: Enterprise, Performance, Unlimited.
@@ -15,8 +15,8 @@ with a login), not one per check. The checks and how a client can see each:
   passes; otherwise the site is about to be created, and a check-only deploy of it (below) asks Salesforce.
 * Connected-app creation allowed (``oauth_app_kind`` ConnectedApp) — Salesforce publishes no readable setting
   for the Spring '26 block (Help 005228017; the "Allow creation of connected apps" toggle has no field in
-  ExternalClientAppSettings, API 63.0). If ``ECI_Connected_App`` already exists nothing needs creating and
-  the check passes (editing stays allowed); otherwise it goes into the check-only deploy.
+  ExternalClientAppSettings, API 63.0). If ``ECI_Connected_App`` already exists nothing needs creating and the
+  check passes (editing stays allowed); otherwise it goes into the check-only deploy.
 * The check-only deploy — the one way Salesforce answers "would this create succeed?" without saving: Metadata
   API ``deploy`` with ``DeployOptions.checkOnly`` (Metadata API Developer Guide, "deploy()", "DeployOptions")
   of a package holding the components still to be created (the site and/or the connected app, minimal valid
@@ -28,8 +28,7 @@ with a login), not one per check. The checks and how a client can see each:
   config key that holds them, so the error names it) — one SOQL each, only when given.
 * Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip`` (readMetadata of each).
 * Aircall credentials — ``GET {aircall_api_url}/ping`` with Basic auth api_id:api_token (Aircall API
-reference,
-  "Ping"); not a Salesforce call.
+  reference, "Ping"); not a Salesforce call.
 """
 
 from __future__ import annotations
@@ -42,16 +41,33 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 import pulumi
 import pulumi.dynamic as dyn
+import requests
 from pydantic import Field
 
+from providers import guide
 from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError
+from providers.config_keys import (
+    AIRCALL_API_ID,
+    AIRCALL_API_TOKEN,
+    AIRCALL_API_URL,
+    PERMISSION_SET_KEYS,
+    SHARED_ECI,
+    SharedEci,
+)
 from providers.connected_app import SWITCH_TO_ECA
-from providers.custom_site import SITE_STEP
-from salesforce import SalesforceError, metadata_wsdl_client, soql_quote
+from providers.custom_site import SITE_STEP, CustomSiteInputs, CustomSiteProvider
+from salesforce import (
+    SalesforceClient,
+    SalesforceError,
+    metadata_wsdl_client,
+    register_secret,
+    soql_quote,
+)
+from salesforce.errors import map_exception
 
 T = TypeVar("T")
 
@@ -64,36 +80,32 @@ SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
 #: kept for reuse.
 MAX_CONCURRENT_CALLS = 11
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
-# Minimal valid content for the check-only deploy: the WSDL's required elements (CustomSite, ConnectedApp),
-# with Setup's defaults for a new site. Never saved, so the placeholder contact email reaches no one.
-VALIDATION_SITE: dict[str, str] = {
-    "active": "true",
-    "allowHomePage": "true",
-    "allowStandardIdeasPages": "true",
-    "allowStandardLookups": "true",
-    "allowStandardPortalPages": "true",
-    "allowStandardSearch": "true",
-    "browserXssProtection": "true",
-    "clickjackProtectionLevel": "SameOriginOnly",
-    "contentSniffingProtection": "true",
-    "indexPage": "SiteLogin",
-    "masterLabel": "VoiceConnector",
-    "referrerPolicyOriginWhenCrossOrigin": "true",
-    "siteType": "Visualforce",
-}
-VALIDATION_CONNECTED_APP: dict[str, str] = {
-    "contactEmail": "preflight-validation@example.com",
-    "label": "ECI Connected App",
-}
 ECI_SETTINGS = "ConversationalIntelligence"
-CONNECTED_APP = "ECI_Connected_App"
-SITE_NAME = "VoiceConnector"
 # (Metadata type, fullName, guide step) of what a shared ECI setup consists of.
 SHARED_ARTIFACTS: tuple[tuple[str, str, str], ...] = (
-    ("AuthProvider", "ECI_Auth_Provider", "Add ECI as an Authorized Provider"),
-    ("CustomSite", SITE_NAME, "Set Up the Salesforce Site"),
-    ("NamedCredential", "ECI_Named_Credential", "Add ECI Named Credentials"),
+    ("AuthProvider", guide.AUTH_PROVIDER_NAME, "Add ECI as an Authorized Provider"),
+    ("CustomSite", guide.SITE_NAME, "Set Up the Salesforce Site"),
+    ("NamedCredential", guide.ECI_NAMED_CREDENTIAL, "Add ECI Named Credentials"),
 )
+
+
+def _validation_site() -> dict[str, str]:
+    """Content for the check-only deploy: the site exactly as CustomSite creates it with the guide's values
+    (the WSDL's required elements included). Never saved."""
+    record = CustomSiteProvider().to_salesforce(CustomSiteInputs().model_dump(), creating=True)
+    record.pop("fullName")  # the file name carries it
+    return {
+        key: str(record[key]).lower() if isinstance(record[key], bool) else str(record[key])
+        for key in sorted(record)
+    }
+
+
+VALIDATION_SITE = _validation_site()
+# The connected app's required elements; never saved, so the placeholder contact email reaches no one.
+VALIDATION_CONNECTED_APP: dict[str, str] = {
+    "contactEmail": "preflight-validation@example.com",
+    "label": guide.CONNECTED_APP_LABEL,
+}
 
 
 class PreflightFailed(InputError):
@@ -102,17 +114,11 @@ class PreflightFailed(InputError):
 
 class PreflightInputs(ArtifactInputs):
     oauth_app_kind: Literal["ConnectedApp", "ExternalClientApp"] = "ConnectedApp"
-    shared_eci: Literal["create", "adopt", "skip"] = "create"
-    aircall_api_url: str = Field(default="https://api.aircall.io/v1", pattern=r"^https?://\S+$")
+    shared_eci: SharedEci = cast(SharedEci, SHARED_ECI.default)
+    aircall_api_url: str = Field(default=cast(str, AIRCALL_API_URL.default), pattern=r"^https?://\S+$")
     aircall_api_id: str = Field(min_length=1)
     aircall_api_token: str = Field(min_length=1)
-    permission_sets: list[str] = Field(
-        default_factory=lambda: [
-            "Einstein_Conversation_Insights",
-            "Conversation_Insights_Integration_User",
-            "Voice_Connector_Permission",
-        ]
-    )
+    permission_sets: list[str] = Field(default_factory=lambda: [str(k.default) for k in PERMISSION_SET_KEYS])
     #: config key → profile names it holds (e.g. ``eci-aircall:connectedAppProfiles``); checked to exist.
     profiles: dict[str, list[str]] = Field(default_factory=dict)
     #: config key → a username that must already exist in the org (e.g. ``eci-aircall:siteAdmin``).
@@ -253,7 +259,8 @@ class PreflightProvider(ArtifactProvider):
             raise self._fail(
                 f"permission set(s) {', '.join(missing)} not found in this org",
                 "guide: Configure Aircall with ECI — install and launch the Voice Connector app (its package "
-                "brings these permission sets), or correct the names in eci-aircall:permissionSets",
+                "brings these permission sets), or correct the names in "
+                f"{PERMISSION_SET_KEYS[0].top_full_name}",
             )
 
     def _check_profiles(self, by_key: dict[str, list[str]]) -> None:
@@ -301,7 +308,7 @@ class PreflightProvider(ArtifactProvider):
     def _check_connected_app_creation(self) -> bool:
         """True when ``ECI_Connected_App`` is still to be created (editing an existing one stays allowed)."""
         record = self.client.metadata_read(
-            "ConnectedApp", [CONNECTED_APP], artifact="Preflight connected app"
+            "ConnectedApp", [guide.CONNECTED_APP_NAME], artifact="Preflight connected app"
         )[0]
         return not record
 
@@ -313,10 +320,12 @@ class PreflightProvider(ArtifactProvider):
         """
         components: list[tuple[str, str, str, dict[str, str]]] = []
         if site is not None and site.result():
-            components.append(("CustomSite", SITE_NAME, f"sites/{SITE_NAME}.site", VALIDATION_SITE))
+            components.append(
+                ("CustomSite", guide.SITE_NAME, f"sites/{guide.SITE_NAME}.site", VALIDATION_SITE)
+            )
         if app is not None and app.result():
-            path = f"connectedApps/{CONNECTED_APP}.connectedApp"
-            components.append(("ConnectedApp", CONNECTED_APP, path, VALIDATION_CONNECTED_APP))
+            path = f"connectedApps/{guide.CONNECTED_APP_NAME}.connectedApp"
+            components.append(("ConnectedApp", guide.CONNECTED_APP_NAME, path, VALIDATION_CONNECTED_APP))
         if not components:
             return []
         result = self.client.metadata_validate_deploy(
@@ -342,9 +351,9 @@ class PreflightProvider(ArtifactProvider):
             lowered = problem.lower()
             if type_name == "CustomSite" and "register" in lowered and "domain" in lowered:
                 raise PreflightFailed(
-                    f"the {SITE_NAME} site cannot be created (a check-only deploy was refused; Salesforce "
-                    f"said: {problem})",
-                    artifact=f"CustomSite {SITE_NAME}",
+                    f"the {guide.SITE_NAME} site cannot be created (a check-only deploy was refused; "
+                    f"Salesforce said: {problem})",
+                    artifact=f"CustomSite {guide.SITE_NAME}",
                     hint=SITE_STEP,
                 )
             if (
@@ -355,7 +364,7 @@ class PreflightProvider(ArtifactProvider):
                 raise PreflightFailed(
                     "this org does not allow creating new connected apps (Salesforce blocks it since Spring "
                     f"'26 unless Support re-enables it; a check-only deploy was refused: {problem})",
-                    artifact=f"ConnectedApp {CONNECTED_APP}",
+                    artifact=f"ConnectedApp {guide.CONNECTED_APP_NAME}",
                     hint=f"create an external client app instead: `{SWITCH_TO_ECA}`, then run `pulumi up` "
                     "again (or ask Salesforce Support to allow connected app creation in this org)",
                 )
@@ -368,7 +377,7 @@ class PreflightProvider(ArtifactProvider):
     def _shared_wanted(self, app_kind: str) -> list[tuple[str, str, str]]:
         wanted = list(SHARED_ARTIFACTS)
         app_type = "ConnectedApp" if app_kind == "ConnectedApp" else "ExternalClientApplication"
-        wanted.insert(0, (app_type, CONNECTED_APP, "Set Up the Connected App"))
+        wanted.insert(0, (app_type, guide.CONNECTED_APP_NAME, "Set Up the Connected App"))
         return wanted
 
     def _read_component(self, type_name: str, full_name: str) -> dict[str, Any] | None:
@@ -385,36 +394,60 @@ class PreflightProvider(ArtifactProvider):
         ]
         if missing:
             raise self._fail(
-                f"eci-aircall:sharedEci is {mode!r} but these shared ECI artifacts do not exist: "
+                f"{SHARED_ECI.full_name} is {mode!r} but these shared ECI artifacts do not exist: "
                 + "; ".join(missing),
                 "create them by following those guide steps (or another voice connector's setup), or run "
-                "`pulumi config set eci-aircall:sharedEci create` to let this stack create them",
+                f"`pulumi config set {SHARED_ECI.full_name} create` to let this stack create them",
             )
 
     def _check_aircall(self, inputs: Mapping[str, Any]) -> None:
         url = f"{str(inputs['aircall_api_url']).rstrip('/')}/ping"
         try:
-            response = self.client.external_get(
-                url,
-                artifact="Preflight Aircall",
-                auth=(str(inputs["aircall_api_id"]), str(inputs["aircall_api_token"])),
+            response = aircall_ping(
+                self.client, url, str(inputs["aircall_api_id"]), str(inputs["aircall_api_token"])
             )
         except SalesforceError as err:
             raise self._fail(
                 f"cannot reach the Aircall API at {url}: {err.error_code}",
-                "check eci-aircall:aircallApiUrl and the network, then run `pulumi up` again",
+                f"check {AIRCALL_API_URL.full_name} and the network, then run `pulumi up` again",
             ) from None
         if response.status_code in (401, 403):
             raise self._fail(
                 f"Aircall refused the API ID and token (HTTP {response.status_code})",
-                "guide: Generate the API Key for Aircall — set eci-aircall:aircallApiId and "
-                "`pulumi config set --secret eci-aircall:aircallApiToken <token>` to a valid key pair",
+                f"guide: Generate the API Key for Aircall — set {AIRCALL_API_ID.full_name} and "
+                f"`{AIRCALL_API_TOKEN.set_command()}` to a valid key pair",
             )
         if response.status_code != 200:
             raise self._fail(
                 f"Aircall's ping answered HTTP {response.status_code}",
-                "check eci-aircall:aircallApiUrl (default https://api.aircall.io/v1)",
+                f"check {AIRCALL_API_URL.full_name} (default {AIRCALL_API_URL.default})",
             )
+
+
+def aircall_ping(client: SalesforceClient, url: str, api_id: str, api_token: str) -> requests.Response:
+    """``GET {aircallApiUrl}/ping`` with Basic auth api_id:api_token (Aircall API reference, "Ping"). Not a
+    Salesforce call: it only borrows the client's HTTP session (its CA bundle) and retry policy, so a
+    gateway error or a dropped connection is retried like any call and reported as a SalesforceError with
+    service Aircall. The token is registered for scrubbing before it is sent."""
+    register_secret(api_token)
+    artifact = "Preflight Aircall"
+
+    def attempt() -> requests.Response:
+        try:
+            response = client.http.get(url, auth=(api_id, api_token), timeout=30)
+        except requests.RequestException as exc:
+            raise map_exception(exc, artifact, service="Aircall") from None
+        if response.status_code in (502, 503, 504):
+            raise SalesforceError(
+                f"HTTP_{response.status_code}",
+                "service unavailable",
+                artifact=artifact,
+                status=response.status_code,
+                service="Aircall",
+            )
+        return response
+
+    return client.retrying(artifact, "Aircall GET", attempt)
 
 
 def _package_zip(components: list[tuple[str, str, str, dict[str, str]]]) -> bytes:
@@ -445,28 +478,4 @@ class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
     edition: pulumi.Output[str]
     unverified: pulumi.Output[list[str]]
 
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        oauth_app_kind: pulumi.Input[str] = "ConnectedApp",
-        shared_eci: pulumi.Input[str] = "create",
-        aircall_api_url: pulumi.Input[str] = "https://api.aircall.io/v1",
-        aircall_api_id: pulumi.Input[str],
-        aircall_api_token: pulumi.Input[str],
-        permission_sets: pulumi.Input[list[str]] | None = None,
-        profiles: pulumi.Input[dict[str, list[str]]] | None = None,
-        usernames: pulumi.Input[dict[str, str]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = {
-            "oauth_app_kind": oauth_app_kind,
-            "shared_eci": shared_eci,
-            "aircall_api_url": aircall_api_url,
-            "aircall_api_id": aircall_api_id,
-            "aircall_api_token": aircall_api_token,
-            "permission_sets": permission_sets,
-            "profiles": profiles,
-            "usernames": usernames,
-        }
-        super().__init__(PreflightProvider(), resource_name, props, opts)
+    provider_class = PreflightProvider

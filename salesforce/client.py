@@ -1,10 +1,9 @@
-"""The one place that talks to Salesforce (and to the Aircall ping).
+"""The one place that talks to Salesforce.
 
 Connection settings come from the provider configuration (namespace ``eci-aircall``) in ``configure()``,
 which the dynamic-provider host calls *after* unpickling the provider: nothing credential-like is ever pickled
-into state.
-A :class:`SalesforceClient` is shared per process and per connection settings, so the providers of one ``up``
-log in once; it logs in lazily, on the first call a provider really needs.
+into state. A :class:`SalesforceClient` is shared per process and per connection settings, so the providers
+of one ``up`` log in once; it logs in lazily, on the first call a provider really needs.
 
 Every REST / SOQL / Metadata / Connect REST call goes through :meth:`SalesforceClient._call`, which
 
@@ -21,8 +20,7 @@ Sources: REST error body ``[{"errorCode", "message", "fields"}]`` — REST API D
 and Error Responses"; Metadata ``SaveResult``/``Error(statusCode, message, fields)`` — Metadata API Developer
 Guide, "createMetadata()"; SFDX auth URL ``force://<clientId>:<clientSecret>:<refreshToken>@<instanceUrl>`` —
 Salesforce CLI Command Reference, ``org login sfdx-url``; OAuth 2.0 JWT bearer flow (``iss``/``sub``/``aud``/
-``exp``, RS256) —
-Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
+``exp``, RS256) — Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
 """
 
 from __future__ import annotations
@@ -60,6 +58,13 @@ from salesforce.errors import (
 )
 from salesforce.redaction import register_secret
 from salesforce.settings import (
+    ACCESS_TOKEN,
+    CLIENT_ID,
+    INSTANCE_URL,
+    LOGIN_URL,
+    PRIVATE_KEY,
+    SFDX_AUTH_URL,
+    USERNAME,
     ConnectionSettings,
     _ca_bundle_path,
     _parse_sfdx_auth_url,
@@ -124,7 +129,7 @@ class _Session(requests.Session):
     """A Session whose configured CA bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
 
     requests lets those environment variables override ``Session.verify`` (psf/requests#3829); with
-    ``eci-aircall:caBundle`` set that would silently trust a different CA. Proxies from the environment still
+    ``caBundle`` set that would silently trust a different CA. Proxies from the environment still
     apply (``trust_env`` stays on).
     """
 
@@ -228,19 +233,17 @@ class SalesforceClient:
         if mode == "none":
             raise ConfigurationError(
                 "no Salesforce connection is configured",
-                hint="set eci-aircall:instanceUrl and eci-aircall:accessToken (`sf org display --json`: "
-                "instanceUrl, "
-                "accessToken; `pulumi config set --secret eci-aircall:accessToken <token>`), or "
-                "eci-aircall:sfdxAuthUrl (`sf org display --verbose --json`), or eci-aircall:username + "
-                "eci-aircall:clientId + eci-aircall:privateKey (+ eci-aircall:loginUrl) for the JWT bearer "
-                "flow",
+                hint=f"set {INSTANCE_URL.full_name} and {ACCESS_TOKEN.full_name} (`sf org display --json`: "
+                f"instanceUrl, accessToken; `{ACCESS_TOKEN.set_command()}`), or {SFDX_AUTH_URL.full_name} "
+                f"(`sf org display --verbose --json`), or {USERNAME.full_name} + {CLIENT_ID.full_name} + "
+                f"{PRIVATE_KEY.full_name} (+ {LOGIN_URL.full_name}) for the JWT bearer flow",
             )
         if mode == "access_token":
             if not self.settings.instance_url:
                 raise ConfigurationError(
-                    "eci-aircall:instanceUrl is not set (needed with eci-aircall:accessToken)",
+                    f"{INSTANCE_URL.full_name} is not set (needed with {ACCESS_TOKEN.full_name})",
                     hint="take instanceUrl from `sf org display --json` and run "
-                    "`pulumi config set eci-aircall:instanceUrl <url>`",
+                    f"`pulumi config set {INSTANCE_URL.full_name} <url>`",
                 )
             token = self.settings.access_token
             assert token is not None
@@ -268,7 +271,7 @@ class SalesforceClient:
             data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
             if client_secret:
                 data["client_secret"] = client_secret
-            token_url, key_name = f"{base}/services/oauth2/token", "eci-aircall:sfdxAuthUrl"
+            token_url, key_name = f"{base}/services/oauth2/token", SFDX_AUTH_URL.full_name
         else:
             settings = self.settings
             assert settings.username and settings.client_id and settings.private_key
@@ -282,11 +285,11 @@ class SalesforceClient:
                 assertion = jwt.encode(claims, _private_key_text(settings.private_key), algorithm="RS256")
             except Exception:
                 raise ConfigurationError(
-                    "eci-aircall:privateKey is not a usable RSA private key (PEM) for the JWT bearer flow",
-                    hint="set it with `pulumi config set --secret eci-aircall:privateKey < server.key`",
+                    f"{PRIVATE_KEY.full_name} is not a usable RSA private key (PEM) for the JWT bearer flow",
+                    hint=f"set it with `{PRIVATE_KEY.set_command()}`",
                 ) from None
             data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-            token_url, key_name = f"{settings.login_url}/services/oauth2/token", "eci-aircall:privateKey"
+            token_url, key_name = f"{settings.login_url}/services/oauth2/token", PRIVATE_KEY.full_name
 
         def attempt() -> tuple[str, str]:
             try:
@@ -347,10 +350,10 @@ class SalesforceClient:
                     raise _RenewAndRetry()
                 if self.settings.auth_mode == "access_token":
                     err.hint = (
-                        "the access token in eci-aircall:accessToken has expired or was revoked: get a new "
+                        f"the access token in {ACCESS_TOKEN.full_name} has expired or was revoked: get a new "
                         "one with `sf org display --json --target-org <alias>` (field accessToken) and run "
-                        "`pulumi config set --secret eci-aircall:accessToken <token>`, or configure "
-                        "eci-aircall:sfdxAuthUrl so sessions renew themselves"
+                        f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <token>`, or configure "
+                        f"{SFDX_AUTH_URL.full_name} so sessions renew themselves"
                     )
             if err.error_code == "REQUEST_LIMIT_EXCEEDED":
                 err.hint = DAILY_LIMIT_HINT
@@ -477,8 +480,7 @@ class SalesforceClient:
             return service.readMetadata(type=type_name, fullNames=list(full_names), _soapheaders=[header])
 
         result = self._call(artifact, "metadata.readMetadata", call)
-        # zeep unwraps ReadResult to its ``records`` list (what simple-salesforce's MetadataType.read relies
-        # on).
+        # zeep unwraps ReadResult to its ``records`` list (as simple-salesforce's MetadataType.read expects).
         raw = result if isinstance(result, list) else (getattr(result, "records", None) or [])
         records = [_plain(r) for r in raw]
         found = {str(r.get("fullName")).lower(): r for r in records if r and r.get("fullName")}
@@ -491,10 +493,8 @@ class SalesforceClient:
             service, header = self._metadata()
             objects = [self.metadata_type(type_name, r) for r in records]
             # Per-record errors are checked inside the retried call: a SaveResult UNABLE_TO_LOCK_ROW is
-            # retried
-            # like any transient error, and a DUPLICATE answered to the retry of a create whose first reply
-            # was
-            # lost carries ``uncertain_write`` (so create knows the component is its own, not adopted).
+            # retried like any transient error, and a DUPLICATE answered to the retry of a create whose first
+            # reply was lost carries ``uncertain_write`` (create then knows the component is its own).
             _raise_for_results(getattr(service, operation)(metadata=objects, _soapheaders=[header]), artifact)
 
         self._call(artifact, f"metadata.{operation}", call)
@@ -573,30 +573,11 @@ class SalesforceClient:
             time.sleep(delay)
             delay = min(delay * 2, DEPLOY_POLL_MAX_SECONDS)
 
-    # ---- Not Salesforce: the Aircall ping (same retries, same error type)
-    def external_get(
-        self, url: str, *, artifact: str, auth: tuple[str, str] | None = None, service: str = "Aircall"
-    ) -> requests.Response:
-        """A GET outside Salesforce (Aircall ``/v1/ping``). Never logs in to Salesforce."""
-        if auth:
-            register_secret(auth[1])
-
-        def attempt() -> requests.Response:
-            try:
-                response = self.http.get(url, auth=auth, timeout=30)
-            except requests.RequestException as exc:
-                raise _map_exception(exc, artifact, service=service) from None
-            if response.status_code in (502, 503, 504):
-                raise SalesforceError(
-                    f"HTTP_{response.status_code}",
-                    "service unavailable",
-                    artifact=artifact,
-                    status=response.status_code,
-                    service=service,
-                )
-            return response
-
-        return self._retrying(artifact, f"{service} GET", attempt, _CallState())
+    # ---- The retry policy, for a call this client does not make itself
+    def retrying(self, artifact: str, operation: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` under the chokepoint's retry policy: a transient :class:`SalesforceError` it raises is
+        retried with backoff, the last one raised with a hint."""
+        return self._retrying(artifact, operation, fn, _CallState())
 
 
 def _strip_attributes(record: Any) -> Any:

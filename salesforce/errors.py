@@ -43,7 +43,7 @@ DAILY_LIMIT_HINT = (
 
 # ----------------------------------------------------------------------------------------------------
 class SalesforceError(Exception):
-    """A failed call, as Salesforce (or Aircall) reported it.
+    """A failed call, as the service (Salesforce, or another one named in ``service``) reported it.
 
     ``error_code`` is Salesforce's ``errorCode``/``statusCode``/fault code (``HTTP_<status>`` or
     ``CONNECTION_ERROR`` when there was none); ``artifact`` names what we were working on (e.g.
@@ -183,3 +183,7 @@ def _raise_for_results(results: Any, artifact: str) -> None:
             fields=[str(f) for f in (getattr(first, "fields", None) or [])],
             artifact=artifact,
         )
+
+
+#: Any library's failure (requests, simple-salesforce, zeep) as a :class:`SalesforceError`, secrets scrubbed.
+map_exception = _map_exception

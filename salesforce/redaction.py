@@ -32,8 +32,7 @@ def scrub(text: str) -> str:
 # Third-party DEBUG logging prints what goes over the wire: zeep.transports logs every SOAP envelope (the
 # session id, a named credential's password, a consumer secret), simple-salesforce and urllib3 log requests.
 # Whoever turns DEBUG on for the provider process must still not see a secret, so every log record made in
-# this process is scrubbed when it is created (found by tests/reliability/test_secrets.py
-# test_log_records_and_exception_messages_never_carry_a_secret).
+# this process is scrubbed when it is created.
 _SENSITIVE_XML = re.compile(
     r"(<(?:[\w-]+:)?(?:sessionId|password|consumerSecret|privateKey|clientSecret)>)([^<]*)(</)", re.IGNORECASE
 )

@@ -57,6 +57,11 @@ class ConfigKey:
         return self.name.split(".")[0]
 
     @property
+    def top_full_name(self) -> str:
+        """``eci-aircall:<top>``: how to name the whole structured key."""
+        return f"{CONFIG_NAMESPACE}:{self.top}"
+
+    @property
     def attribute(self) -> str:
         """The Python name of the value: ``integrationUser.timeZone`` → ``time_zone``."""
         return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name.rsplit(".", 1)[-1]).lower()
@@ -274,16 +279,16 @@ def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
     """``force://clientId:clientSecret:refreshToken@host`` → (client_id, secret, refresh_token, base_url)."""
     if not url.startswith("force://") or "@" not in url:
         raise ConfigurationError(
-            "eci-aircall:sfdxAuthUrl is not an SFDX auth URL "
+            f"{SFDX_AUTH_URL.full_name} is not an SFDX auth URL "
             "(force://<clientId>:<clientSecret>:<refreshToken>@<host>)",
             hint="print one with `sf org display --verbose --json --target-org <alias>` (sfdxAuthUrl) and "
-            "set it with `pulumi config set --secret eci-aircall:sfdxAuthUrl <url>`",
+            f"set it with `pulumi config set --secret {SFDX_AUTH_URL.full_name} <url>`",
         )
     creds, host = url[len("force://") :].rsplit("@", 1)
     parts = creds.split(":", 2)
     if len(parts) != 3 or not parts[0] or not parts[2] or not host:
         raise ConfigurationError(
-            "eci-aircall:sfdxAuthUrl must look like force://<clientId>:<clientSecret>:<refreshToken>@<host>",
+            f"{SFDX_AUTH_URL.full_name} must look like force://<clientId>:<clientSecret>:<refreshToken>@<host>",
             hint="print one with `sf org display --verbose --json --target-org <alias>`",
         )
     base = host if host.startswith(("https://", "http://")) else f"https://{host}"

@@ -76,7 +76,7 @@ def test_secret_keys_say_so_and_none_is_declared_secret_with_a_default() -> None
 
 def test_pulumi_yaml_config_block_is_exactly_the_one_generated_from_the_declarations() -> None:
     """Each key is declared once (providers/config_keys.py, salesforce/settings.py); Pulumi.yaml is written
-    from that by `make config`, and a hand edit or a forgotten regeneration fails here."""
+    from that by `make generate`, and a hand edit or a forgotten regeneration fails here."""
     text = (REPO / "Pulumi.yaml").read_text()
-    assert text[text.index("\nconfig:\n") + 1 :] == pulumi_yaml_config(), "run `make config`"
+    assert text[text.index("\nconfig:\n") + 1 :] == pulumi_yaml_config(), "run `make generate`"
     assert list(load_project()["config"]) == [key.name for key in KEYS]

@@ -6,17 +6,25 @@ from pathlib import Path
 from typing import Any
 
 from devtools.sf_emulator.handle import EmulatorHandle
+from providers import guide
+from providers.config_keys import (
+    AIRCALL_API_ID,
+    AIRCALL_API_TOKEN,
+    AIRCALL_API_URL,
+    SHARED_ECI,
+    key,
+)
+from providers.custom_site import CREATE_DEFAULTS
+from salesforce.settings import ACCESS_TOKEN, CA_BUNDLE, INSTANCE_URL, SFDX_AUTH_URL
 
 from .harness import REPO, Target
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "engine" / "example"
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
-# The names the component uses for the shared artifacts (components/eci_aircall.py, from the guide).
-SHARED_APP = "ECI_Connected_App"
-SHARED_AUTH_PROVIDER = "ECI_Auth_Provider"
-SHARED_SITE = "VoiceConnector"
-SHARED_NAMED_CREDENTIAL = "ECI_Named_Credential"
-GUEST_PERMISSION_SETS = ("Voice_Connector_Permission", "Conversation_Insights_Integration_User")
+GUEST_PERMISSION_SETS = (
+    str(key("permissionSets.voiceConnector").default),
+    str(key("permissionSets.integrationUser").default),
+)
 
 
 def program_available() -> bool:
@@ -31,21 +39,21 @@ def _program_login_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict
     """An SFDX auth URL instead of an access token: the providers must log in (refresh_token grant), which
     makes the 'no-op up: 0 calls, login included' goal bite."""
     config, secrets = _program_connection(emu)
-    del config["eci-aircall:instanceUrl"], secrets["eci-aircall:accessToken"]
-    return config, {**secrets, "eci-aircall:sfdxAuthUrl": emu.sfdx_auth_url()}
+    del config[INSTANCE_URL.full_name], secrets[ACCESS_TOKEN.full_name]
+    return config, {**secrets, SFDX_AUTH_URL.full_name: emu.sfdx_auth_url()}
 
 
 def _program_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     info = emu.info
     config = {
-        "eci-aircall:instanceUrl": emu.instance_url,
-        "eci-aircall:caBundle": emu.ca_cert,
-        "eci-aircall:aircallApiUrl": str(info["aircall_url"]),
-        "eci-aircall:aircallApiId": str(info["aircall_api_id"]),
+        INSTANCE_URL.full_name: emu.instance_url,
+        CA_BUNDLE.full_name: emu.ca_cert,
+        AIRCALL_API_URL.full_name: str(info["aircall_url"]),
+        AIRCALL_API_ID.full_name: str(info["aircall_api_id"]),
     }
     secrets = {
-        "eci-aircall:accessToken": emu.access_token,
-        "eci-aircall:aircallApiToken": str(info["aircall_api_token"]),
+        ACCESS_TOKEN.full_name: emu.access_token,
+        AIRCALL_API_TOKEN.full_name: str(info["aircall_api_token"]),
     }
     return config, secrets
 
@@ -75,7 +83,7 @@ def program(shared_eci: str = "create", *, login: bool = False) -> Target:
         project_dir=REPO,
         stack="demo",
         connection=_program_login_connection if login else _program_connection,
-        extra_config={"eci-aircall:sharedEci": shared_eci},
+        extra_config={SHARED_ECI.full_name: shared_eci},
         seed=seed_shared_eci if shared_eci == "adopt" else None,
     )
 
@@ -110,8 +118,8 @@ def seed_shared_eci(emu: EmulatorHandle) -> None:
     ok(
         md.AuthProvider.create(
             md.AuthProvider(
-                fullName=SHARED_AUTH_PROVIDER,
-                friendlyName="ECI Auth Provider",
+                fullName=guide.AUTH_PROVIDER_NAME,
+                friendlyName=guide.AUTH_PROVIDER_LABEL,
                 providerType="Salesforce",
                 consumerKey=key,
                 consumerSecret=secret,
@@ -122,11 +130,11 @@ def seed_shared_eci(emu: EmulatorHandle) -> None:
     ok(
         md.ConnectedApp.create(
             md.ConnectedApp(
-                fullName=SHARED_APP,
-                label="ECI Connected App",
+                fullName=guide.CONNECTED_APP_NAME,
+                label=guide.CONNECTED_APP_LABEL,
                 contactEmail="admin@other-connector.example",
                 oauthConfig=md.ConnectedAppOauthConfig(
-                    callbackUrl=f"{base}/services/authcallback/{SHARED_AUTH_PROVIDER}",
+                    callbackUrl=f"{base}/services/authcallback/{guide.AUTH_PROVIDER_NAME}",
                     consumerKey=key,
                     consumerSecret=secret,
                     scopes=["Content", "Api", "Web", "RefreshToken"],
@@ -140,24 +148,15 @@ def seed_shared_eci(emu: EmulatorHandle) -> None:
     ok(
         md.CustomSite.create(
             md.CustomSite(
-                fullName=SHARED_SITE,
-                masterLabel=SHARED_SITE,
+                fullName=guide.SITE_NAME,
+                masterLabel=guide.SITE_NAME,
                 active=True,
-                indexPage="SiteLogin",
-                clickjackProtectionLevel="SameOriginOnly",
+                indexPage=guide.SITE_HOME_PAGE,
+                clickjackProtectionLevel=guide.SITE_CLICKJACK_PROTECTION,
                 siteAdmin=admin_username,
                 siteGuestRecordDefaultOwner=admin_username,
                 urlPathPrefix="voiceconnector",
-                # What Setup fills in for a new site; the WSDL requires them on create.
-                allowHomePage=True,
-                allowStandardIdeasPages=True,
-                allowStandardLookups=True,
-                allowStandardPortalPages=True,
-                allowStandardSearch=True,
-                browserXssProtection=True,
-                contentSniffingProtection=True,
-                referrerPolicyOriginWhenCrossOrigin=True,
-                siteType="Visualforce",
+                **CREATE_DEFAULTS,  # what Setup fills in for a new site; the WSDL requires them on create
             )
         ),
         "CustomSite",
@@ -165,19 +164,19 @@ def seed_shared_eci(emu: EmulatorHandle) -> None:
     ok(
         md.NamedCredential.create(
             md.NamedCredential(
-                fullName=SHARED_NAMED_CREDENTIAL,
-                label="ECI Named Credential",
+                fullName=guide.ECI_NAMED_CREDENTIAL,
+                label=guide.ECI_NAMED_CREDENTIAL_LABEL,
                 endpoint=base,
                 protocol="Oauth",
                 principalType="NamedUser",
-                authProvider=SHARED_AUTH_PROVIDER,
-                oauthScope="refresh_token web api content",
+                authProvider=guide.AUTH_PROVIDER_NAME,
+                oauthScope=guide.ECI_OAUTH_SCOPE,
                 generateAuthorizationHeader=True,
             )
         ),
         "NamedCredential",
     )
-    site = sf.query(f"SELECT GuestUserId FROM Site WHERE Name = '{SHARED_SITE}'")
+    site = sf.query(f"SELECT GuestUserId FROM Site WHERE Name = '{guide.SITE_NAME}'")
     guest_id = site["records"][0]["GuestUserId"]
     sf.User.update(guest_id, {"IsActive": True})
     for name in GUEST_PERMISSION_SETS:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -15,6 +15,8 @@ from providers.preflight import PreflightFailed, PreflightInputs, PreflightProvi
 from salesforce import SalesforceClient
 from tests.providers.conftest import Driver, configured
 from tests.providers.test_salesforce import sfdx_settings
+
+T = TypeVar("T")
 
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -76,11 +78,19 @@ class RendezvousClient:
             self.calls.append("deploy")
         return {"done": True, "success": True, "status": "Succeeded", "details": {}}
 
-    def external_get(self, url: str, *, artifact: str, auth: Any = None) -> requests.Response:
+    # The Aircall ping borrows the client's HTTP session and retry policy.
+    @property
+    def http(self) -> RendezvousClient:
+        return self
+
+    def get(self, url: str, *, auth: Any = None, timeout: float = 0) -> requests.Response:
         self._meet("aircall")
         response = requests.Response()
         response.status_code = 200
         return response
+
+    def retrying(self, artifact: str, operation: str, fn: Callable[[], T]) -> T:
+        return fn()
 
 
 class FakeClientPreflight(PreflightProvider):

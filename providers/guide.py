@@ -1,0 +1,28 @@
+"""The fixed names and values of "Einstein Conversation Insights Aircall Configuration Guide" (Winter '25),
+declared once for the providers (their defaults), the component and the tools.
+
+Where the guide says "Important: Use this exact name." the ECI service looks the artifact up by that name, so
+none of these is configurable.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# "Set Up the Connected App": Connected App Name / API Name.
+CONNECTED_APP_NAME: Final = "ECI_Connected_App"
+CONNECTED_APP_LABEL: Final = "ECI Connected App"
+# "Add ECI as an Authorized Provider": Name / URL Suffix, provider type Salesforce.
+AUTH_PROVIDER_NAME: Final = "ECI_Auth_Provider"
+AUTH_PROVIDER_LABEL: Final = "ECI Auth Provider"
+# "Set Up the Salesforce Site": Site Label / Site Name, Active Site Home Page SiteLogin, Clickjack Protection
+# Level "Allow framing by the same origin only".
+SITE_NAME: Final = "VoiceConnector"
+SITE_HOME_PAGE: Final = "SiteLogin"
+SITE_CLICKJACK_PROTECTION: Final = "SameOriginOnly"
+# "Add Aircall Named Credentials": Label and Name Aircall.
+AIRCALL_NAMED_CREDENTIAL: Final = "Aircall"
+# "Add ECI Named Credentials": Label ECI Named Credential, Name ECI_Named_Credential, Scope.
+ECI_NAMED_CREDENTIAL: Final = "ECI_Named_Credential"
+ECI_NAMED_CREDENTIAL_LABEL: Final = "ECI Named Credential"
+ECI_OAUTH_SCOPE: Final = "refresh_token web api content"
