@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import stat
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.bench import fleet as bench_fleet
+from devtools.bench.fleet import LocalEngineRunner
 from tools import fleet
 from tools.fleet import FleetPlan, PlanError, StackJob, StackResult
 
@@ -280,15 +283,68 @@ def test_automation_engine_without_the_cli_exits_2_with_a_clear_message(
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     assert fleet.main(["up", "--stacks", "dev", "--work-dir", str(project)]) == 2
     err = capsys.readouterr().err
-    assert "Pulumi CLI (`pulumi`) is not on PATH" in err and "--engine local" in err
+    assert "Pulumi CLI (`pulumi`) is not on PATH" in err and "download-install" in err
 
 
 def test_plan_errors_exit_2_before_running_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = make_project(tmp_path, ["dev"])
-    assert fleet.main(["up", "--stacks", "nope", "--work-dir", str(project), "--engine", "local"]) == 2
+    assert fleet.main(["up", "--stacks", "nope", "--work-dir", str(project)]) == 2
     assert "no stack config for nope" in capsys.readouterr().err
+
+
+def test_an_injected_engine_runs_every_planned_job_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path, ["dev", "prod"])
+    seen: list[StackJob] = []
+
+    def factory(fleet_plan: FleetPlan, args: argparse.Namespace) -> fleet.Runner:
+        assert fleet_plan.work_dir == project.resolve()
+        assert args.state_dir == tmp_path / "st"
+
+        def run(job: StackJob) -> StackResult:
+            seen.append(job)
+            return StackResult(stack=job.stack, ok=job.stack == "dev", changes={"create": 1}, duration_s=0.0)
+
+        return run
+
+    argv = [
+        "up",
+        "--stacks",
+        "all",
+        "--work-dir",
+        str(project),
+        "--engine",
+        "fake",
+        "--state-dir",
+        str(tmp_path / "st"),
+    ]
+    assert fleet.main(argv, engines={"fake": factory}) == 1  # prod failed
+    assert sorted(j.stack for j in seen) == ["dev", "prod"] and all(j.verb == "up" for j in seen)
+    assert "(fake engine)" in capsys.readouterr().err
+
+
+def test_fleet_itself_offers_only_the_automation_api(tmp_path: Path) -> None:
+    project = make_project(tmp_path, ["dev"])
+    with pytest.raises(SystemExit):
+        fleet.main(["up", "--stacks", "dev", "--work-dir", str(project), "--engine", "local"])
+
+
+def test_the_bench_entry_point_adds_the_local_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path, ["dev"])
+    made: list[LocalEngineRunner] = []
+
+    def fake_call(self: LocalEngineRunner, job: StackJob) -> StackResult:
+        made.append(self)
+        return StackResult(stack=job.stack, ok=True, changes={}, duration_s=0.0)
+
+    monkeypatch.setattr(LocalEngineRunner, "__call__", fake_call)
+    argv = ["preview", "--stacks", "dev", "--work-dir", str(project), "--engine", "local"]
+    assert bench_fleet.main([*argv, "--state-dir", str(tmp_path / "state")]) == 0
+    assert len(made) == 1
+    assert made[0].command(StackJob(stack="dev", verb="preview"))[1:4] == ["-m", "devtools.engine", "preview"]
 
 
 FAKE_ENGINE = """#!{python}
@@ -311,9 +367,7 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
     fake = tmp_path / "fake-python"
     fake.write_text(FAKE_ENGINE.format(python=sys.executable, log=str(log)))
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    runner = fleet.LocalEngineRunner(
-        tmp_path, state_root=tmp_path / "state", python=str(fake), resource_parallel=4
-    )
+    runner = LocalEngineRunner(tmp_path, state_root=tmp_path / "state", python=str(fake), resource_parallel=4)
     job = StackJob(stack="dev", verb="up", config={"k:a": "1"}, secrets={"k:token": "s3cr3t"})
     result = runner(job)
     assert result.ok and dict(result.changes)["create"] == 2 and result.outputs == {"userId": "005x"}

@@ -1,20 +1,19 @@
 """Run one Pulumi verb over many org stacks at once and report per stack.
 
     python fleet.py {preview|up|refresh|destroy} --stacks dev,uat,prod [--parallel N] [--work-dir .]
-                    [--backend-url file://...] [--engine automation|local] [--json FILE]
+                    [--backend-url file://...] [--engine automation] [--json FILE]
 
 Each org is its own stack of this project (config in `stacks/Pulumi.<stack>.yaml`, the project's
-`stackConfigDir`). With `--engine automation` (the default, what teams run) every stack goes through
-Pulumi's Automation API (`pulumi.automation`), which drives the real `pulumi` CLI; with `--engine local`
-it goes through the repository's local engine (`python -m devtools.engine ... --json`), which is what the
-benchmark uses where the CLI is absent. Connection settings that differ per org and must not sit in a
-file (tokens) come from the environment: `--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}` reads
-`SF_TOKEN_DEV` for stack `dev`, and so on.
+`stackConfigDir`). Every stack goes through Pulumi's Automation API (`pulumi.automation`), which drives the
+real `pulumi` CLI. Connection settings that differ per org and must not sit in a file (tokens) come from the
+environment: `--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}` reads `SF_TOKEN_DEV` for stack `dev`,
+and so on.
 
 The module is split so the parts with decisions in them are pure and unit-tested without the CLI:
 `plan()` decides which stacks, in what order, how many at once and with which per-stack config;
-`run_fleet()` schedules jobs on an injected runner; `render_table()` / `exit_code()` report. The two
-runners are thin adapters.
+`run_fleet()` schedules jobs on a runner; `render_table()` / `exit_code()` report. A runner is a thin
+adapter from a `StackJob` to a `StackResult`; `main()` takes more of them by name (`--engine NAME`), which
+is how a tool runs the fleet on another engine without this module knowing it.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -37,7 +35,6 @@ from typing import Any, Protocol
 import yaml
 
 VERBS = ("preview", "up", "refresh", "destroy")
-ENGINES = ("automation", "local")
 # Each stack costs a CLI (or engine) process, the language host and a provider process; past a handful
 # per core the machine, not the orgs' latency, becomes the bottleneck, so the default stays modest.
 DEFAULT_MAX_PARALLEL = 8
@@ -78,6 +75,10 @@ class StackResult:
 
 class Runner(Protocol):
     def __call__(self, job: StackJob) -> StackResult: ...
+
+
+#: Makes the runner for a planned fleet from the parsed command line (``--engine NAME`` picks one).
+RunnerFactory = Callable[[FleetPlan, argparse.Namespace], Runner]
 
 
 # --- planning
@@ -323,8 +324,7 @@ def pulumi_cli_missing_message() -> str | None:
         return None
     return (
         "fleet: the Pulumi CLI (`pulumi`) is not on PATH, and the Automation API drives it. Install it "
-        "(https://www.pulumi.com/docs/iac/download-install/) or, in this repository's tests, use "
-        "--engine local."
+        "(https://www.pulumi.com/docs/iac/download-install/)."
     )
 
 
@@ -392,85 +392,16 @@ class AutomationRunner:
         )
 
 
-class LocalEngineRunner:
-    """Each stack through `python -m devtools.engine VERB --json`, with its own state dir under `state_root`.
-    """
-
-    def __init__(
-        self,
-        work_dir: Path,
-        *,
-        state_root: Path,
-        python: str = sys.executable,
-        resource_parallel: int | None = None,
-        env: Mapping[str, str] | None = None,
-        repo_root: Path | None = None,
-    ) -> None:
-        self._work_dir = work_dir.resolve()
-        self._state_root = state_root.resolve()
-        self._python = python
-        self._resource_parallel = resource_parallel
-        self._env = dict(os.environ if env is None else env)
-        # `devtools.engine` is importable from the repository root, which need not be the project dir.
-        root = str((repo_root or Path(__file__).resolve().parents[1]).resolve())
-        self._env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self._env.get("PYTHONPATH", "")) if p)
-
-    def command(self, job: StackJob) -> list[str]:
-        cmd = [
-            self._python,
-            "-m",
-            "devtools.engine",
-            job.verb,
-            "--stack",
-            job.stack,
-            "--cwd",
-            str(self._work_dir),
-        ]
-        cmd += ["--state-dir", str(self._state_root / job.stack), "--json"]
-        if self._resource_parallel is not None:
-            cmd += ["--parallel", str(self._resource_parallel)]
-        for key, value in job.config.items():
-            cmd += ["-c", f"{key}={value}"]
-        for key, value in job.secrets.items():
-            cmd += ["--secret", f"{key}={value}"]
-        return cmd
-
-    def __call__(self, job: StackJob) -> StackResult:
-        start = time.monotonic()
-        proc = subprocess.run(
-            self.command(job), capture_output=True, text=True, env=self._env, cwd=self._work_dir, check=False
-        )
-        duration = time.monotonic() - start
-        data: dict[str, Any] = {}
-        try:
-            parsed = json.loads(proc.stdout) if proc.stdout.strip() else {}
-            data = parsed if isinstance(parsed, dict) else {}
-        except json.JSONDecodeError:
-            data = {}
-        if proc.returncode != 0:
-            return StackResult(
-                stack=job.stack,
-                ok=False,
-                changes=data.get("changes") or {},
-                duration_s=duration,
-                error=first_error_line(
-                    proc.stderr or proc.stdout or f"exit {proc.returncode}", job.secrets.values()
-                )
-                or f"exit {proc.returncode}",
-            )
-        return StackResult(
-            stack=job.stack,
-            ok=True,
-            changes=data.get("changes") or {},
-            duration_s=duration,
-            outputs=data.get("outputs") or {},
-        )
-
-
 # --- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _automation_runner(fleet_plan: FleetPlan, args: argparse.Namespace) -> Runner:
+    return AutomationRunner(
+        fleet_plan.work_dir, backend_url=args.backend_url, resource_parallel=args.resource_parallel
+    )
+
+
+def build_parser(engines: Sequence[str] = ("automation",)) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fleet.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("verb", choices=VERBS)
     p.add_argument("--stacks", required=True, help="comma-separated stack names, or 'all'")
@@ -480,8 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resource-parallel", type=int, help="resource operations at once within a stack")
     p.add_argument("--work-dir", type=Path, default=Path("."), help="the Pulumi project (default: .)")
     p.add_argument("--backend-url", help="state backend, e.g. file://~/.pulumi-state (else the CLI's login)")
-    p.add_argument("--engine", choices=ENGINES, default="automation")
-    p.add_argument("--state-dir", type=Path, default=Path(".state/fleet"), help="--engine local: state root")
+    p.add_argument("--engine", choices=engines, default="automation")
+    p.add_argument(
+        "--state-dir", type=Path, default=Path(".state/fleet"), help="state root of engines that keep it here"
+    )
     p.add_argument(
         "-c", "--config", action="append", default=[], help="KEY=VALUE for every stack ({STACK} ok)"
     )
@@ -498,8 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, engines: Mapping[str, RunnerFactory] | None = None) -> int:
+    """The command line. ``engines`` adds runners by name to the Automation API's (``automation``)."""
+    factories: dict[str, RunnerFactory] = {"automation": _automation_runner, **(engines or {})}
+    args = build_parser(tuple(factories)).parse_args(argv)
     try:
         fleet_plan = plan(
             args.verb,
@@ -514,19 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlanError as exc:
         print(f"fleet: {exc}", file=sys.stderr)
         return 2
-    runner: Runner
     if args.engine == "automation":
         missing = pulumi_cli_missing_message()
         if missing:
             print(missing, file=sys.stderr)
             return 2
-        runner = AutomationRunner(
-            fleet_plan.work_dir, backend_url=args.backend_url, resource_parallel=args.resource_parallel
-        )
-    else:
-        runner = LocalEngineRunner(
-            fleet_plan.work_dir, state_root=args.state_dir, resource_parallel=args.resource_parallel
-        )
+    runner = factories[args.engine](fleet_plan, args)
     print(
         f"fleet {fleet_plan.verb}: {len(fleet_plan.jobs)} stacks, {fleet_plan.concurrency} at once "
         f"({args.engine} engine)",

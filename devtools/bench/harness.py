@@ -275,7 +275,8 @@ def run_scenario(target: Target, root: Path, *, latency_ms: int) -> ScenarioResu
         emu.stop()
 
 
-# --- the fleet: N org stacks at once through fleet.py --engine local, one emulator per stack
+# --- the fleet: N org stacks at once through fleet.py on the local engine (devtools/bench/fleet.py), one
+# emulator per stack
 
 
 @dataclass
@@ -322,7 +323,8 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
         env = engine_env(None)
         cmd = [
             sys.executable,
-            str(REPO / "tools" / "fleet.py"),
+            "-m",
+            "devtools.bench.fleet",
             "up",
             "--engine",
             "local",
