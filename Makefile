@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv sf-cli test demo lint bench fleet generate clean
 
-$(STAMP): requirements.txt
+# The runtime (requirements.txt: what the Pulumi program and its providers need) plus the development tools
+# (requirements-dev.txt: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at.
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -33,9 +35,10 @@ sf-cli: $(SF_STAMP)
 test: $(STAMP) $(SF_STAMP)
 	$(PY) -m pytest -q
 
+# ruff over everything, mypy over every package (tests included).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy providers components
+	$(VENV)/bin/mypy salesforce providers components devtools tools tests __main__.py
 
 # Files written from the one declaration of a fact: Pulumi.yaml's config block (from the config keys in
 # providers/config_keys.py and salesforce/settings.py) and docs/contracts.md's resource table (from the inputs

@@ -97,7 +97,7 @@ class FakeClientPreflight(PreflightProvider):
     fake: RendezvousClient
 
     @property
-    def client(self) -> Any:  # type: ignore[override]
+    def client(self) -> Any:
         return self.fake
 
 
