@@ -8,7 +8,10 @@ POST faults                       {"kind", "operation" (glob, default "*"), "nam
                                   request_limit_exceeded, invalid_session_id, reset_before, reply_lost
 DELETE faults, POST faults/clear  drop pending faults
 GET|POST settings                 org settings (POST merges the given keys)
-POST named-credentials/{name}/authorize   the admin's browser authorize step (metadata_api)
+POST named-credentials/{name}/authorize   the browser authorize step (metadata_api); optional body
+                                  {"username"}: authorize as that user (default: the seeded admin)
+POST named-credentials/{name}/revoke      the OAuth token is gone (revoked, or a sandbox refresh): the
+                                  executeAnonymous callout probe fails until authorized again (tooling)
 POST reset                        back to the seeded org; counters and faults cleared
 POST oauth/refresh-token          {"username", "client_id"} -> {"refresh_token"}: what the web-server flow's
                                   browser consent yields; default client is PlatformCLI
@@ -79,8 +82,14 @@ def _handle(emu: Emulator, method: str, path: str, body: bytes) -> Reply:
         if mod is None:
             raise ApiError(501, "NOT_IMPLEMENTED", "the Metadata API module is not available")
         emu.org.begin_request()
-        mod.authorize_named_credential(emu.org, parts[1])
+        mod.authorize_named_credential(emu.org, parts[1], _json(body).get("username"))
         return json_reply(200, {"authorized": parts[1]})
+    if head == "named-credentials" and len(parts) == 3 and parts[2] == "revoke" and method == "POST":
+        from . import tooling
+
+        emu.org.begin_request()
+        tooling.revoke_named_credential(emu, parts[1])
+        return json_reply(200, {"revoked": parts[1]})
     if head == "oauth" and parts[1:] == ["refresh-token"] and method == "POST":
         from .auth import find_client
 

@@ -209,8 +209,13 @@ class EmulatorHandle:
     def clear_faults(self) -> None:
         self.control("POST", "faults/clear")
 
-    def authorize_named_credential(self, name: str) -> None:
-        self.control("POST", f"named-credentials/{name}/authorize")
+    def authorize_named_credential(self, name: str, username: str | None = None) -> None:
+        self.control(
+            "POST", f"named-credentials/{name}/authorize", {"username": username} if username else None
+        )
+
+    def revoke_named_credential(self, name: str) -> None:
+        self.control("POST", f"named-credentials/{name}/revoke")
 
     def reset(self) -> None:
         self.control("POST", "reset")

@@ -918,7 +918,7 @@ def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
         )
 
 
-def authorize_named_credential(org: OrgLike, full_name: str) -> None:
+def authorize_named_credential(org: OrgLike, full_name: str, username: str | None = None) -> None:
     """Complete the browser authorize step of an OAuth named credential.
 
     Raises ``store.ApiError`` (404 NOT_FOUND for an unknown name, 400 for a credential that does not use
@@ -926,9 +926,9 @@ def authorize_named_credential(org: OrgLike, full_name: str) -> None:
     """
     try:
         with org.transaction():
-            mt.authorize_named_credential(org, full_name)
+            mt.authorize_named_credential(org, full_name, username)
     except KeyError as exc:
-        raise ApiError(404, "NOT_FOUND", f"No named credential named {full_name}") from exc
+        raise ApiError(404, "NOT_FOUND", f"No named credential or user named {exc.args[0]}") from exc
     except ValueError as exc:
         raise ApiError(400, "INVALID_OPERATION", str(exc)) from exc
 

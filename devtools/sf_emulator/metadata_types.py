@@ -547,16 +547,22 @@ def named_credential_status(org: OrgLike, full_name: str) -> dict[str, Any]:
     }
 
 
-def authorize_named_credential(org: OrgLike, full_name: str) -> None:
-    """The admin's browser round trip (login + Authorize) for an OAuth named principal."""
+def authorize_named_credential(org: OrgLike, full_name: str, username: str | None = None) -> None:
+    """The browser round trip (login + Authorize) for an OAuth named principal, logged in as ``username``
+    (the guide: the integration user) or, by default, the seeded admin."""
     record = org.metadata_get("NamedCredential", full_name)
     if record is None:
         raise KeyError(full_name)
     if record.get("protocol") != "Oauth":
         raise ValueError(f"named credential {full_name} does not use OAuth")
-    admin = admin_user(org)
+    user = admin_user(org)
+    if username:
+        found = org.sobject_find("User", Username=username)
+        if not found:
+            raise KeyError(username)
+        user = found[0]
     record["_authenticationStatus"] = NC_AUTHENTICATED
-    record["_authenticatedAs"] = admin.get("Username") if admin else None
+    record["_authenticatedAs"] = user.get("Username") if user else None
     record["_modified"] = now_iso()
     org.metadata_put("NamedCredential", record["fullName"], record)
 

@@ -205,7 +205,7 @@ class Call:
     """What the router knows about one request before it runs."""
 
     operation: str
-    surface: str  # rest, connect, metadata, partner, oauth, userinfo, aircall, controls
+    surface: str  # rest, connect, tooling, metadata, partner, oauth, userinfo, aircall, controls
     names: list[str] = field(default_factory=list)
     session: str | None = None  # the token presented (None: no session needed)
     needs_session: bool = True
@@ -297,6 +297,10 @@ class Emulator:
         if path.rstrip("/") == "/services/oauth2/userinfo":
             return Call("auth.userinfo", "userinfo", session=bearer or "")
         if path.startswith("/services/data"):
+            from . import tooling
+
+            if tooling.route(method, path):
+                return Call(tooling.OPERATION, "tooling", session=bearer or "")
             r = rest.route(method, path, query)
             if r is None:
                 return None
@@ -365,6 +369,10 @@ class Emulator:
         if call.surface == "userinfo":
             assert user_id is not None
             return auth.userinfo(org, user_id)
+        if call.surface == "tooling":
+            from . import tooling
+
+            return tooling.handle(self, method, query, user_id)
         if call.surface == "aircall":
             from . import aircall
 
@@ -612,7 +620,7 @@ class _Handler(BaseHTTPRequestHandler):
             # The change is committed; the client never hears about it.
             self._abort()
             return
-        if call.surface in ("rest", "connect"):
+        if call.surface in ("rest", "connect", "tooling"):
             # REST API Developer Guide, "Limit Info Header": every REST reply carries
             # "Sforce-Limit-Info: api-usage=<used>/<daily limit>".
             limit = int(emu.org.settings.get("daily_api_limit", 100000))

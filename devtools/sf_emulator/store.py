@@ -384,6 +384,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # How many checkDeployStatus calls answer a deploy as still InProgress before its result (Salesforce runs
     # deploys asynchronously; 0 = done at the first check), so a client's polling can be proven.
     "deploy_checks_in_progress": 0,
+    # Whether the connecting user may run anonymous Apex ("Author Apex"); false: Tooling executeAnonymous is
+    # refused (tooling.py).
+    "author_apex": True,
 }
 
 ADMIN_USERNAME = "admin@eci-emulator.example"

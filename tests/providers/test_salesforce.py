@@ -298,3 +298,21 @@ def test_reply_lost_after_a_create_converges_on_the_one_created_record(org: Any)
     users = org.sf().query(f"SELECT Id FROM User WHERE Username = '{USER['username']}'")["records"]
     assert len(users) == 1 and users[0]["Id"] == outs["user_id"]
     assert outs["adopted"] is False  # it is ours: the lost reply was to our own create
+
+
+# ---- Tooling API executeAnonymous --------------------------------------------------------------------------
+def test_execute_anonymous_answers_the_execute_anonymous_result_through_the_chokepoint(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    result = client.execute_anonymous("System.debug(1);", artifact="probe")
+    # The emulator runs only the health probes: anything else is its honest compile problem.
+    assert result["compiled"] is False and result["compileProblem"].startswith("Not emulated")
+    assert org.calls()["by_operation"]["tooling.executeAnonymous"] == 1
+
+
+def test_execute_anonymous_refused_without_author_apex_is_one_salesforce_error(org: Any) -> None:
+    org.settings(author_apex=False)
+    client = SalesforceClient(settings_for(org))
+    with pytest.raises(SalesforceError) as err:
+        client.execute_anonymous("System.debug(1);", artifact="probe")
+    assert err.value.status == 403 and err.value.error_code == "INSUFFICIENT_ACCESS"
+    assert org.calls()["by_operation"]["tooling.executeAnonymous"] == 1  # not retried
