@@ -2,9 +2,9 @@
 
 A provider module declares only what is particular to its artifact; everything else lives here::
 
-    class CustomSiteInputs(ArtifactInputs):              # pydantic: check() turns errors into CheckFailures
-        full_name: str = "VoiceConnector"
-        label: str = "VoiceConnector"
+    class CustomSiteInputs(ArtifactInputs):              # pydantic: the ONE declaration of the inputs
+        full_name: str = guide.SITE_NAME                 # check() turns errors into CheckFailures
+        label: str = guide.SITE_NAME
         active: bool = True
 
     class CustomSiteProvider(MetadataProvider):
@@ -17,10 +17,8 @@ A provider module declares only what is particular to its artifact; everything e
         computed = ("guest_user_id",)                    # outputs besides the inputs (see computed_outputs)
 
     class CustomSite(ArtifactResource, module="eci-aircall", name="CustomSite"):
+        provider_class = CustomSiteProvider              # keyword arguments: CustomSiteInputs' fields
         guest_user_id: pulumi.Output[str]
-        def __init__(self, resource_name: str, *, full_name: str = "VoiceConnector", ...,
-                     opts: pulumi.ResourceOptions | None = None) -> None:
-            super().__init__(CustomSiteProvider(), resource_name, {"full_name": full_name, ...}, opts)
 
 Shape of the state (outputs) of every resource: each non-secret input under its own name; for each secret
 (write-only) input ``<field>_hash`` (salted PBKDF2, so a changed input is detected without keeping the value);

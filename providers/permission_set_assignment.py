@@ -67,8 +67,7 @@ class PermissionSetAssignmentProvider(SObjectProvider):
                 f"permission set {name!r} does not exist in this org (neither as API name nor as label)",
                 artifact=self.artifact(inputs),
                 hint="install or update the Voice Connector package (guide: Configure Aircall with ECI), "
-                "or fix "
-                f"the name in {PERMISSION_SETS_KEY}",
+                f"or fix the name in {PERMISSION_SETS_KEY}",
             )
         if len(chosen) > 1:
             raise InputError(

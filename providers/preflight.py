@@ -174,8 +174,8 @@ class PreflightProvider(ArtifactProvider):
 
         The reads are independent, and everything else in the stack waits for Preflight, so they are issued
         concurrently (one thread each, all through the client's chokepoint): the preflight costs about the
-        slowest read instead of the sum of them. Results are taken in the order the checks used to run one
-        after another, so a failure reported is the same one, with the same message, whatever finished first.
+        slowest read instead of the sum of them. Results are taken in the guide's order, so the failure
+        reported is the same one, with the same message, whatever finished first.
         """
         mode = str(inputs["shared_eci"])
         app_kind = str(inputs["oauth_app_kind"])
