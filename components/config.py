@@ -192,8 +192,8 @@ def _clean(value: str | None) -> str | None:
     return None if value is None or value.strip() == "" else value.strip()
 
 
-def _check_login(read: _Reader, stored_secret: Collection[str] | None) -> None:
-    """Exactly one of access token (+ instance URL) | SFDX auth URL | JWT bearer; secrets stored encrypted."""
+def _check_login(read: _Reader) -> None:
+    """Exactly one of access token (+ instance URL) | SFDX auth URL | JWT bearer."""
     jwt_set = [k for k in JWT_KEYS if read.get(k) is not None]
     methods = [
         name
@@ -222,12 +222,14 @@ def _check_login(read: _Reader, stored_secret: Collection[str] | None) -> None:
                 read.problem(k, "is not set (the JWT bearer login needs username, clientId and privateKey)")
     elif methods == [ACCESS_TOKEN.name] and read.get(INSTANCE_URL) is None:
         read.problem(INSTANCE_URL, "is not set (an access token needs the org's instance URL)")
-    if stored_secret is not None:
-        for key in KEYS:
-            if key.secret and read.get(key) is not None and key.name not in stored_secret:
-                # A plaintext token in a stack file ends up in version control; Pulumi.yaml cannot demand
-                # encryption for a key that has a default, so the program does.
-                read.problem(key, "is stored in plaintext: set it again with --secret")
+
+
+def _check_secrets_encrypted(read: _Reader, stored_secret: Collection[str]) -> None:
+    # A plaintext token in a stack file ends up in version control; Pulumi.yaml cannot demand encryption for
+    # a key that has a default, so the program does.
+    for key in KEYS:
+        if key.secret and read.get(key) is not None and key.name not in stored_secret:
+            read.problem(key, "is stored in plaintext: set it again with --secret")
 
 
 def _integration_user(read: _Reader) -> IntegrationUserConfig:
@@ -263,7 +265,9 @@ def parse(
     Secret keys' values are only checked; the returned dict records which secrets are present, never a value.
     """
     read = _Reader(raw)
-    _check_login(read, stored_secret)
+    _check_login(read)
+    if stored_secret is not None:
+        _check_secrets_encrypted(read, stored_secret)
     read.check_each()
     if read.problems:
         return {}, read.problems
