@@ -316,7 +316,13 @@ def test_load_returns_the_aircall_token_as_a_secret_output(stack_config: None) -
         token = loaded.aircall_api_token
         return loaded, await token.is_secret(), await token.future()
 
-    loaded, is_secret, value = asyncio.run(load_and_resolve())
+    # A loop of its own: asyncio.run would leave the main thread without a current loop, which the Pulumi
+    # mocks of later test modules (tests/test_component.py) need.
+    loop = asyncio.new_event_loop()
+    try:
+        loaded, is_secret, value = loop.run_until_complete(load_and_resolve())
+    finally:
+        loop.close()
     assert isinstance(loaded.aircall_api_token, pulumi.Output)
     assert TOKEN not in repr(loaded.model_dump(exclude={"aircall_api_token"}))
     assert is_secret is True and value == TOKEN
