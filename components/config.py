@@ -2,7 +2,7 @@
 
 Every key is declared once (``providers/config_keys.py``, the connection keys in ``salesforce/settings.py``):
 its default, check, example and source come from there, and so does ``Pulumi.yaml``'s ``config`` block
-(:func:`pulumi_yaml_config`, written by ``make generate``). This module adds only what spans keys: which login
+(:func:`pulumi_yaml_config`; ``make generate`` writes it). This module adds only what spans keys: which login
 is configured, defaults that depend on another key, and the typed :class:`StackConfig` the component reads.
 
 Everything is checked before the component registers a single resource, so a bad or missing value costs no
@@ -316,13 +316,3 @@ def pulumi_yaml_config() -> str:
             out.extend(f"  {line}" for line in body.splitlines())
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-
-
-if __name__ == "__main__":
-    # `make generate`: rewrite Pulumi.yaml's config block (from `config:` on) from the declarations.
-    from pathlib import Path
-
-    project = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
-    text = project.read_text()
-    head = text[: text.index("\nconfig:\n") + 1]
-    project.write_text(head + pulumi_yaml_config())
