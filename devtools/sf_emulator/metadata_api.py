@@ -48,6 +48,7 @@ MAX_LIST_QUERIES = 3
 _RECORD_OPERATIONS = ("createMetadata", "updateMetadata", "upsertMetadata")
 _NAME_OPERATIONS = ("readMetadata", "deleteMetadata")
 _DEPLOY_OPERATIONS = ("deploy", "checkDeployStatus")
+_RETRIEVE_OPERATIONS = ("retrieve", "checkRetrieveStatus")
 OPERATIONS = (
     *_RECORD_OPERATIONS,
     *_NAME_OPERATIONS,
@@ -55,6 +56,7 @@ OPERATIONS = (
     "listMetadata",
     "describeMetadata",
     *_DEPLOY_OPERATIONS,
+    *_RETRIEVE_OPERATIONS,
 )
 
 
@@ -330,8 +332,25 @@ def _parse_operation(op: etree._Element) -> Any:
                 )
             _check_known_elements(record, _lookup_type(client, type_name), client)
     else:
+        _bind_parameters_by_position(op, element.type)
         _check_known_elements(op, element.type, client)
     return element.parse(op, client.wsdl.types)
+
+
+def _bind_parameters_by_position(op: etree._Element, xsd_type: Any) -> None:
+    """Name the operation's parameter elements as the WSDL does, by their position.
+
+    Salesforce's SOAP endpoint binds an operation's parameters by order, not by element name: jsforce (the
+    Salesforce CLI's client) sends ``<retrieve><request>`` where the WSDL names it ``retrieveRequest``
+    (jsforce lib/api/metadata.js, ``retrieve()``), and that is how every ``sf project retrieve`` reaches
+    real orgs. Children already named as a parameter are left alone; nested elements are still checked
+    strictly.
+    """
+    expected = [name for name, _ in xsd_type.elements]
+    for position, child in enumerate(c for c in op if isinstance(c.tag, str)):
+        name = _local(child.tag)
+        if name not in expected and position < len(expected):
+            child.tag = f"{{{MD_NS}}}{expected[position]}"
 
 
 def _to_plain(value: Any) -> Any:
@@ -653,6 +672,15 @@ def _describe(org: OrgLike, parsed: Any) -> bytes:
 # memory (not in the store: a validation must not count as a write), answering it on the first status check.
 
 _deploy_lock = threading.Lock()
+
+
+def _async_id(key_prefix: str) -> str:
+    """An 18-character Id for an async job (0Af deploy, 09S retrieve), kept out of the store: a validation
+    or a retrieve must not count as a write."""
+    from devtools.sf_emulator.store import id18
+
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return id18(key_prefix + "8d" + "".join(secrets.choice(alphabet) for _ in range(10)))
 _deploy_results: dict[str, Record] = {}
 
 
@@ -819,7 +847,7 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
                 raise _Rollback()
     except _Rollback:
         pass
-    async_id = "0Af" + secrets.token_hex(6)
+    async_id = _async_id("0Af")
     admin = mt.admin_user(org)
     result: Record = {
         "checkOnly": check_only,
@@ -871,6 +899,147 @@ def _check_deploy_status(parsed: Any) -> bytes:
     return _envelope("checkDeployStatusResponse", result=_to_zeep(xsd_type, shown))
 
 
+# ------------------------------------------------------------------------------------------------------------
+# retrieve / checkRetrieveStatus (Metadata API Developer Guide: "retrieve()", "RetrieveRequest",
+# "checkRetrieveStatus()", "RetrieveResult"): the reverse of deploy. retrieve() answers an AsyncResult
+# (Queued); checkRetrieveStatus(id, includeZip) answers RetrieveResult {done, status Succeeded, success,
+# fileProperties (one per file, package.xml included), messages (members that do not exist), zipFile}. Without
+# singlePackage the files sit under unpackaged/ ("unpackaged/package.xml"). Each component file is what
+# readMetadata would answer for it (the same per-type read rule, so write-only secrets stay out), fullName
+# left out (the file name carries it), in the type's directory with its suffix. Like deploy, the emulator does
+# the work at the retrieve() call and keeps the result in memory until it is read.
+
+_retrieve_results: dict[str, Record] = {}
+
+
+def component_file(type_name: str, record: Record) -> bytes:
+    """A component's source file as Salesforce writes it in a retrieve zip (4-space indented, default ns)."""
+    xsd_type = schema().client.get_type(f"{{{MD_NS}}}{type_name}")
+    root = etree.Element(f"{{{MD_NS}}}{type_name}", nsmap={None: MD_NS})
+    xsd_type.render(root, _to_zeep(xsd_type, {k: v for k, v in record.items() if k != "fullName"}))
+    etree.indent(root, space="    ")
+    return XML_DECLARATION + b"\n" + etree.tostring(root, encoding="UTF-8") + b"\n"
+
+
+def _package_xml(members: dict[str, list[str]], version: str) -> bytes:
+    root = etree.Element(f"{{{MD_NS}}}Package", nsmap={None: MD_NS})
+    for type_name in sorted(members):
+        types = etree.SubElement(root, f"{{{MD_NS}}}types")
+        for name in members[type_name]:
+            etree.SubElement(types, f"{{{MD_NS}}}members").text = name
+        etree.SubElement(types, f"{{{MD_NS}}}name").text = type_name
+    etree.SubElement(root, f"{{{MD_NS}}}version").text = version
+    etree.indent(root, space="    ")
+    return XML_DECLARATION + b"\n" + etree.tostring(root, encoding="UTF-8") + b"\n"
+
+
+def _retrieve(org: OrgLike, parsed: Any) -> bytes:
+    request = parsed.retrieveRequest
+    if request.packageNames or request.specificFiles:
+        raise MetadataFault("sf:INVALID_OPERATION", "packageNames and specificFiles are not emulated")
+    if request.unpackaged is None:
+        raise MetadataFault("sf:INVALID_OPERATION", "unpackaged: required (no package names given)")
+    prefix = "" if request.singlePackage else "unpackaged/"
+    stamp = mt.now_iso()
+    admin = mt.admin_user(org)
+    admin_id = str(admin["Id"]) if admin else ""
+    admin_name = str(admin.get("Name") or admin.get("Username") or "") if admin else ""
+    requested: dict[str, list[str]] = {}
+    files: dict[str, bytes] = {}
+    properties: list[Record] = []
+    messages: list[Record] = []
+    for types in request.unpackaged.types or []:
+        type_name = str(types.name or "")
+        names = [str(n) for n in (types.members or [])]
+        requested.setdefault(type_name, []).extend(names)
+        rule = mt.rule_for(type_name)
+        if rule is None:
+            messages.append(
+                {
+                    "fileName": f"{prefix}package.xml",
+                    "problem": f"Entity type: '{type_name}' is unknown or not supported in this emulator",
+                }
+            )
+            continue
+        if "*" in names:
+            names = [str(r["fullName"]) for r in rule.list_names(org)]
+        for name in names:
+            stored = rule.get(org, name)
+            if stored is None:
+                # Salesforce's wording for a package.xml member the org does not have.
+                messages.append(
+                    {
+                        "fileName": f"{prefix}package.xml",
+                        "problem": f"Entity of type '{type_name}' named '{name}' cannot be found",
+                    }
+                )
+                continue
+            file_name = f"{prefix}{rule.directory}/{stored['fullName']}.{rule.suffix}"
+            files[file_name] = component_file(type_name, rule.read(org, stored))
+            properties.append(
+                {
+                    "createdById": admin_id,
+                    "createdByName": admin_name,
+                    "createdDate": _md_date(stored.get("_created")),
+                    "fileName": file_name,
+                    "fullName": stored["fullName"],
+                    "id": stored.get("_id", ""),
+                    "lastModifiedById": admin_id,
+                    "lastModifiedByName": admin_name,
+                    "lastModifiedDate": _md_date(stored.get("_modified") or stored.get("_created")),
+                    "manageableState": "unmanaged",
+                    "type": type_name,
+                }
+            )
+    version = str(request.unpackaged.version or request.apiVersion or API_VERSION)
+    files[f"{prefix}package.xml"] = _package_xml(requested, version)
+    properties.append(
+        {
+            "createdById": admin_id,
+            "createdByName": admin_name,
+            "createdDate": stamp,
+            "fileName": f"{prefix}package.xml",
+            "fullName": "package.xml",
+            "id": "",
+            "lastModifiedById": admin_id,
+            "lastModifiedByName": admin_name,
+            "lastModifiedDate": stamp,
+            "manageableState": "unmanaged",
+            "type": "Package",
+        }
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            archive.writestr(name, files[name])
+    async_id = _async_id("09S")
+    result: Record = {
+        "done": True,
+        "fileProperties": properties,
+        "id": async_id,
+        "messages": messages,
+        "status": "Succeeded",
+        "success": True,
+        "zipFile": buffer.getvalue(),
+    }
+    with _deploy_lock:
+        _retrieve_results[async_id] = result
+    async_result = schema().client.get_type(f"{{{MD_NS}}}AsyncResult")
+    return _envelope("retrieveResponse", result=async_result(done=False, id=async_id, state="Queued"))
+
+
+def _check_retrieve_status(parsed: Any) -> bytes:
+    with _deploy_lock:
+        result = _retrieve_results.get(str(parsed.asyncProcessId or ""))
+    if result is None:
+        raise MetadataFault("sf:INVALID_ID_FIELD", f"invalid id: {parsed.asyncProcessId}")
+    shown = dict(result)
+    if parsed.includeZip is False:
+        shown["zipFile"] = None
+    xsd_type = schema().client.get_type(f"{{{MD_NS}}}RetrieveResult")
+    return _envelope("checkRetrieveStatusResponse", result=_to_zeep(xsd_type, shown))
+
+
 def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
     """Answer one Metadata API request (session already checked by the server)."""
     try:
@@ -894,6 +1063,10 @@ def handle(org: OrgLike, body: bytes) -> tuple[int, bytes]:
         parsed = _parse_operation(op)
         if operation == "checkDeployStatus":
             return 200, _check_deploy_status(parsed)
+        if operation == "retrieve":
+            return 200, _retrieve(org, parsed)
+        if operation == "checkRetrieveStatus":
+            return 200, _check_retrieve_status(parsed)
         if operation in _RECORD_OPERATIONS:
             return 200, _save_records(org, operation, parsed)
         if operation == "readMetadata":
