@@ -49,7 +49,5 @@ def test_create_record_then_query_it_back(logged_in: Sf) -> None:
 
 
 def test_query_of_an_unknown_field_fails_with_salesforces_error(logged_in: Sf) -> None:
-    answer = logged_in(
-        "data", "query", "--target-org", "emu", "--query", "SELECT Nope FROM User", ok=False
-    )
+    answer = logged_in("data", "query", "--target-org", "emu", "--query", "SELECT Nope FROM User", ok=False)
     assert answer["name"] == "INVALID_FIELD"
