@@ -151,6 +151,16 @@ def soap_partner(org: Org, body: bytes, session_user: str | None) -> Reply:
             500,
             partner_fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"),
         )
+    if op == "logout":
+        # Partner API "logout()": ends the session named in the SessionHeader; the reply is an empty
+        # logoutResponse.
+        org.end_session(_sid or "")
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns="{PARTNER_NS}"><soapenv:Body>'
+            "<logoutResponse/></soapenv:Body></soapenv:Envelope>"
+        )
+        return _soap_reply(200, xml.encode())
     if op == "getUserInfo":
         user = org.sobject_get("User", session_user) or {}
         xml = (
@@ -310,6 +320,63 @@ def _jwt_bearer(org: Org, assertion: str) -> Reply:
     if not users or not users[0].get("IsActive") or users[0].get("UserType") == "Guest":
         return _oauth_error("invalid_grant", "user hasn't approved this consumer")
     return _token_reply(org, users[0]["Id"])
+
+
+def revoke(org: Org, body: bytes, query: dict[str, str]) -> Reply:
+    """``/services/oauth2/revoke`` (Salesforce Help, "Revoke OAuth Tokens"): POST a form ``token=`` (or GET
+    ``?token=``) naming an access or a refresh token; 200 with an empty body when it was revoked, else 400
+    ``unsupported_token_type``. A revoked access token ends that session at once."""
+    form = dict(query)
+    form.update(dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+    token = form.get("token", "")
+    if token and (org.end_session(token) or org.revoke_refresh_token(token)):
+        return 200, {}, b""
+    return _oauth_error("unsupported_token_type", "this token type is not supported")
+
+
+def identity(org: Org, user_id: str, path: str) -> Reply:
+    """The identity URL, ``/id/{orgId}/{userId}`` (Salesforce Help, "Identity URLs"): who the session's user
+    is, with the API endpoints. A session may read only its own user's identity (another user's: 403
+    ``Bad_Id``)."""
+    parts = [p for p in path.split("/") if p]
+    oid = org.organization_id()
+    if len(parts) != 3 or parts[1][:15] != oid[:15] or parts[2][:15] != user_id[:15]:
+        return json_reply(403, "Bad_Id")
+    status, headers, body = userinfo(org, user_id)
+    info = json.loads(body)
+    user = org.sobject_get("User", user_id) or {}
+    base = org.instance_url
+    urls = dict(info["urls"])
+    urls.update(
+        {
+            "search": f"{base}/services/data/v{{version}}/search/",
+            "recent": f"{base}/services/data/v{{version}}/recent/",
+            "profile": f"{base}/{user_id}",
+            "custom_domain": base,
+        }
+    )
+    return json_reply(
+        200,
+        {
+            "id": info["sub"],
+            "asserted_user": True,
+            "user_id": user_id,
+            "organization_id": oid,
+            "username": user.get("Username"),
+            "nick_name": user.get("CommunityNickname"),
+            "display_name": user.get("Name"),
+            "email": user.get("Email"),
+            "email_verified": True,
+            "first_name": user.get("FirstName"),
+            "last_name": user.get("LastName"),
+            "timezone": user.get("TimeZoneSidKey"),
+            "active": bool(user.get("IsActive")),
+            "user_type": str(user.get("UserType", "Standard")).upper(),
+            "language": user.get("LanguageLocaleKey"),
+            "locale": user.get("LocaleSidKey"),
+            "urls": urls,
+        },
+    )
 
 
 def userinfo(org: Org, user_id: str) -> Reply:

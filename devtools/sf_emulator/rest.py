@@ -19,6 +19,11 @@ from typing import Any
 from . import soql
 from .store import API_VERSION, SCHEMA, ApiError, Org, SObjectType, normalize_id, sobject_type
 
+
+def sobject_for_id(record_id: str) -> SObjectType | None:
+    """The object an Id belongs to, by its 3-character key prefix."""
+    return next((t for t in SCHEMA.values() if t.key_prefix == record_id[:3]), None)
+
 Reply = tuple[int, dict[str, str], bytes]
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -94,6 +99,9 @@ def route(method: str, path: str, query: dict[str, str]) -> Route | None:
             mm = re.search(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", q, re.IGNORECASE)
             return Route("rest.query", [mm.group(1)] if mm else [])
         return Route("rest.queryMore")
+    if head == "composite" and len(parts) == 2 and parts[1] == "sobjects":
+        op = {"POST": "create", "PATCH": "update", "DELETE": "delete"}.get(method, "read")
+        return Route(f"rest.composite.sobjects.{op}")
     if head == "apps" and len(parts) > 2 and parts[1] == "oauth":
         # Connect REST under /apps/oauth/: credentials/{appId}/{consumerId} and usage.
         return Route(f"connect.oauth_{parts[2]}", parts[3:])
@@ -162,9 +170,10 @@ class Rest:
         headers: dict[str, str],
         body: bytes,
         usage: tuple[int, int],
+        user_id: str | None = None,
     ) -> Reply:
         try:
-            return self._handle(method, path, query, headers, body, usage)
+            return self._handle(method, path, query, headers, body, usage, user_id)
         except ApiError as e:
             return error_reply(e)
 
@@ -176,6 +185,7 @@ class Rest:
         headers: dict[str, str],
         body: bytes,
         usage: tuple[int, int],
+        user_id: str | None,
     ) -> Reply:
         if path.rstrip("/") == "/services/data":
             return json_reply(
@@ -193,7 +203,13 @@ class Rest:
         base = f"/services/data/v{version}"
         parts = [p for p in (m.group(2) or "").split("/") if p]
         if not parts:
-            return json_reply(200, {k: f"{base}/{k}" for k in ("sobjects", "query", "queryAll", "limits")})
+            resources = {k: f"{base}/{k}" for k in ("sobjects", "query", "queryAll", "limits", "composite")}
+            if user_id:
+                # Real orgs list the session user's identity URL among the resources. Its My Domain form
+                # (Salesforce Help, "Identity URLs": https://MyDomainName.my.salesforce.com/id/orgID/userID),
+                # so a client that follows it stays on this org rather than going to login.salesforce.com.
+                resources["identity"] = f"{self.org.instance_url}/id/{self.org.organization_id()}/{user_id}"
+            return json_reply(200, resources)
         head = parts[0]
         if head == "limits" and len(parts) == 1 and method == "GET":
             used, limit = usage
@@ -216,7 +232,100 @@ class Rest:
                 return self._query_more(parts[1], headers, base)
         if head == "sobjects":
             return self._sobjects(method, parts[1:], body, base)
+        if head == "composite" and parts[1:] == ["sobjects"]:
+            return self._collections(method, query, body)
         raise not_found()
+
+    # ---- sObject Collections ---------------------------------------------------------------------------
+    def _collections(self, method: str, query: dict[str, str], body: bytes) -> Reply:
+        """``/composite/sobjects`` (REST API Developer Guide, "sObject Collections"): create (POST), update
+        (PATCH) or delete (DELETE ``?ids=&allOrNone=``) up to 200 records in one call, answering one
+        ``{"id", "success", "errors": [{"statusCode", "message", "fields"}]}`` per record, in order. With
+        ``allOrNone`` one failure rolls every record back and the others report
+        ALL_OR_NONE_OPERATION_ROLLED_BACK."""
+        if method == "DELETE":
+            ids = [i for i in query.get("ids", "").split(",") if i]
+            all_or_none = query.get("allOrNone", "false").lower() == "true"
+            items: list[Any] = ids
+        elif method in ("POST", "PATCH"):
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                raise ApiError(
+                    400, "JSON_PARSER_ERROR", "Unexpected character: was expecting a JSON value"
+                ) from None
+            if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+                raise ApiError(400, "INVALID_FIELD", "records: a JSON array of sObjects is required")
+            all_or_none = bool(data.get("allOrNone", False))
+            items = data["records"]
+        else:
+            raise method_not_allowed(method, "POST,PATCH,DELETE")
+        if len(items) > 200:
+            raise ApiError(
+                400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records"
+            )
+        results: list[dict[str, Any]] = []
+        failed = False
+
+        class _RollBack(Exception):
+            pass
+
+        try:
+            with self.org.transaction():
+                for item in items:
+                    try:
+                        with self.org.transaction():
+                            rid = self._collection_item(method, item)
+                        results.append({"id": rid, "success": True, "errors": []})
+                    except ApiError as e:
+                        failed = True
+                        failed_id = item if isinstance(item, str) else (item or {}).get("Id")
+                        error = {"statusCode": e.error_code, "message": e.message, "fields": e.fields}
+                        results.append({"id": failed_id, "success": False, "errors": [error]})
+                if failed and all_or_none:
+                    raise _RollBack()
+        except _RollBack:
+            rolled_back = {
+                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                "message": "Record rolled back because not all records were valid and the request was using "
+                "AllOrNone header",
+                "fields": [],
+            }
+            for r in results:
+                if r["success"]:
+                    r.update(success=False, errors=[rolled_back])
+                    if method == "POST":
+                        r["id"] = None
+        return json_reply(200, results)
+
+    def _collection_item(self, method: str, item: Any) -> str:
+        if method == "DELETE":
+            rid = str(item)
+            t = sobject_for_id(rid)
+            if t is None:
+                raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+            self._delete(t, rid)
+            return rid
+        if not isinstance(item, dict) or not isinstance(item.get("attributes"), dict):
+            raise ApiError(400, "INVALID_FIELD", "Each record needs attributes.type")
+        t = sobject_type(str(item["attributes"].get("type", "")))
+        if t is None:
+            name = item["attributes"].get("type")
+            raise ApiError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.")
+        fields = {k: v for k, v in item.items() if k != "attributes"}
+        if method == "POST":
+            if fields.get("Id") is not None:
+                raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+            _, _, reply = self._create(t, fields)
+            return str(json.loads(reply)["id"])
+        rid = fields.pop("Id", None)
+        if not rid:
+            raise ApiError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+        row = self.org.sobject_get(t.name, str(rid))
+        if row is None:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        self._update(t, row["Id"], fields)
+        return str(row["Id"])
 
     # ---- query ---------------------------------------------------------------------------------------
     def _batch_size(self, headers: dict[str, str]) -> int:

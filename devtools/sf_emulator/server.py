@@ -205,7 +205,7 @@ class Call:
     """What the router knows about one request before it runs."""
 
     operation: str
-    surface: str  # rest, connect, tooling, metadata, partner, oauth, userinfo, aircall, controls
+    surface: str  # rest, connect, tooling, metadata, partner, oauth, userinfo, identity, aircall, controls
     names: list[str] = field(default_factory=list)
     session: str | None = None  # the token presented (None: no session needed)
     needs_session: bool = True
@@ -296,6 +296,10 @@ class Emulator:
             return Call("auth.oauth_token", "oauth", needs_session=False)
         if path.rstrip("/") == "/services/oauth2/userinfo":
             return Call("auth.userinfo", "userinfo", session=bearer or "")
+        if path.rstrip("/") == "/services/oauth2/revoke":
+            return Call("auth.revoke", "oauth", needs_session=False)
+        if path.startswith("/id/"):
+            return Call("auth.identity", "identity", session=bearer or query.get("oauth_token") or "")
         if path.startswith("/services/data"):
             from . import tooling
 
@@ -339,7 +343,8 @@ class Emulator:
         org = self.org
         if call.surface == "rest":
             limit = int(org.settings.get("daily_api_limit", 100000))
-            return self.rest.handle(method, path, query, headers, body, (self.counters.total, limit))
+            usage = (self.counters.total, limit)
+            return self.rest.handle(method, path, query, headers, body, usage, user_id)
         if call.surface == "connect":
             mod = optional_module("connect")
             if mod is None:
@@ -364,8 +369,13 @@ class Emulator:
             return status, {"Content-Type": "text/xml;charset=UTF-8"}, envelope
         if call.surface == "partner":
             return auth.soap_partner(org, body, user_id)
+        if call.operation == "auth.revoke":
+            return auth.revoke(org, body, query)
         if call.surface == "oauth":
             return auth.oauth_token(org, body, query)
+        if call.surface == "identity":
+            assert user_id is not None
+            return auth.identity(org, user_id, path)
         if call.surface == "userinfo":
             assert user_id is not None
             return auth.userinfo(org, user_id)

@@ -855,6 +855,17 @@ class Org:
                 (self.admin_token(), self._admin_id(), _time(), "admin"),
             )
 
+    def end_session(self, token: str) -> bool:
+        """Revoke an access token (OAuth revoke, SOAP logout); True if it was a live session."""
+        with self.transaction():
+            gone = self._db.execute("DELETE FROM sessions WHERE token = ?", (token,)).rowcount
+        return bool(gone)
+
+    def revoke_refresh_token(self, token: str) -> bool:
+        with self.transaction():
+            gone = self._db.execute("DELETE FROM refresh_tokens WHERE token = ?", (token,)).rowcount
+        return bool(gone)
+
     def new_refresh_token(self, user_id: str, client_id: str) -> str:
         token = "5Aep" + secrets.token_urlsafe(64)
         with self.transaction():
