@@ -442,10 +442,16 @@ class AuthProviderRule(TypeRule):
         }
 
     def before_delete(self, org: OrgLike, existing: Record) -> None:
+        name = existing["fullName"].lower()
         users = [
             nc["fullName"]
             for nc in org.metadata_list("NamedCredential")
-            if str(nc.get("authProvider", "")).lower() == existing["fullName"].lower()
+            if str(nc.get("authProvider", "")).lower() == name
+        ] + [
+            ec["fullName"]
+            for ec in org.metadata_list("ExternalCredential")
+            for p in ec.get("externalCredentialParameters") or []
+            if str(p.get("authProvider", "")).lower() == name
         ]
         if users:
             # Setup refuses with "This Auth. Provider is referenced elsewhere in Salesforce" and lists the
@@ -486,6 +492,9 @@ class NamedCredentialRule(TypeRule):
     id_prefix = "0XA"
 
     def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:
+        if record.get("namedCredentialType", "Legacy") != "Legacy":
+            self._validate_new_model(org, record)
+            return
         if not record.get("endpoint"):
             raise required("endpoint")
         if record.get("protocol") == "Oauth":
@@ -494,6 +503,26 @@ class NamedCredentialRule(TypeRule):
                 raise required("authProvider")
             if org.metadata_get("AuthProvider", provider) is None:
                 raise missing_reference("authProvider", "AuthProvider", provider)
+
+    @staticmethod
+    def _validate_new_model(org: OrgLike, record: Record) -> None:
+        """A SecuredEndpoint/PrivateEndpoint named credential (API 56.0+; Metadata API Developer Guide,
+        "NamedCredential": ``namedCredentialType``, ``namedCredentialParameters``; endpoint, authProvider and
+        protocol "valid only when NamedCredentialType is set to Legacy"). Its URL is the parameter of type
+        ``Url`` and its authentication is an ``Authentication`` parameter naming an ExternalCredential
+        (NamedCredentialParameter.externalCredential), which must exist: the same missing-reference error
+        as a legacy credential's authProvider."""
+        parameters = record.get("namedCredentialParameters") or []
+        urls = [p for p in parameters if p.get("parameterType") == "Url"]
+        if not urls or not urls[0].get("parameterValue"):
+            raise required("namedCredentialParameters.Url")
+        for p in parameters:
+            if p.get("parameterType") == "Authentication":
+                name = p.get("externalCredential")
+                if not name:
+                    raise required("namedCredentialParameters.externalCredential")
+                if org.metadata_get("ExternalCredential", name) is None:
+                    raise missing_reference("externalCredential", "ExternalCredential", name)
 
     def prepare_new(self, org: OrgLike, record: Record) -> Record:
         stored = super().prepare_new(org, record)
@@ -520,10 +549,18 @@ class NamedCredentialRule(TypeRule):
         if record.get("authProvider"):
             provider = org.metadata_get("AuthProvider", record["authProvider"])
             provider_id = provider.get("_id") if provider else None
+        url = next(
+            (
+                p.get("parameterValue")
+                for p in record.get("namedCredentialParameters") or []
+                if p.get("parameterType") == "Url"
+            ),
+            None,
+        )
         return {
             "DeveloperName": record["fullName"],
             "MasterLabel": record.get("label"),
-            "Endpoint": record.get("endpoint"),
+            "Endpoint": record.get("endpoint") or url,
             "PrincipalType": record.get("principalType", "NamedUser"),
             "AuthProviderId": provider_id,
             "CalloutOptionsGenerateAuthorizationHeader": bool(
@@ -532,6 +569,47 @@ class NamedCredentialRule(TypeRule):
             "CalloutOptionsAllowMergeFieldsInHeader": bool(record.get("allowMergeFieldsInHeader", False)),
             "CalloutOptionsAllowMergeFieldsInBody": bool(record.get("allowMergeFieldsInBody", False)),
         }
+
+
+class ExternalCredentialRule(TypeRule):
+    """ExternalCredential (API 56.0+; Metadata API Developer Guide, "ExternalCredential"): the authentication
+    a new-model named credential points to. ``authenticationProtocol`` and ``label`` are required (WSDL);
+    ``externalCredentialParameters`` hold the principals (NamedPrincipal / PerUserPrincipal) and, for OAuth,
+    the parameter of type ``AuthProvider`` whose ``authProvider`` names the auth provider ("Create and Edit an
+    OAuth External Credential": an authentication provider is required for the browser flow), which must
+    exist."""
+
+    type_name = "ExternalCredential"
+    directory = "externalCredentials"
+    suffix = "externalCredential"
+
+    def validate(self, org: OrgLike, record: Record, existing: Record | None) -> None:
+        parameters = record.get("externalCredentialParameters") or []
+        providers = [p for p in parameters if p.get("parameterType") == "AuthProvider"]
+        if record.get("authenticationProtocol") == "Oauth" and not providers:
+            raise required("externalCredentialParameters.AuthProvider")
+        for p in providers:
+            name = p.get("authProvider")
+            if not name:
+                raise required("externalCredentialParameters.authProvider")
+            if org.metadata_get("AuthProvider", name) is None:
+                raise missing_reference("authProvider", "AuthProvider", name)
+
+    def before_delete(self, org: OrgLike, existing: Record) -> None:
+        users = [
+            nc["fullName"]
+            for nc in org.metadata_list("NamedCredential")
+            for p in nc.get("namedCredentialParameters") or []
+            if str(p.get("externalCredential", "")).lower() == existing["fullName"].lower()
+        ]
+        if users:
+            # As for an auth provider in use (AuthProviderRule.before_delete): Setup's wording, the API's
+            # exact sentence is unpublished.
+            raise MetadataError(
+                "DELETE_FAILED",
+                "This external credential is referenced elsewhere in Salesforce. Remove the usage and try "
+                f"again.: {', '.join(users)}",
+            )
 
 
 def named_credential_status(org: OrgLike, full_name: str) -> dict[str, Any]:
@@ -967,6 +1045,7 @@ RULES: dict[str, TypeRule] = {
         ConnectedAppRule(),
         AuthProviderRule(),
         NamedCredentialRule(),
+        ExternalCredentialRule(),
         CustomSiteRule(),
         PermissionSetRule(),
         ExternalClientApplicationRule(),
