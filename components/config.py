@@ -53,6 +53,7 @@ for _key in KEYS:
 
 
 def _default(key: ConfigKey) -> Any:
+    """A key's declared default, typed by the field it initialises (``ConfigKey.default`` is a union)."""
     return key.default
 
 
