@@ -226,7 +226,9 @@ def test_zeep_client_deploy_with_real_booleans_validates_too(org: EmulatorHandle
     # {header, body} there instead of unwrapping the result.
     result = response.body.result
     assert (result.success, result.status, result.checkOnly) == (True, "Succeeded", True)
-    assert result.details.componentSuccesses[0].fullName == "ECI_Connected_App"
+    # package.xml first, then the component, as Salesforce reports them (CLI fixture baseDeployResponse).
+    assert [m.fullName for m in result.details.componentSuccesses] == ["package.xml", "ECI_Connected_App"]
+    assert result.details.componentSuccesses[1].id and result.details.runTestResult.numTestsRun == 0
     assert not _app_exists(org)
 
 
