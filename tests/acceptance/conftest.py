@@ -48,6 +48,9 @@ class Sf:
             "XDG_DATA_HOME": str(home / ".local" / "share"),
             "XDG_CACHE_HOME": str(home / ".cache"),
             "NODE_EXTRA_CA_CERTS": org.ca_cert,
+            # Node 22's on-disk compile cache: each CLI start compiles the same few thousand modules; kept
+            # beside the installed CLI, it cuts the CPU of every later start by about a fifth (measured).
+            "NODE_COMPILE_CACHE": str(SF_CLI.parent / ".compile-cache"),
             "SF_DISABLE_TELEMETRY": "true",
             "SF_AUTOUPDATE_DISABLE": "true",
             "SF_SKIP_NEW_VERSION_CHECK": "true",
