@@ -420,11 +420,11 @@ def salesforce_shape(rendered: etree._Element) -> etree._Element:
 
     zeep prefixes every element (``ns0:``) and every ``xsi:type`` (``ns0:AuthProvider``). Salesforce declares
     the metadata namespace as the default one on the Envelope and writes ``xsi:type`` unprefixed:
-    ``<soapenv:Envelope xmlns:soapenv=... xmlns="http://soap.sforce.com/2006/04/metadata"
-    xmlns:xsi=...><soapenv:Body><readMetadataResponse><result><records xsi:type="SecuritySettings">``
-    (a readMetadata reply as recorded in a public project's test fixture; the same shape is in the Metadata
-    API Developer Guide's sample responses). Clients that resolve xsi:type by string (jsforce, hence the
-    Salesforce CLI) read a prefixed type as unknown and drop the record.
+    ``<soapenv:Envelope xmlns:soapenv=... xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body>
+    <checkRetrieveStatusResponse><result>...`` (a recorded reply in CumulusCI's
+    cumulusci/tasks/salesforce/tests/test_Deploy.py, test_collision_check_*), and for typed records
+    ``<readMetadataResponse><result><records xsi:type="SecuritySettings">``. Clients that resolve xsi:type by
+    string (jsforce, hence the Salesforce CLI) read a prefixed type as unknown and drop the record.
     """
     needs_xsd = any(
         _type_namespace(node) == XSD_NS for node in rendered.iter() if node.get(f"{{{XSI_NS}}}type")
@@ -924,7 +924,11 @@ def _check_deploy_status(parsed: Any) -> bytes:
 # retrieve / checkRetrieveStatus (Metadata API Developer Guide: "retrieve()", "RetrieveRequest",
 # "checkRetrieveStatus()", "RetrieveResult"): the reverse of deploy. retrieve() answers an AsyncResult
 # (Queued); checkRetrieveStatus(id, includeZip) answers RetrieveResult {done, status Succeeded, success,
-# fileProperties (one per file, package.xml included), messages (members that do not exist), zipFile}. Without
+# fileProperties (one per file, package.xml included), messages (members that do not exist), zipFile}. The
+# shapes follow a recorded checkRetrieveStatusResponse (CumulusCI cumulusci/tasks/salesforce/tests/
+# test_Deploy.py, test_collision_check_*): package.xml's fileProperties has fullName = fileName
+# ("unpackaged/package.xml"), an empty id and type Package; each missing member is a message on
+# unpackaged/package.xml, "Entity of type 'CustomField' named '...' cannot be found". Without
 # singlePackage the files sit under unpackaged/ ("unpackaged/package.xml"). Each component file is what
 # readMetadata would answer for it (the same per-type read rule, so write-only secrets stay out), fullName
 # left out (the file name carries it), in the type's directory with its suffix. Like deploy, the emulator does
@@ -1020,7 +1024,7 @@ def _retrieve(org: OrgLike, parsed: Any) -> bytes:
             "createdByName": admin_name,
             "createdDate": stamp,
             "fileName": f"{prefix}package.xml",
-            "fullName": "package.xml",
+            "fullName": f"{prefix}package.xml",
             "id": "",
             "lastModifiedById": admin_id,
             "lastModifiedByName": admin_name,

@@ -74,6 +74,13 @@ def test_retrieve_zips_package_xml_and_each_component_as_read_metadata_shows_it(
     assert b"S3CRET" not in files["unpackaged/connectedApps/ECI_Connected_App.connectedApp"]
     package = etree.fromstring(files["unpackaged/package.xml"])
     assert [m.text for m in package.iter(f"{{{MD}}}members")] == ["ECI_Connected_App"]
+    # package.xml's own entry as in CumulusCI's recorded checkRetrieveStatusResponse (test_Deploy.py,
+    # test_collision_check_*): fullName is its file name, id empty.
+    (package_entry,) = [
+        p for p in result.iter(f"{{{MD}}}fileProperties") if p.findtext(f"{{{MD}}}type") == "Package"
+    ]
+    assert package_entry.findtext(f"{{{MD}}}fullName") == "unpackaged/package.xml"
+    assert package_entry.findtext(f"{{{MD}}}id") == ""
     names = [
         (p.findtext(f"{{{MD}}}fileName"), p.findtext(f"{{{MD}}}type"))
         for p in result.iter(f"{{{MD}}}fileProperties")
