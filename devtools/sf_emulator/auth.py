@@ -218,8 +218,10 @@ def find_client(org: Org, client_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _token_reply(org: Org, user_id: str, extra: dict[str, Any] | None = None) -> Reply:
-    token = org.new_session(user_id, "oauth")
+def _token_reply(
+    org: Org, user_id: str, extra: dict[str, Any] | None = None, kind: str = "oauth"
+) -> Reply:
+    token = org.new_session(user_id, kind)
     issued = str(int(time.time() * 1000))
     ident = f"{LOGIN_HOSTS[0]}/id/{org.organization_id()}/{user_id}"
     sig = base64.b64encode(
@@ -269,7 +271,8 @@ def oauth_token(org: Org, body: bytes, query: dict[str, str]) -> Reply:
         user = org.sobject_get("User", owner[0])
         if user is None or not user.get("IsActive"):
             return _oauth_error("invalid_grant", "inactive user")
-        return _token_reply(org, owner[0])
+        refresh_token = form.get("refresh_token", "")
+        return _token_reply(org, owner[0], kind=org.refresh_session_kind(refresh_token))
     if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
         return _jwt_bearer(org, form.get("assertion", ""))
     return _oauth_error("unsupported_grant_type", "grant type not supported")

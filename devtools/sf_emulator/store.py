@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _dt
+import hashlib
 import json
 import re
 import secrets
@@ -861,9 +862,19 @@ class Org:
             gone = self._db.execute("DELETE FROM sessions WHERE token = ?", (token,)).rowcount
         return bool(gone)
 
+    @staticmethod
+    def refresh_session_kind(refresh_token: str) -> str:
+        """The ``kind`` of a session issued from a refresh token: links it to that token (by digest) so
+        revoking the refresh token ends those sessions too."""
+        return "refresh:" + hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+
     def revoke_refresh_token(self, token: str) -> bool:
+        """Salesforce Help, "Revoke OAuth Tokens": revoking a refresh token also revokes the access tokens
+        issued from it."""
         with self.transaction():
             gone = self._db.execute("DELETE FROM refresh_tokens WHERE token = ?", (token,)).rowcount
+            if gone:
+                self._db.execute("DELETE FROM sessions WHERE kind = ?", (self.refresh_session_kind(token),))
         return bool(gone)
 
     def new_refresh_token(self, user_id: str, client_id: str) -> str:

@@ -66,6 +66,25 @@ def test_revoked_access_token_ends_the_session(org: EmulatorHandle) -> None:
     )
 
 
+def test_revoking_a_refresh_token_ends_the_sessions_issued_from_it(org: EmulatorHandle) -> None:
+    # Salesforce Help, "Revoke OAuth Tokens": revoking a refresh token revokes its access tokens too.
+    refresh = org.refresh_token()
+    issued = org.session().post(
+        f"{org.instance_url}/services/oauth2/token",
+        data={"grant_type": "refresh_token", "client_id": "PlatformCLI", "refresh_token": refresh},
+    )
+    access = issued.json()["access_token"]
+    assert _http(org, access).get(f"{org.instance_url}{V}/limits").status_code == 200
+    revoked = org.session().post(f"{org.instance_url}/services/oauth2/revoke", data={"token": refresh})
+    assert revoked.status_code == 200
+    assert _http(org, access).get(f"{org.instance_url}{V}/limits").status_code == 401
+    again = org.session().post(
+        f"{org.instance_url}/services/oauth2/token",
+        data={"grant_type": "refresh_token", "client_id": "PlatformCLI", "refresh_token": refresh},
+    )
+    assert again.json()["error"] == "invalid_grant"
+
+
 def test_soap_logout_ends_the_session(org: EmulatorHandle) -> None:
     sid = _soap_session(org)
     r = org.session().post(
