@@ -210,6 +210,11 @@ def peek(body: bytes) -> MetadataCall:
             members = []
         names = [name for _, name in members]
         type_name = members[0][0] if members else None
+    elif operation == "retrieve":
+        # The manifest's members (the parameter element is named by position: retrieveRequest or request).
+        types = op.findall(f"{{{MD_NS}}}*/{{{MD_NS}}}unpackaged/{{{MD_NS}}}types")
+        names = [(m.text or "").strip() for t in types for m in t.findall(f"{{{MD_NS}}}members")]
+        type_name = types[0].findtext(f"{{{MD_NS}}}name") if types else None
     return MetadataCall(operation=operation, session_id=session_id, names=names, type_name=type_name)
 
 

@@ -155,3 +155,18 @@ def test_what_retrieve_gives_deploys_back_unchanged(mdapi: Any, md_org: Org) -> 
     after = mdapi.ConnectedApp.read(["ECI_Connected_App"])
     assert after.oauthConfig.consumerKey == before.oauthConfig.consumerKey
     assert (after.label, after.oauthConfig.scopes) == (before.label, before.oauthConfig.scopes)
+
+
+def test_peek_names_a_retrieves_members_for_fault_injection(mdapi: Any) -> None:
+    package_type = mdapi._client.get_type("ns0:PackageTypeMembers")
+    package = mdapi._client.get_type("ns0:Package")(
+        types=[package_type(name="ConnectedApp", members=["ECI_Connected_App"])], version="63.0"
+    )
+    request = mdapi._client.get_type("ns0:RetrieveRequest")(
+        apiVersion=63.0, singlePackage=True, unpackaged=package
+    )
+    node = mdapi._client.create_message(
+        mdapi._service, "retrieve", request, _soapheaders=[mdapi._session_header]
+    )
+    call = metadata_api.peek(bytes(etree.tostring(node)))
+    assert (call.operation, call.names, call.type_name) == ("retrieve", ["ECI_Connected_App"], "ConnectedApp")
