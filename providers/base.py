@@ -394,6 +394,11 @@ class ArtifactProvider(dyn.ResourceProvider):
                 continue  # a preview does not know it yet; `up` diffs again with the real value
             if name in self.secret_fields:
                 stored = old_plain.get(f"{name}_hash")
+                if new is None and f"{name}_hash" in new_plain:
+                    # Inputs read back by refresh: the value's hash stands in for it (refreshed_inputs).
+                    if new_plain[f"{name}_hash"] != stored:
+                        changed.add(name)
+                    continue
                 if new is None:
                     if stored:
                         changed.add(name)
@@ -472,6 +477,7 @@ class ArtifactProvider(dyn.ResourceProvider):
                 outs[name] = value
         inputs_now = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
         outs.update(self.computed_outputs(live.id, inputs_now, live, olds))
+        inputs_now = self.refreshed_inputs(outs)
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
             log.info(
@@ -481,6 +487,21 @@ class ArtifactProvider(dyn.ResourceProvider):
             )
         outs = self._wrap_secret_outputs(outs)
         return dyn.ReadResult(live.id, outs, inputs_now)
+
+    def refreshed_inputs(self, outs: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs ``read`` returns: the live values, and for each write-only field its ``<field>_hash``.
+
+        The real engine decides a refresh by calling ``diff(olds=refreshed outputs, news=inputs in state)``
+        (pulumi/pulumi pkg/resource/deploy/step.go, RefreshStep.Apply) and stores these inputs for the next
+        refresh, so they must diff clean against the outputs: a write-only value cannot be read back, and
+        leaving it out would read as "the secret was removed" on every later refresh. Its hash says "the
+        value the outputs were made with"; a program run (``up``) brings the real value, compared as usual.
+        """
+        inputs = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
+        for name in sorted(self.secret_fields):
+            if outs.get(f"{name}_hash") is not None:
+                inputs[f"{name}_hash"] = outs[f"{name}_hash"]
+        return inputs
 
     # --- update: always implemented ---
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:

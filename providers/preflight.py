@@ -159,8 +159,7 @@ class PreflightProvider(ArtifactProvider):
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         # Nothing in the org "is" the preflight: refresh keeps it as it is, at no cost.
         olds = {k: v for k, v in props.items() if k != "__provider"}
-        inputs = {n: olds[n] for n in self.input_names() if n in olds and n not in self.secret_fields}
-        return dyn.ReadResult(id_, olds, inputs)
+        return dyn.ReadResult(id_, olds, self.refreshed_inputs(olds))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         return None

@@ -283,7 +283,7 @@ def test_adopted_artifacts_show_drift_on_refresh_and_survive_destroy(
     md.CustomSite.update(site)
 
     refresh = engine("refresh", org, state, overrides={"sharedEci": "adopt"})
-    drift = {s["urn"].rsplit("::", 1)[-1]: s["diffs"] for s in refresh.data["steps"] if s["op"] != "same"}
+    drift = {s["urn"].rsplit("::", 1)[-1]: s["inputDiff"] for s in refresh.data["steps"] if s["op"] != "same"}
     assert drift == {"eci-aircall-site": ["clickjack_protection_level"]}
     engine("up", org, state, overrides={"sharedEci": "adopt"})
     restored: Any = md.CustomSite.read(["VoiceConnector"])

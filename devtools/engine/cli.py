@@ -75,8 +75,9 @@ def _step_line(step: Step, preview: bool) -> str:
     op = step.op
     symbol = "-+" if op == "replace" and step.delete_first else SYMBOLS.get(op, "  ")
     text = f" {symbol} {step.type} {name} {op}"
-    if step.diffs:
-        text += f" [diff: {' '.join('~' + d for d in step.diffs)}]"
+    keys = step.diffs or step.input_diff  # rows.go getDiffInfo: the input diff when no detailed diff
+    if keys:
+        text += f" [diff: {' '.join('~' + d for d in keys)}]"
     if op == "replace" and step.replaces:
         text += f" (forces replacement: {', '.join(step.replaces)})"
     if preview and step.wiring:

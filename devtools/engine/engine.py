@@ -68,6 +68,8 @@ class Step:
     urn: str
     type: str
     op: str  # same | create | update | replace | delete | read | refresh ops
+    # The provider's changed keys (the CLI's `diffReasons`, DiffResponse.diffs): a Python dynamic provider
+    # sends none, so this stays empty for it (pkg/resource/plugin/provider_plugin.go, provider.Diff).
     diffs: list[str] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
     error: str | None = None
@@ -76,9 +78,14 @@ class Step:
     # Preview only: inputs still unknown because another resource's output feeds them (property → the
     # resources it comes from). `pulumi preview --diff` shows these as `output<string>`; we name the source.
     wiring: dict[str, list[str]] = field(default_factory=dict)
+    # What the CLI's progress display lists as `[diff: ~key]` when the provider gives no detailed diff: the
+    # old inputs against the new ones, internal `__` keys left out (pkg/backend/display/rows.go getDiffInfo).
+    input_diff: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"urn": self.urn, "type": self.type, "op": self.op, "diffs": list(self.diffs)}
+        if self.input_diff:
+            doc["inputDiff"] = list(self.input_diff)
         if self.replaces:
             doc["replaces"] = list(self.replaces)
         if self.error is not None:
@@ -148,6 +155,11 @@ def apply_ignore_changes(olds: Props, news: Props, paths: Iterable[str]) -> Prop
 def changed_keys(olds: Props, news: Props) -> list[str]:
     keys = set(olds) | set(news)
     return sorted(k for k in keys if not props_equal(strip_secrets(olds.get(k)), strip_secrets(news.get(k))))
+
+
+def input_diff(olds: Props, news: Props) -> list[str]:
+    """getDiffInfo's key list: `resource.IsInternalPropertyKey` (`__` prefix, e.g. `__provider`) left out."""
+    return [k for k in changed_keys(olds, news) if not k.startswith("__")]
 
 
 class Deployment:
@@ -404,11 +416,12 @@ class Deployment:
             diffs = changed_keys(old.inputs, inputs)
             op = "update" if diffs else "same"
             res.modified = now() if diffs else old.modified
+            diffs = input_diff(old.inputs, inputs)
         with self._lock:
             self.new_list.append(res)
             if old is not None:
                 self.processed.add(old.urn)
-        self._record(Step(res.urn, res.type, op, diffs))
+        self._record(Step(res.urn, res.type, op, input_diff=diffs))
         self.save()
         return resource_pb2.RegisterResourceResponse(urn=res.urn, object=to_struct({}))
 
@@ -474,7 +487,8 @@ class Deployment:
             replaced = self._early_deleted.pop(res.urn, None)
         # The second half of a dependent replacement: its old self was deleted before its dependency.
         step = (
-            Step(res.urn, res.type, "replace", changed_keys(replaced.inputs, checked), delete_first=True)
+            Step(res.urn, res.type, "replace", delete_first=True,
+                 input_diff=input_diff(replaced.inputs, checked))  # fmt: skip
             if replaced is not None
             else Step(res.urn, res.type, "create")
         )
@@ -548,19 +562,23 @@ class Deployment:
         diff = self.host.diff(
             res.urn, res.name, res.type, old.id, old.outputs, old.inputs, checked, res.ignore_changes
         )
-        keys = list(diff.diffs) or changed_keys(old.inputs, checked)
+        shown = input_diff(old.inputs, checked)
+        reasons = list(diff.diffs)
         if diff.changes == provider_pb2.DiffResponse.DIFF_NONE:
             changed = False
         elif diff.changes == provider_pb2.DiffResponse.DIFF_SOME:
             changed = True
-        else:  # DIFF_UNKNOWN: the engine's own input diff (legacy diff), as step_generator.go does
-            changed = bool(keys)
+        else:  # DIFF_UNKNOWN: the engine's own input diff (step_generator.go diffResource)
+            reasons = changed_keys(old.inputs, checked)
+            changed = bool(reasons)
+        keys = reasons or shown
         replaces = list(diff.replaces)
         if changed:
             for key in res.replace_on_changes:
                 if key == "*" or key in keys:
                     replaces.append(key if key != "*" else (keys[0] if keys else "*"))
-        diffs = sorted(set(keys) | set(replaces)) if changed else []
+        diffs = sorted(reasons) if changed else []
+        shown = shown if changed else []
         dbr = res.delete_before_replace if req.deleteBeforeReplaceDefined else bool(diff.deleteBeforeReplace)
         res.delete_before_replace = res.delete_before_replace or bool(diff.deleteBeforeReplace)
         res.created = old.created
@@ -577,7 +595,7 @@ class Deployment:
         if not replaces:
             self._pending_op[res.urn] = "update"
             if self.preview:
-                self._record(Step(res.urn, res.type, "update", diffs))
+                self._record(Step(res.urn, res.type, "update", diffs, input_diff=shown))
                 return self._respond(res, checked, old.id)
             with self._pending("updating", old):
                 outs = self.host.update(
@@ -589,14 +607,15 @@ class Deployment:
             with self._lock:
                 self.new_list.append(res)
                 self.processed.add(old.urn)
-            self._record(Step(res.urn, res.type, "update", diffs))
+            self._record(Step(res.urn, res.type, "update", diffs, input_diff=shown))
             self.save()
             return self._respond(res, res.outputs, res.id)
         # replace
         self._pending_op[res.urn] = "replace"
         if old.protect:
             raise self._fail(res, "replace", _protect_message("replace", old.urn))
-        step = Step(res.urn, res.type, "replace", diffs, replaces=sorted(set(replaces)), delete_first=dbr)
+        step = Step(res.urn, res.type, "replace", diffs, replaces=sorted(set(replaces)), delete_first=dbr,
+                    input_diff=shown)  # fmt: skip
         if self.preview:
             self._record(step)
             return self._respond(res, checked, "")
@@ -814,9 +833,17 @@ class Deployment:
         )
 
     def _refresh_one(self, res: ResourceState) -> None:
+        """pkg/resource/deploy/step.go RefreshStep.Apply: Read, then the provider's own Diff decides.
+
+        The diff is the one a no-change `up` right after this refresh would see, taken backwards: the
+        refreshed inputs and outputs go where the old ones are expected and the inputs from before the refresh
+        where the new ones are; its Changes (not an output comparison) makes the step `update` or `same`
+        (ResultOp). External resources (`Resource.get`) compare outputs only, as RefreshStep does for
+        `s.old.External`.
+        """
         assert self.host is not None
         with self._slot():
-            id_, outs, new_inputs = self.host.read(
+            id_, outs, read_inputs = self.host.read(
                 res.urn, res.name, res.type, res.id, res.outputs, res.inputs
             )
         if not id_:
@@ -828,13 +855,34 @@ class Deployment:
         for key in res.additional_secret_outputs:
             if key in outs:
                 outs[key] = wrap_secret(outs[key])
-        diffs = changed_keys(res.outputs, outs)
+        # "If the provider specified new inputs for this resource, pick them up now. Otherwise, retain the
+        # current inputs."
+        inputs = annotate_secrets(read_inputs, res.inputs) if read_inputs is not None else res.inputs
+        input_keys = input_diff(res.inputs, inputs)
+        if res.external:
+            output_keys = changed_keys(res.outputs, outs)
+            changed, reasons = bool(output_keys), output_keys
+        else:
+            with self._slot():
+                diff = self.host.diff(
+                    res.urn, res.name, res.type, id_, outs, inputs, res.inputs, res.ignore_changes
+                )
+            reasons = list(diff.diffs)
+            if diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:
+                # diffResource: an unknown answer becomes the engine's own input diff.
+                reasons = changed_keys(inputs, res.inputs)
+                changed = bool(reasons)
+            else:
+                changed = diff.changes == provider_pb2.DiffResponse.DIFF_SOME
         with self._lock:
+            if input_keys or changed_keys(res.outputs, outs):
+                res.modified = now()
             res.outputs = outs
             res.id = id_
-            if new_inputs is not None:
-                res.inputs = annotate_secrets(new_inputs, res.inputs)
-        self._record(Step(res.urn, res.type, "update" if diffs else "same", diffs))
+            res.inputs = inputs
+        step = Step(res.urn, res.type, "update" if changed else "same", reasons if changed else [],
+                    input_diff=input_keys if changed else [])
+        self._record(step)
 
     def destroy(self) -> Result:
         started = time.monotonic()

@@ -184,7 +184,15 @@ def _normalise_cli_json(stdout: str) -> dict[str, Any]:
             meta = (event.get("resOutputsEvent") or {}).get("metadata")
             if meta:
                 diffs = meta.get("diffs") or []
-                steps.append({"urn": meta["urn"], "type": meta["type"], "op": meta["op"], "diffs": diffs})
+                step = {"urn": meta["urn"], "type": meta["type"], "op": meta["op"], "diffs": diffs}
+                # What the CLI's display lists without a detailed diff (display/rows.go getDiffInfo).
+                olds = (meta.get("old") or {}).get("inputs") or {}
+                news = (meta.get("new") or {}).get("inputs") or {}
+                shown = sorted(k for k in set(olds) | set(news) if not k.startswith("__")
+                               and olds.get(k) != news.get(k))  # fmt: skip
+                if shown and meta["op"] != "same":
+                    step["inputDiff"] = shown
+                steps.append(step)
     else:
         for step in doc.get("steps") or []:
             state = step.get("newState") or step.get("oldState") or {}

@@ -65,7 +65,7 @@ def test_update_shows_changed_property_names_and_calls_update(fileprog: FileProg
     fileprog.run("up", [A])
     res = fileprog.run("up", [{**A, "content": "alpha2"}])
     step = res.steps_by_name()["a"]
-    assert step["op"] == "update" and step["diffs"] == ["content"]
+    assert step["op"] == "update" and step["inputDiff"] == ["content"]
     assert fileprog.contents() == {"a": "alpha2"}
     assert [c["op"] for c in fileprog.calls("create", "update")] == ["create", "update"]
 
@@ -74,7 +74,7 @@ def test_replace_creates_the_new_one_before_deleting_the_old(fileprog: FileProg)
     up = fileprog.run("up", [A])
     res = fileprog.run("up", [{**A, "key": "k2"}])
     step = res.steps_by_name()["a"]
-    assert step["op"] == "replace" and "key" in step["diffs"] and step["replaces"] == ["key"]
+    assert step["op"] == "replace" and "key" in step["inputDiff"] and step["replaces"] == ["key"]
     assert res.outputs["a_rid"] != up.outputs["a_rid"]
     ops = [c["op"] for c in fileprog.calls("create", "delete")]
     assert ops == ["create", "create", "delete"]
@@ -252,11 +252,16 @@ def test_refresh_lists_drifted_properties_and_updates_state(fileprog: FileProg) 
     res = fileprog.run("refresh", [], expect_no_changes=True, check=False)
     assert res.returncode != 0
     steps = res.steps_by_name()
-    assert steps["a"]["op"] == "update" and steps["a"]["diffs"] == ["content"]
+    # The provider's diff says "changed" and names no keys (a Python dynamic provider sends none); its read
+    # returns no inputs, so the CLI has no input diff to list either (display/rows.go getDiffInfo).
+    assert steps["a"]["op"] == "update" and steps["a"]["diffs"] == [] and "inputDiff" not in steps["a"]
     assert steps["b"]["op"] == "delete"
     assert fileprog.state_resources()["a"]["outputs"]["content"] == "changed out of band"
     assert "b" not in fileprog.state_resources()
-    fileprog.run("refresh", [], expect_no_changes=True)
+    # This provider's read returns no inputs, so the old ones are kept ("Otherwise, retain the current
+    # inputs", RefreshStep.Apply) and its diff keeps seeing the drift on every refresh until an `up`.
+    again = fileprog.run("refresh", [], expect_no_changes=True, check=False)
+    assert again.returncode != 0 and again.steps_by_name()["a"]["op"] == "update"
     up = fileprog.run("up", [A, {"name": "b"}])  # converges: a's input differs from live, b re-created
     assert {k.rsplit("::", 1)[-1]: v for k, v in up.ops().items()} == {"a": "update", "b": "create"}
 
@@ -387,3 +392,19 @@ def test_an_error_logged_by_the_program_fails_the_update(fileprog: FileProg) -> 
 def test_a_provider_that_prints_a_lot_does_not_stall_the_deployment(fileprog: FileProg) -> None:
     res = fileprog.run("up", [{**A, "chatty": True}], timeout=60)
     assert res.changes["create"] == 2
+
+
+def test_refresh_result_is_the_providers_diff_not_an_output_comparison(fileprog: FileProg) -> None:
+    """pkg/resource/deploy/step.go RefreshStep.Apply/ResultOp: after Read the engine calls the provider's Diff
+    with the refreshed inputs/outputs as the olds and the pre-refresh inputs as the news; DiffNone is `same`
+    even though an output changed (the output is still saved)."""
+    fileprog.run("up", [A])
+    data = fileprog.data()
+    rid = next(iter(data["records"]))
+    data["records"][rid]["note"] = "set out of band"  # an output the provider's diff ignores
+    fileprog.db.write_text(json.dumps(data))
+    fileprog.clear_calls()
+    res = fileprog.run("refresh", [], expect_no_changes=True)
+    assert res.steps_by_name()["a"]["op"] == "same"
+    assert fileprog.state_resources()["a"]["outputs"]["note"] == "set out of band"
+    assert [c["op"] for c in fileprog.calls("read")] == ["read"]

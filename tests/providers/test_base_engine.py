@@ -107,10 +107,10 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
     # one read for each of the 6 Salesforce resources; the preflight reads nothing
     assert org.calls()["total"] == 6
     steps = refreshed.steps_by_name()
-    assert sorted(steps["user"]["diffs"]) == ["alias", "is_active"]
+    assert sorted(steps["user"]["inputDiff"]) == ["alias", "is_active"]
     assert steps["user-eci"]["op"] == "delete"  # gone from the org: refresh drops it
-    assert sorted(steps["site"]["diffs"]) == ["clickjack_protection_level", "home_page"]
-    assert steps["guest"]["diffs"] == ["is_active"]
+    assert sorted(steps["site"]["inputDiff"]) == ["clickjack_protection_level", "home_page"]
+    assert steps["guest"]["inputDiff"] == ["is_active"]
     assert {n for n, s in steps.items() if s["op"] not in ("same", "read")} == {
         "user",
         "user-eci",

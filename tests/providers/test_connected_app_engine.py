@@ -115,8 +115,10 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     # one read per artifact; the OAuthConsumer's generated credentials need none
     assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4}
     steps = refreshed.steps_by_name()
-    assert steps["app"]["diffs"] == ["contact_email"]
-    assert steps["aircall"]["diffs"] == ["endpoint"]
+    # The CLI lists the refreshed inputs against the old ones (display/rows.go getDiffInfo): the write-only
+    # value is there as its hash now (ArtifactProvider.refreshed_inputs), so it is listed too.
+    assert steps["app"]["inputDiff"] == ["consumer_secret", "consumer_secret_hash", "contact_email"]
+    assert steps["aircall"]["inputDiff"] == ["endpoint", "password", "password_hash"]
     assert changed_ops(stack.preview()) == {"app": "update", "aircall": "update"}
     stack.up()
     assert mdapi.ConnectedApp.read("ECI_Connected_App").contactEmail == "admin@example.com"

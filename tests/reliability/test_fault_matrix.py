@@ -202,7 +202,7 @@ def _changed(result: Any, op: str) -> set[str]:
 def _diffs(result: Any) -> dict[str, set[str]]:
     """Resource → the property names a step reports, for every step that is not 'same'."""
     return {
-        s["urn"].rsplit("::", 1)[-1]: set(s.get("diffs") or [])
+        s["urn"].rsplit("::", 1)[-1]: set(s.get("inputDiff") or [])
         for s in result.data.get("steps") or []
         if s["op"] != "same"
     }

@@ -99,7 +99,9 @@ class FileProvider(ResourceProvider):
         self._log("read", props.get("name", "?"), time.time(), time.time())
         if record is None:
             return ReadResult(None, {})
-        return ReadResult(id_, {**props, "content": record["content"], "rid": id_})
+        # "note" is an output only (set out of band in tests): the provider's diff never looks at it.
+        note = {"note": record["note"]} if "note" in record else {}
+        return ReadResult(id_, {**props, "content": record["content"], "rid": id_, **note})
 
 
 def _record(props: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,38 @@
+"""The program under the real engine's refresh rules, through the local engine against the org emulator.
+
+The real engine decides each refresh result with the provider's own diff (pulumi/pulumi
+pkg/resource/deploy/step.go, RefreshStep.Apply: diffResource(olds = refreshed inputs/outputs, news = the
+inputs in state), then ResultOp), and stores the inputs ``read`` returned for the next refresh. A scheduled
+drift job runs ``pulumi refresh --expect-no-changes`` again and again: it must stay clean however many times
+it runs, while a write-only secret changed in the stack config still shows on the next preview.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devtools.sf_emulator.handle import EmulatorHandle
+from tests.test_component_engine import engine
+
+
+def _changed(result: object) -> dict[str, str]:
+    steps = result.data["steps"]  # type: ignore[attr-defined]
+    return {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in steps if s["op"] not in ("same", "read")}
+
+
+def test_any_number_of_refreshes_stay_clean_and_a_changed_secret_still_shows(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    engine("up", org, state)
+    for _ in range(3):
+        refreshed = engine("refresh", org, state, expect_no_changes=True, check=False)
+        assert refreshed.returncode == 0, _changed(refreshed)
+    engine("preview", org, state, expect_no_changes=True)
+    # A rotated Aircall API token is a write-only value: the refreshed state holds only its hash, and the
+    # providers' diff still tells the new value from it.
+    rotated = engine("preview", org, state, overrides={"aircallApiToken": "rotated-aircall-token"})
+    assert _changed(rotated) == {
+        "eci-aircall-preflight": "update",
+        "eci-aircall-aircall-named-credential": "update",
+    }
