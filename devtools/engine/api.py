@@ -76,6 +76,7 @@ def run(
     env: dict[str, str] | None = None,
     check: bool = True,
     timeout: float = 300,
+    extra_args: list[str] | None = None,
 ) -> EngineResult:
     """Run `python -m devtools.engine VERB --json ...`; with check=True a non-zero exit raises EngineError."""
     args = [sys.executable, "-m", "devtools.engine", verb, "--stack", stack, "--cwd", str(cwd)]
@@ -88,6 +89,7 @@ def run(
         args.append("--expect-no-changes")
     if parallel is not None:
         args += ["--parallel", str(parallel)]
+    args += extra_args or []
     # Its own process group: a timeout or an interrupted test also ends the program and provider processes
     # the engine started, instead of leaving them behind.
     proc = subprocess.Popen(

@@ -184,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
             "--yes", "-y", action="store_true", help="accepted for CLI compatibility; never prompts"
         )
         p.add_argument("--skip-preview", action="store_true", help="accepted for CLI compatibility")
+        if verb in ("refresh", "destroy"):
+            p.add_argument(
+                "--run-program",
+                action="store_true",
+                help="configure the provider from the current stack config instead of the one saved at the "
+                "last up (the CLI runs the program for that)",
+            )
+        if verb == "refresh":
+            p.add_argument(
+                "--clear-pending-creates",
+                action="store_true",
+                help="Clear all pending creates, dropping them from the state",
+            )
     stack = sub.add_parser("stack")
     stack_sub = stack.add_subparsers(dest="stack_verb", required=True)
     exp = stack_sub.add_parser("export")
@@ -247,8 +260,10 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         on_step = None if args.json else step_printer(args.verb, args.stack, out)
         deployment = Deployment(
-            project, args.stack, config, store, parallel=args.parallel, env=env, on_step=on_step
-        )
+            project, args.stack, config, store, parallel=args.parallel, env=env, on_step=on_step,
+            run_program=getattr(args, "run_program", False),
+            clear_pending_creates=getattr(args, "clear_pending_creates", False),
+        )  # fmt: skip
     except BaseException:
         if program is not None:
             program.abort()

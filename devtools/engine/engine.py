@@ -46,6 +46,7 @@ from .state import (
     annotate_secrets,
     deployment_json,
     deployment_salt,
+    is_secret,
     now,
     props_equal,
     resources_from_deployment,
@@ -157,6 +158,36 @@ def changed_keys(olds: Props, news: Props) -> list[str]:
     return sorted(k for k in keys if not props_equal(strip_secrets(olds.get(k)), strip_secrets(news.get(k))))
 
 
+def filter_refresh_deletes(resources: list[ResourceState]) -> list[ResourceState]:
+    """Drop references to resources a refresh found deleted (pkg/engine FilterRefreshDeletes, as the snapshot
+    manager applies it after a refresh; `rebuildBaseState` in the deployment executor does the same).
+
+    In snapshot order: a dependency or property dependency on a URN not seen before is dropped (an emptied
+    property-dependency key goes with it); a vanished parent is replaced by its own nearest surviving parent.
+    Without this the snapshot refers to a missing resource and `pulumi stack import` refuses it.
+    """
+    available_parents: dict[str, str] = {}
+    referenceable: set[str] = set()
+    result: list[ResourceState] = []
+    for res in resources:
+        deps = [d for d in res.dependencies if d in referenceable]
+        prop_deps = {
+            k: [u for u in urns if u in referenceable] for k, urns in res.property_dependencies.items()
+        }
+        prop_deps = {k: v for k, v in prop_deps.items() if v}
+        parent = res.parent
+        if parent and parent not in referenceable:
+            parent = available_parents.get(res.parent, "")
+        if parent:
+            available_parents[res.urn] = parent
+        referenceable.add(res.urn)
+        if deps != res.dependencies or prop_deps != res.property_dependencies or parent != res.parent:
+            res = res.copy()
+            res.dependencies, res.property_dependencies, res.parent = deps, prop_deps, parent
+        result.append(res)
+    return result
+
+
 def input_diff(olds: Props, news: Props) -> list[str]:
     """getDiffInfo's key list: `resource.IsInternalPropertyKey` (`__` prefix, e.g. `__provider`) left out."""
     return [k for k in changed_keys(olds, news) if not k.startswith("__")]
@@ -175,8 +206,12 @@ class Deployment:
         parallel: int | None = None,
         env: dict[str, str] | None = None,
         on_step: Callable[[Step], None] | None = None,
+        run_program: bool = False,
+        clear_pending_creates: bool = False,
     ) -> None:
         self.project = project
+        # `refresh` / `destroy --run-program`: the provider gets the current config, as when the program runs.
+        self.current_config = run_program
         self.stack = stack
         self.config = config
         self.store = store
@@ -222,14 +257,18 @@ class Deployment:
         self._program: ProgramProcess | None = None
         # Dependents deleted ahead of a delete-before-replace, to be created again when registered.
         self._early_deleted: dict[str, ResourceState] = {}
+        # Old resources a delete-before-replace has deleted and whose replacement is not created yet: they
+        # stay in the snapshot marked `pendingReplacement` (step.go DeleteStep.Apply), dependents after them.
+        self._pending_replace: dict[str, ResourceState] = {}
         self._in_flight: dict[int, tuple[str, ResourceState]] = {}  # provider calls under way (pending ops)
-        for op in (deployment or {}).get("pending_operations") or []:
-            urn = (op.get("resource") or {}).get("urn", "?")
-            self.diagnostics.append(
-                "warning: Attempting to deploy or update resources with pending operations from a previous "
-                f"deployment: {urn}, interrupted while {op.get('type', '?')}. It is in an unknown state: "
-                "check the provider's side (for a create, an orphan may exist) and refresh."
-            )
+        # pkg/backend/snapshot.go (snap): every new snapshot carries the base snapshot's pending CREATE
+        # operations ("these must require user intervention to be cleared or resolved") and drops the other
+        # kinds; `pulumi refresh --clear-pending-creates` removes them (pkg/cmd/pulumi/operations/refresh.go).
+        previous = list((deployment or {}).get("pending_operations") or [])
+        self.kept_pending = [
+            op for op in previous if op.get("type") == "creating" and not clear_pending_creates
+        ]
+        self.previous_pending = previous
         self._default_provider: ResourceState | None = None
         self.host: ProviderHost | None = None
         self._engine_server: grpc.Server | None = None
@@ -258,11 +297,41 @@ class Deployment:
         self.engine_address = f"127.0.0.1:{port}"
         return self.engine_address
 
-    def _start_provider_host(self, warm: bool) -> None:
+    def provider_config(self) -> Props:
+        """The default provider's inputs: the whole stack config, namespaced keys, secrets marked.
+
+        pkg/resource/deploy/target.go GetPackageConfig ("For dynamic providers, we always pass the full
+        configuration", keys kept namespaced); the step generator registers the default provider with these
+        as its inputs, so they are saved in state with it.
+        """
+        return {
+            k: (wrap_secret(v) if k in self.config.secret_keys else v)
+            for k, v in sorted(self.config.values.items())
+        }
+
+    def _saved_provider_config(self) -> tuple[dict[str, str], set[str]]:
+        """The config the provider is configured with for `refresh` and `destroy`.
+
+        Without `--run-program` no program registers a provider, so the engine loads the default provider
+        from the snapshot with the inputs saved at the last `up` (pkg/resource/deploy/providers/registry.go,
+        NewRegistry / loadProvider, given the old provider resources' inputs) — config changed since then does
+        not reach it. With `--run-program` the program's registration brings the current config.
+        """
+        prefix = f"urn:pulumi:{self.stack}::{self.project.name}"
+        saved = self.old.get(f"{prefix}::pulumi:providers:{DYNAMIC_PACKAGE}::default")
+        if self.current_config or saved is None or not saved.inputs:
+            return self.config.values, self.config.secret_keys
+        values = {k: v for k, v in strip_secrets(saved.inputs).items() if isinstance(v, str)}
+        return values, {k for k, v in saved.inputs.items() if is_secret(v)}
+
+    def _start_provider_host(self, warm: bool, saved_config: bool = False) -> None:
+        values, secret_keys = (
+            self._saved_provider_config() if saved_config else (self.config.values, self.config.secret_keys)
+        )
         self.host = ProviderHost(
             cwd=self.project.directory,
-            config=self.config.values,
-            secret_keys=self.config.secret_keys,
+            config=values,
+            secret_keys=secret_keys,
             env=self._provider_env(),
             engine_address=self.engine_address,
         )
@@ -309,15 +378,19 @@ class Deployment:
             return
         with self._lock:
             resources = list(self.new_list)
+            # A pending replacement before the dependents deleted ahead of it, which refer to it.
+            resources += list(self._pending_replace.values()) + list(self._early_deleted.values())
             resources += [r for r in self.old_list if not r.delete and r.urn not in self.processed]
             resources += self.replaced_pending
             resources += self.pending_old_deletes
             doc = deployment_json(resources, self.manager, self._salt)
-            if self._in_flight:
-                doc["pending_operations"] = [
-                    {"resource": res.to_json(self.manager), "type": kind}
-                    for kind, res in self._in_flight.values()
-                ]
+            pending = [
+                {"resource": res.to_json(self.manager), "type": kind}
+                for kind, res in self._in_flight.values()
+            ]
+            pending += self.kept_pending
+            if pending:
+                doc["pending_operations"] = pending
         self.store.write_deployment(doc)
 
     @contextlib.contextmanager
@@ -348,13 +421,20 @@ class Deployment:
                 urn = f"{prefix}::pulumi:providers:{DYNAMIC_PACKAGE}::default"
                 old = self.old.get(urn)
                 res = ResourceState(urn=urn, type=f"pulumi:providers:{DYNAMIC_PACKAGE}", custom=True)
+                config = self.provider_config()
                 if old is not None:
                     res = old.copy()
-                    op = "same"
+                    # A dynamic provider has no DiffConfig: changed config is an update of the (hidden)
+                    # default provider, never a replacement.
+                    op = "same" if props_equal(strip_secrets(old.inputs), strip_secrets(config)) else "update"
+                    if op == "update":
+                        res.modified = now()
                 else:
                     res.id = UNKNOWN if self.preview else str(uuid.uuid4())
                     res.created = res.modified = now()
                     op = "create"
+                res.inputs = config
+                res.outputs = dict(config)
                 self._default_provider = res
                 self.registered.add(urn)
                 self.processed.add(urn)
@@ -545,9 +625,11 @@ class Deployment:
             if not dep.retain_on_delete:
                 with self._pending("deleting", dep):
                     self.host.delete(dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs)
+            marked = dep.copy()
+            marked.pending_replacement = True
             with self._lock:
                 self.processed.add(dep.urn)
-                self._early_deleted[dep.urn] = dep
+                self._early_deleted[dep.urn] = marked
             self.save()
 
     def _do_diff_and_apply(
@@ -571,6 +653,8 @@ class Deployment:
         else:  # DIFF_UNKNOWN: the engine's own input diff (step_generator.go diffResource)
             reasons = changed_keys(old.inputs, checked)
             changed = bool(reasons)
+        if old.pending_replacement:  # step_generator.go: `diff.Replace() || ... || old.PendingReplacement`
+            changed = True
         keys = reasons or shown
         replaces = list(diff.replaces)
         if changed:
@@ -580,6 +664,7 @@ class Deployment:
         diffs = sorted(reasons) if changed else []
         shown = shown if changed else []
         dbr = res.delete_before_replace if req.deleteBeforeReplaceDefined else bool(diff.deleteBeforeReplace)
+        dbr = dbr or old.pending_replacement
         res.delete_before_replace = res.delete_before_replace or bool(diff.deleteBeforeReplace)
         res.created = old.created
         if not changed:
@@ -592,6 +677,8 @@ class Deployment:
             self._record(Step(res.urn, res.type, "same"))
             self.save()
             return self._respond(res, old.outputs, old.id)
+        if not replaces and old.pending_replacement:
+            replaces = ["*"]  # nothing to update: the old one is gone
         if not replaces:
             self._pending_op[res.urn] = "update"
             if self.preview:
@@ -620,15 +707,23 @@ class Deployment:
             self._record(step)
             return self._respond(res, checked, "")
         if dbr:
-            self._delete_dependent_replacements(old)
-            if not old.retain_on_delete:
-                with self._pending("deleting", old):
-                    self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
+            # Already deleted by an earlier run whose create failed: "we don't need to emit any step"
+            # (step_generator.go), only the create.
+            if not old.pending_replacement:
+                self._delete_dependent_replacements(old)
+                if not old.retain_on_delete:
+                    with self._pending("deleting", old):
+                        self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
+            marked = old.copy()
+            marked.pending_replacement = True
             with self._lock:
                 self.processed.add(old.urn)
+                self._pending_replace[old.urn] = marked
             self.save()
             with self._pending("creating", res):
                 id_, outs = self.host.create(res.urn, res.name, res.type, checked)
+            with self._lock:
+                self._pending_replace.pop(old.urn, None)
         else:
             with self._pending("creating", res):
                 id_, outs = self.host.create(res.urn, res.name, res.type, checked)
@@ -687,7 +782,9 @@ class Deployment:
             raise DeploymentError(_protect_message("delete", res.urn))
         if self.preview:
             return
-        if self._is_dynamic(res) and not res.retain_on_delete and not res.external:
+        # A pending replacement is already gone from the provider (step_generator.go: no delete for it).
+        gone = res.retain_on_delete or res.external or res.pending_replacement
+        if self._is_dynamic(res) and not gone:
             assert self.host is not None
             with self._slot(), self._pending("deleting", res):
                 self.host.delete(res.urn, res.name, res.type, res.id, res.outputs, res.inputs)
@@ -736,6 +833,28 @@ class Deployment:
                 if first_error is not None:
                     return
 
+    def _warn_pending(self) -> None:
+        """pkg/resource/deploy/deployment_executor.go printPendingOperationsWarning (not in a preview)."""
+        if not self.previous_pending:
+            return
+        listed = "".join(
+            f"  * {(op.get('resource') or {}).get('urn', '?')}, interrupted while {op.get('type', '?')}\n"
+            for op in self.previous_pending
+        )
+        self.diagnostics.append(
+            "warning: Attempting to deploy or update resources "
+            f"with {len(self.previous_pending)} pending operations from previous deployment.\n"
+            + listed
+            + "These resources are in an unknown state because the Pulumi CLI was interrupted while waiting "
+            "for changes to these resources to complete. You should confirm whether or not the operations "
+            "listed completed successfully by checking the state of the appropriate provider. For example, "
+            "if you are using AWS, you can confirm using the AWS Console.\n\n"
+            "Once you have confirmed the status of the interrupted operations, you can repair your stack "
+            "using `pulumi refresh` which will refresh the state from the provider you are using and clear "
+            "the pending operations if there are any.\n\n"
+            "Note that `pulumi refresh` will need to be run interactively to clear pending CREATE operations."
+        )
+
     # -- verbs --
     def _require_manager(self) -> None:
         # Every dynamic resource carries its pickled provider as a secret: writing state needs the passphrase.
@@ -750,6 +869,8 @@ class Deployment:
             self._require_manager()
         address = self._start_engine_services(monitor=True)
         self._start_provider_host(warm=True)
+        if not preview:
+            self._warn_pending()
         program_ok = False
         try:
             program = self._program or ProgramProcess.spawn(
@@ -773,6 +894,9 @@ class Deployment:
                     for r in reversed(self.old_list)
                     if not r.delete and r.urn not in self.registered and r.urn not in self._early_deleted
                 ]
+                if not self.preview:
+                    with self._lock:
+                        self._early_deleted.clear()
                 doomed = self.replaced_pending[::-1] + doomed + self.pending_old_deletes
                 if self.preview:
                     for r in doomed:
@@ -799,9 +923,14 @@ class Deployment:
         started = time.monotonic()
         self._require_manager()
         self._start_engine_services(monitor=False)
-        self._start_provider_host(warm=any(self._is_dynamic(r) for r in self.old_list))
+        self._start_provider_host(warm=any(self._is_dynamic(r) for r in self.old_list), saved_config=True)
+        self._warn_pending()
         try:
-            targets = [r for r in self.old_list if self._is_dynamic(r) and not r.delete]
+            # RefreshStep.Apply: "Component, provider, and pending-replace resources never change with a
+            # refresh".
+            targets = [
+                r for r in self.old_list if self._is_dynamic(r) and not r.delete and not r.pending_replacement
+            ]
             for r in self.old_list:
                 if r not in targets and not r.delete:
                     self._record(Step(r.urn, r.type, "same", hidden=r.is_provider))
@@ -815,7 +944,7 @@ class Deployment:
                         self.errors.append(f"{r.type} ({r.name}):\n    error: {exc}")
                         self._record(Step(r.urn, r.type, "refresh", error=str(exc)))
             with self._lock:
-                self.new_list = [r for r in self.old_list if r.urn not in self._gone]
+                self.new_list = filter_refresh_deletes([r for r in self.old_list if r.urn not in self._gone])
                 self.processed = {r.urn for r in self.old_list}
                 self.pending_old_deletes = []
             self.save()
@@ -888,7 +1017,8 @@ class Deployment:
         started = time.monotonic()
         self._require_manager()
         self._start_engine_services(monitor=False)
-        self._start_provider_host(warm=any(self._is_dynamic(r) for r in self.old_list))
+        self._start_provider_host(warm=any(self._is_dynamic(r) for r in self.old_list), saved_config=True)
+        self._warn_pending()
         try:
             protected = [r for r in self.old_list if r.protect and not r.delete]
             if protected:

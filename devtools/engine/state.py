@@ -169,6 +169,9 @@ class ResourceState:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    # Deleted by a delete-before-replace whose create has not happened yet (pkg/resource/deploy/step.go,
+    # DeleteStep.Apply sets `PendingReplacement` once the provider delete succeeded).
+    pending_replacement: bool = False
     created: str = ""
     modified: str = ""
 
@@ -214,8 +217,10 @@ class ResourceState:
             doc["ignoreChanges"] = list(self.ignore_changes)
         if self.replace_on_changes:
             doc["replaceOnChanges"] = list(self.replace_on_changes)
-        if self.delete_before_replace:
-            doc["deleteBeforeReplace"] = True
+        # Not saved: apitype.ResourceV3 (sdk/go/common/apitype/core.go) has no such field; the option comes
+        # from the program on every run.
+        if self.pending_replacement:
+            doc["pendingReplacement"] = True
         if self.created:
             doc["created"] = self.created
         if self.modified:
@@ -243,6 +248,7 @@ class ResourceState:
             ignore_changes=list(doc.get("ignoreChanges") or []),
             replace_on_changes=list(doc.get("replaceOnChanges") or []),
             delete_before_replace=bool(doc.get("deleteBeforeReplace")),
+            pending_replacement=bool(doc.get("pendingReplacement")),
             created=doc.get("created", "") or "",
             modified=doc.get("modified", "") or "",
         )

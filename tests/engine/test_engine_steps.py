@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -380,7 +381,21 @@ def test_state_is_journaled_after_every_step_so_a_killed_engine_loses_nothing(fi
     again = fileprog.run("up", [A, {"name": "b", "after": "a"}])
     assert {k.rsplit("::", 1)[-1]: v for k, v in again.ops().items()} == {"b": "create"}
     assert "pending operations" in again.stderr and "interrupted while creating" in again.stderr
-    assert "pending_operations" not in fileprog.state()["checkpoint"]["latest"]
+    # A pending create stays until a person clears it (pkg/backend/snapshot.go snap: "we don't want to clear
+    # pending CREATE operations because these must require user intervention"): even a plain refresh keeps it.
+    assert _pending(fileprog) == [("creating", "b")]
+    fileprog.run("refresh", [])
+    assert _pending(fileprog) == [("creating", "b")]
+    # pkg/cmd/pulumi/operations/refresh.go: --clear-pending-creates drops them.
+    fileprog.run("refresh", [], extra_args=["--clear-pending-creates"])
+    assert _pending(fileprog) == []
+    quiet = fileprog.run("up", [A, {"name": "b", "after": "a"}])
+    assert "pending operations" not in quiet.stderr
+
+
+def _pending(fileprog: FileProg) -> list[tuple[str, str]]:
+    ops = fileprog.state()["checkpoint"]["latest"].get("pending_operations", [])
+    return [(p["type"], p["resource"]["urn"].rsplit("::", 1)[-1]) for p in ops]
 
 
 def test_an_error_logged_by_the_program_fails_the_update(fileprog: FileProg) -> None:
@@ -408,3 +423,35 @@ def test_refresh_result_is_the_providers_diff_not_an_output_comparison(fileprog:
     assert res.steps_by_name()["a"]["op"] == "same"
     assert fileprog.state_resources()["a"]["outputs"]["note"] == "set out of band"
     assert [c["op"] for c in fileprog.calls("read")] == ["read"]
+
+
+def test_refresh_and_destroy_configure_the_provider_from_the_config_saved_at_the_last_up(
+    fileprog: FileProg,
+) -> None:
+    """pkg/resource/deploy/target.go GetPackageConfig: the default provider's inputs are the whole config
+    (secrets marked); without --run-program, refresh and destroy load the provider from the snapshot with
+    those inputs (pkg/resource/deploy/providers/registry.go), so config set since the last `up` does not reach
+    it; --run-program (pkg/cmd/pulumi/operations/refresh.go, destroy.go) brings the current config."""
+    fileprog.run("up", [A], secrets={"token": "token-at-up"})
+    provider = fileprog.state_resources()["default"]
+    assert set(provider["inputs"]["fileprog:token"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}
+    assert "token-at-up" not in fileprog.state_file.read_text()
+    fileprog.clear_calls()
+    fileprog.run("refresh", [], secrets={"token": "rotated"})
+    fileprog.run("refresh", [], secrets={"token": "rotated"}, extra_args=["--run-program"])
+    fileprog.run("destroy", [], secrets={"token": "rotated"})
+    seen = [c["token_digest"] for c in fileprog.calls("configure")]
+    assert seen == [_digest("token-at-up"), _digest("rotated"), _digest("token-at-up")]
+
+
+def test_the_default_provider_records_config_changes_as_a_hidden_update(fileprog: FileProg) -> None:
+    fileprog.run("up", [A], secrets={"token": "one"})
+    res = fileprog.run("up", [A], secrets={"token": "two"}, expect_no_changes=True)  # hidden, not a change
+    assert res.changes["same"] == 2
+    fileprog.clear_calls()
+    fileprog.run("destroy", [], secrets={"token": "three"})
+    assert [c["token_digest"] for c in fileprog.calls("configure")] == [_digest("two")]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]

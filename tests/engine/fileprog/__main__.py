@@ -7,6 +7,7 @@ check which calls happened, in which order, and what ran in parallel.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import sys
@@ -31,7 +32,10 @@ class FileProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self.db = req.config.require("fileprog:db")
         self.token = req.config.get("fileprog:token")
-        self._log("configure", "-", time.time(), time.time(), token_seen=bool(self.token))
+        # Which token it got, as a short digest (the token itself stays out of the call log).
+        digest = hashlib.sha256(self.token.encode()).hexdigest()[:12] if self.token else None
+        now = time.time()
+        self._log("configure", "-", now, now, token_seen=bool(self.token), token_digest=digest)
 
     def _locked(self, fn: Callable[[dict[str, Any]], Any]) -> Any:
         with open(self.db + ".lock", "a") as lock:
