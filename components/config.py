@@ -39,6 +39,7 @@ from salesforce.settings import (
     INSTANCE_URL,
     JWT_KEYS,
     SFDX_AUTH_URL,
+    TARGET_ORG,
     ConfigKey,
 )
 
@@ -199,6 +200,7 @@ def _check_login(read: _Reader) -> None:
     methods = [
         name
         for name, on in (
+            (TARGET_ORG.name, read.get(TARGET_ORG) is not None),
             (ACCESS_TOKEN.name, read.get(ACCESS_TOKEN) is not None),
             (SFDX_AUTH_URL.name, read.get(SFDX_AUTH_URL) is not None),
             ("jwt", bool(jwt_set)),
@@ -207,10 +209,12 @@ def _check_login(read: _Reader) -> None:
     ]
     if not methods:
         read.problems.append(
-            f"{ACCESS_TOKEN.full_name} (or sfdxAuthUrl, or username + clientId + privateKey) is not "
-            f"set: no way to log in to the org. Run `sf org display --json --target-org <alias>` and then "
+            f"{TARGET_ORG.full_name} (or accessToken, sfdxAuthUrl, or username + clientId + privateKey) is "
+            f"not set: no way to log in to the org. Log in with the Salesforce CLI "
+            f"(`sf org login web --alias <alias>`) and run `{TARGET_ORG.set_command()}` with that alias; or "
+            f"run `sf org display --json --target-org <alias>` and then "
             f"`pulumi config set {INSTANCE_URL.full_name} <result.instanceUrl>` and "
-            f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <result.accessToken>`"
+            f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <result.accessToken>` (a token expires)"
         )
     elif len(methods) > 1:
         read.problems.append(

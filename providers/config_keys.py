@@ -249,8 +249,8 @@ SALESFORCE_KEYS = (
 #: Pulumi.yaml's sections, in order: (heading comment, keys).
 SECTIONS: tuple[tuple[str, tuple[ConfigKey, ...]], ...] = (
     (
-        "Connection to the org: EITHER instanceUrl + accessToken, OR sfdxAuthUrl, OR JWT (username, "
-        "clientId, privateKey, loginUrl).",
+        "Connection to the org: EITHER targetOrg (the Salesforce CLI's login), OR instanceUrl + "
+        "accessToken, OR sfdxAuthUrl, OR JWT (username, clientId, privateKey, loginUrl).",
         CONNECTION_KEYS,
     ),
     ("Aircall (guide: Generate the API Key for Aircall, Add Aircall Named Credentials)", AIRCALL_KEYS),

@@ -48,6 +48,7 @@ from simple_salesforce.login import token_login
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from zeep.xsd import SkipValue
 
+from salesforce import sf_cli
 from salesforce.errors import (
     DAILY_LIMIT_HINT,
     TRANSIENT_CODES,
@@ -64,6 +65,7 @@ from salesforce.settings import (
     LOGIN_URL,
     PRIVATE_KEY,
     SFDX_AUTH_URL,
+    TARGET_ORG,
     USERNAME,
     ConnectionSettings,
     _ca_bundle_path,
@@ -77,6 +79,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_ATTEMPTS = 5
+
+# `pulumi refresh` and `pulumi destroy` configure the provider from the config saved in state at the last
+# `up` (pulumi/pulumi pkg/resource/deploy/providers/registry.go loads it from the default provider's inputs),
+# unless `--run-program` is given; so a token set since then only reaches them with that flag.
+ACCESS_TOKEN_EXPIRED_HINT = (
+    f"the access token in {ACCESS_TOKEN.full_name} has expired or was revoked. Get a new one "
+    "(`sf org display --json --target-org <alias>`, field accessToken), run "
+    f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <token>`, then `pulumi up`, or for a refresh or "
+    "destroy `pulumi refresh --run-program` / `pulumi destroy --run-program` (without --run-program they use "
+    "the token saved at the last `up`). To stop pasting tokens, log in with the Salesforce CLI "
+    f"(`sf org login web --alias <alias>`) and set {TARGET_ORG.full_name} to that alias instead"
+)
 
 
 def retry_base_seconds() -> float:
@@ -203,7 +217,7 @@ class SalesforceClient:
 
     @property
     def renewable(self) -> bool:
-        return self.settings.auth_mode in ("sfdx_auth_url", "jwt")
+        return self.settings.auth_mode in ("sf_cli", "sfdx_auth_url", "jwt")
 
     @property
     def sf(self) -> Salesforce:
@@ -224,7 +238,7 @@ class SalesforceClient:
                 elif self.settings.auth_mode == "sfdx_auth_url" and self.settings.sfdx_auth_url:
                     self._instance_url = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)[3]
                 else:
-                    self.sf  # noqa: B018 - JWT: the instance URL comes back from the token endpoint
+                    self.sf  # noqa: B018 - JWT / sf CLI: the instance URL comes with the session
             assert self._instance_url is not None
             return self._instance_url
 
@@ -264,7 +278,12 @@ class SalesforceClient:
         self._md_header = None
 
     def _login(self) -> None:
-        """Refresh-token grant (SFDX auth URL) or JWT bearer grant, via simple-salesforce's token_login."""
+        """The Salesforce CLI's session for targetOrg, or a refresh-token grant (SFDX auth URL) or JWT bearer
+        grant via simple-salesforce's token_login."""
+        if self.settings.auth_mode == "sf_cli":
+            assert self.settings.target_org is not None
+            self._open(*reversed(sf_cli.org_display(self.settings.target_org)))
+            return
         if self.settings.auth_mode == "sfdx_auth_url":
             assert self.settings.sfdx_auth_url is not None
             client_id, client_secret, refresh_token, base = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)
@@ -349,11 +368,11 @@ class SalesforceClient:
                     self._renew(sf)
                     raise _RenewAndRetry()
                 if self.settings.auth_mode == "access_token":
+                    err.hint = ACCESS_TOKEN_EXPIRED_HINT
+                elif self.settings.auth_mode == "sf_cli":
                     err.hint = (
-                        f"the access token in {ACCESS_TOKEN.full_name} has expired or was revoked: get a new "
-                        "one with `sf org display --json --target-org <alias>` (field accessToken) and run "
-                        f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <token>`, or configure "
-                        f"{SFDX_AUTH_URL.full_name} so sessions renew themselves"
+                        f"the Salesforce CLI's session for {TARGET_ORG.full_name} was refused twice: log in "
+                        f"again with `sf org login web --alias {self.settings.target_org}`"
                     )
             if err.error_code == "REQUEST_LIMIT_EXCEEDED":
                 err.hint = DAILY_LIMIT_HINT

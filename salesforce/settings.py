@@ -120,7 +120,8 @@ def _sfdx_auth_url(value: str) -> str | None:
     return None if value.startswith("force://") else "is not an SFDX auth URL (it starts with force://)"
 
 
-# The connection: EITHER instanceUrl + accessToken, OR sfdxAuthUrl, OR JWT bearer (username, clientId,
+# The connection: EITHER targetOrg (a Salesforce CLI login, asked for a session at run time), OR instanceUrl +
+# accessToken, OR sfdxAuthUrl, OR JWT bearer (username, clientId,
 # privateKey, loginUrl). Each key's attribute name is the ConnectionSettings field it fills.
 INSTANCE_URL = ConfigKey(
     "instanceUrl",
@@ -190,7 +191,17 @@ API_VERSION = ConfigKey(
     default=DEFAULT_API_VERSION,
     check=_api_version,
 )
+TARGET_ORG = ConfigKey(
+    "targetOrg",
+    "Alias or username of an org the Salesforce CLI is logged in to (`sf org login web --alias uat`). The "
+    "provider asks `sf org display --target-org <it> --json` for a session each time it runs, so no "
+    "credential is stored in the stack or its state and `pulumi refresh` / `pulumi destroy` keep working "
+    "after a token expires.",
+    source="an alias or username from `sf org list` (`sf org login web --alias <alias>`)",
+    example="uat",
+)
 CONNECTION_KEYS: tuple[ConfigKey, ...] = (
+    TARGET_ORG,
     INSTANCE_URL,
     ACCESS_TOKEN,
     SFDX_AUTH_URL,
@@ -210,6 +221,7 @@ JWT_KEYS: tuple[ConfigKey, ...] = (USERNAME, CLIENT_ID, PRIVATE_KEY)
 class ConnectionSettings:
     """What ``configure()`` receives. ``repr`` never shows a secret (repr=False on each)."""
 
+    target_org: str | None = None
     instance_url: str | None = None
     access_token: str | None = field(default=None, repr=False)
     sfdx_auth_url: str | None = field(default=None, repr=False)
@@ -250,6 +262,8 @@ class ConnectionSettings:
 
     @property
     def auth_mode(self) -> str:
+        if self.target_org:
+            return "sf_cli"
         if self.access_token:
             return "access_token"
         if self.sfdx_auth_url:

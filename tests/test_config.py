@@ -182,6 +182,14 @@ def test_no_login_method_explains_sf_org_display() -> None:
     [problem] = problems_of(with_(accessToken=None))
     assert "sf org display --json" in problem
     assert "pulumi config set --secret eci-aircall:accessToken" in problem
+    assert "sf org login web --alias <alias>" in problem
+    assert "pulumi config set eci-aircall:targetOrg" in problem
+
+
+def test_target_org_is_a_login_method_of_its_own() -> None:
+    assert problems_of(with_(accessToken=None, instanceUrl=None, targetOrg="uat")) == []
+    [problem] = problems_of(with_(targetOrg="uat"))
+    assert "more than one way to log in" in problem and "targetOrg" in problem
 
 
 def test_access_token_needs_the_instance_url() -> None:
@@ -213,7 +221,7 @@ def test_every_problem_is_reported_at_once() -> None:
     problems = problems_of({})
     keys = [p.split(" ")[0] for p in problems]
     assert keys == [
-        "eci-aircall:accessToken",
+        "eci-aircall:targetOrg",
         "eci-aircall:aircallApiId",
         "eci-aircall:aircallApiToken",
         "eci-aircall:contactEmail",

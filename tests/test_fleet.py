@@ -380,6 +380,13 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
     failed = runner(StackJob(stack="broken", verb="up"))
     assert not failed.ok and failed.error == "error: eci-aircall:instanceUrl is not set"
 
+    # refresh / destroy carry --run-program, so the secrets just set reach the provider (pulumi/pulumi
+    # pkg/cmd/pulumi/operations/refresh.go, destroy.go: otherwise the config saved at the last `up`).
+    for verb in ("refresh", "destroy"):
+        runner(StackJob(stack="dev", verb=verb, secrets={"k:token": "rotated"}))
+        assert "--run-program" in json.loads(log.read_text().splitlines()[-1])
+    assert "--run-program" not in json.loads(log.read_text().splitlines()[0])
+
 
 # --- the Automation API adapter, with pulumi.automation's entry points faked (the CLI is absent here)
 
@@ -397,6 +404,18 @@ class FakeStack:
 
         self.log.append(("preview", self.name, str(kw.get("parallel"))))
         return SimpleNamespace(change_summary={"create": 4})
+
+    def refresh(self, **kw: object) -> object:
+        from types import SimpleNamespace
+
+        self.log.append(("refresh", self.name, f"run_program={kw.get('run_program')}"))
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes={"same": 13}))
+
+    def destroy(self, **kw: object) -> object:
+        from types import SimpleNamespace
+
+        self.log.append(("destroy", self.name, f"run_program={kw.get('run_program')}"))
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes={"delete": 13}))
 
     def up(self, **kw: object) -> object:
         from types import SimpleNamespace
@@ -445,3 +464,8 @@ def test_automation_runner_maps_verbs_config_secrets_and_cli_errors(
 
     preview = runner(StackJob("uat", "preview"))
     assert preview.ok and dict(preview.changes) == {"create": 4} and ("preview", "uat", "3") in log
+
+    # A rotated token set from --secret-env must reach refresh and destroy: both run the program.
+    for verb in ("refresh", "destroy"):
+        assert runner(StackJob("dev", verb, secrets={"k:token": "rotated"})).ok
+        assert (verb, "dev", "run_program=True") in log

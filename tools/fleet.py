@@ -35,6 +35,10 @@ from typing import Any, Protocol
 import yaml
 
 VERBS = ("preview", "up", "refresh", "destroy")
+# Without --run-program, `pulumi refresh` and `pulumi destroy` configure the provider from the config saved in
+# state at the last `up` (pulumi/pulumi pkg/cmd/pulumi/operations/refresh.go, destroy.go), so a secret the
+# fleet has just set (a rotated token) would not reach it.
+RUN_PROGRAM_VERBS = frozenset({"refresh", "destroy"})
 # Each stack costs a CLI (or engine) process, the language host and a provider process; past a handful
 # per core the machine, not the orgs' latency, becomes the bottleneck, so the default stays modest.
 DEFAULT_MAX_PARALLEL = 8
@@ -373,10 +377,15 @@ class AutomationRunner:
                 up = stack.up(parallel=p, color="never")
                 changes = up.summary.resource_changes or {}
                 outputs = {k: "[secret]" if v.secret else v.value for k, v in up.outputs.items()}
+            # refresh / destroy: run_program, so that the config just set (a rotated token from --secret-env)
+            # reaches the provider; without it the CLI configures it from the config saved in state at the
+            # last `up` (RUN_PROGRAM_VERBS).
             elif job.verb == "refresh":
-                changes = stack.refresh(parallel=p, color="never").summary.resource_changes or {}
+                refreshed = stack.refresh(parallel=p, color="never", run_program=True)
+                changes = refreshed.summary.resource_changes or {}
             else:
-                changes = stack.destroy(parallel=p, color="never").summary.resource_changes or {}
+                destroyed = stack.destroy(parallel=p, color="never", run_program=True)
+                changes = destroyed.summary.resource_changes or {}
         except CommandError as exc:
             # str(CommandError) is "code: ...\n stdout: ...\n stderr: ..."; the CLI's own words are in stderr.
             text = str(exc)

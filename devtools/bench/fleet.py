@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.fleet import FleetPlan, Runner, StackJob, StackResult, first_error_line
+from tools.fleet import RUN_PROGRAM_VERBS, FleetPlan, Runner, StackJob, StackResult, first_error_line
 from tools.fleet import main as fleet_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,6 +60,8 @@ class LocalEngineRunner:
         cmd += ["--state-dir", str(self._state_root / job.stack), "--json"]
         if self._resource_parallel is not None:
             cmd += ["--parallel", str(self._resource_parallel)]
+        if job.verb in RUN_PROGRAM_VERBS:
+            cmd.append("--run-program")
         for key, value in job.config.items():
             cmd += ["-c", f"{key}={value}"]
         for key, value in job.secrets.items():

@@ -46,7 +46,7 @@ CASES: dict[str, Case] = {
     ),
     "missing connection": Case(
         unset=("accessToken", "instanceUrl"),
-        says=(f"{NS}:accessToken (or sfdxAuthUrl", "sf org display --json"),
+        says=(f"{NS}:targetOrg (or accessToken, sfdxAuthUrl", "sf org display --json"),
     ),
     "missing contact email": Case(overrides={"contactEmail": ""}, says=(f"{NS}:contactEmail is not set",)),
     "bad contact email": Case(

@@ -1,0 +1,144 @@
+"""Rotated credentials under the real engine's rule for `refresh` and `destroy`, against the org emulator.
+
+Without `--run-program` the real CLI configures the provider for `refresh` and `destroy` from the config saved
+in state with the default provider at the last `up` (pulumi/pulumi pkg/resource/deploy/providers/registry.go;
+pkg/cmd/pulumi/operations/refresh.go and destroy.go, flag `--run-program`); the local engine does the same
+(tests/engine/test_engine_steps.py). An access token pasted into the config therefore goes stale in state,
+while `targetOrg` keeps no credential there: the provider asks the Salesforce CLI for a session when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+from devtools.engine.api import run
+from devtools.sf_emulator.handle import EmulatorHandle
+from tests.test_component_engine import NS, REPO, STACK
+
+
+def _fresh_token(org: EmulatorHandle) -> str:
+    """A new session for the admin, as `sf` gets one (refresh-token grant of its PlatformCLI client)."""
+    grant = {"grant_type": "refresh_token", "client_id": "PlatformCLI", "refresh_token": org.refresh_token()}
+    reply = org.session().post(f"{org.instance_url}/services/oauth2/token", data=grant, timeout=30)
+    reply.raise_for_status()
+    return str(reply.json()["access_token"])
+
+
+def _revoke(org: EmulatorHandle, token: str) -> None:
+    # Salesforce Help, "Revoke OAuth Tokens": POST /services/oauth2/revoke, token=<access token>.
+    org.session().post(f"{org.instance_url}/services/oauth2/revoke", data={"token": token}, timeout=30)
+
+
+def _base_config(org: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
+    config = {
+        f"{NS}:caBundle": org.ca_cert,
+        f"{NS}:aircallApiUrl": org.aircall_url,
+        f"{NS}:aircallApiId": org.aircall_api_id,
+    }
+    return config, {f"{NS}:aircallApiToken": org.aircall_api_token}
+
+
+class FakeSf:
+    """An `sf` executable on PATH answering `sf org display --target-org <alias> --json` with the CLI's JSON
+    shape (`{"status": 0, "result": {"id", "apiVersion", "accessToken", "instanceUrl", "username", "clientId",
+    "connectedStatus", "alias"}}`, Salesforce CLI Command Reference "org display"), from a file the test
+    rewrites when it "renews" the session; every invocation's arguments are logged."""
+
+    def __init__(self, root: Path, org: EmulatorHandle) -> None:
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        self.answer = root / "sf-answer.json"
+        self.log = root / "sf-calls.jsonl"
+        self.org = org
+        script = self.bin / "sf"
+        script.write_text(
+            f"#!{sys.executable}\n"
+            "import json, sys\n"
+            f"open({str(self.log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+            f"print(open({str(self.answer)!r}).read())\n"
+        )
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+    def login(self, token: str) -> None:
+        self.answer.write_text(json.dumps({"status": 0, "result": {
+            "id": "00D000000000001EAA", "apiVersion": "63.0", "accessToken": token,
+            "instanceUrl": self.org.instance_url, "username": self.org.username, "clientId": "PlatformCLI",
+            "connectedStatus": "Connected", "alias": "uat"}, "warnings": []}))  # fmt: skip
+
+    def calls(self) -> list[list[str]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+    def env(self) -> dict[str, str]:
+        return {"PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_target_org_survives_a_rotated_token_in_refresh_and_destroy(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    sf = FakeSf(tmp_path, org)
+    first = _fresh_token(org)
+    sf.login(first)
+    config, secrets = _base_config(org)
+    config[f"{NS}:targetOrg"] = "uat"
+    state = tmp_path / "state"
+
+    def engine(verb: str, **kw: Any) -> Any:
+        return run(verb, stack=STACK, cwd=REPO, state_dir=state, config=config, secrets=secrets, env=sf.env(),
+                   **kw)  # fmt: skip
+
+    engine("up")
+    state_text = "".join(p.read_text() for p in state.rglob("*.json"))
+    assert first not in state_text  # no credential rides in state (the pickled providers are ciphertext too)
+    assert sf.calls() and all(c == ["org", "display", "--target-org", "uat", "--json"] for c in sf.calls())
+
+    _revoke(org, first)  # the session ends, as after its 2 hours; the CLI renews its own
+    sf.login(_fresh_token(org))
+    engine("refresh", expect_no_changes=True)
+    engine("destroy")
+    assert org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"] == 0
+
+
+def test_a_rotated_access_token_needs_run_program_and_the_error_says_so(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    config, secrets = _base_config(org)
+    config[f"{NS}:instanceUrl"] = org.instance_url
+    first = _fresh_token(org)
+    state = tmp_path / "state"
+
+    def engine(verb: str, token: str, *extra: str, **kw: Any) -> Any:
+        return run(verb, stack=STACK, cwd=REPO, state_dir=state, config=config,
+                   secrets={**secrets, f"{NS}:accessToken": token}, extra_args=list(extra), **kw)  # fmt: skip
+
+    engine("up", first)
+    _revoke(org, first)
+    second = _fresh_token(org)
+    for verb in ("refresh", "destroy"):
+        stale = engine(verb, second, check=False)
+        assert stale.returncode != 0
+        text = stale.stdout + stale.stderr
+        assert "INVALID_SESSION_ID" in text and f"pulumi {verb} --run-program" in text
+        assert second not in text and first not in text
+    engine("refresh", second, "--run-program", expect_no_changes=True)
+    engine("destroy", second, "--run-program")
+    assert org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"] == 0
+
+
+def test_target_org_without_a_cli_login_names_the_login_command(org: EmulatorHandle, tmp_path: Path) -> None:
+    sf = FakeSf(tmp_path, org)
+    # The CLI's JSON error for an alias it has no login for (status 1, name, message).
+    message = "No authorization information found for uat."
+    answer = {"status": 1, "name": "NoAuthInfoFoundError", "message": message}
+    sf.answer.write_text(json.dumps(answer))
+    config, secrets = _base_config(org)
+    config[f"{NS}:targetOrg"] = "uat"
+    res = run("up", stack=STACK, cwd=REPO, state_dir=tmp_path / "state", config=config, secrets=secrets,
+              env=sf.env(), check=False)  # fmt: skip
+    text = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert message in text and "sf org login web --alias uat" in text
