@@ -80,3 +80,19 @@ def test_pulumi_yaml_config_block_is_exactly_the_one_generated_from_the_declarat
     text = (REPO / "Pulumi.yaml").read_text()
     assert text[text.index("\nconfig:\n") + 1 :] == pulumi_yaml_config(), "run `make generate`"
     assert list(load_project()["config"]) == [key.name for key in KEYS]
+
+
+def test_required_pulumi_version_admits_only_clis_that_configure_dynamic_providers() -> None:
+    """Python dynamic providers get the stack config in configure() from CLI 3.139.0 on (pulumi/pulumi
+    CHANGELOG 3.139.0, #17673). The CLI parses the field as a blang/semver range and refuses to run outside it
+    (pkg/resource/plugin/plugin.go, ValidatePulumiVersionRange; the field is workspace.Project's
+    `requiredPulumiVersion`, which Pulumi's project.json schema admits through additionalProperties)."""
+    required = load_project()["requiredPulumiVersion"]
+    assert required == ">=3.139.0"
+
+    def admits(version: str) -> bool:
+        # The one comparator used here, as blang/semver evaluates ">=X.Y.Z".
+        wanted = tuple(int(p) for p in required.removeprefix(">=").split("."))
+        return tuple(int(p) for p in version.split(".")) >= wanted
+
+    assert not admits("3.138.0") and admits("3.139.0") and admits("3.272.0")
