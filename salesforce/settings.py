@@ -194,7 +194,8 @@ API_VERSION = ConfigKey(
 TARGET_ORG = ConfigKey(
     "targetOrg",
     "Alias or username of an org the Salesforce CLI is logged in to (`sf org login web --alias uat`). The "
-    "provider asks `sf org display --target-org <it> --json` for a session each time it runs, so no "
+    "provider asks the CLI for a session (`sf org display`, `sf org auth show-access-token`) each time it "
+    "runs, so no "
     "credential is stored in the stack or its state and `pulumi refresh` / `pulumi destroy` keep working "
     "after a token expires.",
     source="an alias or username from `sf org list` (`sf org login web --alias <alias>`)",

@@ -44,10 +44,12 @@ def _base_config(org: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
 
 
 class FakeSf:
-    """An `sf` executable on PATH answering `sf org display --target-org <alias> --json` with the CLI's JSON
-    shape (`{"status": 0, "result": {"id", "apiVersion", "accessToken", "instanceUrl", "username", "clientId",
-    "connectedStatus", "alias"}}`, Salesforce CLI Command Reference "org display"), from a file the test
-    rewrites when it "renews" the session; every invocation's arguments are logged."""
+    """An `sf` executable on PATH that answers as Salesforce CLI 2.150 does (checked with the real CLI in
+    tests/acceptance/test_target_org.py): `sf org display --target-org <alias> --json` gives
+    `{"status": 0, "result": {"id", "apiVersion", "accessToken", "instanceUrl", "username", "connectedStatus",
+    "alias"}}` with the token hidden ("Secrets are now hidden from 'sf org display' command output"), and
+    `sf org auth show-access-token --target-org <alias> --json` gives `{"result": {"accessToken"}}`. The
+    answers come from a file the test rewrites when it "renews" the session; every invocation is logged."""
 
     def __init__(self, root: Path, org: EmulatorHandle) -> None:
         self.bin = root / "bin"
@@ -60,15 +62,23 @@ class FakeSf:
             f"#!{sys.executable}\n"
             "import json, sys\n"
             f"open({str(self.log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
-            f"print(open({str(self.answer)!r}).read())\n"
+            f"answers = json.load(open({str(self.answer)!r}))\n"
+            "key = 'show-access-token' if 'show-access-token' in sys.argv else 'display'\n"
+            "print(json.dumps(answers[key]))\n"
+            "sys.exit(answers[key].get('status', 0))\n"
         )
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
     def login(self, token: str) -> None:
-        self.answer.write_text(json.dumps({"status": 0, "result": {
-            "id": "00D000000000001EAA", "apiVersion": "63.0", "accessToken": token,
-            "instanceUrl": self.org.instance_url, "username": self.org.username, "clientId": "PlatformCLI",
-            "connectedStatus": "Connected", "alias": "uat"}, "warnings": []}))  # fmt: skip
+        self.answers({"status": 0, "result": {
+            "id": "00D000000000001EAA", "apiVersion": "63.0", "accessToken": "[REDACTED - use sf org auth]",
+            "instanceUrl": self.org.instance_url + "/", "username": self.org.username,
+            "connectedStatus": "Connected", "alias": "uat"},
+            "warnings": ["Secrets are now hidden from 'sf org display' command output."]},
+            {"status": 0, "result": {"accessToken": token}})  # fmt: skip
+
+    def answers(self, display: dict[str, Any], show_token: dict[str, Any] | None = None) -> None:
+        self.answer.write_text(json.dumps({"display": display, "show-access-token": show_token or display}))
 
     def calls(self) -> list[list[str]]:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
@@ -94,7 +104,10 @@ def test_target_org_survives_a_rotated_token_in_refresh_and_destroy(
     engine("up")
     state_text = "".join(p.read_text() for p in state.rglob("*.json"))
     assert first not in state_text  # no credential rides in state (the pickled providers are ciphertext too)
-    assert sf.calls() and all(c == ["org", "display", "--target-org", "uat", "--json"] for c in sf.calls())
+    assert sf.calls()[:2] == [
+        ["org", "display", "--target-org", "uat", "--json"],
+        ["org", "auth", "show-access-token", "--target-org", "uat", "--json"],
+    ]
 
     _revoke(org, first)  # the session ends, as after its 2 hours; the CLI renews its own
     sf.login(_fresh_token(org))
@@ -134,7 +147,7 @@ def test_target_org_without_a_cli_login_names_the_login_command(org: EmulatorHan
     # The CLI's JSON error for an alias it has no login for (status 1, name, message).
     message = "No authorization information found for uat."
     answer = {"status": 1, "name": "NoAuthInfoFoundError", "message": message}
-    sf.answer.write_text(json.dumps(answer))
+    sf.answers(answer)
     config, secrets = _base_config(org)
     config[f"{NS}:targetOrg"] = "uat"
     res = run("up", stack=STACK, cwd=REPO, state_dir=tmp_path / "state", config=config, secrets=secrets,
