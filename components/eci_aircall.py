@@ -66,6 +66,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
     site_url: pulumi.Output[str | None]
     named_credential_names: pulumi.Output[list[str]]
     next_manual_step: pulumi.Output[dict[str, Any]]
+    health: pulumi.Output[dict[str, str]]
+    anonymous_apex: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: EciAircallIntegrationArgs, opts: pulumi.ResourceOptions | None = None
@@ -148,6 +150,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             generate_authorization_header=True,
             allow_merge_fields_in_header=True,
             allow_merge_fields_in_body=True,
+            health_check=args.health_checks,
             delete_adopted=args.delete_adopted,
             opts=child(after=after_user),
         )
@@ -172,6 +175,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
             self.oauth_app_name = out(self.oauth_app, "app_name")
             self.oauth_consumer_key = pulumi.Output.secret(out(self.oauth_consumer, "consumer_key"))
             self.site_url = out(self.site, "site_url")
+            assert self.eci_named_credential is not None
+            eci_health: pulumi.Input[str] = out(self.eci_named_credential, "health")
             self.next_manual_step = self._authorize_step()
         else:
             # Another voice connector owns the shared artifacts (Preflight checked they exist).
@@ -179,6 +184,9 @@ class EciAircallIntegration(pulumi.ComponentResource):
             self.oauth_app_name = pulumi.Output.from_input(None)
             self.oauth_consumer_key = pulumi.Output.from_input(None)
             self.site_url = pulumi.Output.from_input(None)
+            eci_health = (
+                f"not checked: sharedEci is skip, so {guide.ECI_NAMED_CREDENTIAL} is not in this stack"
+            )
             self.next_manual_step = pulumi.Output.from_input(
                 {
                     "authenticated": None,
@@ -190,6 +198,13 @@ class EciAircallIntegration(pulumi.ComponentResource):
                 }
             )
         self.named_credential_names = pulumi.Output.from_input(named_credentials)
+        # Each credential's probe from inside the org (providers/health.py): "ok" or the classified failure.
+        self.health = pulumi.Output.all(out(self.aircall_named_credential, "health"), eci_health).apply(
+            lambda values: {"aircall": values[0], "eciOAuth": values[1]}
+        )
+
+        # Whether the connecting user may run the probes (Preflight's check).
+        self.anonymous_apex = out(self.preflight, "anonymous_apex")
 
         self.register_outputs(
             {
@@ -201,6 +216,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
                 "siteUrl": self.site_url,
                 "namedCredentialNames": self.named_credential_names,
                 "nextManualStep": self.next_manual_step,
+                "health": self.health,
+                "anonymousApex": self.anonymous_apex,
             }
         )
 
@@ -278,6 +295,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             auth_provider=out(self.auth_provider, "full_name"),
             oauth_scope=guide.ECI_OAUTH_SCOPE,
             generate_authorization_header=True,
+            health_check=args.health_checks,
             delete_adopted=args.delete_adopted,
             opts=child(after=first, shared=True),
         )
@@ -307,37 +325,47 @@ class EciAircallIntegration(pulumi.ComponentResource):
         )
 
     def _authorize_step(self) -> pulumi.Output[dict[str, Any]]:
-        """The guide's step 5 of "Add ECI Named Credentials" (log in and click Authorize) needs a browser."""
+        """The guide's step 5 of "Add ECI Named Credentials" (log in and click Authorize) needs a browser.
+        Whether it is done is measured by the credential's probe (a callout through it from inside the org):
+        the step is listed only while it is needed."""
         assert self.eci_named_credential is not None
         nc = self.eci_named_credential
 
         def describe(values: list[Any]) -> dict[str, Any]:
-            status, url = values
+            status, url, health = values
             how = (
                 f"as the integration user, open url, edit {guide.ECI_NAMED_CREDENTIAL}, save with 'Start "
                 "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
                 "Credentials, steps 5-6)"
             )
             state = str(status or "").lower()
-            authenticated: bool | None
             if state == "authenticated":
-                authenticated = True
-                text = f"{guide.ECI_NAMED_CREDENTIAL} is authenticated: nothing left to do by hand."
-            elif state in ("", "unknown"):
-                # The provider could not read it: Salesforce exposes a legacy named credential's
-                # authentication status in Setup only. Saying "not authenticated" would be a guess.
+                return {"authenticated": True, "status": status, "health": health}
+            authenticated: bool | None
+            if state == "notauthenticated":
+                authenticated = False
+                text = f"{how[0].upper()}{how[1:]}. Then `pulumi refresh` and `pulumi up` show it done here."
+            else:
+                # No probe ran (healthChecks false) or it could not tell (see health): Salesforce shows a
+                # legacy named credential's status in Setup only, and saying "not authenticated" would be a
+                # guess.
                 authenticated = None
                 text = (
-                    f"Salesforce shows whether {guide.ECI_NAMED_CREDENTIAL} is authenticated only in Setup: "
-                    "open url; unless Authentication Status reads 'Authenticated as' the integration user, "
-                    f"{how}."
+                    f"Not measured ({health}). Salesforce shows whether {guide.ECI_NAMED_CREDENTIAL} is "
+                    "authenticated in Setup only: open url; unless Authentication Status reads "
+                    f"'Authenticated as' the integration user, {how}."
                 )
-            else:
-                authenticated = False
-                text = how[0].upper() + how[1:] + "."
-            return {"authenticated": authenticated, "status": status, "url": url, "instructions": text}
+            return {
+                "authenticated": authenticated,
+                "status": status,
+                "health": health,
+                "url": url,
+                "instructions": text,
+            }
 
-        return pulumi.Output.all(out(nc, "authentication_status"), out(nc, "authorize_url")).apply(describe)
+        return pulumi.Output.all(
+            out(nc, "authentication_status"), out(nc, "authorize_url"), out(nc, "health")
+        ).apply(describe)
 
 
 def _named_profiles(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[str, list[str]]:

@@ -66,7 +66,11 @@ def row(resource: type[ArtifactResource]) -> str:
         if name in provider.secret_fields:
             text += " (secret)"
         inputs.append(text)
-    names = [*(["adopted"] if COMMON in provider.inputs_model.model_fields else []), *provider.computed]
+    names = [
+        *(["adopted"] if COMMON in provider.inputs_model.model_fields else []),
+        *provider.computed,
+        *provider.observed,
+    ]
     names += sorted(provider.secret_outputs - set(names))
     outputs = [f"{n} (secret)" if n in provider.secret_outputs else n for n in names]
     module = resource.__module__.rsplit(".", 1)[-1]

@@ -61,6 +61,8 @@ from salesforce.settings import ACCESS_TOKEN, INSTANCE_URL
 log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "__provider"
+#: Output holding the ``observed`` values as they were before the last measurement (see ``observed_changes``).
+OBSERVED_BEFORE = "observed_before"
 HASH_ITERATIONS = 20_000
 
 # Salesforce's own check is looser than RFC 5322 but needs one "@" and a dotted domain (Object Reference,
@@ -267,6 +269,12 @@ class ArtifactProvider(dyn.ResourceProvider):
     replace_keys: ClassVar[frozenset[str]] = frozenset()
     computed: ClassVar[tuple[str, ...]] = ()
     secret_outputs: ClassVar[frozenset[str]] = frozenset()
+    #: Outputs measured in the org rather than set by the program (a named credential's health). ``create``
+    #: and ``read`` (refresh) measure them with ``observe``; ``update`` measures again only when one of
+    #: ``observed_by`` (or the name) changed, else keeps the last measurement: a no-op ``up`` makes no call.
+    #: A refresh reports a change when a measurement differs from the one before (``observed_changes``).
+    observed: ClassVar[tuple[str, ...]] = ()
+    observed_by: ClassVar[frozenset[str]] = frozenset()
     #: False: create first and adopt on DUPLICATE_VALUE (one call fewer when the artifact is usually new).
     find_before_create: ClassVar[bool] = True
 
@@ -305,6 +313,8 @@ class ArtifactProvider(dyn.ResourceProvider):
         names += ["adopted", *cls.computed]
         if cls.secret_fields:
             names.append("write_only_fields")
+        if cls.observed:
+            names += [*cls.observed, OBSERVED_BEFORE]
         return names
 
     def artifact(self, inputs: Mapping[str, Any]) -> str:
@@ -312,7 +322,7 @@ class ArtifactProvider(dyn.ResourceProvider):
         return f"{self.kind} {name}" if name and not is_unknown(name) else self.kind
 
     # --- check ---
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         provider_value = news.get(PROVIDER_KEY)
         plain, secret_names = unwrap({k: v for k, v in news.items() if k != PROVIDER_KEY})
         for name in self.secret_fields:
@@ -350,9 +360,55 @@ class ArtifactProvider(dyn.ResourceProvider):
                 and not is_unknown(value)
             ):
                 inputs[name] = rpc.wrap_rpc_secret(value)
+        inputs.update(self.carried_observations(olds, inputs))
         if provider_value is not None:
             inputs[PROVIDER_KEY] = provider_value
         return dyn.CheckResult(inputs, failures)
+
+    # --- observed outputs (measured in the org) ---
+    #
+    # The real engine decides what a refresh changed by calling diff(olds = the refreshed outputs, news = the
+    # inputs in state) (pulumi/pulumi pkg/resource/deploy/step.go, RefreshStep.Apply: diffResource with the
+    # new inputs/outputs as olds and the old inputs as news; ResultOp: DiffNone is "same"), and `refresh
+    # --expect-no-changes` fails on any step that is not "same" (pkg/engine/update.go, HasChanges). A value
+    # that only appears in the outputs is therefore never reported. So a measurement is kept where that diff
+    # sees it: ``read`` returns it in the inputs too (the engine stores them for the next refresh), ``check``
+    # carries it from the old inputs into the new ones (so an ``up`` does not lose it), and ``diff`` compares
+    # it with the outputs. Right after ``create`` the inputs cannot hold it (they are what check returned
+    # before create ran); ``read`` then compares with ``observed_before`` (the outputs' values before it
+    # measured), which create sets equal to its own measurement.
+    def carried_observations(self, olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The last measurements, carried from the old inputs while what they measured is unchanged."""
+        if not self.observed or not olds:
+            return {}
+        old_plain, _ = unwrap(olds)
+        keys = {self.name_field, *self.observed_by} - {""}
+        if any(normalize(old_plain.get(k)) != normalize(unwrap(dict(inputs))[0].get(k)) for k in keys):
+            return {}
+        return {n: old_plain[n] for n in self.observed if old_plain.get(n) is not None}
+
+    def observed_changes(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
+        """Observed outputs whose value differs from the last one recorded: in the inputs when a refresh put
+        it there, else (first refresh after create) in ``observed_before``."""
+        changed: set[str] = set()
+        before = olds.get(OBSERVED_BEFORE) or {}
+        for name in self.observed:
+            now = olds.get(name)
+            recorded = news.get(name)
+            if recorded is None and isinstance(before, Mapping):
+                recorded = before.get(name)
+            if now is not None and recorded is not None and now != recorded:
+                changed.add(name)
+        return changed
+
+    def measured(self, artifact_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``observe`` plus ``observed_before`` equal to it (nothing earlier to compare with)."""
+        values = self.observe(artifact_id, inputs)
+        return {**values, OBSERVED_BEFORE: dict(values)}
+
+    def observe(self, artifact_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Measure the ``observed`` outputs (may call Salesforce). Default: nothing observed."""
+        return {}
 
     def _validated(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Inputs as the model sees them (defaults applied). Raises InputError naming the property."""
@@ -371,7 +427,7 @@ class ArtifactProvider(dyn.ResourceProvider):
 
     # --- diff: no Salesforce call, ever ---
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        changed = self.changed_fields(olds, news)
+        changed = self.changed_fields(olds, news) | self.observed_changes(unwrap(olds)[0], unwrap(news)[0])
         replaces = sorted(changed & self.replace_keys)
         return dyn.DiffResult(
             changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True
@@ -477,7 +533,14 @@ class ArtifactProvider(dyn.ResourceProvider):
                 outs[name] = value
         inputs_now = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
         outs.update(self.computed_outputs(live.id, inputs_now, live, olds))
+        if self.observed:
+            values = self.observe(live.id, inputs_now)
+            outs[OBSERVED_BEFORE] = {n: olds.get(n) for n in self.observed}
+            outs.update(values)
         inputs_now = self.refreshed_inputs(outs)
+        if self.observed:
+            # In the inputs too: the next refresh's diff compares with them (observed outputs, above).
+            inputs_now.update({n: outs[n] for n in self.observed})
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
             log.info(
@@ -553,6 +616,13 @@ class ArtifactProvider(dyn.ResourceProvider):
             outs["write_only_fields"] = sorted(self.secret_fields)
         outs["adopted"] = adopted
         outs.update(self.computed_outputs(artifact_id, inputs, live, olds))
+        if self.observed:
+            keys = {self.name_field, *self.observed_by} - {""}
+            if olds is None or any(normalize(olds.get(k)) != normalize(inputs.get(k)) for k in keys):
+                outs.update(self.measured(artifact_id, inputs))
+            else:
+                # What was measured is unchanged: keep the measurement (the inputs carry it; check).
+                outs.update({n: olds.get(n) for n in (*self.observed, OBSERVED_BEFORE)})
         return self._wrap_secret_outputs(outs)
 
     def _wrap_secret_outputs(self, outs: dict[str, Any]) -> dict[str, Any]:

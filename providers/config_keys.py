@@ -234,6 +234,15 @@ DELETE_ADOPTED = ConfigKey(
     default=False,
     check=boolean,
 )
+HEALTH_CHECKS = ConfigKey(
+    "healthChecks",
+    "Whether create and refresh prove the two named credentials work with a callout from inside the org "
+    "(Tooling API executeAnonymous: needs Author Apex); false for orgs that forbid anonymous Apex.",
+    source="whether the connecting user may run anonymous Apex (Preflight's anonymousApex output says)",
+    example="true",
+    default=True,
+    check=boolean,
+)
 SALESFORCE_KEYS = (
     CONTACT_EMAIL,
     *INTEGRATION_USER_KEYS,
@@ -244,6 +253,7 @@ SALESFORCE_KEYS = (
     SITE_ADMIN,
     SITE_DEFAULT_RECORD_OWNER,
     DELETE_ADOPTED,
+    HEALTH_CHECKS,
 )
 
 #: Pulumi.yaml's sections, in order: (heading comment, keys).

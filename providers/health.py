@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from providers import guide
 from salesforce import SalesforceClient, SalesforceError
 
 OK = "ok"
@@ -41,8 +42,8 @@ NOT_CHECKED = "not checked (eci-aircall:healthChecks is false)"
 
 #: Named credential → the path its probe calls (fixed; the guide's names).
 PROBE_PATHS: Mapping[str, str] = {
-    "Aircall": "/v1/ping",
-    "ECI_Named_Credential": "/services/data/v63.0/limits",
+    guide.AIRCALL_NAMED_CREDENTIAL: "/v1/ping",
+    guide.ECI_NAMED_CREDENTIAL: "/services/data/v63.0/limits",
 }
 #: How much of a failed callout's response body the assert message carries (Salesforce's reason, kept short).
 BODY_CHARS = 200

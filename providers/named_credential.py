@@ -23,10 +23,16 @@ Outputs besides the inputs:
   ``NamedCredential`` sObject Id (Object Reference, "NamedCredential"), read once with SOQL when the
   credential is created (or adopted) and kept in state afterwards, so refresh and no-op runs cost nothing
   for it.
+* ``health`` (with ``health_check``, for the guide's two): ``ok`` or the classified failure of a callout
+  through the credential from inside the org (providers/health.py), measured by ``create`` and by every
+  ``refresh``; a refresh that measures something else than before reports a change (base.py, observed
+  outputs), so a scheduled ``pulumi refresh --expect-no-changes`` fails when the integration breaks.
 * ``authentication_status``: ``NotRequired`` for password (and no) authentication — the stored username and
-  password are used as they are; ``Unknown`` for OAuth: Setup shows "Authentication Status: Authenticated as
-  <user>" but no API (Metadata, sObject or Tooling) exposes it for a legacy named credential (the token fields
-  ``oauthToken`` / ``oauthRefreshToken`` are write-only), so we say so rather than guess.
+  password are used as they are. For OAuth, Setup shows "Authentication Status: Authenticated as <user>" but
+  no API (Metadata, sObject or Tooling) exposes it for a legacy named credential (the token fields
+  ``oauthToken`` / ``oauthRefreshToken`` are write-only); the probe measures it instead: ``Authenticated``
+  when its callout worked, ``NotAuthenticated`` when the org had no usable token or refused it, ``Unknown``
+  without a probe or when the probe could not tell.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
+from providers import health
 from providers.base import (
     DEVELOPER_NAME,
     ArtifactInputs,
@@ -69,6 +76,8 @@ class NamedCredentialInputs(ArtifactInputs):
     generate_authorization_header: bool = True
     allow_merge_fields_in_header: bool = False
     allow_merge_fields_in_body: bool = False
+    #: Probe the credential from inside the org (providers/health.py); only the guide's two have a probe.
+    health_check: bool = False
 
     @field_validator("endpoint")
     @classmethod
@@ -120,16 +129,27 @@ class NamedCredentialProvider(MetadataProvider):
     }
     secret_fields = frozenset({"password"})
     replace_keys = frozenset({"full_name"})
-    computed = ("authentication_status", "authorize_url")
+    computed = ("authorize_url",)
+    observed = ("health", "authentication_status")
+    observed_by = frozenset({"health_check"})
 
     # Setup refuses to save these combinations; checking them here keeps a bad config at 0 calls.
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         result = super().check(olds, news)
         if not result.failures:
-            problem = protocol_problem(unwrap(result.inputs)[0])
+            values = unwrap(result.inputs)[0]
+            problem = protocol_problem(values)
             if problem:
                 result.failures.append(
                     dyn.CheckFailure(problem[0], f"{self.kind}.{problem[0]}: {problem[1]}")
+                )
+            name = values.get("full_name")
+            if values.get("health_check") and not is_unknown(name) and name not in health.PROBE_PATHS:
+                result.failures.append(
+                    dyn.CheckFailure(
+                        "health_check",
+                        f"{self.kind}.health_check: only {', '.join(health.PROBE_PATHS)} have a health probe",
+                    )
                 )
         return result
 
@@ -170,11 +190,26 @@ class NamedCredentialProvider(MetadataProvider):
         olds: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         if inputs.get("protocol") != "Oauth":
-            return {"authentication_status": STATUS_NOT_REQUIRED, "authorize_url": None}
+            return {"authorize_url": None}
         url = (olds or {}).get("authorize_url")
         if not url:
             url = self._authorize_url(artifact_id, inputs)
-        return {"authentication_status": STATUS_UNKNOWN, "authorize_url": url}
+        return {"authorize_url": url}
+
+    def observe(self, artifact_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``health`` from the credential's probe (one executeAnonymous call), and the authentication status
+        it shows: no API returns a legacy credential's status, but a callout through it proves it."""
+        oauth = inputs.get("protocol") == "Oauth"
+        if not inputs.get("health_check"):
+            return {
+                "health": health.NOT_CHECKED,
+                "authentication_status": STATUS_UNKNOWN if oauth else STATUS_NOT_REQUIRED,
+            }
+        result = health.probe(self.client, artifact_id, artifact=self.artifact(inputs))
+        return {
+            "health": result,
+            "authentication_status": health.authentication_status(result) if oauth else STATUS_NOT_REQUIRED,
+        }
 
     def _authorize_url(self, full_name: str, inputs: Mapping[str, Any]) -> str:
         rows = self.client.query(
@@ -197,5 +232,6 @@ class NamedCredential(ArtifactResource, module="eci-aircall", name="NamedCredent
     endpoint: pulumi.Output[str]
     authentication_status: pulumi.Output[str]
     authorize_url: pulumi.Output[str | None]
+    health: pulumi.Output[str]
 
     provider_class = NamedCredentialProvider

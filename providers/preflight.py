@@ -54,6 +54,7 @@ from providers.config_keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
     AIRCALL_API_URL,
+    HEALTH_CHECKS,
     PERMISSION_SET_KEYS,
     SHARED_ECI,
     SharedEci,
@@ -72,13 +73,13 @@ from salesforce.errors import map_exception
 T = TypeVar("T")
 
 SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
-#: Threads for Preflight's tasks: the most it runs is 11 (``sharedEci`` adopt/skip with profiles and
-#: usernames: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the Aircall ping, the WSDL warm-up), so
-#: none queues. With ``sharedEci`` create the check-only deploy is one more task (it waits for the site and
-#: connected-app reads it depends on, which were submitted before it), well within 11.
-#: The 9 Salesforce calls stay within requests' default pool of 10 connections per host, so every socket is
-#: kept for reuse.
-MAX_CONCURRENT_CALLS = 11
+#: Threads for Preflight's tasks: the most it runs is 12 (``sharedEci`` adopt/skip with profiles and
+#: usernames: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the anonymous-Apex permission read, the
+#: Aircall ping, the WSDL warm-up), so none queues. With ``sharedEci`` create the check-only deploy is one
+#: more task (it waits for the site and connected-app reads it depends on, which were submitted before it),
+#: well within 12. The 10 Salesforce calls stay within requests' default pool of 10 connections per host,
+#: so every socket is kept for reuse.
+MAX_CONCURRENT_CALLS = 12
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 ECI_SETTINGS = "ConversationalIntelligence"
 # (Metadata type, fullName, guide step) of what a shared ECI setup consists of.
@@ -129,7 +130,7 @@ class PreflightProvider(ArtifactProvider):
     kind = "Preflight"
     inputs_model = PreflightInputs
     secret_fields = frozenset({"aircall_api_token"})
-    computed = ("my_domain_url", "edition", "unverified")
+    computed = ("my_domain_url", "edition", "unverified", "anonymous_apex")
     field_map: ClassVar[Mapping[str, str]] = {}
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
@@ -204,6 +205,7 @@ class PreflightProvider(ArtifactProvider):
             validation = submit(self._validate_creation, site, app) if site or app else None
             shared_reads = [submit(self._read_component, type_name, name) for type_name, name, _ in shared]
             aircall = submit(self._check_aircall, inputs)
+            anonymous_apex = submit(self._check_anonymous_apex)
 
             found_edition = edition.result()
             for step in (eci, permission_sets, profiles, usernames):
@@ -216,7 +218,40 @@ class PreflightProvider(ArtifactProvider):
             if mode != "create":
                 self._check_shared_artifacts(mode, shared, [read.result() for read in shared_reads])
             aircall.result()
-        return {"my_domain_url": self.client.instance_url, "edition": found_edition, "unverified": unverified}
+            may_run_apex = anonymous_apex.result()
+        return {
+            "my_domain_url": self.client.instance_url,
+            "edition": found_edition,
+            "unverified": unverified,
+            "anonymous_apex": may_run_apex,
+        }
+
+    def _check_anonymous_apex(self) -> str:
+        """Whether the connecting user may run the health probes (anonymous Apex with a named-credential
+        callout): ``allowed`` or what is missing. Apex Developer Guide, "Anonymous Blocks": executing
+        anonymous Apex needs "API Enabled" and "Author Apex", and a callout through a named credential
+        "Customize Application". The running user's permissions: Object Reference, "UserPermissionAccess"."""
+        rows = self.client.query(
+            "SELECT PermissionsApiEnabled, PermissionsAuthorApex, PermissionsCustomizeApplication "
+            "FROM UserPermissionAccess",
+            artifact="Preflight anonymous Apex",
+        )
+        row = rows[0] if rows else {}
+        missing = [
+            label
+            for field, label in (
+                ("PermissionsAuthorApex", "Author Apex"),
+                ("PermissionsApiEnabled", "API Enabled"),
+                ("PermissionsCustomizeApplication", "Customize Application"),
+            )
+            if not row.get(field)
+        ]
+        if not missing:
+            return "allowed"
+        return (
+            f"not permitted: the connecting user lacks {', '.join(missing)}; the health probes need it "
+            f"(or set {HEALTH_CHECKS.full_name} false)"
+        )
 
     def _fail(self, message: str, hint: str) -> PreflightFailed:
         return PreflightFailed(message, artifact="Preflight", hint=hint)
@@ -476,5 +511,6 @@ class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
     my_domain_url: pulumi.Output[str]
     edition: pulumi.Output[str]
     unverified: pulumi.Output[list[str]]
+    anonymous_apex: pulumi.Output[str]
 
     provider_class = PreflightProvider

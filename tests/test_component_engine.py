@@ -31,6 +31,9 @@ def stack_config(org: EmulatorHandle, **overrides: str) -> tuple[dict[str, str],
         f"{NS}:caBundle": org.ca_cert,
         f"{NS}:aircallApiUrl": org.aircall_url,
         f"{NS}:aircallApiId": org.aircall_api_id,
+        # The Aircall named credential points at the emulator's fake Aircall, so its health probe (a callout
+        # from inside the org) reaches it.
+        f"{NS}:aircallEndpoint": f"{org.instance_url}/aircall/",
     }
     secrets = {f"{NS}:accessToken": org.access_token, f"{NS}:aircallApiToken": org.aircall_api_token}
     for key, value in overrides.items():
@@ -112,9 +115,14 @@ def test_next_manual_step_points_at_the_named_credentials_setup_page(deployed: D
     nc_id = org.sf().query("SELECT Id FROM NamedCredential WHERE DeveloperName = 'ECI_Named_Credential'")
     assert step["url"].startswith(org.instance_url + "/lightning/setup/NamedCredential/")
     assert nc_id["records"][0]["Id"] in step["url"]
-    # No API tells a legacy named credential's authentication status (see providers/named_credential.py):
-    # the output says it is unknown and how to check, rather than claiming "not authenticated".
-    assert step["authenticated"] is None and "Authorize" in step["instructions"]
+    # No API tells a legacy named credential's authentication status; its probe (a callout through it from
+    # inside the org) measures it: a new credential has no token yet.
+    assert step["authenticated"] is False and step["status"] == "NotAuthenticated"
+    assert "Authorize" in step["instructions"]
+    assert deployed.up.outputs["health"] == {
+        "aircall": "ok",
+        "eciOAuth": "callout failed: System.CalloutException: Unable to fetch the OAuth token",
+    }
 
 
 def test_generated_consumer_secret_stays_out_of_state_and_output(deployed: Deployed) -> None:
@@ -152,3 +160,51 @@ def test_missing_config_fails_before_any_salesforce_call(org: EmulatorHandle, tm
     assert "Traceback" not in text
     assert org.access_token not in text
     assert org.calls()["total"] == 0
+
+
+def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    """The manual step done, then undone (token revoked): each shows on `refresh`, which a scheduled
+    `refresh --expect-no-changes` turns into a failed job; an unchanged org refreshes clean within budget."""
+    up = engine("up", org, tmp_path)
+    resources = sum(up.changes.values())
+    assert up.outputs["nextManualStep"]["authenticated"] is False
+
+    org.reset_calls()
+    clean = engine("refresh", org, tmp_path, expect_no_changes=True)
+    assert clean.returncode == 0
+    calls = org.calls()
+    # Budget: at most one call per resource plus one per probe (2 probes).
+    assert calls["by_operation"]["tooling.executeAnonymous"] == 2
+    assert calls["total"] <= resources + 2
+
+    org.authorize_named_credential("ECI_Named_Credential", username=USERNAME)
+    done = engine("refresh", org, tmp_path, expect_no_changes=True, check=False)
+    assert done.returncode != 0
+    changed = {name for name, step in done.steps_by_name().items() if step["op"] != "same"}
+    assert changed == {"eci-aircall-eci-named-credential"}
+    outputs = engine("preview", org, tmp_path, expect_no_changes=True).outputs
+    assert outputs["health"] == {"aircall": "ok", "eciOAuth": "ok"}
+    assert outputs["nextManualStep"] == {"authenticated": True, "status": "Authenticated", "health": "ok"}
+    org.reset_calls()
+    assert engine("up", org, tmp_path, expect_no_changes=True).returncode == 0
+    assert org.calls()["total"] == 0
+
+    org.revoke_named_credential("ECI_Named_Credential")
+    broken = engine("refresh", org, tmp_path, expect_no_changes=True, check=False)
+    assert broken.returncode != 0
+    after = engine("preview", org, tmp_path).outputs
+    assert after["health"]["eciOAuth"].startswith("callout failed: System.CalloutException: Unable to fetch")
+    assert after["nextManualStep"]["authenticated"] is False
+
+
+def test_health_checks_off_runs_no_probe(org: EmulatorHandle, tmp_path: Path) -> None:
+    up = engine("up", org, tmp_path, overrides={"healthChecks": "false"})
+    assert up.outputs["health"] == {
+        "aircall": "not checked (eci-aircall:healthChecks is false)",
+        "eciOAuth": "not checked (eci-aircall:healthChecks is false)",
+    }
+    assert up.outputs["nextManualStep"]["authenticated"] is None
+    engine("refresh", org, tmp_path, overrides={"healthChecks": "false"})
+    assert "tooling.executeAnonymous" not in org.calls()["by_operation"]

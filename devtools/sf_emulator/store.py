@@ -205,6 +205,22 @@ _register(
         ],
     )
 )
+# Object Reference, "UserPermissionAccess": the permissions of the current user, one row, read-only.
+# The emulator's connecting user is the admin; its Author Apex follows the author_apex setting.
+_register(
+    SObjectType(
+        "UserPermissionAccess",
+        "000",
+        [
+            Field("PermissionsApiEnabled", "boolean"),
+            Field("PermissionsAuthorApex", "boolean"),
+            Field("PermissionsCustomizeApplication", "boolean"),
+        ],
+        createable=False,
+        updateable=False,
+        deletable=False,
+    )
+)
 _register(
     SObjectType(
         "UserLicense",
@@ -524,6 +540,11 @@ class Org:
         if unknown:
             raise ApiError(400, "INVALID_FIELD", f"unknown setting(s): {', '.join(sorted(unknown))}")
         self.settings.update(values)
+        if "author_apex" in values:
+            for row in self.sobject_find("UserPermissionAccess"):
+                self.sobject_update(
+                    "UserPermissionAccess", row["Id"], {"PermissionsAuthorApex": bool(values["author_apex"])}
+                )
 
     # ---- ids -------------------------------------------------------------------------------------------
     def new_id(self, key_prefix: str) -> str:
@@ -949,6 +970,13 @@ class Org:
             DefaultLocaleSidKey="en_US",
             Country="US",
             TrialExpirationDate=None,
+        )
+        put(
+            "UserPermissionAccess",
+            1,
+            PermissionsApiEnabled=True,
+            PermissionsAuthorApex=True,
+            PermissionsCustomizeApplication=True,
         )
         put("Domain", 1, Domain="127.0.0.1", DomainType="DNS", HttpsOption="Community", CnameTarget=None)
         sf_lic = put(

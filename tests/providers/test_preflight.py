@@ -39,9 +39,11 @@ def test_checks_run_on_create_and_update_only(org: Any) -> None:
     org.reset_calls()
     outs = driver.create(**inputs(org))
     calls = org.calls()
-    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp; plus the Aircall
-    # ping; with no site and no ECI_Connected_App yet, one check-only deploy of both and its status check.
-    assert calls["total"] == 7 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp,
+    # UserPermissionAccess (may the user run the health probes); plus the Aircall ping; with no site and no
+    # ECI_Connected_App yet, one check-only deploy of both and its status check.
+    assert calls["total"] == 8 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    assert outs["anonymous_apex"] == "allowed"
     assert (
         calls["by_operation"]["metadata.deploy"] == calls["by_operation"]["metadata.checkDeployStatus"] == 1
     )
@@ -253,8 +255,8 @@ def test_existing_profiles_and_usernames_pass_with_one_query_each(org: Any) -> N
             usernames={"eci-aircall:siteAdmin": org.username},
         )
     )
-    # 5 reads, the ping and the check-only deploy with its status check (7), plus one query each.
-    assert org.calls()["total"] == 7 + 2
+    # 6 reads, the ping and the check-only deploy with its status check (8), plus one query each.
+    assert org.calls()["total"] == 8 + 2
 
 
 def test_a_validation_in_progress_is_polled_until_done(org: Any) -> None:
@@ -276,3 +278,13 @@ def test_polling_a_validation_is_bounded(org: Any) -> None:
     assert provider.client.metadata_validate_deploy(payload, artifact="test", max_wait_seconds=0.5) is None
     assert time.monotonic() - started < 2.0
     assert 1 < org.calls()["by_operation"]["metadata.checkDeployStatus"] <= 3
+
+
+def test_preflight_reports_whether_the_user_may_run_the_health_probes(org: Any) -> None:
+    org.settings(author_apex=False)
+    outs = Driver(configured(PreflightProvider(), org)).create(**inputs(org))
+    # Not a failure: the stack works without probes (eci-aircall:healthChecks false).
+    assert outs["anonymous_apex"] == (
+        "not permitted: the connecting user lacks Author Apex; the health probes need it (or set "
+        "eci-aircall:healthChecks false)"
+    )

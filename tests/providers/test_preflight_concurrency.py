@@ -61,6 +61,13 @@ class RendezvousClient:
         self._meet(soql.split(" FROM ")[1].split()[0])
         if "FROM Organization" in soql:
             return [{"Id": "00D", "OrganizationType": "Enterprise Edition"}]
+        if "FROM UserPermissionAccess" in soql:
+            return [
+                dict.fromkeys(
+                    ("PermissionsApiEnabled", "PermissionsAuthorApex", "PermissionsCustomizeApplication"),
+                    True,
+                )
+            ]
         if "FROM PermissionSet" in soql:
             names = ("Einstein_Conversation_Insights", "Conversation_Insights_Integration_User")
             return [{"Name": n, "Label": n} for n in (*names, "Voice_Connector_Permission")]
@@ -102,9 +109,10 @@ class FakeClientPreflight(PreflightProvider):
 
 
 def test_all_preflight_reads_are_in_flight_at_the_same_time() -> None:
-    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp, Aircall ping.
+    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp,
+    # UserPermissionAccess, Aircall ping.
     provider = FakeClientPreflight()
-    provider.fake = fake = RendezvousClient(parties=6)
+    provider.fake = fake = RendezvousClient(parties=7)
     found = provider.run_checks(model_inputs())
     assert sorted(fake.calls) == sorted(
         [
@@ -113,13 +121,15 @@ def test_all_preflight_reads_are_in_flight_at_the_same_time() -> None:
             "PermissionSet",
             "Site",
             "ConnectedApp",
+            "UserPermissionAccess",
             "aircall",
             "deploy",
         ]
     )
-    assert len(fake.threads) == 6 and threading.get_ident() not in fake.threads
+    assert len(fake.threads) == 7 and threading.get_ident() not in fake.threads
     assert fake.warmed.is_set()
     assert found["edition"] == "Enterprise" and found["unverified"] == []
+    assert found["anonymous_apex"] == "allowed"
 
 
 @pytest.fixture
@@ -140,7 +150,8 @@ def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -
     calls = org.calls()
     # The same 5 Salesforce reads (and the ping) as when they ran one after another, which took >= 6 x 0.4 s,
     # plus the check-only deploy and its status check, which need the Site and ConnectedApp reads' answers.
-    assert calls["total"] == 7 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    # (and the UserPermissionAccess read, concurrent with them)
+    assert calls["total"] == 8 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
     # Three round trips (reads, deploy, status) plus slack for a busy 2-core CI machine; one after another
     # the 8 calls cannot beat 8 x 0.4 s.
     assert elapsed < 5 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
@@ -184,9 +195,9 @@ def test_shared_artifacts_are_read_concurrently_and_only_the_missing_ones_are_na
         "VoiceConnector (guide: Set Up the Salesforce Site); NamedCredential ECI_Named_Credential" in text
     )
     assert "AuthProvider" not in text.split("—")[0]
-    # Organization, PermissionSet; ECI settings + the four shared artifacts.
+    # Organization, PermissionSet, UserPermissionAccess; ECI settings + the four shared artifacts.
     by_op = org.calls()["by_operation"]
-    assert by_op["rest.query"] == 2 and by_op["metadata.readMetadata"] == 5
+    assert by_op["rest.query"] == 3 and by_op["metadata.readMetadata"] == 5
 
 
 def test_threads_meeting_the_same_expired_session_log_in_again_once(org: Any) -> None:
