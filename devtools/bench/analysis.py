@@ -78,6 +78,8 @@ def operation(call: Mapping[str, Any]) -> str:
         return "auth.soap_login"
     if "/services/Soap/m/" in path:
         return f"metadata.{call.get('soap') or 'unknown'}"
+    if "/tooling/executeAnonymous" in path:  # the named credentials' health probes
+        return "tooling.executeAnonymous"
     if "/aircall/" in path:
         return "aircall.ping"
     if "/apps/oauth/" in path:  # Connect REST: credentials/{appId}/{consumerId}, usage, ...

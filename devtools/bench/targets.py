@@ -11,6 +11,7 @@ from providers.config_keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
     AIRCALL_API_URL,
+    AIRCALL_ENDPOINT,
     SHARED_ECI,
     key,
 )
@@ -50,6 +51,8 @@ def _program_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, 
         CA_BUNDLE.full_name: emu.ca_cert,
         AIRCALL_API_URL.full_name: str(info["aircall_url"]),
         AIRCALL_API_ID.full_name: str(info["aircall_api_id"]),
+        # The Aircall named credential's health probe calls out through it: to the emulator's fake Aircall.
+        AIRCALL_ENDPOINT.full_name: f"{emu.instance_url}/aircall/",
     }
     secrets = {
         ACCESS_TOKEN.full_name: emu.access_token,

@@ -143,6 +143,8 @@ def test_both_bounds_add_one_login_and_agree_when_every_call_is_sequential() -> 
         ("GET", "/aircall/v1/ping", "", "aircall.ping"),
         ("GET", "/services/data/v63.0/apps/oauth/usage/0H4/users", "", "connect.oauth_usage"),
         ("GET", "/services/data/v63.0/queryAll/", "", "rest.query"),
+        # The health probes: their query string names callout:Aircall/..., still a Tooling call.
+        ("GET", "/services/data/v63.0/tooling/executeAnonymous/", "", "tooling.executeAnonymous"),
     ],
 )
 def test_recorded_calls_map_to_the_emulators_operation_names(
