@@ -1,7 +1,9 @@
 """`make demo`: the whole story on a local Salesforce org emulator, printed step by step.
 
-    preview → up → an admin changes the site in Setup (out of band) → refresh shows the drift →
-    preview shows the fix → up restores it → preview --expect-no-changes
+    preview → up → health outputs (ECI_Named_Credential not yet authorized) → the integration user authorizes
+    it (the one manual step, done by the emulator's control) and an admin changes the site in Setup (out of
+    band) → refresh shows both: the drift and the health change → preview shows the fix → up restores it
+    (and its outputs show the step done) → preview --expect-no-changes
 
 Uses the real `pulumi` CLI (file backend under .demo/, passphrase secrets) when it is on PATH, the local
 engine (`python -m devtools.engine`) otherwise; `--engine local|pulumi` forces one. Every run starts from a
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 from simple_salesforce import Salesforce
 from zeep.transports import Transport
 
@@ -50,8 +53,16 @@ class Emulator:
 
     def __init__(self, state_dir: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devtools.sf_emulator", "serve", "--state-dir", str(state_dir),
-             "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "devtools.sf_emulator",
+                "serve",
+                "--state-dir",
+                str(state_dir),
+                "--port",
+                "0",
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
@@ -100,6 +111,9 @@ class Runner:
             f"{NS}:caBundle": info["ca_cert"],
             f"{NS}:aircallApiUrl": info["aircall_url"],
             f"{NS}:aircallApiId": info["aircall_api_id"],
+            # The Aircall named credential points at the emulator's fake Aircall, so the health probe's
+            # callout from inside the org reaches it.
+            f"{NS}:aircallEndpoint": f"{info['instance_url']}/aircall/",
         }
         self.secrets = {
             f"{NS}:accessToken": info["access_token"],
@@ -174,6 +188,48 @@ class Runner:
             cmd.append("--expect-no-changes")
         return subprocess.run(cmd, cwd=REPO, env=self.env).returncode
 
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs, from `stack export` (both the CLI and the local engine have it)."""
+        if self.engine == "pulumi":
+            cmd = ["pulumi", "stack", "export", "--stack", STACK, "--non-interactive"]
+            cwd = self.cwd
+        else:
+            cmd = [sys.executable, "-m", "devtools.engine", "stack", "export", "--stack", STACK]
+            cmd += ["--cwd", str(REPO), "--state-dir", str(DEMO / "state")]
+            cwd = REPO
+        proc = subprocess.run(cmd, cwd=cwd, env=self.env, text=True, capture_output=True, check=True)
+        resources = json.loads(proc.stdout)["deployment"]["resources"]
+        stack = next(r for r in resources if r["type"] == "pulumi:pulumi:Stack")
+        return dict(stack.get("outputs") or {})
+
+
+def show_health(runner: Runner) -> int:
+    """`pulumi stack output health` / `nextManualStep`, measured by callouts from the org."""
+    outputs = runner.outputs()
+    for name in ("health", "nextManualStep"):
+        print(f"    {name}: {json.dumps(outputs.get(name), indent=2)}".replace("\n", "\n    "))
+    return 0
+
+
+def authorize_in_browser(emulator: Emulator) -> str:
+    """The guide's manual step (log in as the integration user, click Authorize): the emulator's control."""
+    session = requests.Session()
+    session.verify, session.trust_env = emulator.info["ca_cert"], False
+    username = demo_integration_username()
+    r = session.post(
+        f"{emulator.info['instance_url']}/__emulator/named-credentials/{guide.ECI_NAMED_CREDENTIAL}/authorize",
+        json={"username": username},
+        headers={"Authorization": f"Bearer {emulator.info['access_token']}"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return f"{guide.ECI_NAMED_CREDENTIAL}: authorized as {username}"
+
+
+def demo_integration_username() -> str:
+    stack = yaml.safe_load((REPO / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
+    return str(stack[f"{NS}:integrationUser"]["username"])
+
 
 def change_site_in_setup(sf: Salesforce) -> str:
     """What an admin does in Setup > Sites > Edit: a Metadata API read-modify-write of the site."""
@@ -217,23 +273,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = Runner(engine, emulator)
         steps: list[tuple[str, Any]] = [
             (
-                "1/8 pulumi preview: what a fresh org needs",
+                "1/10 pulumi preview: what a fresh org needs",
                 lambda: runner.run("preview"),
             ),
-            ("2/8 pulumi up: configure the org", lambda: runner.run("up")),
+            ("2/10 pulumi up: configure the org", lambda: runner.run("up")),
             (
-                "3/8 No dummy callback URL: the connected app calls back to the auth provider from the start",
+                "3/10 No dummy callback URL: the connected app calls back to the auth provider from the "
+                "start",
                 lambda: show_callback_wiring(emulator),
             ),
             (
-                "4/8 An admin edits the site in Setup (out of band, through the Metadata API)",
-                lambda: _print(change_site_in_setup(emulator.salesforce())),
+                "4/10 Health, measured from inside the org: Aircall works, ECI_Named_Credential is not "
+                "authorized yet",
+                lambda: show_health(runner),
             ),
-            ("5/8 pulumi refresh: the drift shows up", lambda: runner.run("refresh")),
-            ("6/8 pulumi preview: the fix that up will apply", lambda: runner.run("preview")),
-            ("7/8 pulumi up: back to the guide's settings", lambda: runner.run("up")),
             (
-                "8/8 pulumi preview --expect-no-changes: converged",
+                "5/10 Out of band: the integration user authorizes ECI_Named_Credential (the one manual "
+                "step), and an admin edits the site in Setup",
+                lambda: _print(
+                    authorize_in_browser(emulator) + "\n    " + change_site_in_setup(emulator.salesforce())
+                ),
+            ),
+            ("6/10 pulumi refresh: the drift and the health change show up", lambda: runner.run("refresh")),
+            ("7/10 pulumi preview: the fix that up will apply", lambda: runner.run("preview")),
+            ("8/10 pulumi up: back to the guide's settings", lambda: runner.run("up")),
+            (
+                # Stack outputs are the program's: refresh updates the resources, the next up the outputs.
+                "9/10 Health after the authorize step (the up's outputs): the manual step is done",
+                lambda: show_health(runner),
+            ),
+            (
+                "10/10 pulumi preview --expect-no-changes: converged",
                 lambda: runner.run("preview", expect_no_changes=True),
             ),
         ]
@@ -243,10 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if code:
                 say(f"demo FAILED at step {title.split()[0]} (exit code {code})")
                 return code
-        say(
-            f"demo OK in {time.monotonic() - started:.0f}s. Left by hand, as in a real org: authorize "
-            f"{guide.ECI_NAMED_CREDENTIAL} (see the nextManualStep output)."
-        )
+        say(f"demo OK in {time.monotonic() - started:.0f}s.")
         return 0
     finally:
         emulator.stop()
