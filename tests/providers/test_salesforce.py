@@ -241,7 +241,11 @@ def test_expired_access_token_says_how_to_get_a_new_one_without_leaking_it(org: 
         client.query("SELECT Id FROM Organization", artifact="test")
     text = str(info.value)
     assert info.value.error_code == "INVALID_SESSION_ID"
-    assert "sf org display --json" in text and "pulumi config set --secret eci-aircall:accessToken" in text
+    assert "sf org auth show-access-token" in text
+    assert "pulumi config set --secret eci-aircall:accessToken" in text
+    # refresh and destroy use the token saved at the last `up` unless the program runs (pulumi/pulumi
+    # pkg/cmd/pulumi/operations/refresh.go, destroy.go --run-program): the hint names those commands.
+    assert "pulumi refresh --run-program" in text and "pulumi destroy --run-program" in text
     assert_no_secret(text, org.access_token)
 
 

@@ -412,7 +412,7 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     ok = (
         up.returncode != 0
         and "INVALID_SESSION_ID" in text
-        and "sf org display" in text
+        and "sf org auth show-access-token" in text
         and f"pulumi config set --secret {NS}:accessToken" in text
         and org.calls()["writes"] == before
         and _each_error_names_artifact_and_code(up, "INVALID_SESSION_ID")
