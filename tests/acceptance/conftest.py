@@ -53,6 +53,10 @@ class Sf:
             "NODE_COMPILE_CACHE": str(SF_CLI.parent / ".compile-cache"),
             "SF_DISABLE_TELEMETRY": "true",
             "SF_AUTOUPDATE_DISABLE": "true",
+            # What the installed CLI really reads: @oclif/plugin-update's init hook returns early only on
+            # scopedEnvVarTrue("DISABLE_AUTOUPDATE"), i.e. SF_DISABLE_AUTOUPDATE; without it every command
+            # spawns a detached `sf update --autoupdate` that outlives the test.
+            "SF_DISABLE_AUTOUPDATE": "true",
             "SF_SKIP_NEW_VERSION_CHECK": "true",
             "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
             "SF_DISABLE_DNS_CHECK": "true",
