@@ -23,7 +23,8 @@ from . import analysis
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
-SALESFORCE_OP_PREFIXES = ("auth.", "rest.", "metadata.", "connect.")
+# The emulator's Salesforce API operations (docs/contracts.md §1; `total` counts exactly these).
+SALESFORCE_OP_PREFIXES = ("auth.", "rest.", "metadata.", "connect.", "tooling.", "partner.")
 
 
 # --- emulator processes

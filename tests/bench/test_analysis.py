@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.bench import analysis
+from devtools.bench.harness import Run
 
 STACK = "urn:pulumi:dev::eci-aircall::pulumi:pulumi:Stack::eci-aircall-dev"
 COMP = "urn:pulumi:dev::eci-aircall::eci-aircall:index:EciAircallIntegration::eci"
@@ -250,3 +251,10 @@ def test_create_timings_give_the_wait_for_a_provider_worker_and_how_long_the_cre
         round(timings[urn("site")].queued_s, 2) == 0.42 and round(timings[urn("site")].elapsed_s, 2) == 0.57
     )
     assert timings[urn("pre")].queued_s == 0.0 and round(timings[urn("pre")].elapsed_s, 2) == 0.41
+
+
+def test_health_probes_count_as_salesforce_calls_not_other_calls() -> None:
+    by_op = {"tooling.executeAnonymous": 2, "rest.query": 11, "aircall.ping": 1, "controls.calls": 1}
+    run = Run("refresh", 1.0, 0, {}, {"total": 13, "by_operation": by_op}, [])
+    assert run.salesforce_by_operation == {"rest.query": 11, "tooling.executeAnonymous": 2}
+    assert run.other_by_operation == {"aircall.ping": 1}
