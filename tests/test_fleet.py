@@ -267,6 +267,19 @@ def test_first_error_line_prefers_the_cli_error_line() -> None:
         "error: Program failed with an unhandled exception: "
         "components.config.ConfigError: eci-aircall:contactEmail is not set"
     )
+    # A failed resource: the provider's traceback as the SDK's dynamic provider host sends it
+    # (traceback.format_exc()), under the resource's line; its exception line is the message.
+    failed = (
+        "error: pulumi-python:dynamic/eci-aircall:Preflight (eci-aircall-preflight):\n"
+        "    error: Traceback (most recent call last):\n"
+        '      File "/v/pulumi/dynamic/__main__.py", line 76, in wrapper\n'
+        "        return fn(self, request, context)\n"
+        "    salesforce.errors.SalesforceError: Preflight edition: INVALID_SESSION_ID: Session expired\n"
+    )
+    assert fleet.first_error_line(failed) == (
+        "error: pulumi-python:dynamic/eci-aircall:Preflight (eci-aircall-preflight): "
+        "salesforce.errors.SalesforceError: Preflight edition: INVALID_SESSION_ID: Session expired"
+    )
     text = "error: Program failed with an unhandled exception:\n  ConfigError: contactEmail is not set"
     assert fleet.first_error_line(text) == (
         "error: Program failed with an unhandled exception: ConfigError: contactEmail is not set"

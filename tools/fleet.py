@@ -250,6 +250,21 @@ def summarize_changes(changes: Mapping[Any, int]) -> dict[str, int]:
     return {col: sum(plain.get(k, 0) for k in keys) for col, keys in _COLUMNS.items()}
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: \S")
+
+
+def _exception_line(lines: Sequence[str]) -> str:
+    """The exception line that ends a traceback (lines stripped): the last `Type: message` before the next
+    `error:` line, skipping `File ...` frames."""
+    found = ""
+    for line in lines:
+        if line.lower().startswith("error:"):
+            break
+        if _EXCEPTION_LINE.match(line) and not line.startswith("File "):
+            found = line
+    return found
+
+
 def first_error_line(text: str, secrets: Any = ()) -> str:
     """The line a human needs first: the CLI's `error:` line, else the first non-empty one; secrets masked."""
     raw = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
@@ -263,6 +278,11 @@ def first_error_line(text: str, secrets: Any = ()) -> str:
         if detail.startswith("Traceback (most recent call last)"):
             exc_lines = [ln.strip() for ln in raw[at + 2 :] if ln[:1] not in (" ", "\t")]
             detail = exc_lines[0] if exc_lines else detail
+        elif detail.lower().startswith("error: traceback (most recent call last)"):
+            # A failed resource: "<type> (<name>):", then "error: " and the traceback the SDK's dynamic
+            # provider host sends (pulumi/dynamic/__main__.py: traceback.format_exc()), indented by the CLI.
+            # Its last exception line (after any "During handling ..." chain) is the message.
+            detail = _exception_line(lines[at + 2 :]) or detail
         chosen = f"{chosen} {detail}"
     for secret in secrets:
         if secret:

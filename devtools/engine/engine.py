@@ -56,7 +56,21 @@ from .state import (
 
 DYNAMIC_PACKAGE = "pulumi-python"
 STACK_TYPE = "pulumi:pulumi:Stack"
-UNBOUNDED = 2147483647  # the CLI's default --parallel ("Defaults to unbounded")
+UNBOUNDED = 2147483647  # math.MaxInt32, the cap on PULUMI_PARALLEL
+
+
+def default_parallel(env: dict[str, str] | None = None) -> int:
+    """The CLI's `--parallel` default (pkg/cmd/pulumi/operations/up.go, defaultParallel, used by preview, up,
+    refresh and destroy alike): PULUMI_PARALLEL when it is above 0 (capped at MaxInt32), else
+    4 × GOMAXPROCS, i.e. 4 × the CPUs this process may run on (pulumi/pulumi#14989)."""
+    raw = (os.environ if env is None else env).get("PULUMI_PARALLEL", "")
+    try:
+        wanted = int(raw)
+    except ValueError:
+        wanted = 0
+    if wanted > 0:
+        return min(wanted, UNBOUNDED)
+    return 4 * len(os.sched_getaffinity(0))
 _LANGHOST = Path(__file__).with_name("langhost.py")
 
 
@@ -215,8 +229,8 @@ class Deployment:
         self.stack = stack
         self.config = config
         self.store = store
-        self.parallel = parallel if parallel and parallel > 0 else UNBOUNDED
         self.env = dict(os.environ if env is None else env)
+        self.parallel = parallel if parallel and parallel > 0 else default_parallel(self.env)
         self.on_step = on_step
         self.preview = False
         self._sem = threading.BoundedSemaphore(self.parallel) if self.parallel < UNBOUNDED else None
@@ -1067,7 +1081,7 @@ class ProgramProcess:
     def spawn(
         cls, project: Project, stack: str, *, preview: bool, parallel: int | None, env: dict[str, str]
     ) -> ProgramProcess:
-        parallel = parallel if parallel and parallel > 0 else UNBOUNDED
+        parallel = parallel if parallel and parallel > 0 else default_parallel(env)
         full_env = dict(env)
         full_env.update(
             {

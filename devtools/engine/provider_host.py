@@ -10,7 +10,6 @@ namespaced keys (also as PULUMI_CONFIG in the environment), which is what makes
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -26,7 +25,8 @@ from .state import Props, normalise, strip_secrets, wrap_secret
 
 
 class ProviderError(Exception):
-    """A provider call failed; the message is the provider's own (never a traceback)."""
+    """A provider call failed; the message is what the provider sent (for a Python dynamic provider, the
+    traceback text `pulumi.dynamic` aborts with)."""
 
 
 def to_struct(props: Props) -> struct_pb2.Struct:
@@ -39,19 +39,15 @@ def from_struct(s: struct_pb2.Struct) -> Props:
     return normalise(json_format.MessageToDict(s)) if s is not None else {}
 
 
-_TB_CODE_LINE = re.compile(r"^\s")
-_EXC_PREFIX = re.compile(r"^[A-Za-z_][\w.]*: ")
-
-
 def provider_message(details: str) -> str:
-    """The exception text out of the traceback `pulumi.dynamic` aborts with (`_abort_with_traceback`)."""
-    text = (details or "").strip()
-    if "Traceback (most recent call last)" not in text:
-        return text or "unknown provider error"
-    lines = text.splitlines()
-    last_code = max((i for i, line in enumerate(lines) if _TB_CODE_LINE.match(line)), default=-1)
-    tail = "\n".join(lines[last_code + 1 :]).strip() or lines[-1]
-    return _EXC_PREFIX.sub("", tail, count=1)
+    """The error as the real CLI shows it: the gRPC status message unchanged.
+
+    The SDK's dynamic provider host aborts every failed call with `traceback.format_exc()`
+    (pulumi/dynamic/__main__.py, `_abort_with_traceback`), and the engine reports the status message as the
+    step's error (pkg/resource/plugin/provider_plugin.go: `rpcerror.Convert(err)`), so the user sees the
+    whole traceback, ending with the exception's own line.
+    """
+    return (details or "").strip() or "unknown provider error"
 
 
 class ProviderHost:
