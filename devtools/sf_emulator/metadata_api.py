@@ -605,6 +605,10 @@ def _rename(org: OrgLike, parsed: Any) -> bytes:
     return _envelope("renameMetadataResponse", result=_result("SaveResult", parsed.newFullName or "", error))
 
 
+def _user(org: OrgLike, user_id: Any) -> dict[str, Any] | None:
+    return org.sobject_get("User", str(user_id)) if user_id else None
+
+
 def _list(org: OrgLike, parsed: Any) -> bytes:
     queries = list(parsed.queries or [])
     if len(queries) > MAX_LIST_QUERIES:
@@ -621,10 +625,12 @@ def _list(org: OrgLike, parsed: Any) -> bytes:
     for query in queries:
         rule = _rule(query.type)
         for record in sorted(rule.list_names(org), key=lambda r: str(r["fullName"]).lower()):
+            creator = _user(org, record.get("_created_by"))
+            creator_name = str(creator.get("Name") or creator.get("Username")) if creator else admin_name
             out.append(
                 file_properties(
-                    createdById=admin_id,
-                    createdByName=admin_name,
+                    createdById=str(creator["Id"]) if creator else admin_id,
+                    createdByName=creator_name,
                     createdDate=_md_date(record.get("_created")),
                     fileName=f"{rule.directory}/{record['fullName']}.{rule.suffix}",
                     fullName=record["fullName"],

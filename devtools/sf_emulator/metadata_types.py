@@ -43,6 +43,7 @@ class OrgLike(Protocol):
     def sobject_insert(self, sobject: str, fields: dict[str, Any]) -> str: ...
     def sobject_update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None: ...
     def sobject_delete(self, sobject: str, record_id: str) -> None: ...
+    def request_user(self) -> str | None: ...
 
 
 class MetadataError(Exception):
@@ -209,6 +210,9 @@ class TypeRule:
         stamp = now_iso()
         stored["_created"] = stamp
         stored["_modified"] = stamp
+        # FileProperties.createdById is the user whose session created the component (Metadata API
+        # Developer Guide, "FileProperties"), not always the admin.
+        stored["_created_by"] = org.request_user()
         stored["_id"] = org.new_id(self.id_prefix)
         return stored
 

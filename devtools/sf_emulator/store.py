@@ -641,6 +641,10 @@ class Org:
     def _current_user(self) -> str | None:
         return getattr(self._local, "user_id", None)
 
+    def request_user(self) -> str | None:
+        """The user whose session makes the current request (None outside a request)."""
+        return self._current_user()
+
     def set_request_user(self, user_id: str | None) -> None:
         self._local.user_id = user_id
 
