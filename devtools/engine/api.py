@@ -83,8 +83,11 @@ def run(
     args += ["--state-dir", str(state_dir), "--json"]
     for key, value in (config or {}).items():
         args += ["--config", f"{key}={value}"]
-    for key, value in (secrets or {}).items():
-        args += ["--secret", f"{key}={value}"]
+    secret_env: dict[str, str] = {}
+    for n, (key, value) in enumerate((secrets or {}).items()):
+        # Through the environment, never argv: any process on the machine can read another's argv.
+        secret_env[f"ECI_ENGINE_SECRET_{n}"] = value
+        args += ["--secret-env", f"{key}=ECI_ENGINE_SECRET_{n}"]
     if expect_no_changes:
         args.append("--expect-no-changes")
     if parallel is not None:
@@ -93,7 +96,8 @@ def run(
     # Its own process group: a timeout or an interrupted test also ends the program and provider processes
     # the engine started, instead of leaving them behind.
     proc = subprocess.Popen(
-        args, cwd=str(REPO_ROOT), env=engine_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        args, cwd=str(REPO_ROOT), env={**engine_env(env), **secret_env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
     try:

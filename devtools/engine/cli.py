@@ -2,8 +2,9 @@
 output.
 
 Extensions beyond the issue's interface: `stack export` / `stack import` (the CLI's
-`pulumi stack export|import`, printing / reading the UntypedDeployment JSON) and `config set [--secret]`
-(writes the stack file like `pulumi config set`).
+`pulumi stack export|import`, printing / reading the UntypedDeployment JSON), `config set [--secret] KEY
+[VALUE]` (writes the stack file like `pulumi config set`; the value from stdin when left out), and
+`--secret-env KEY=ENV_VAR` beside `--secret KEY=VALUE` (a secret that stays out of argv).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def _kv(items: list[str] | None, flag: str) -> dict[str, str]:
             raise SystemExit(f"error: {flag} expects KEY=VALUE, got {item.split('=')[0]!r}")
         result[key] = value
     return result
+
+
+def _secrets(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
+    """``--secret KEY=VALUE`` and ``--secret-env KEY=ENV_VAR`` (the value read from the environment)."""
+    secrets = _kv(args.secret, "--secret")
+    for key, var in _kv(args.secret_env, "--secret-env").items():
+        if var not in env:
+            raise SystemExit(f"error: --secret-env {key}: environment variable {var} is not set")
+        secrets[key] = env[var]
+    return secrets
 
 
 def public_value(value: Any) -> Any:
@@ -177,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
         common(p)
         p.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
         p.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE")
+        # The secret's value from an environment variable, so it never appears in argv (`ps` shows argv).
+        p.add_argument("--secret-env", action="append", default=[], metavar="KEY=ENV_VAR")
         p.add_argument("--expect-no-changes", action="store_true")
         p.add_argument("--json", "-j", action="store_true")
         p.add_argument("--parallel", "-p", type=int, default=None)
@@ -210,8 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     cset = cfg_sub.add_parser("set")
     common(cset)
     cset.add_argument("key")
-    cset.add_argument("value")
+    # As `pulumi config set`: a value left out is read from stdin when stdin is not a terminal, trailing
+    # newlines removed unless --raw (pulumi/pulumi pkg/cmd/pulumi/config/config.go, configSetCmd.Run).
+    cset.add_argument("value", nargs="?")
     cset.add_argument("--secret", action="store_true")
+    cset.add_argument("--raw", action="store_true")
     return ap
 
 
@@ -244,7 +260,14 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         store.import_(json.loads(data))
         return 0
     if args.verb == "config":
-        set_stack_config(project, args.stack, args.key, args.value, secret=args.secret)
+        value = args.value
+        if value is None:
+            if sys.stdin.isatty():
+                raise SystemExit("error: config value must be given (or piped in on stdin)")
+            value = sys.stdin.read()
+            if not args.raw:
+                value = value.rstrip("\r\n")
+        set_stack_config(project, args.stack, args.key, value, secret=args.secret)
         return 0
 
     env = dict(os.environ)
@@ -256,7 +279,7 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     try:
         config = load_stack_config(
-            project, args.stack, _kv(args.config, "--config"), _kv(args.secret, "--secret"), env
+            project, args.stack, _kv(args.config, "--config"), _secrets(args, env), env
         )
         on_step = None if args.json else step_printer(args.verb, args.stack, out)
         deployment = Deployment(

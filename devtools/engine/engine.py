@@ -373,6 +373,7 @@ class Deployment:
     def _shutdown(self) -> None:
         if self.host is not None:
             self.host.close()
+            self.diagnostics.extend(self.host.stderr_lines)
         if self._engine_server is not None:
             self._engine_server.stop(0)
 

@@ -72,6 +72,11 @@ class ProviderHost:
         self._channel: grpc.Channel | None = None
         self._start_error: Exception | None = None
         self._stderr_tail: list[str] = []
+        # What the plugin wrote to stderr: the real engine shows each line to the user as an info-error
+        # diagnostic (sdk/go/common/resource/plugin/plugin.go, newPlugin's runtrace: errStreamID →
+        # ctx.Diag.Infoerrf), e.g. a dynamic provider's logging warnings.
+        self.stderr_lines: list[str] = []
+        self._stderr_thread: threading.Thread | None = None
         self.configured = 0  # how many Configure calls this process got (tests assert exactly one)
 
     # -- lifecycle --
@@ -103,7 +108,10 @@ class ProviderHost:
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().decode().strip()
         # Keep both pipes flowing: a provider that prints would otherwise block on a full pipe.
-        threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True).start()
+        self._stderr_thread = threading.Thread(
+            target=self._drain, args=(self._proc.stderr, self.stderr_lines), daemon=True
+        )
+        self._stderr_thread.start()
         threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
         if not line.isdigit():
             self._proc.wait(timeout=10)
@@ -130,12 +138,15 @@ class ProviderHost:
         )
         self.configured += 1
 
-    def _drain(self, pipe: Any) -> None:
+    def _drain(self, pipe: Any, keep: list[str] | None = None) -> None:
         if pipe is None:
             return
         for raw in pipe:
-            self._stderr_tail.append(raw.decode(errors="replace"))
+            text = raw.decode(errors="replace")
+            self._stderr_tail.append(text)
             del self._stderr_tail[:-50]
+            if keep is not None and text.strip():
+                keep.append(text.rstrip())
 
     def close(self) -> None:
         with self._lock:
@@ -143,6 +154,8 @@ class ProviderHost:
                 # Every call has returned; the plugin holds no state worth a graceful stop.
                 self._proc.kill()
                 self._proc.wait()
+            if self._stderr_thread is not None:
+                self._stderr_thread.join(timeout=2)  # every line written before the kill is kept
             if self._channel is not None:
                 # Closed after the peer is gone: closing a live channel first lingers ~150 ms.
                 self._channel.close()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from devtools.engine.api import REPO_ROOT, engine_env
 from devtools.engine.project import Project, ProjectError, load_stack_config
 
 # pulumi/pulumi pkg/secrets/passphrase/manager_test.go: a salt state the real CLI wrote with passphrase
@@ -72,3 +75,20 @@ def test_cli_overrides_win_and_secret_keys_must_be_secret(tmp_path: Path) -> Non
     assert config.values == {"proj:count": "4", "proj:token": "t"}
     with pytest.raises(ProjectError, match="'count' must be of type 'integer'"):
         load_stack_config(project, "dev", {"count": "many"}, {"token": "t"}, env=ENV)
+
+
+def test_config_set_reads_a_value_left_out_from_stdin_like_the_cli(tmp_path: Path) -> None:
+    """pulumi/pulumi pkg/cmd/pulumi/config/config.go, configSetCmd.Run: with no value argument and stdin not
+    a terminal, the value is read from stdin, trailing newline removed — so a secret never enters argv."""
+    _project(tmp_path, stack_file="config: {}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "devtools.engine", "config", "set", "--stack", "dev", "--cwd", str(tmp_path),
+         "--secret", "proj:token"],
+        input="piped-secret-value-42\n", cwd=str(REPO_ROOT), env=engine_env(ENV), capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stack_file = (tmp_path / "stacks" / "Pulumi.dev.yaml").read_text()
+    assert "piped-secret-value-42" not in stack_file and "secure:" in stack_file
+    config = load_stack_config(Project.load(tmp_path), "dev", env=ENV)
+    assert config.values["proj:token"] == "piped-secret-value-42" and "proj:token" in config.secret_keys
