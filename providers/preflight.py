@@ -69,6 +69,7 @@ from salesforce import (
     soql_quote,
 )
 from salesforce.errors import map_exception
+from salesforce.settings import CA_BUNDLE, is_secure_url
 
 T = TypeVar("T")
 
@@ -441,6 +442,12 @@ class PreflightProvider(ArtifactProvider):
                 self.client, url, str(inputs["aircall_api_id"]), str(inputs["aircall_api_token"])
             )
         except SalesforceError as err:
+            if err.error_code == "CERTIFICATE_ERROR":
+                raise self._fail(
+                    f"the Aircall API at {url} presented a certificate that is not trusted (not retried)",
+                    f"check {AIRCALL_API_URL.full_name}; behind a TLS-intercepting proxy add its CA with "
+                    f"{CA_BUNDLE.full_name} (it adds to the default roots)",
+                ) from None
             raise self._fail(
                 f"cannot reach the Aircall API at {url}: {err.error_code}",
                 f"check {AIRCALL_API_URL.full_name} and the network, then run `pulumi up` again",
@@ -465,6 +472,12 @@ def aircall_ping(client: SalesforceClient, url: str, api_id: str, api_token: str
     service Aircall. The token is registered for scrubbing before it is sent."""
     register_secret(api_token)
     artifact = "Preflight Aircall"
+    if not is_secure_url(url):
+        # Basic auth carries the token itself: never in clear over a network.
+        raise SalesforceError(
+            "INSECURE_URL", "the Aircall API URL is not https://; not called", artifact=artifact,
+            hint=f"set {AIRCALL_API_URL.full_name} to https://api.aircall.io/v1", service="eci-aircall",
+        )  # fmt: skip
 
     def attempt() -> requests.Response:
         try:

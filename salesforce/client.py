@@ -43,14 +43,15 @@ import zeep
 import zeep.exceptions
 import zeep.helpers
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-from simple_salesforce.login import token_login
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from zeep.xsd import SkipValue
 
 from salesforce import sf_cli
 from salesforce.errors import (
+    CERTIFICATE_ERROR,
     DAILY_LIMIT_HINT,
+    NOT_AN_API,
+    PERMANENT_TRANSPORT_CODES,
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
@@ -71,6 +72,7 @@ from salesforce.settings import (
     _ca_bundle_path,
     _parse_sfdx_auth_url,
     _private_key_text,
+    is_secure_url,
     jwt_audience,
 )
 
@@ -199,6 +201,7 @@ class SalesforceClient:
         self._instance_url: str | None = None
         self._md_service: Any = None
         self._md_header: Any = None
+        self._user_id: str | None = None
 
     # ---- connection
     @property
@@ -210,6 +213,27 @@ class SalesforceClient:
                     session.forced_verify = session.verify = _ca_bundle_path(self.settings.ca_bundle)
                 self._session = session
             return self._session
+
+    def _url_key(self) -> str:
+        """The config key that says where the org is, for this connection."""
+        return {
+            "access_token": "eci-aircall:instanceUrl",
+            "sfdx_auth_url": "eci-aircall:sfdxAuthUrl",
+            "jwt": "eci-aircall:loginUrl",
+        }.get(self.settings.auth_mode, "eci-aircall:instanceUrl")
+
+    @staticmethod
+    def _url_hint(code: str, key: str) -> str:
+        if code == CERTIFICATE_ERROR:
+            return (
+                f"not retried: check {key} (the org's https:// My Domain URL, e.g. from `sf org display "
+                "--json`); if a company proxy or private CA signs it, add that CA with eci-aircall:caBundle "
+                "(it adds to the default roots)"
+            )
+        return (
+            f"not retried: {key} does not point at a Salesforce org's API; set it to the org's https:// "
+            "My Domain URL (`sf org display --json`: instanceUrl)"
+        )
 
     def _last_status(self) -> int | None:
         session = self._session
@@ -258,6 +282,12 @@ class SalesforceClient:
                     f"{INSTANCE_URL.full_name} is not set (needed with {ACCESS_TOKEN.full_name})",
                     hint="take instanceUrl from `sf org display --json` and run "
                     f"`pulumi config set {INSTANCE_URL.full_name} <url>`",
+                )
+            if not is_secure_url(self.settings.instance_url):
+                raise ConfigurationError(
+                    "eci-aircall:instanceUrl is not an https:// URL; the access token would be sent in clear",
+                    hint="set the org's https:// My Domain URL: `pulumi config set eci-aircall:instanceUrl "
+                    "https://<mydomain>.my.salesforce.com`",
                 )
             token = self.settings.access_token
             assert token is not None
@@ -310,33 +340,75 @@ class SalesforceClient:
             data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
             token_url, key_name = f"{settings.login_url}/services/oauth2/token", PRIVATE_KEY.full_name
 
+        if not is_secure_url(token_url):
+            raise ConfigurationError(
+                f"{key_name} leads to an http:// token endpoint; credentials would be sent in clear",
+                hint=f"use the org's https:// URL in {key_name}",
+            )
+
         def attempt() -> tuple[str, str]:
+            # The token request is made here rather than with simple-salesforce's token_login, which drops
+            # the OAuth error's reason and accepts an http:// instance_url.
             try:
-                token, instance = token_login(token_url, data, "login", "", None, None, self.http)
+                response = self.http.post(
+                    token_url, data=data, headers={"Accept": "application/json"}, timeout=60
+                )
             except requests.RequestException as exc:
-                raise _map_exception(exc, "login") from None
-            except SalesforceAuthenticationFailed as exc:
-                code = str(exc.code)
-                if code.isdigit():  # no OAuth error body: an HTTP error page (e.g. 503)
+                err = _map_exception(exc, "login")
+                if err.error_code in PERMANENT_TRANSPORT_CODES:
+                    err.hint = self._url_hint(err.error_code, key_name)
+                raise err from None
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                if response.status_code in (502, 503, 504) or response.status_code >= 500:
                     raise SalesforceError(
-                        f"HTTP_{code}", "the token endpoint failed", artifact="login"
-                    ) from None
-                if code.upper() == "REQUEST_LIMIT_EXCEEDED":
-                    raise SalesforceError(
-                        "REQUEST_LIMIT_EXCEEDED", str(exc.message), artifact="login", hint=DAILY_LIMIT_HINT
+                        f"HTTP_{response.status_code}", "the token endpoint failed", artifact="login"
                     ) from None
                 raise SalesforceError(
-                    "AUTHENTICATION_FAILED",
-                    f"{exc.code}: {exc.message}",
+                    NOT_AN_API,
+                    f"the token endpoint answered HTTP {response.status_code} with something that is not "
+                    "OAuth JSON (an HTML page?)",
                     artifact="login",
+                    status=response.status_code,
+                    hint=self._url_hint(NOT_AN_API, key_name),
+                ) from None
+            if response.status_code != 200 or not body.get("access_token"):
+                # OAuth 2.0 error response (RFC 6749 §5.2): error + error_description, e.g.
+                # "invalid_grant" / "expired access/refresh token" — Salesforce's reason, kept.
+                code = str(body.get("error") or f"HTTP_{response.status_code}")
+                reason = str(body.get("error_description") or "")
+                if code.upper() == "REQUEST_LIMIT_EXCEEDED":
+                    raise SalesforceError(
+                        "REQUEST_LIMIT_EXCEEDED", reason, artifact="login", hint=DAILY_LIMIT_HINT
+                    ) from None
+                if response.status_code >= 500:
+                    raise SalesforceError(f"HTTP_{response.status_code}", reason, artifact="login")
+                raise SalesforceError(
+                    "AUTHENTICATION_FAILED",
+                    f"{code}: {reason}" if reason else code,
+                    artifact="login",
+                    status=response.status_code,
                     hint=f"Salesforce refused the credentials in {key_name}; renew them "
                     "(`sf org display --verbose --json`) and set them again with "
-                    "`pulumi config set --secret`",
+                    "`pulumi config set --secret` (value on stdin)",
                 ) from None
-            return str(token), str(instance)
+            register_secret(body.get("access_token"))
+            return str(body["access_token"]), str(body.get("instance_url") or "")
 
         token, instance = self._retrying("login", "auth.oauth_token", attempt, _CallState())
-        instance_url = instance if instance.startswith(("https://", "http://")) else f"https://{instance}"
+        instance_url = instance if "://" in instance else f"https://{instance}"
+        if not instance or not is_secure_url(instance_url):
+            # The session id would then travel in clear to whatever the token endpoint named.
+            raise SalesforceError(
+                "INSECURE_INSTANCE_URL",
+                "the token endpoint answered a non-https instance_url; not used",
+                artifact="login",
+                hint=f"check {key_name}: it must lead to the org's https:// login",
+                service="eci-aircall",
+            )
         self._open(instance_url, token)
 
     def _renew(self, stale: Salesforce) -> None:
@@ -376,6 +448,8 @@ class SalesforceClient:
                     )
             if err.error_code == "REQUEST_LIMIT_EXCEEDED":
                 err.hint = DAILY_LIMIT_HINT
+            if err.error_code in PERMANENT_TRANSPORT_CODES:
+                err.hint = self._url_hint(err.error_code, self._url_key())
             if err.error_code == "CONNECTION_ERROR" and err.uncertain_write:
                 state.uncertain_write = True
             raise err
@@ -504,6 +578,51 @@ class SalesforceClient:
         records = [_plain(r) for r in raw]
         found = {str(r.get("fullName")).lower(): r for r in records if r and r.get("fullName")}
         return [found.get(name.lower()) for name in full_names]
+
+    def metadata_list(self, type_name: str, *, artifact: str) -> list[dict[str, Any]]:
+        """``listMetadata`` of one type: its components' ``FileProperties`` (``fullName``, ``id``,
+        ``createdDate``, ``createdById`` ...; Metadata API Developer Guide, "listMetadata()",
+        "FileProperties"). The id and creation stamp are what tells a component from a same-named one made
+        after it was deleted: readMetadata returns neither."""
+
+        def call(_sf: Salesforce) -> Any:
+            service, header = self._metadata()
+            query = metadata_wsdl_client().get_type("ns0:ListMetadataQuery")(type=type_name)
+            return service.listMetadata(
+                queries=[query], asOfVersion=float(self.settings.api_version), _soapheaders=[header]
+            )
+
+        result = self._call(artifact, "metadata.listMetadata", call)
+        return [_plain(r) for r in (result or [])]
+
+    def current_user_id(self) -> str:
+        """The Id of the user this client connects as (OpenID Connect ``userinfo``, whose ``user_id`` is the
+        User Id: Salesforce Help, "UserInfo Endpoint"). One call, once per client and only when needed."""
+        with self._lock:
+            if self._user_id:
+                return self._user_id
+
+        def call(sf: Salesforce) -> Any:
+            response = self.http.get(
+                f"{self.instance_url}/services/oauth2/userinfo",
+                headers={"Authorization": f"Bearer {sf.session_id}", "Accept": "application/json"},
+                timeout=30,
+            )
+            if response.status_code == 401:
+                raise SalesforceError("INVALID_SESSION_ID", "Session expired or invalid", artifact="userinfo")
+            if response.status_code >= 400:
+                raise _map_exception(
+                    requests.HTTPError(response=response), "userinfo", last_status=response.status_code
+                )
+            return response.json()
+
+        info = self._call("userinfo", "auth.userinfo", call)
+        user_id = str(info.get("user_id") or "") if isinstance(info, dict) else ""
+        if not user_id:
+            raise SalesforceError("UNKNOWN_EXCEPTION", "userinfo answered no user_id", artifact="userinfo")
+        with self._lock:
+            self._user_id = user_id
+        return user_id
 
     def _metadata_save(
         self, operation: str, type_name: str, records: Sequence[Mapping[str, Any]], artifact: str

@@ -21,6 +21,10 @@ from salesforce.redaction import scrub
 TRANSIENT_CODES = frozenset(
     {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "HTTP_502", "HTTP_503", "HTTP_504", "CONNECTION_ERROR"}
 )
+#: A TLS certificate failure and an answer that is not the API's: permanent, and a sign the URL is wrong.
+CERTIFICATE_ERROR = "CERTIFICATE_ERROR"
+NOT_AN_API = "NOT_SALESFORCE_API"
+PERMANENT_TRANSPORT_CODES = frozenset({CERTIFICATE_ERROR, NOT_AN_API})
 #: Codes that mean "this name already exists": the create path turns them into adopt/converge.
 DUPLICATE_CODES = frozenset(
     {
@@ -38,7 +42,6 @@ DAILY_LIMIT_HINT = (
     "the org's daily API request limit is reached; nothing further was changed. Run `pulumi up` again when "
     "the rolling 24-hour limit frees up (Setup → Company Information → API Requests, Last 24 Hours)"
 )
-
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -103,7 +106,6 @@ class ConfigurationError(SalesforceError):
         super().__init__("CONFIGURATION", message, hint=hint, service="eci-aircall")
 
 
-
 # ----------------------------------------------------------------------------------------------------
 def _map_exception(
     exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
@@ -128,6 +130,25 @@ def _map_exception(
         code, message, fields = _first_rest_error(None, status)
         return SalesforceError(
             code, message, fields=fields, artifact=artifact, status=status, service=service
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        # A certificate the configured roots do not trust (a wrong host, an intercepting proxy): the same
+        # request fails the same way every time, and no byte of it reached an application — so it is neither
+        # retried nor a write that may have happened. The client names the key to fix.
+        return SalesforceError(
+            CERTIFICATE_ERROR,
+            "the server's TLS certificate is not trusted (or the TLS handshake failed)",
+            artifact=artifact,
+            service=service,
+        )
+    if isinstance(exc, requests.exceptions.JSONDecodeError | zeep.exceptions.XMLSyntaxError):
+        # A reply that is not the API's JSON / SOAP at all: an HTML page of a wrong host, a portal, a proxy.
+        return SalesforceError(
+            NOT_AN_API,
+            "the server answered something that is not Salesforce's API (an HTML page?)",
+            artifact=artifact,
+            status=last_status,
+            service=service,
         )
     if isinstance(exc, requests.ConnectTimeout) or (
         isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)

@@ -30,11 +30,14 @@ def scrub(text: str) -> str:
 
 
 # Third-party DEBUG logging prints what goes over the wire: zeep.transports logs every SOAP envelope (the
-# session id, a named credential's password, a consumer secret), simple-salesforce and urllib3 log requests.
+# session id, a named credential's password, an OAuth app's consumer key and secret), simple-salesforce and
+# urllib3 log requests. The consumer key is matched by element name because a refresh reads it back before
+# anything in the process has registered it as a secret.
 # Whoever turns DEBUG on for the provider process must still not see a secret, so every log record made in
 # this process is scrubbed when it is created.
 _SENSITIVE_XML = re.compile(
-    r"(<(?:[\w-]+:)?(?:sessionId|password|consumerSecret|privateKey|clientSecret)>)([^<]*)(</)", re.IGNORECASE
+    r"(<(?:[\w-]+:)?(?:sessionId|password|consumerKey|consumerSecret|privateKey|clientSecret)>)([^<]*)(</)",
+    re.IGNORECASE,
 )
 _previous_record_factory = logging.getLogRecordFactory()
 

@@ -8,6 +8,7 @@ Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import tempfile
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
+
+import certifi
 
 from salesforce.errors import ConfigurationError
 from salesforce.redaction import register_secret
@@ -297,7 +300,8 @@ def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
             f"{SFDX_AUTH_URL.full_name} is not an SFDX auth URL "
             "(force://<clientId>:<clientSecret>:<refreshToken>@<host>)",
             hint="print one with `sf org display --verbose --json --target-org <alias>` (sfdxAuthUrl) and "
-            f"set it with `pulumi config set --secret {SFDX_AUTH_URL.full_name} <url>`",
+            "pipe it in: `sf org display --verbose --json | jq -r .result.sfdxAuthUrl | "
+            f"pulumi config set --secret {SFDX_AUTH_URL.full_name}`",
         )
     creds, host = url[len("force://") :].rsplit("@", 1)
     parts = creds.split(":", 2)
@@ -307,7 +311,35 @@ def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
             hint="print one with `sf org display --verbose --json --target-org <alias>`",
         )
     base = host if host.startswith(("https://", "http://")) else f"https://{host}"
+    if not is_secure_url(base):
+        # The refresh token and client secret are posted to this host: never in clear over a network.
+        raise ConfigurationError(
+            f"{SFDX_AUTH_URL.full_name} names an http:// host; the refresh token would be sent in clear",
+            hint="use the org's https:// My Domain (`sf org display --verbose --json`: sfdxAuthUrl), set "
+            "on stdin: `sf org display --verbose --json | jq -r .result.sfdxAuthUrl | "
+            f"pulumi config set --secret {SFDX_AUTH_URL.full_name}`",
+        )
     return parts[0], parts[1], parts[2], base.rstrip("/")
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves this machine (a local emulator or proxy)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_secure_url(url: str) -> bool:
+    """https, or http to loopback only: credentials and session ids never cross a network in clear."""
+    parsed = urlparse(url)
+    if not parsed.hostname:
+        return False
+    return parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.hostname))
 
 
 def _private_key_text(value: str) -> str:
@@ -324,13 +356,22 @@ _CA_FILES: dict[str, str] = {}
 
 
 def _ca_bundle_path(value: str) -> str:
-    """``caBundle`` may be a path or the PEM text itself; requests wants a path."""
-    if "-----BEGIN" not in value:
-        return value
-    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    """The file requests verifies against: the default roots (certifi, what requests trusts without
+    ``caBundle``) followed by ``caBundle``'s certificates — it ADDS a CA (a company proxy's, a local
+    emulator's), so Salesforce and api.aircall.io stay trusted. ``caBundle`` may be a path or the PEM text."""
+    try:
+        extra = value if "-----BEGIN" in value else Path(value).expanduser().read_text()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{CA_BUNDLE.full_name} cannot be read ({type(exc).__name__})",
+            hint="set it to a PEM file of the CA to add (or the PEM text): "
+            f"`pulumi config set {CA_BUNDLE.full_name} /path/to/ca.pem`",
+        ) from None
+    digest = hashlib.sha256(extra.encode()).hexdigest()[:16]
     if digest not in _CA_FILES:
+        default = Path(certifi.where()).read_text()
         fd, path = tempfile.mkstemp(prefix=f"eci-ca-{digest}-", suffix=".pem")
         with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+            handle.write(default.rstrip("\n") + "\n" + extra)
         _CA_FILES[digest] = path
     return _CA_FILES[digest]

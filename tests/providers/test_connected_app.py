@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -281,3 +282,25 @@ def test_existing_app_with_another_key_is_not_silently_adopted(org: Any, driver:
         driver.create(**inputs(org))
     assert "another consumer key" in str(caught.value) and "pulumi up --replace" in str(caught.value)
     assert org.calls()["writes"] == 0
+
+
+def test_refresh_never_logs_the_apps_consumer_key(org: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The consumer key is a secret output; a refresh in a fresh provider process reads it back (readMetadata)
+    before anything has registered it as a secret, and zeep logs every SOAP envelope at DEBUG."""
+    key = "RefreshOnlyConsumerKey7a6b5c4d3e2f1a0b"  # never seen by this process's secret registry
+    mdapi = org.mdapi()
+    mdapi.ConnectedApp.create(
+        mdapi.ConnectedApp(
+            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
+            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://dummy_url/services/authcallback/x",
+                                                      scopes=["Api"], consumerKey=key, consumerSecret=SECRET),
+        )
+    )  # fmt: skip
+    driver = Driver(configured(ConnectedAppProvider(), org))
+    driver.id, driver.outs = "ECI_Connected_App", {"full_name": "ECI_Connected_App"}
+    caplog.set_level(logging.DEBUG)  # zeep.transports logs each envelope
+    result = driver.read()
+    assert result.id == "ECI_Connected_App"
+    records = [r.getMessage() for r in caplog.records]
+    assert any("readMetadata" in m or "consumerKey" in m for m in records)  # the envelopes were logged
+    assert [m for m in records if key in m] == []

@@ -5,7 +5,13 @@ message."""
 from __future__ import annotations
 
 import base64
+import http.server
+import json
+import ssl
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +326,163 @@ def test_execute_anonymous_refused_without_author_apex_is_one_salesforce_error(o
         client.execute_anonymous("System.debug(1);", artifact="probe")
     assert err.value.status == 403 and err.value.error_code == "INSUFFICIENT_ACCESS"
     assert org.calls()["by_operation"]["tooling.executeAnonymous"] == 1  # not retried
+
+
+# ---- credentials travel only where they should (https except loopback; permanent errors at once) ---------
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A plain-http server on loopback answering every request with one canned reply, and counting them."""
+
+    reply: tuple[int, str, str] = (200, "text/html", "<html><body>Welcome to our portal</body></html>")
+    seen: list[str] = []
+
+    def _answer(self) -> None:
+        self.seen.append(f"{self.command} {self.path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        status, kind, body = self.reply
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _serve(tls_dir: Path | None) -> Iterator[tuple[str, type[_Recorder]]]:
+    handler = type("Handler", (_Recorder,), {"seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls_dir is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls_dir / "server.pem", tls_dir / "server.key")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    scheme = "https" if tls_dir is not None else "http"
+    yield f"{scheme}://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def loopback() -> Iterator[tuple[str, type[_Recorder]]]:
+    yield from _serve(None)
+
+
+@pytest.fixture
+def loopback_https(org: Any) -> Iterator[tuple[str, type[_Recorder]]]:
+    """An https site on loopback with a certificate caBundle trusts (the emulator's): a wrong instanceUrl."""
+    yield from _serve(Path(org.ca_cert).parent)
+
+
+def test_an_sfdx_auth_url_with_an_http_host_is_refused_before_any_request() -> None:
+    settings = ConnectionSettings.from_config(
+        {"eci-aircall:sfdxAuthUrl": "force://PlatformCLI::RefreshToken5aa1@http://acme.my.salesforce.com"}
+    )
+    with pytest.raises(ConfigurationError, match="eci-aircall:sfdxAuthUrl names an http:// host") as info:
+        SalesforceClient(settings).sf  # noqa: B018
+    assert "RefreshToken5aa1" not in str(info.value)
+
+
+def test_an_http_instance_url_in_a_token_response_is_refused(
+    loopback: tuple[str, type[_Recorder]],
+) -> None:
+    base, handler = loopback
+    handler.reply = (
+        200,
+        "application/json",
+        json.dumps({"access_token": "00Dxx!SessionFromLoopback", "instance_url": "http://acme.example.com"}),
+    )
+    settings = ConnectionSettings.from_config(
+        {"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::RefreshToken77@{base}"}
+    )
+    with pytest.raises(SalesforceError) as info:
+        SalesforceClient(settings).sf  # noqa: B018
+    assert info.value.error_code == "INSECURE_INSTANCE_URL"
+    assert "00Dxx!SessionFromLoopback" not in str(info.value)
+
+
+def test_a_host_answering_html_fails_at_once_naming_the_key(
+    org: Any, loopback_https: tuple[str, type[_Recorder]]
+) -> None:
+    base, handler = loopback_https
+    client = SalesforceClient(
+        ConnectionSettings.from_config(
+            {
+                "eci-aircall:instanceUrl": base,
+                "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
+                "eci-aircall:caBundle": org.ca_cert,
+            }
+        )
+    )
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="Preflight")
+    assert info.value.error_code == "NOT_SALESFORCE_API" and not info.value.uncertain_write
+    assert "eci-aircall:instanceUrl" in str(info.value) and "later" not in str(info.value)
+    assert len(handler.seen) == 1  # not retried: the token went to that host once, not five times
+
+
+def test_a_login_endpoint_answering_html_fails_at_once_naming_the_key(
+    loopback: tuple[str, type[_Recorder]],
+) -> None:
+    base, handler = loopback
+    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
+    with pytest.raises(SalesforceError) as info:
+        SalesforceClient(settings).sf  # noqa: B018
+    assert info.value.error_code == "NOT_SALESFORCE_API"
+    assert "eci-aircall:sfdxAuthUrl" in str(info.value)
+    assert len(handler.seen) == 1
+
+
+def test_a_certificate_failure_fails_at_once_and_is_no_uncertain_write(org: Any) -> None:
+    """The emulator's certificate without its CA in caBundle: what a wrong host or an intercepting proxy
+    looks like. Not retried, not "the write may have happened", and the message names the keys to fix."""
+    client = SalesforceClient(
+        ConnectionSettings.from_config(
+            {"eci-aircall:instanceUrl": org.instance_url, "eci-aircall:accessToken": org.access_token}
+        )
+    )
+    sent: list[str] = []
+    original = client.http.send
+
+    def counting(request: Any, **kwargs: Any) -> Any:
+        sent.append(str(request.url))
+        return original(request, **kwargs)
+
+    client.http.send = counting  # type: ignore[method-assign]
+    with pytest.raises(SalesforceError) as info:
+        client.create_record("Account", {"Name": "x"}, artifact="Account x")
+    err = info.value
+    assert err.error_code == "CERTIFICATE_ERROR" and not err.transient and not err.uncertain_write
+    assert "eci-aircall:instanceUrl" in str(err) and "eci-aircall:caBundle" in str(err)
+    assert len(sent) == 1
+
+
+def test_ca_bundle_adds_to_the_default_roots(org: Any) -> None:
+    import certifi
+
+    from salesforce.settings import _ca_bundle_path
+
+    bundle = Path(_ca_bundle_path(org.ca_cert)).read_text()
+    emulator_ca = Path(org.ca_cert).read_text() if "-----BEGIN" not in org.ca_cert else org.ca_cert
+    default_roots = Path(certifi.where()).read_text()
+    assert emulator_ca.strip() in bundle
+    assert default_roots.strip() in bundle  # Salesforce's and api.aircall.io's public roots stay trusted
+
+
+def test_a_refused_login_keeps_salesforces_reason(org: Any) -> None:
+    stale = f"force://PlatformCLI::5Aep861NotARealRefreshToken@{org.instance_url.removeprefix('https://')}"
+    settings = ConnectionSettings.from_config(
+        {"eci-aircall:sfdxAuthUrl": stale, "eci-aircall:caBundle": org.ca_cert}
+    )
+    with pytest.raises(SalesforceError) as info:
+        SalesforceClient(settings).sf  # noqa: B018
+    text = str(info.value)
+    assert info.value.error_code == "AUTHENTICATION_FAILED"
+    assert "invalid_grant: expired access/refresh token" in text  # the emulator's reason, as Salesforce's
+    assert "{content}" not in text and "5Aep861NotARealRefreshToken" not in text
