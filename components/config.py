@@ -81,6 +81,8 @@ class IntegrationUserConfig(_Frozen):
     time_zone: str = _default(keys.key("integrationUser.timeZone"))
     locale: str = _default(keys.key("integrationUser.locale"))
     profile: str = _default(keys.INTEGRATION_USER_PROFILE)
+    #: Use an existing user of that username as it is (never changing it) instead of refusing it.
+    adopt_existing: bool = _default(keys.INTEGRATION_USER_ADOPT_EXISTING)
 
 
 class PermissionSetNames(_Frozen):
@@ -183,6 +185,8 @@ class _Reader:
                     f"{NAMESPACE}:{top}.{name} is not a known field (known: {', '.join(_FIELDS[top])}): "
                     f"remove it with `pulumi config rm --path {NAMESPACE}:{top}.{name}`"
                 )
+            elif isinstance(item, bool) and declared.type == "boolean":
+                self.values[declared.name] = str(item).lower()  # `config set --path k.f true`: a YAML bool
             elif not isinstance(item, str):
                 self.problem(declared, "must be a string")
             else:
@@ -239,7 +243,7 @@ def _check_secrets_encrypted(read: _Reader, stored_secret: Collection[str]) -> N
 
 
 def _integration_user(read: _Reader) -> IntegrationUserConfig:
-    fields = {k.attribute: read.value(k) for k in keys.INTEGRATION_USER_KEYS}
+    fields: dict[str, Any] = {k.attribute: read.typed(k) for k in keys.INTEGRATION_USER_KEYS}
     # Empty email: the contact email; empty alias: derived from the username (both guide-neutral defaults).
     fields["email"] = fields["email"] or read.value(keys.CONTACT_EMAIL)
     fields["alias"] = fields["alias"] or _default_alias(fields["username"])

@@ -100,6 +100,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
             # credential) were written.
             profiles=_named_profiles(args, manages_shared),
             usernames=_named_users(args, manages_shared),
+            integration_username=args.integration_user.username,
+            adopt_existing_user=args.integration_user.adopt_existing,
             opts=child(),
         )
         first = [self.preflight]
@@ -117,6 +119,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             locale=user_cfg.locale,
             profile_name=user_cfg.profile,
             delete_adopted=args.delete_adopted,
+            adopt_existing=user_cfg.adopt_existing,
             opts=child(after=first),
         )
         user_id = out(self.integration_user, "user_id")

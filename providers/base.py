@@ -45,6 +45,7 @@ import secrets as pysecrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -106,6 +107,21 @@ class Live:
     id: str
     values: dict[str, Any]
     raw: dict[str, Any] = field(default_factory=dict)
+    #: What tells this artifact from a same-named one made later (see ``ArtifactProvider.identity``).
+    identity: dict[str, Any] | None = None
+
+
+def parse_salesforce_time(value: Any) -> float | None:
+    """A Salesforce dateTime (REST ``2026-01-01T10:00:00.000+0000``, SOAP ``...Z``) as a POSIX time."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -187,20 +203,30 @@ def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]
     return result
 
 
+@dataclass
+class JournalEntry:
+    path: Path | None
+    started: float
+
+
 class CreateJournal:
-    """Creates this machine started and never saw finish: the mark of ownership for a crash mid-``up``.
+    """Creates this stack started and never saw finish: the mark of ownership for a crash mid-``up``.
 
     When the provider process dies while a create is in flight, Salesforce may still apply it, and the engine
     keeps no record of it (the CLI only reports a pending operation). The next ``up`` then finds the artifact
     by name and, without this, would record it as ``adopted`` — so ``destroy`` would leave it behind. An entry
-    is written just before the create call and removed once the call has returned (or failed for certain);
-    an entry still present (and younger than ``MAX_AGE_SECONDS``) means the artifact is this stack's own.
-    Entries live under ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``), one file per
-    (org, artifact) named by a hash; they hold no secret. A journal that cannot be written only loses this
-    refinement: create goes on.
+    is written just before the create call and removed once the call has returned (or failed for certain).
+    An entry is keyed by org, stack and artifact, and it claims the artifact found later only when that
+    artifact's creation fits it (``claims``): created after the entry was begun, by the user this stack
+    connects as — so an artifact an admin made by hand after a lost create, or another stack's, stays
+    adopted. Entries live under ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``),
+    owner-only (folder 0700, files 0600), one file per (org, stack, artifact) named by a hash; they hold no
+    secret. A journal that cannot be written only loses this refinement: create goes on.
     """
 
     MAX_AGE_SECONDS = 24 * 3600
+    #: Clock skew allowed between this machine and the org when comparing a creation time with an entry.
+    CLOCK_SKEW_SECONDS = 120
 
     def __init__(self, root: Path | None = None) -> None:
         configured = os.environ.get("ECI_CREATE_JOURNAL_DIR")
@@ -208,26 +234,33 @@ class CreateJournal:
             Path(configured) if configured else Path.home() / ".eci-aircall" / "pending-creates"
         )
 
-    def _path(self, instance_url: str, artifact: str) -> Path:
-        key = hashlib.sha256(f"{instance_url.lower()}\0{artifact}".encode()).hexdigest()
+    def _path(self, org: str, stack: str, artifact: str) -> Path:
+        key = hashlib.sha256(f"{org.lower()}\0{stack}\0{artifact}".encode()).hexdigest()
         return self.root / f"{key}.json"
 
-    def begin(self, instance_url: str, artifact: str) -> Path | None:
-        path = self._path(instance_url, artifact)
+    def _ensure_root(self) -> None:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkdir's mode applies only to a folder it creates (and is masked by the umask): tighten an older one.
+        if self.root.stat().st_mode & 0o077:
+            self.root.chmod(0o700)
+
+    def begin(self, org: str, stack: str, artifact: str) -> JournalEntry:
+        started = time.time()
+        path = self._path(org, stack, artifact)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self._ensure_root()
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(
-                json.dumps({"instance_url": instance_url, "artifact": artifact, "started": time.time()})
-            )
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"org": org, "stack": stack, "artifact": artifact, "started": started}, handle)
             os.replace(tmp, path)
             self._sweep()
         except OSError as exc:
             log.warning(
                 "create journal not writable (%s); a crash mid-create would look like an adoption", exc
             )
-            return None
-        return path
+            return JournalEntry(None, started)
+        return JournalEntry(path, started)
 
     def _sweep(self) -> None:
         """Remove half-written entries a killed process left behind (they never became entries)."""
@@ -236,22 +269,46 @@ class CreateJournal:
                 if time.time() - leftover.stat().st_mtime > 60:
                     leftover.unlink()
 
-    def end(self, entry: Path | None) -> None:
-        if entry is not None:
+    def end(self, entry: JournalEntry | None) -> None:
+        if entry is not None and entry.path is not None:
             with contextlib.suppress(OSError):
-                entry.unlink()
+                entry.path.unlink()
 
-    def pending(self, instance_url: str, artifact: str) -> Path | None:
-        """The entry of a create of this artifact begun here and never finished (None: none, or stale)."""
-        path = self._path(instance_url, artifact)
+    def pending(self, org: str, stack: str, artifact: str) -> JournalEntry | None:
+        """The entry of a create of this artifact this stack began and never finished (None: none, stale)."""
+        path = self._path(org, stack, artifact)
         try:
-            started = float(json.loads(path.read_text()).get("started", 0))
-        except (OSError, ValueError):
+            data = json.loads(path.read_text())
+            started = float(data.get("started", 0))
+        except (OSError, ValueError, AttributeError):
             return None
+        if data.get("org") != org or data.get("stack") != stack or data.get("artifact") != artifact:
+            return None
+        entry = JournalEntry(path, started)
         if time.time() - started < self.MAX_AGE_SECONDS:
-            return path
-        self.end(path)
+            return entry
+        self.end(entry)
         return None
+
+    @classmethod
+    def claims(cls, entry: JournalEntry, identity: Mapping[str, Any] | None, creator_id: str | None) -> bool:
+        """Whether the artifact with ``identity`` is the one the entry's create made: created (by the org's
+        clock) no earlier than the entry was begun, and by ``creator_id`` (the user this stack connects as;
+        None for a type that records no creator). Without a creation stamp nothing is claimed: adopting is
+        the safe side."""
+        if not identity:
+            return False
+        created = parse_salesforce_time(identity.get("created_date"))
+        if created is None or created < entry.started - cls.CLOCK_SKEW_SECONDS:
+            return False
+        if created > entry.started + cls.MAX_AGE_SECONDS:
+            return False
+        return creator_id is None or _same_id(identity.get("created_by_id"), creator_id)
+
+
+def _same_id(a: Any, b: Any) -> bool:
+    """Salesforce Ids compare on their first 15 characters (the 18-character form adds a case checksum)."""
+    return bool(a) and bool(b) and str(a)[:15] == str(b)[:15]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -277,6 +334,17 @@ class ArtifactProvider(dyn.ResourceProvider):
     observed_by: ClassVar[frozenset[str]] = frozenset()
     #: False: create first and adopt on DUPLICATE_VALUE (one call fewer when the artifact is usually new).
     find_before_create: ClassVar[bool] = True
+    #: True when the state id is a name another artifact can take after ours is deleted (Metadata fullName):
+    #: then update and delete check the recorded ``identity`` before writing. An sObject's id is its record
+    #: Id, which no other record ever gets.
+    identity_by_name: ClassVar[bool] = False
+    #: False for a type Salesforce keeps no creator for (a permission set assignment): the create journal
+    #: then claims by creation time alone.
+    records_creator: ClassVar[bool] = True
+
+    #: ``<project>/<stack>`` of the program that registered the resource: scopes the create journal. Set by
+    #: ArtifactResource before the provider is serialized into the resource's inputs.
+    stack: str = ""
 
     # Connection settings arrive in configure() after unpickling; never pickled (see __getstate__).
     _settings: ConnectionSettings | None = None
@@ -301,6 +369,10 @@ class ArtifactProvider(dyn.ResourceProvider):
         """Which org this provider works on (its instance URL): scopes the create journal."""
         return self.client.instance_url
 
+    def connecting_user_id(self) -> str:
+        """The Id of the user this provider connects as (the creator a create journal entry expects)."""
+        return self.client.current_user_id()
+
     # --- names ---
     @classmethod
     def input_names(cls) -> list[str]:
@@ -310,7 +382,7 @@ class ArtifactProvider(dyn.ResourceProvider):
     def output_names(cls) -> list[str]:
         names = [n for n in cls.input_names() if n not in cls.secret_fields]
         names += [f"{n}_hash" for n in sorted(cls.secret_fields)]
-        names += ["adopted", *cls.computed]
+        names += ["adopted", "identity", *cls.computed]
         if cls.secret_fields:
             names.append("write_only_fields")
         if cls.observed:
@@ -472,15 +544,18 @@ class ArtifactProvider(dyn.ResourceProvider):
         record = self.prepare(inputs, creating=True)
         live = self.find(inputs) if self.find_before_create else None
         journal = CreateJournal()
-        journal_key = (self.org_key(), self.artifact(inputs))
+        journal_key = (self.org_key(), self.stack, self.artifact(inputs))
         # The journal entry of a create of ours stays until create returns: whatever fails before that (the
         # call, a later update or output look-up, the process itself) leaves the artifact marked as ours.
-        entry: Path | None
+        entry: JournalEntry | None
         if live is not None:
+            live.identity = self.identity(live, inputs)
             entry = journal.pending(*journal_key)
-            adopted = entry is None
-            if self.needs_write(inputs, live):
-                self.update_live(live.id, inputs, record, live)
+            adopted = not (entry is not None and self._claimed(entry, live))
+            if adopted:
+                self.before_adopt(inputs, live)
+            if self.needs_write(inputs, live, adopted=adopted):
+                self.update_live(live.id, inputs, self.adoption_record(record) if adopted else record, live)
             artifact_id = live.id
         else:
             adopted = False
@@ -497,20 +572,68 @@ class ArtifactProvider(dyn.ResourceProvider):
                 live = self.find(inputs)
                 if live is None:
                     raise
-                adopted = not err.uncertain_write
-                if self.needs_write(inputs, live):
-                    self.update_live(live.id, inputs, self.prepare(inputs, creating=False), live)
+                live.identity = self.identity(live, inputs)
+                adopted = not (err.uncertain_write and self._claimed(entry, live))
+                if adopted:
+                    self.before_adopt(inputs, live)
+                if self.needs_write(inputs, live, adopted=adopted):
+                    converged = self.prepare(inputs, creating=False)
+                    self.update_live(
+                        live.id, inputs, self.adoption_record(converged) if adopted else converged, live
+                    )
                 artifact_id = live.id
             except Exception:
                 journal.end(entry)
                 raise
             else:
                 live = Live(artifact_id, {}, record)
+                live.identity = self.identity(live, inputs)
         outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
         journal.end(entry)
         return dyn.CreateResult(artifact_id, outs)
 
-    def needs_write(self, inputs: Mapping[str, Any], live: Live) -> bool:
+    def _claimed(self, entry: JournalEntry, live: Live) -> bool:
+        """Whether a create of ours (``entry``) made ``live``: its creation time and creator must fit."""
+        if not live.identity or not live.identity.get("created_date"):
+            return False
+        creator = self.connecting_user_id() if self.records_creator else None
+        if CreateJournal.claims(entry, live.identity, creator):
+            return True
+        log.warning(
+            "%s: a create of this stack was interrupted, but the %s found was made by someone else or "
+            "earlier (created %s by %s): adopted, not claimed",
+            self.artifact(live.values),
+            self.kind,
+            live.identity.get("created_date"),
+            live.identity.get("created_by_id"),
+        )
+        return False
+
+    def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
+        """Hook: refuse to adopt ``live`` (raise InputError) before anything is written. Default: allowed."""
+
+    def adoption_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Hook: what adopting may write of ``record`` (the fields that make the artifact as the inputs say).
+        Default: all of it."""
+        return record
+
+    def replaced(self, olds: Mapping[str, Any], live: Live | None) -> bool:
+        """True when ``live`` bears our name but is not the artifact this stack recorded (deleted, then made
+        again outside this stack). Unknown (no recorded identity, or none readable) counts as ours."""
+        recorded = olds.get("identity") or {}
+        current = (live.identity if live is not None else None) or {}
+        return bool(recorded.get("id") and current.get("id") and not _same_id(recorded["id"], current["id"]))
+
+    def _replaced_message(self, olds: Mapping[str, Any], live: Live) -> str:
+        recorded, current = olds.get("identity") or {}, live.identity or {}
+        return (
+            f"{self.artifact(olds)} was replaced outside this stack: the one in the org "
+            f"(id {current.get('id')}, "
+            f"created {current.get('created_date')} by {current.get('created_by_id')}) is not the one this "
+            f"stack created (id {recorded.get('id')})"
+        )
+
+    def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
         """On adopt: write only when the org differs from the inputs (write-only fields always differ)."""
         if self.secret_fields & {k for k, v in inputs.items() if v is not None}:
             return True
@@ -527,6 +650,15 @@ class ArtifactProvider(dyn.ResourceProvider):
         live = self.read_live(id_, olds)
         if live is None:
             return dyn.ReadResult("", {})
+        if olds.get("identity"):
+            live.identity = self.identity(live, olds)
+            if self.replaced(olds, live):
+                # Ours is gone; the one there belongs to someone else: drift that drops it from state, so
+                # nothing of this stack (update, destroy) ever writes to it.
+                log.warning(
+                    "%s; dropped from this stack's state, left as it is", self._replaced_message(olds, live)
+                )
+                return dyn.ReadResult("", {})
         outs = dict(olds)
         for name, value in live.values.items():
             if name not in self.secret_fields:
@@ -574,7 +706,21 @@ class ArtifactProvider(dyn.ResourceProvider):
         live: Live | None = None
         if self.changed_fields(olds, news) & salesforce_fields:
             record = self.prepare(inputs, creating=False)
-            self.update_live(id_, inputs, record, None)
+            current: Live | None = None
+            if self.identity_by_name and old_plain.get("identity"):
+                current = self.read_live(id_, old_plain)
+                if current is not None:
+                    current.identity = self.identity(current, old_plain)
+                    if self.replaced(old_plain, current):
+                        raise SalesforceError(
+                            "REPLACED_OUTSIDE_STACK",
+                            self._replaced_message(old_plain, current) + "; nothing was written",
+                            artifact=self.artifact(old_plain),
+                            hint="run `pulumi refresh` (it drops it from this stack's state), "
+                            "then `pulumi up`",
+                            service="eci-aircall",
+                        )
+            self.update_live(id_, inputs, record, current)
             live = Live(id_, {}, record)
         return dyn.UpdateResult(
             self.outputs(id_, inputs, adopted=bool(old_plain.get("adopted")), olds=old_plain, live=live)
@@ -586,6 +732,16 @@ class ArtifactProvider(dyn.ResourceProvider):
         if olds.get("adopted") and not olds.get("delete_adopted"):
             log.info("%s was adopted, not created by this stack: left in place", self.artifact(olds))
             return
+        if self.identity_by_name and olds.get("identity"):
+            current = Live(id_, {}, {})
+            current.identity = self.identity(current, olds)
+            if current.identity is None:
+                return  # already gone
+            if self.replaced(olds, current):
+                log.warning(
+                    "%s; not deleted, dropped from this stack's state", self._replaced_message(olds, current)
+                )
+                return
         try:
             self.delete_live(id_, olds)
         except SalesforceError as err:
@@ -615,6 +771,9 @@ class ArtifactProvider(dyn.ResourceProvider):
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
         outs["adopted"] = adopted
+        identity = (live.identity if live is not None else None) or (olds or {}).get("identity")
+        # Without the unknown parts: a map's null entries do not survive the trip through state unchanged.
+        outs["identity"] = {k: v for k, v in identity.items() if v is not None} if identity else None
         outs.update(self.computed_outputs(artifact_id, inputs, live, olds))
         if self.observed:
             keys = {self.name_field, *self.observed_by} - {""}
@@ -662,6 +821,15 @@ class ArtifactProvider(dyn.ResourceProvider):
         ``live`` is None when update wrote nothing; ``olds`` are the previous outputs (None on create)."""
         return {}
 
+    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What tells ``live`` from a same-named artifact made after it: the record Id, and its CreatedDate /
+        CreatedById when the read returned them. None: not readable (the artifact is gone)."""
+        return {
+            "id": live.id,
+            "created_date": live.raw.get("CreatedDate"),
+            "created_by_id": live.raw.get("CreatedById"),
+        }
+
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
         raise NotImplementedError
 
@@ -685,6 +853,22 @@ class MetadataProvider(ArtifactProvider):
 
     #: Salesforce fields that must not be sent on update (e.g. ConnectedApp ``oauthConfig.consumerKey``).
     create_only_paths: ClassVar[tuple[str, ...]] = ()
+    identity_by_name = True
+    #: The Metadata type ``listMetadata`` lists the component under (default: ``kind``).
+    list_type: ClassVar[str] = ""
+
+    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        # readMetadata returns neither id nor creation stamp; listMetadata's FileProperties do (Metadata API
+        # Developer Guide, "FileProperties": id, createdDate, createdById). One call per type.
+        type_name = self.list_type or self.kind
+        for props in self.client.metadata_list(type_name, artifact=f"{self.kind} {live.id}"):
+            if str(props.get("fullName") or "").lower() == live.id.lower():
+                return {
+                    "id": props.get("id") or None,
+                    "created_date": _iso(props.get("createdDate")),
+                    "created_by_id": props.get("createdById") or None,
+                }
+        return None
 
     def full_name(self, inputs: Mapping[str, Any]) -> str:
         return str(inputs[self.name_field])
@@ -733,7 +917,10 @@ class SObjectProvider(ArtifactProvider):
     lookup_fields: ClassVar[tuple[str, ...]] = ()
 
     def soql_fields(self) -> list[str]:
-        return ["Id", *dict.fromkeys(p for n, p in self.field_map.items() if n not in self.secret_fields)]
+        # CreatedDate / CreatedById ride along in the same query: what the create journal needs to claim a
+        # record (Object Reference, "System Fields").
+        fields = (p for n, p in self.field_map.items() if n not in self.secret_fields)
+        return ["Id", *dict.fromkeys(fields), "CreatedDate", "CreatedById"]
 
     def _live(self, record: dict[str, Any] | None) -> Live | None:
         if record is None:
@@ -765,6 +952,13 @@ class SObjectProvider(ArtifactProvider):
 
     def delete_live(self, id_: str, outputs: Mapping[str, Any]) -> None:
         self.client.delete_record(self.kind, id_, artifact=self.artifact(outputs))
+
+
+def _iso(value: Any) -> str | None:
+    """zeep gives a dateTime as a datetime; state keeps it as ISO 8601 text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if value else None
 
 
 def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -815,6 +1009,7 @@ class ArtifactResource(dyn.Resource):
                 props[secret] = pulumi.Output.secret(props[secret])
         for output in provider.output_names():
             props.setdefault(output, None)
+        provider.stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
         secret_outs = sorted(provider.secret_fields | provider.secret_outputs)
         if secret_outs:
             opts = pulumi.ResourceOptions.merge(

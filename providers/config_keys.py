@@ -159,8 +159,20 @@ INTEGRATION_USER_KEYS = (
         example="'System Administrator'",
         default="System Administrator",
     ),
+    ConfigKey(
+        "integrationUser.adoptExisting",
+        "Use a user that already exists under that username (not created by this stack) as it is: its "
+        "profile, email and name are never changed, and destroy leaves it as it was. Without it such a "
+        "username is refused before anything is written. Never the user the stack connects as.",
+        source=_USER,
+        example="true",
+        default=False,
+        check=boolean,
+    ),
 )
-INTEGRATION_USER_USERNAME, *_, INTEGRATION_USER_PROFILE = INTEGRATION_USER_KEYS
+INTEGRATION_USER_USERNAME, *_, INTEGRATION_USER_PROFILE, INTEGRATION_USER_ADOPT_EXISTING = (
+    INTEGRATION_USER_KEYS
+)
 SHARED_ECI = ConfigKey(
     "sharedEci",
     "create | adopt | skip - the connected app, auth provider, site, ECI named credential and guest-user "

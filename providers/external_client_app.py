@@ -209,9 +209,9 @@ class ExternalClientAppProvider(OAuthAppProvider):
                 if not err.not_found:
                     raise
 
-    def needs_write(self, inputs: Mapping[str, Any], live: Live) -> bool:
+    def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
         return any(live.raw.get(key) is None for key, _t, _s in COMPONENTS) or super().needs_write(
-            inputs, live
+            inputs, live, adopted=adopted
         )
 
     def artifact(self, inputs: Mapping[str, Any]) -> str:

@@ -20,18 +20,42 @@ A ``User`` with the System Administrator profile. What the guide asks of it and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pulumi
+import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
-from providers.base import ArtifactInputs, ArtifactResource, Email, InputError, Live, SObjectProvider
-from providers.config_keys import INTEGRATION_USER_PROFILE, INTEGRATION_USER_USERNAME, key
+from providers.base import (
+    ArtifactInputs,
+    ArtifactResource,
+    Email,
+    InputError,
+    Live,
+    SObjectProvider,
+    unwrap,
+)
+from providers.config_keys import (
+    INTEGRATION_USER_ADOPT_EXISTING,
+    INTEGRATION_USER_PROFILE,
+    INTEGRATION_USER_USERNAME,
+    key,
+)
 from salesforce import SalesforceError, soql_quote
+
+log = logging.getLogger(__name__)
 
 USERNAME_KEY = INTEGRATION_USER_USERNAME.full_name
 PROFILE_KEY = INTEGRATION_USER_PROFILE.full_name
+ADOPT_KEY = INTEGRATION_USER_ADOPT_EXISTING.full_name
+#: What an adopted user keeps as it was: the person's profile, email and identity (names, alias, locale, time
+#: zone, username). Adoption writes none of them (only IsActive when the user was inactive; destroy restores
+#: that).
+PROTECTED_FIELDS = frozenset(
+    {"username", "email", "first_name", "last_name", "alias", "time_zone", "locale", "profile_name"}
+)
 
 
 class IntegrationUserInputs(ArtifactInputs):
@@ -54,6 +78,8 @@ class IntegrationUserInputs(ArtifactInputs):
 
     #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
     is_active: bool = True
+    #: Config ``integrationUser.adoptExisting``: an existing user of that name may be used (never changed).
+    adopt_existing: bool = False
 
 
 class IntegrationUserProvider(SObjectProvider):
@@ -72,7 +98,9 @@ class IntegrationUserProvider(SObjectProvider):
         "profile_name": "Profile.Name",
         "is_active": "IsActive",
     }
-    computed = ("user_id",)
+    #: ``restore_is_active``: for an adopted user, False when adopting activated it (destroy deactivates it
+    #: again); None otherwise.
+    computed = ("user_id", "restore_is_active")
 
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         profile = self._profile(inputs)
@@ -105,6 +133,57 @@ class IntegrationUserProvider(SObjectProvider):
             )
         return profile
 
+    def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
+        # Preflight refuses this before anything is written; checked again here so no path adopts a person's
+        # account without the opt-in, nor ever the user this stack connects as.
+        if live.id[:15] == self.connecting_user_id()[:15]:
+            raise InputError(
+                f"username {inputs['username']!r} is the user this stack connects as",
+                artifact=self.artifact(inputs),
+                hint=f"choose a new username: `pulumi config set --path {USERNAME_KEY} <new-username>`",
+            )
+        if not inputs.get("adopt_existing"):
+            raise InputError(
+                f"username {inputs['username']!r} names a user that exists and was not created by this stack",
+                artifact=self.artifact(inputs),
+                hint=f"choose a new username, or opt in with `pulumi config set --path {ADOPT_KEY} true`",
+            )
+
+    def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
+        if adopted:
+            # Used as it is (PROTECTED_FIELDS); only an inactive user is activated, and destroy deactivates it
+            # again (``restore_is_active``).
+            return live.raw.get("IsActive") is False
+        return super().needs_write(inputs, live, adopted=adopted)
+
+    def adoption_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {"IsActive": True}
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        if unwrap(olds)[0].get("adopted"):
+            changed = self.changed_fields(olds, news) & (PROTECTED_FIELDS | {"is_active"})
+            if changed:
+                log.warning(
+                    "%s was adopted: %s left as they are in the org",
+                    self.artifact(unwrap(olds)[0]),
+                    ", ".join(sorted(changed)),
+                )
+            inputs = self._validated(news)
+            return dyn.UpdateResult(self.outputs(id_, inputs, adopted=True, olds=unwrap(olds)[0], live=None))
+        return super().update(id_, olds, news)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        olds = unwrap(props)[0]
+        if olds.get("adopted"):
+            # Destroy undoes what adoption changed (it activated an inactive user) and nothing else:
+            # deactivating a person's account is never this stack's to do, whatever deleteAdopted says.
+            if olds.get("restore_is_active") is False:
+                self.client.update_record("User", id_, {"IsActive": False}, artifact=self.artifact(olds))
+            else:
+                log.info("%s was adopted, not created by this stack: left as it is", self.artifact(olds))
+            return
+        super().delete(id_, props)
+
     def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
         try:
             return super().create_live(inputs, record)
@@ -129,7 +208,10 @@ class IntegrationUserProvider(SObjectProvider):
         live: Live | None,
         olds: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        return {"user_id": artifact_id}
+        restore = (olds or {}).get("restore_is_active")
+        if olds is None and live is not None and live.raw.get("IsActive") is False:
+            restore = False  # found inactive and adopted: activated by this create
+        return {"user_id": artifact_id, "restore_is_active": restore}
 
 
 class IntegrationUser(ArtifactResource, module="eci-aircall", name="IntegrationUser"):

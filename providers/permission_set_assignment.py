@@ -38,6 +38,7 @@ class PermissionSetAssignmentInputs(ArtifactInputs):
 
 
 class PermissionSetAssignmentProvider(SObjectProvider):
+    records_creator = False
     kind = "PermissionSetAssignment"
     inputs_model = PermissionSetAssignmentInputs
     name_field = "permission_set"
@@ -53,7 +54,13 @@ class PermissionSetAssignmentProvider(SObjectProvider):
         return f"PermissionSetAssignment {inputs.get('permission_set')} → {inputs.get('assignee_id')}"
 
     def soql_fields(self) -> list[str]:
-        return ["Id", "AssigneeId", "PermissionSetId", "PermissionSet.Name", "PermissionSet.Label"]
+        # SystemModstamp is the "Date Assigned"; an assignment has no CreatedDate / CreatedById (Salesforce
+        # Field Reference, "PermissionSetAssignment").
+        fields = ["Id", "AssigneeId", "PermissionSetId", "PermissionSet.Name", "PermissionSet.Label"]
+        return [*fields, "SystemModstamp"]
+
+    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        return {"id": live.id, "created_date": live.raw.get("SystemModstamp"), "created_by_id": None}
 
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         name = str(inputs["permission_set"])
@@ -114,7 +121,7 @@ class PermissionSetAssignmentProvider(SObjectProvider):
         # with a Salesforce change. (Adopting an assignment that exists needs no write either.)
         return None
 
-    def needs_write(self, inputs: Mapping[str, Any], live: Live) -> bool:
+    def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
         return False
 
     def computed_outputs(

@@ -49,7 +49,14 @@ import requests
 from pydantic import Field
 
 from providers import guide
-from providers.base import ArtifactInputs, ArtifactProvider, ArtifactResource, InputError
+from providers.base import (
+    ArtifactInputs,
+    ArtifactProvider,
+    ArtifactResource,
+    CreateJournal,
+    InputError,
+    unwrap,
+)
 from providers.config_keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
@@ -61,6 +68,7 @@ from providers.config_keys import (
 )
 from providers.connected_app import SWITCH_TO_ECA
 from providers.custom_site import SITE_STEP, CustomSiteInputs, CustomSiteProvider
+from providers.integration_user import ADOPT_KEY, USERNAME_KEY
 from salesforce import (
     SalesforceClient,
     SalesforceError,
@@ -125,6 +133,10 @@ class PreflightInputs(ArtifactInputs):
     profiles: dict[str, list[str]] = Field(default_factory=dict)
     #: config key → a username that must already exist in the org (e.g. ``eci-aircall:siteAdmin``).
     usernames: dict[str, str] = Field(default_factory=dict)
+    #: The integration user's username: refused when a user of that name exists that this stack did not
+    #: create, unless ``adopt_existing_user`` (config ``integrationUser.adoptExisting``).
+    integration_username: str | None = None
+    adopt_existing_user: bool = False
 
 
 class PreflightProvider(ArtifactProvider):
@@ -146,14 +158,20 @@ class PreflightProvider(ArtifactProvider):
     # create/update run the checks; read and delete touch nothing.
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
-        found = self.run_checks(inputs)
+        found = self.run_checks(inputs, new_user=True)
         outs = self.outputs("", inputs, adopted=False, olds=None, live=None)
         outs.update(found)
         return dyn.CreateResult(f"preflight-{uuid.uuid4().hex[:12]}", outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         inputs = self._validated(news)
-        found = self.run_checks(inputs)
+        # The integration user already in this stack's state is its own; only a different username (or an
+        # opt-in withdrawn) is looked at again.
+        old_plain = unwrap(olds)[0]
+        new_user = str(old_plain.get("integration_username") or "").lower() != str(
+            inputs.get("integration_username") or ""
+        ).lower() or (bool(old_plain.get("adopt_existing_user")) and not inputs.get("adopt_existing_user"))
+        found = self.run_checks(inputs, new_user=new_user)
         outs = self.outputs(id_, inputs, adopted=False, olds=olds, live=None)
         outs.update(found)
         return dyn.UpdateResult(outs)
@@ -170,7 +188,7 @@ class PreflightProvider(ArtifactProvider):
         return "Preflight"
 
     # --- the checks ---
-    def run_checks(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def run_checks(self, inputs: Mapping[str, Any], *, new_user: bool = True) -> dict[str, Any]:
         """All checks at once, results taken in the guide's order.
 
         The reads are independent, and everything else in the stack waits for Preflight, so they are issued
@@ -196,7 +214,13 @@ class PreflightProvider(ArtifactProvider):
             eci = submit(self._check_eci_enabled)
             permission_sets = submit(self._check_permission_sets, list(inputs["permission_sets"]))
             profiles = submit(self._check_profiles, dict(inputs.get("profiles") or {}))
-            usernames = submit(self._check_usernames, dict(inputs.get("usernames") or {}))
+            integration = str(inputs.get("integration_username") or "") if new_user else ""
+            usernames = submit(
+                self._check_usernames,
+                dict(inputs.get("usernames") or {}),
+                integration,
+                bool(inputs.get("adopt_existing_user")),
+            )
             site = submit(self._check_site_domain) if mode == "create" else None
             app = (
                 submit(self._check_connected_app_creation)
@@ -319,20 +343,54 @@ class PreflightProvider(ArtifactProvider):
                 "integration user and recommends Standard User + System Administrator for the connected app)",
             )
 
-    def _check_usernames(self, by_key: dict[str, str]) -> None:
-        if not by_key:
+    def _check_usernames(self, by_key: dict[str, str], integration: str = "", adopt: bool = False) -> None:
+        """Named users exist, and the integration user's name is not an existing user's (one SOQL)."""
+        names = set(by_key.values()) | ({integration} if integration else set())
+        if not names:
             return
-        quoted = ", ".join(soql_quote(name) for name in sorted(set(by_key.values())))
+        quoted = ", ".join(soql_quote(name) for name in sorted(names))
         rows = self.client.query(
-            f"SELECT Id, Username FROM User WHERE Username IN ({quoted})", artifact="Preflight"
+            f"SELECT Id, Username, CreatedDate, CreatedById FROM User WHERE Username IN ({quoted})",
+            artifact="Preflight",
         )
         present = {str(r.get("Username") or "").lower() for r in rows}
+        existing = [r for r in rows if str(r.get("Username") or "").lower() == integration.lower()]
+        if integration and existing:
+            self._check_existing_user(existing[0], adopt)
         missing = [f"{key} = {name!r}" for key, name in sorted(by_key.items()) if name.lower() not in present]
         if missing:
             raise self._fail(
                 "no such user in this org: " + "; ".join(missing),
                 "guide: Set Up the Salesforce Site (Site Contact / Default Record Owner) — use the username "
                 "of an existing user, or leave the key unset to use the integration user",
+            )
+
+    def _check_existing_user(self, row: Mapping[str, Any], adopt: bool) -> None:
+        """A user named like the integration user exists. It is this stack's own only when a create of it by
+        this stack was interrupted (the create journal claims it); otherwise taking it over would rewrite a
+        person's account, so it is refused unless the config opts in — and the connecting user never."""
+        username = str(row.get("Username"))
+        artifact = f"User {username}"
+        entry = CreateJournal().pending(self.org_key(), self.stack, artifact)
+        identity = {"id": row.get("Id"), "created_date": row.get("CreatedDate"),
+                    "created_by_id": row.get("CreatedById")}  # fmt: skip
+        me = self.connecting_user_id()
+        if entry is not None and CreateJournal.claims(entry, identity, me):
+            return
+        if str(row.get("Id") or "")[:15] == me[:15]:
+            raise self._fail(
+                f"{USERNAME_KEY} = {username!r} is the user this stack connects as; the integration user "
+                "must be a user of its own",
+                f"guide: Log In as the Integration User — choose a new username: `pulumi config set --path "
+                f"{USERNAME_KEY} <new-username>`",
+            )
+        if not adopt:
+            raise self._fail(
+                f"{USERNAME_KEY} = {username!r} names a user that already exists in this org and was not "
+                "created by this stack; nothing was written",
+                f"choose a new username (`pulumi config set --path {USERNAME_KEY} <new-username>`), or, to "
+                f"use that user as it is, `pulumi config set --path {ADOPT_KEY} true` (its profile, email "
+                "and name are never changed, and destroy leaves it as it was)",
             )
 
     def _check_site_domain(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,9 +48,16 @@ class WidgetProvider(ArtifactProvider):
         self.calls: list[str] = []
         self.fail_create_with: SalesforceError | None = None
         self.visible_before_create = True  # False: find sees nothing until create ran (a race / lost reply)
+        self.store_on_create = True  # False: a failed create wrote nothing
+
+    #: The user this fake connects as, and who it records as the creator of what it creates.
+    user_id = "005000000000ME1"
 
     def org_key(self) -> str:
         return "memory://widgets"
+
+    def connecting_user_id(self) -> str:
+        return self.user_id
 
     def find(self, inputs: Mapping[str, Any]) -> Live | None:
         self.calls.append("find")
@@ -65,7 +73,9 @@ class WidgetProvider(ArtifactProvider):
 
     def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
         self.calls.append("create")
-        self.store[str(inputs["name"])] = dict(record)
+        stamp = {"CreatedDate": datetime.now(UTC).isoformat(), "CreatedById": self.user_id}
+        if self.store_on_create:
+            self.store[str(inputs["name"])] = {**record, **stamp}
         if self.fail_create_with is not None:
             raise self.fail_create_with
         return str(inputs["name"])
@@ -350,3 +360,72 @@ def test_half_written_entries_of_a_killed_process_are_swept(create_journal: Path
     os.utime(leftover, (time.time() - 3600, time.time() - 3600))
     created(WidgetProvider(), name="w")
     assert not leftover.exists()
+
+
+# ---- the journal claims only what its create made (issue 14, point 3)
+def test_an_artifact_made_by_hand_after_a_lost_create_is_adopted_not_claimed() -> None:
+    """A create whose reply was lost leaves an entry; an admin then makes the artifact by hand (another user):
+    the entry does not fit its creator, so the next `up` adopts it and destroy leaves it."""
+    first = WidgetProvider()
+    first.fail_create_with = SalesforceError(
+        "CONNECTION_ERROR", "connection failed", artifact="Widget w", uncertain_write=True
+    )
+    first.store_on_create = False
+    with pytest.raises(SalesforceError):
+        created(first, name="w")
+    first.store["w"] = {
+        "Name": "w",
+        "Size": 1,
+        "CreatedDate": datetime.now(UTC).isoformat(),
+        "CreatedById": "005000000000ADM",  # the admin, in Setup
+    }
+    second = WidgetProvider()
+    second.store = first.store
+    id_, outs = created(second, name="w")
+    assert outs["adopted"] is True
+    second.delete(id_, outs)
+    assert "w" in second.store
+
+
+def test_an_artifact_older_than_the_journal_entry_is_not_claimed() -> None:
+    first = WidgetProvider()
+    first.fail_create_with = SalesforceError(
+        "CONNECTION_ERROR", "connection failed", artifact="Widget w", uncertain_write=True
+    )
+    first.store_on_create = False
+    with pytest.raises(SalesforceError):
+        created(first, name="w")
+    # Made by the same user, but an hour before this stack began its create: not that create's result.
+    an_hour_ago = datetime.fromtimestamp(time.time() - 3600, UTC).isoformat()
+    first.store["w"] = {"Name": "w", "Size": 1, "CreatedDate": an_hour_ago, "CreatedById": first.user_id}
+    second = WidgetProvider()
+    second.store = first.store
+    assert created(second, name="w")[1]["adopted"] is True
+
+
+def test_a_journal_entry_of_another_stack_claims_nothing() -> None:
+    first = WidgetProvider()
+    first.stack = "eci-aircall/staging"
+    dying_after_the_write(first)
+    with pytest.raises(Killed):
+        created(first, name="w")
+    other = WidgetProvider()
+    other.stack = "eci-aircall/production"  # fresh state, same org, same artifact name
+    other.store = first.store
+    assert created(other, name="w")[1]["adopted"] is True
+    same = WidgetProvider()
+    same.stack = "eci-aircall/staging"
+    same.store = first.store
+    assert created(same, name="w")[1]["adopted"] is False
+
+
+def test_the_journal_folder_and_entries_are_owner_only(create_journal: Path) -> None:
+    create_journal.mkdir(mode=0o755)
+    create_journal.chmod(0o755)  # an older, world-readable folder is tightened
+    first = WidgetProvider()
+    dying_after_the_write(first)
+    with pytest.raises(Killed):
+        created(first, name="w")
+    assert create_journal.stat().st_mode & 0o777 == 0o700
+    entries = list(create_journal.glob("*.json"))
+    assert entries and all(e.stat().st_mode & 0o777 == 0o600 for e in entries)

@@ -80,8 +80,9 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
     created = stack.up()
     calls = org.calls()
     assert set(changed_ops(created).values()) == {"create"} and len(changed_ops(created)) == 8  # + the stack
-    # preflight 6 + its check-only deploy and status check 2, user 3, 3 assignments × 2, site 3, guest user 1
-    assert calls["total"] == 6 + 2 + 3 + 3 * 2 + 3 + 1
+    # preflight 6 + its check-only deploy and status check 2, user 3, 3 assignments × 2, site 3 + its
+    # listMetadata (the identity readMetadata does not give), guest user 1
+    assert calls["total"] == 6 + 2 + 3 + 3 * 2 + 4 + 1
     assert calls["writes"] == 1 + 3 + 1  # user insert, 3 assignment inserts, createMetadata
     sf = org.sf()
     user = sf.query(f"SELECT Id FROM User WHERE Username = '{USER['username']}'")["records"][0]["Id"]
@@ -104,8 +105,9 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
 
     org.reset_calls()
     refreshed = stack.refresh()
-    # one read for each of the 6 Salesforce resources; the preflight reads nothing
-    assert org.calls()["total"] == 6
+    # one read for each of the 6 Salesforce resources, + the site's listMetadata (still the one this stack
+    # made?); the preflight reads nothing
+    assert org.calls()["total"] == 7
     steps = refreshed.steps_by_name()
     assert sorted(steps["user"]["inputDiff"]) == ["alias", "is_active"]
     assert steps["user-eci"]["op"] == "delete"  # gone from the org: refresh drops it
@@ -129,8 +131,9 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
 
     org.reset_calls()
     stack.destroy()
-    # 3 assignment deletes, the site's deleteMetadata, the user's deactivation; preflight and guest: nothing
-    assert org.calls()["total"] == 5
+    # 3 assignment deletes, the site's listMetadata (still ours?) + deleteMetadata, the user's deactivation;
+    # preflight and guest: nothing
+    assert org.calls()["total"] == 6
     assert org.calls()["writes_by_operation"] == {
         "rest.sobject.delete": 3,
         "metadata.deleteMetadata": 1,

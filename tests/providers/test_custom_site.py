@@ -55,8 +55,8 @@ def test_calls_for_create_read_and_delete(org: Any) -> None:
     site_driver = Driver(configured(CustomSiteProvider(), org))
     org.reset_calls()
     outs = site_driver.create(**site_inputs(org))
-    # adopt look-up, createMetadata, Site query for the guest user and URL
-    assert org.calls()["total"] == 3 and org.calls()["writes_by_operation"] == {"metadata.createMetadata": 1}
+    # adopt look-up, createMetadata, listMetadata (its identity), Site query for the guest user and URL
+    assert org.calls()["total"] == 4 and org.calls()["writes_by_operation"] == {"metadata.createMetadata": 1}
     site = live_site(org)
     assert (site.active, site.indexPage, site.clickjackProtectionLevel) == (
         True,
@@ -72,12 +72,13 @@ def test_calls_for_create_read_and_delete(org: Any) -> None:
 
     org.reset_calls()
     assert site_driver.read().id == "VoiceConnector" and guest.read().id == outs["guest_user_id"]
-    assert org.calls()["total"] == 2  # one each: guest user Id and URL are carried over
+    # one each (guest user Id and URL are carried over), + the site's listMetadata (its identity)
+    assert org.calls()["total"] == 3
     org.reset_calls()
     guest.delete()
     site_driver.delete()
     assert org.calls()["writes_by_operation"] == {"metadata.deleteMetadata": 1}
-    assert org.calls()["total"] == 1
+    assert org.calls()["total"] == 2  # listMetadata (still the site this stack made?) + deleteMetadata
     assert live_site(org).fullName is None
     assert not guest_active(org, outs["guest_user_id"])  # Salesforce deactivates it with the site
 

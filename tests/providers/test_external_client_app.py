@@ -52,7 +52,10 @@ def test_create_makes_the_four_components_with_the_guide_settings(org: Any, driv
     org.settings(connected_app_creation_allowed=False)  # the org this path is for
     org.reset_calls()
     outs = driver.create(**inputs(org))
-    assert ops(org) == {"rest.query": 1, "metadata.readMetadata": 1, "metadata.createMetadata": 4}
+    # + listMetadata of ExternalClientApplication: the app's identity (id, createdDate, createdById)
+    assert ops(org) == {
+        "rest.query": 1, "metadata.readMetadata": 1, "metadata.createMetadata": 4, "metadata.listMetadata": 1
+    }  # fmt: skip
     app, oauth, glbl, policies = (read_md(org, p) for p in ("app", "oauth", "global", "policies"))
     assert (app.label, app.contactEmail) == ("ECI Connected App", "admin@example.com")
     assert oauth.externalClientApplication == APP
@@ -175,7 +178,7 @@ def test_refresh_shows_admin_edits_and_update_restores_them(org: Any, driver: Dr
     mdapi.ExternalClientApplication.update(app)
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 4}
+    assert ops(org) == {"metadata.readMetadata": 4, "metadata.listMetadata": 1}  # + the app's identity
     assert (result.inputs["ip_relaxation"], result.inputs["contact_email"]) == (
         "Enforce",
         "setup-edit@example.com",
@@ -192,7 +195,8 @@ def test_delete_removes_all_four_in_reverse_order_and_twice_is_fine(org: Any, dr
     driver.create(**inputs(org))
     org.reset_calls()
     driver.delete()
-    assert ops(org) == {"metadata.deleteMetadata": 4}
+    # listMetadata first: only the app this stack created is deleted
+    assert ops(org) == {"metadata.listMetadata": 1, "metadata.deleteMetadata": 4}
     assert all(read_md(org, part) is None for part in TYPES)
     driver.delete()
 

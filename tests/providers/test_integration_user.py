@@ -49,34 +49,46 @@ def test_calls_for_create_read_and_delete(org: Any) -> None:
     assert live_user(org)["IsActive"] is False  # deactivated, never deleted
 
 
-def test_create_adopts_an_existing_user_instead_of_duplicating_it(org: Any) -> None:
-    profile = org.sf().query("SELECT Id FROM Profile WHERE Name = 'System Administrator'")["records"][0]
+def test_an_existing_user_is_refused_or_used_as_it_is_never_rewritten_nor_deactivated(org: Any) -> None:
+    """A user of that name that this stack did not create is someone's account: refused with 0 writes; with
+    adopt_existing (config integrationUser.adoptExisting) it is used as it is — no field written — and
+    delete leaves it active even with delete_adopted."""
+    profile = org.sf().query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]
     existing = org.sf().User.create(
         {
             "Username": USER["username"],
-            "Email": USER["email"],
-            "LastName": "Integration",
-            "FirstName": "ECI",
+            "Email": "a.person@example.com",
+            "LastName": "Person",
+            "FirstName": "A",
             "Alias": "old",
-            "TimeZoneSidKey": "America/Los_Angeles",
-            "LocaleSidKey": "en_US",
+            "TimeZoneSidKey": "Europe/Paris",
+            "LocaleSidKey": "fr_FR",
             "EmailEncodingKey": "UTF-8",
-            "LanguageLocaleKey": "en_US",
+            "LanguageLocaleKey": "fr",
             "ProfileId": profile["Id"],
         }
     )["id"]
+    before = live_user(org)
     driver = Driver(configured(IntegrationUserProvider(), org))
     org.reset_calls()
-    outs = driver.create(**USER)
-    assert outs["adopted"] is True and outs["user_id"] == existing
-    assert org.calls()["writes_by_operation"] == {"rest.sobject.update": 1}
-    assert live_user(org)["Alias"] == "eciint"
+    with pytest.raises(InputError, match="integrationUser.adoptExisting"):
+        driver.create(**USER)
+    assert org.calls()["writes"] == 0
 
-    driver.delete()  # adopted and delete_adopted unset: left as it is
-    assert live_user(org)["IsActive"] is True
-    driver.update(**USER, delete_adopted=True)
+    outs = driver.create(**USER, adopt_existing=True)
+    assert outs["adopted"] is True and outs["user_id"] == existing
+    assert org.calls()["writes"] == 0 and live_user(org) == before  # profile, email, names: as they were
+    driver.update(**USER, adopt_existing=True, delete_adopted=True)
     driver.delete()
-    assert live_user(org)["IsActive"] is False
+    assert org.calls()["writes"] == 0 and live_user(org) == before  # never deactivated
+
+
+def test_the_connecting_user_is_never_adopted(org: Any) -> None:
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    org.reset_calls()
+    with pytest.raises(InputError, match="the user this stack connects as"):
+        driver.create(**{**USER, "username": org.username}, adopt_existing=True)
+    assert org.calls()["writes"] == 0
 
 
 @pytest.mark.parametrize(
@@ -139,3 +151,21 @@ def test_username_taken_in_another_org_names_the_config_key(org: Any) -> None:
     assert "already taken in another Salesforce org" in str(info.value)
     assert "eci-aircall:integrationUser.username" in str(info.value)
     assert org.calls()["writes"] == 0
+
+
+def test_adopting_an_inactive_user_activates_it_and_destroy_restores_that(org: Any) -> None:
+    profile = org.sf().query("SELECT Id FROM Profile WHERE Name = 'System Administrator'")["records"][0]
+    user_id = org.sf().User.create(
+        {"Username": USER["username"], "Email": "old.owner@example.com", "LastName": "Old", "Alias": "old",
+         "TimeZoneSidKey": "Europe/Paris", "LocaleSidKey": "fr_FR", "EmailEncodingKey": "UTF-8",
+         "LanguageLocaleKey": "fr", "ProfileId": profile["Id"]}
+    )["id"]  # fmt: skip
+    org.sf().User.update(user_id, {"IsActive": False})
+    before = live_user(org)
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    org.reset_calls()
+    outs = driver.create(**USER, adopt_existing=True)
+    assert outs["adopted"] is True and live_user(org) == {**before, "IsActive": True}
+    assert org.calls()["writes_by_operation"] == {"rest.sobject.update": 1}  # IsActive only
+    driver.delete()
+    assert live_user(org) == before

@@ -67,7 +67,8 @@ def ops(org: Any) -> dict[str, int]:
 def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Driver) -> None:
     org.reset_calls()
     outs = driver.create(**aircall())
-    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1}
+    # + listMetadata: the identity it was created with (id, createdDate, createdById)
+    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1, "metadata.listMetadata": 1}
     nc = read_md(org)
     assert (nc.label, nc.endpoint, nc.principalType, nc.protocol, nc.username) == (
         "Aircall", "https://api.aircall.io/", "NamedUser", "Password", "aircall-api-id",
@@ -87,8 +88,10 @@ def test_eci_credential_points_at_the_auth_provider_and_outputs_the_authorize_ur
     with_auth_provider(org)
     org.reset_calls()
     outs = driver.create(**eci(org))
-    # find + create + the Id for the Setup URL
-    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1, "rest.query": 1}
+    # find + create + its identity (listMetadata) + the Id for the Setup URL
+    assert ops(org) == {
+        "metadata.readMetadata": 1, "metadata.createMetadata": 1, "metadata.listMetadata": 1, "rest.query": 1
+    }  # fmt: skip
     nc = read_md(org, "ECI_Named_Credential")
     assert (nc.protocol, nc.authProvider, nc.oauthScope, nc.generateAuthorizationHeader) == (
         "Oauth", "ECI_Auth_Provider", "refresh_token web api content", True,
@@ -185,7 +188,7 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
     org.mdapi().NamedCredential.update(nc)
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 1}
+    assert ops(org) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}  # values + identity
     assert (result.inputs["endpoint"], result.inputs["allow_merge_fields_in_body"]) == (
         "https://evil.example/",
         False,
@@ -202,7 +205,7 @@ def test_refresh_keeps_the_authorize_url_without_another_query(org: Any, driver:
     outs = driver.create(**eci(org))
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 1}
+    assert ops(org) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}  # values + identity
     assert result.outs["authorize_url"] == outs["authorize_url"]
 
 

@@ -36,6 +36,27 @@ class Case:
     settings: dict[str, Any] = field(default_factory=dict)
     prepare: Callable[[EmulatorHandle], None] | None = None
     says: tuple[str, ...] = ()
+    #: Structured values known only once the org runs (the connecting admin's username).
+    structured_for: Callable[[EmulatorHandle], dict[str, Any]] | None = None
+
+
+def _seed_a_person(org: EmulatorHandle) -> None:
+    """Someone's own account under the username the stack config names (a rep, made in Setup)."""
+    sf = org.sf()
+    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
+    sf.User.create(
+        {
+            "Username": USERNAME,
+            "Email": "a.rep@demo.example",
+            "LastName": "Rep",
+            "Alias": "arep",
+            "TimeZoneSidKey": "Europe/Paris",
+            "LocaleSidKey": "fr_FR",
+            "LanguageLocaleKey": "fr",
+            "EmailEncodingKey": "UTF-8",
+            "ProfileId": profile,
+        }
+    )
 
 
 CASES: dict[str, Case] = {
@@ -107,6 +128,19 @@ CASES: dict[str, Case] = {
         settings={"connected_app_creation_allowed": False},
         says=(f"pulumi config set {NS}:oauthAppKind externalClientApp",),
     ),
+    # --- a user the stack did not create is never taken over (issue 14)
+    "existing user not created by this stack": Case(
+        prepare=_seed_a_person,
+        says=(
+            f"{NS}:integrationUser.username",
+            "not created by this stack",
+            f"{NS}:integrationUser.adoptExisting",
+        ),
+    ),
+    "the connecting user as integration user, even with adoptExisting": Case(
+        structured_for=lambda org: {"integrationUser": {"username": org.username, "adoptExisting": "true"}},
+        says=(f"{NS}:integrationUser.username", "the user this stack connects as"),
+    ),
     "username taken in another org": Case(
         prepare=lambda org: org.control("POST", "foreign-usernames", {"usernames": [USERNAME]}),
         says=(f"{NS}:integrationUser.username", USERNAME),
@@ -134,7 +168,8 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(
     org: EmulatorHandle, tmp_path: Path, name: str
 ) -> None:
     case = CASES[name]
-    stack = Stack(org, tmp_path / "state", structured=case.structured or None)
+    structured = case.structured or (case.structured_for(org) if case.structured_for else None)
+    stack = Stack(org, tmp_path / "state", structured=structured or None)
     stack.overrides = dict(case.overrides)
     stack.unset = set(case.unset)
     if case.settings:

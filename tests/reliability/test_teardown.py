@@ -10,7 +10,8 @@ from typing import Any
 
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.providers.program import Stack as ProgramStack
-from tests.reliability.harness import SITE, Stack, error_text
+from tests.reliability.harness import AIRCALL_NC, SITE, Stack, error_text
+from tests.reliability.test_bad_input import _seed_a_person
 from tests.reliability.test_fault_matrix import _up_killing_the_provider, _wait_for_site
 from tests.test_component_engine import USERNAME
 from tests.test_component_lifecycle import org_restored, org_snapshot, seed_shared_eci
@@ -80,7 +81,8 @@ def test_destroy_of_an_adopted_stack_leaves_every_adopted_artifact_untouched(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
     seed_everything(org)
-    stack = Stack(org, tmp_path / "state")
+    # The seeded integration user is not this stack's: adopting it takes the explicit opt-in.
+    stack = Stack(org, tmp_path / "state", structured={"integrationUser": {"adoptExisting": "true"}})
     stack.overrides = {"sharedEci": "adopt"}
     stack.run("up")
     adopted = {n: f for n, f in _adopted(stack).items() if n != "eci-aircall-preflight"}
@@ -154,3 +156,90 @@ def test_destroy_after_a_provider_crash_mid_up_still_removes_what_the_stack_crea
     assert SITE in stack.state_names()
     stack.run("destroy")
     org_restored(before, org_snapshot(org))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ownership is proven, not assumed (issue 14): a same-named artifact that is not the stack's own, and a
+# person's existing user account.
+# ---------------------------------------------------------------------------------------------------------
+def _replace_aircall_outside_the_stack(org: EmulatorHandle) -> str:
+    """Setup: the stack's Aircall named credential is deleted, and another team makes its own `Aircall`."""
+    md = org.mdapi()
+    md.NamedCredential.delete("Aircall")
+    md.NamedCredential.create(
+        md.NamedCredential(
+            fullName="Aircall",
+            label="Aircall (support team)",
+            endpoint="https://support-team.example/",
+            principalType="Anonymous",
+            protocol="NoAuthentication",
+        )
+    )
+    return _aircall_nc(org)
+
+
+def _aircall_nc(org: EmulatorHandle) -> str:
+    rows = org.sf().query("SELECT Id, Endpoint FROM NamedCredential WHERE DeveloperName = 'Aircall'")
+    return str(rows["records"][0]["Endpoint"]) if rows["records"] else ""
+
+
+def test_a_same_named_artifact_made_outside_the_stack_is_drift_and_never_written(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    stack = Stack(org, tmp_path / "state")
+    stack.run("up")
+    assert _replace_aircall_outside_the_stack(org) == "https://support-team.example/"
+    writes = org.calls()["writes_by_operation"]
+    # A changed input: update finds the name taken by another artifact and writes nothing.
+    stack.overrides = {"aircallEndpoint": "https://api.aircall.io/v2/"}
+    update = stack.run("up", check=False)
+    assert update.returncode != 0
+    assert "replaced outside this stack" in error_text(update), error_text(update)[-2000:]
+    assert org.calls()["writes_by_operation"].get("metadata.updateMetadata") == writes.get(
+        "metadata.updateMetadata"
+    )
+    # Refresh reports it as drift (ours is gone) and drops it from state.
+    refresh = stack.run("refresh")
+    assert "replaced outside this stack" in error_text(refresh)
+    assert AIRCALL_NC not in stack.state_names()
+    stack.overrides = {}
+    stack.run("destroy")
+    assert _aircall_nc(org) == "https://support-team.example/"
+
+
+def test_destroy_never_deletes_a_same_named_artifact_that_is_not_the_stacks(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    stack = Stack(org, tmp_path / "state")
+    stack.run("up")
+    _replace_aircall_outside_the_stack(org)
+    destroy = stack.run("destroy")  # no refresh first: state still holds the old one
+    assert "replaced outside this stack" in error_text(destroy), error_text(destroy)[-2000:]
+    assert _aircall_nc(org) == "https://support-team.example/"
+    assert stack.state_names() == set()
+
+
+USER_FIELDS = "Username, Email, FirstName, LastName, Alias, TimeZoneSidKey, LocaleSidKey, ProfileId, IsActive"
+
+
+def _user_row(org: EmulatorHandle, username: str) -> dict[str, Any]:
+    rows = org.sf().query(f"SELECT {USER_FIELDS} FROM User WHERE Username = '{username}'")["records"]
+    return {k: v for k, v in rows[0].items() if k != "attributes"}
+
+
+def test_an_existing_user_adopted_by_opt_in_is_never_changed_and_destroy_leaves_it(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    _seed_a_person(org)
+    person = _user_row(org, USERNAME)
+    stack = Stack(org, tmp_path / "state", structured={"integrationUser": {"adoptExisting": "true"}})
+    stack.overrides = {"deleteAdopted": "true"}  # even so: a person's account is never deactivated
+    stack.run("up")
+    assert _user_row(org, USERNAME) == person  # profile, email, names, alias, locale, time zone as they were
+    stack.run("destroy")
+    assert _user_row(org, USERNAME) == person
+    # What the stack itself added for that user (its permission set assignments) is gone again.
+    rows = org.sf().query(f"SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{USERNAME}'")[
+        "records"
+    ]
+    assert rows == []
