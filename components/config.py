@@ -20,6 +20,7 @@ marked secret, and no error message ever quotes them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import textwrap
@@ -159,8 +160,11 @@ class _Reader:
             if value is None:
                 if key.required and key.top not in self.malformed:
                     self.problem(key, "is not set")
-            elif key.check is not None and (what := key.check(value)) is not None:
-                self.problem(key, what)
+            else:
+                # Values that cannot be sent as XML first (every key), then the key's own check.
+                what = _unsendable(key, value) or (key.check(value) if key.check is not None else None)
+                if what is not None:
+                    self.problem(key, what)
 
     def _structured(self, top: str, raw: str | None) -> None:
         for name in _FIELDS[top]:
@@ -191,6 +195,27 @@ class _Reader:
                 self.problem(declared, "must be a string")
             else:
                 self.values[declared.name] = _clean(item)
+
+
+def _unsendable(key: ConfigKey, value: str) -> str | None:
+    """Why ``value`` cannot be sent to Salesforce, or None; every string key gets this check, once.
+
+    Every value ends up in a SOAP (XML) envelope or a JSON body; XML 1.0 allows only TAB, LF, CR and
+    characters from U+0020 (W3C XML 1.0, §2.2 "Characters"), excluding surrogates, U+FFFE and U+FFFF; DEL and
+    the C1 controls are allowed by XML but are never part of a name, URL or token. Checked here so such a
+    value fails before the first write instead of after several (zeep: "All strings must be XML
+    compatible"). The character is named by code point only: the value may be a secret."""
+    texts = [value]
+    if key.type == "array":
+        with contextlib.suppress(json.JSONDecodeError, TypeError):
+            texts = [str(item) for item in json.loads(value)]  # "\u0001" in JSON is the character itself
+    for char in "".join(texts):
+        code = ord(char)
+        if code < 0x20 and char not in "\t\n\r" or 0x7F <= code <= 0x9F:
+            return f"contains a control character (U+{code:04X}), which Salesforce's API cannot carry"
+        if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+            return f"contains U+{code:04X}, which cannot be sent in XML to Salesforce's API"
+    return None
 
 
 def _clean(value: str | None) -> str | None:

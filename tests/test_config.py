@@ -126,8 +126,40 @@ def test_every_override_is_honoured() -> None:
 def test_missing_aircall_token_names_the_key_the_secret_command_and_the_guide_step() -> None:
     [problem] = problems_of(with_(aircallApiToken=None))
     assert problem.startswith("eci-aircall:aircallApiToken is not set")
-    assert "`pulumi config set --secret eci-aircall:aircallApiToken <token>`" in problem
+    # The value on stdin, never in argv (`ps` shows every process's arguments).
+    assert (
+        '`printf %s "$AIRCALL_API_TOKEN" | pulumi config set --secret eci-aircall:aircallApiToken`' in problem
+    )
     assert "Generate the API Key for Aircall" in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        (
+            "contactEmail",
+            "admin\x01@example.com",
+            "eci-aircall:contactEmail contains a control character (U+0001)",
+        ),
+        ("aircallApiToken", "tok\ufffeen", "eci-aircall:aircallApiToken contains U+FFFE"),
+        (
+            "instanceUrl",
+            "https://acme.my.salesforce.com/\x7f",
+            "eci-aircall:instanceUrl contains a control character",
+        ),
+        (
+            "connectedAppProfiles",
+            '["Standard User", "Admin\\u0007"]',
+            "eci-aircall:connectedAppProfiles contains a",
+        ),
+    ],
+)
+def test_values_that_cannot_be_sent_as_xml_are_refused_without_echoing_them(
+    key: str, value: str, says: str
+) -> None:
+    problems = problems_of(with_(**{key: value}))
+    assert any(p.startswith(says) for p in problems), problems
+    assert all(value not in p for p in problems)
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,23 @@ CASES: dict[str, Case] = {
         structured_for=lambda org: {"integrationUser": {"username": org.username, "adoptExisting": "true"}},
         says=(f"{NS}:integrationUser.username", "the user this stack connects as"),
     ),
+    # --- values that cannot be sent as XML: refused by the config check, before any call (issue 14)
+    "control character in contact email": Case(
+        overrides={"contactEmail": "admin\x01@demo.example"},
+        says=(f"{NS}:contactEmail contains a control character (U+0001)",),
+    ),
+    "control character in integration user last name": Case(
+        structured={"integrationUser": {"lastName": "Aircall\x07Integration"}},
+        says=(f"{NS}:integrationUser.lastName contains a control character (U+0007)",),
+    ),
+    "C1 control character in Aircall API id": Case(
+        overrides={"aircallApiId": "api\x85id"},
+        says=(f"{NS}:aircallApiId contains a control character (U+0085)",),
+    ),
+    "non-XML character in Aircall token (a secret)": Case(
+        overrides={"aircallApiToken": "token\ufffe-0001"},
+        says=(f"{NS}:aircallApiToken contains U+FFFE",),
+    ),
     "username taken in another org": Case(
         prepare=lambda org: org.control("POST", "foreign-usernames", {"usernames": [USERNAME]}),
         says=(f"{NS}:integrationUser.username", USERNAME),
