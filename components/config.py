@@ -244,7 +244,7 @@ def _check_login(read: _Reader) -> None:
             f"(`sf org login web --alias <alias>`) and run `{TARGET_ORG.set_command()}` with that alias; or "
             f"run `sf org display --json --target-org <alias>` and then "
             f"`pulumi config set {INSTANCE_URL.full_name} <result.instanceUrl>` and "
-            f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <result.accessToken>` (a token expires)"
+            f"`{ACCESS_TOKEN.set_command()}` (the token on stdin, never in argv; a token expires)"
         )
     elif len(methods) > 1:
         read.problems.append(

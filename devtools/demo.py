@@ -146,14 +146,18 @@ class Runner:
         for key, value in self.config.items():
             self._pulumi(["config", "set", "--stack", STACK, key, value], echo=False)
         for key, value in self.secrets.items():
-            self._pulumi(["config", "set", "--stack", STACK, "--secret", key, value], echo=False)
+            # The value on stdin, never in argv (`ps` shows every process's argv): `pulumi config set` reads
+            # stdin when the value is left out (pulumi/pulumi pkg/cmd/pulumi/config/config.go,
+            # configSetCmd.Run).
+            self._pulumi(["config", "set", "--stack", STACK, "--secret", key], echo=False, stdin=value)
 
-    def _pulumi(self, args: Sequence[str], *, echo: bool = True) -> int:
+    def _pulumi(self, args: Sequence[str], *, echo: bool = True, stdin: str | None = None) -> int:
         proc = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
             cwd=self.cwd,
             env=self.env,
             text=True,
+            input=stdin,
             capture_output=not echo,
         )
         if proc.returncode != 0 and not echo:
@@ -182,11 +186,13 @@ class Runner:
         ]
         for key, value in self.config.items():
             cmd += ["-c", f"{key}={value}"]
-        for key, value in self.secrets.items():
-            cmd += ["--secret", f"{key}={value}"]
+        env = dict(self.env)
+        for n, (key, value) in enumerate(self.secrets.items()):
+            env[f"ECI_DEMO_SECRET_{n}"] = value  # through the environment, never argv
+            cmd += ["--secret-env", f"{key}=ECI_DEMO_SECRET_{n}"]
         if expect_no_changes:
             cmd.append("--expect-no-changes")
-        return subprocess.run(cmd, cwd=REPO, env=self.env).returncode
+        return subprocess.run(cmd, cwd=REPO, env=env).returncode
 
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs, from `stack export` (both the CLI and the local engine have it)."""

@@ -76,10 +76,20 @@ class ConfigKey:
         return "array" if isinstance(self.default, tuple) else "string"
 
     def set_command(self) -> str:
-        """The exact command that sets the key."""
-        secret = " --secret" if self.secret else ""
+        """The exact command that sets the key.
+
+        A secret's value never goes on the command line (`ps` shows every process's arguments): with the
+        value left out, `pulumi config set` reads it from standard input when that is not a terminal, and
+        otherwise prompts for it without echo (pulumi/pulumi pkg/cmd/pulumi/config/config.go,
+        ``configSetCmd.Run``). So a secret's example is a redirect (``< server.key``) or a pipe from an
+        environment variable named after the key."""
         path = " --path" if "." in self.name else ""
-        return f"pulumi config set{secret}{path} {self.full_name} {self.example}"
+        if not self.secret:
+            return f"pulumi config set{path} {self.full_name} {self.example}"
+        if self.example.startswith("<") and not self.example.startswith("< "):
+            pipe = f'printf %s "${self.attribute.upper()}" |'
+            return f"{pipe} pulumi config set --secret{path} {self.full_name}"
+        return f"pulumi config set --secret{path} {self.full_name} {self.example}".rstrip()
 
     def problem(self, what: str) -> str:
         """One configuration problem: the key, what is wrong, the command that fixes it and where to look."""

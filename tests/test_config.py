@@ -281,7 +281,8 @@ def test_a_malformed_secret_is_never_quoted(key: str, bad_secret: str) -> None:
 def test_a_secret_stored_in_plaintext_is_refused_with_the_secret_command() -> None:
     [problem] = parse(MINIMAL, stored_secret={"accessToken"})[1]
     assert problem.startswith("eci-aircall:aircallApiToken is stored in plaintext")
-    assert "`pulumi config set --secret eci-aircall:aircallApiToken <token>`" in problem
+    command = '`printf %s "$AIRCALL_API_TOKEN" | pulumi config set --secret eci-aircall:aircallApiToken`'
+    assert command in problem
     assert TOKEN not in problem
     assert parse(MINIMAL, stored_secret={"accessToken", "aircallApiToken"})[1] == []
 

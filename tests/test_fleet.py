@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -362,11 +363,12 @@ def test_the_bench_entry_point_adds_the_local_engine(tmp_path: Path, monkeypatch
 
 FAKE_ENGINE = """#!{python}
 # Stands in for `python -m devtools.engine ...`: records its argv, answers like the engine's --json.
-import json, sys
+import json, os, sys
 args = sys.argv[1:]
 stack = args[args.index("--stack") + 1]
+secret_env = {{v.partition("=")[2]: os.environ.get(v.partition("=")[2]) for v in args if "=ECI_FLEET_" in v}}
 with open({log!r}, "a") as f:
-    f.write(json.dumps(args) + "\\n")
+    f.write(json.dumps(args) + "\\n" + json.dumps(secret_env) + "\\n")
 if stack == "broken":
     print("error: eci-aircall:instanceUrl is not set", file=sys.stderr)
     sys.exit(255)
@@ -388,7 +390,10 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
     assert argv[:4] == ["-m", "devtools.engine", "up", "--stack"]
     assert argv[argv.index("--state-dir") + 1] == str((tmp_path / "state" / "dev").resolve())
     assert "--json" in argv and argv[argv.index("--parallel") + 1] == "4"
-    assert argv[argv.index("-c") + 1] == "k:a=1" and argv[argv.index("--secret") + 1] == "k:token=s3cr3t"
+    assert argv[argv.index("-c") + 1] == "k:a=1"
+    # The secret reaches the engine through its environment, never its argv (`ps` shows argv to everyone).
+    assert argv[argv.index("--secret-env") + 1] == "k:token=ECI_FLEET_SECRET_0" and "s3cr3t" not in str(argv)
+    assert json.loads(log.read_text().splitlines()[1]) == {"ECI_FLEET_SECRET_0": "s3cr3t"}
 
     failed = runner(StackJob(stack="broken", verb="up"))
     assert not failed.ok and failed.error == "error: eci-aircall:instanceUrl is not set"
@@ -397,7 +402,7 @@ def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_p
     # pkg/cmd/pulumi/operations/refresh.go, destroy.go: otherwise the config saved at the last `up`).
     for verb in ("refresh", "destroy"):
         runner(StackJob(stack="dev", verb=verb, secrets={"k:token": "rotated"}))
-        assert "--run-program" in json.loads(log.read_text().splitlines()[-1])
+        assert "--run-program" in json.loads(log.read_text().splitlines()[-2])
     assert "--run-program" not in json.loads(log.read_text().splitlines()[0])
 
 
@@ -455,11 +460,20 @@ def test_automation_runner_maps_verbs_config_secrets_and_cli_errors(
 
     log: list[tuple[str, ...]] = []
     selected: list[tuple[str, str, object]] = []
-    monkeypatch.setattr(auto, "PulumiCommand", lambda: "cmd")
+    # The CLI that `config set --secret` runs: records its argv and what it read from stdin.
+    cli_log = tmp_path / "cli.log"
+    fake_cli = tmp_path / "pulumi"
+    fake_cli.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(cli_log)!r}, 'a').write(json.dumps([sys.argv[1:], sys.stdin.read()]) + '\\n')\n"
+    )
+    fake_cli.chmod(fake_cli.stat().st_mode | stat.S_IXUSR)
+    command = SimpleNamespace(command=str(fake_cli))
+    monkeypatch.setattr(auto, "PulumiCommand", lambda: command)
 
     def create_or_select_stack(name: str, work_dir: str, opts: auto.LocalWorkspaceOptions) -> FakeStack:
         selected.append((name, work_dir, dict(opts.env_vars or {})))
-        assert opts.pulumi_command == "cmd"  # one CLI handle shared by every stack (pulumi/pulumi#10523)
+        assert opts.pulumi_command is command  # one CLI handle shared by every stack (pulumi/pulumi#10523)
         return FakeStack(name, log)
 
     monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
@@ -470,7 +484,13 @@ def test_automation_runner_maps_verbs_config_secrets_and_cli_errors(
         ok.ok and dict(ok.changes) == {"create": 11} and ok.outputs == {"userId": "005x", "key": "[secret]"}
     )
     assert selected[0] == ("dev", str(tmp_path.resolve()), {"PULUMI_BACKEND_URL": "file:///tmp/st"})
-    assert ("set_config", "dev", "k:url", "False") in log and ("set_config", "dev", "k:token", "True") in log
+    assert ("set_config", "dev", "k:url", "False") in log
+    # The secret goes on stdin of `pulumi config set --secret`, not into argv as Automation's set_config
+    # would put it (`config set KEY --secret -- VALUE`).
+    assert not [e for e in log if e[:3] == ("set_config", "dev", "k:token")]
+    argv, stdin = json.loads(cli_log.read_text().splitlines()[0])
+    assert argv == ["config", "set", "--secret", "k:token", "--stack", "dev", "--non-interactive"]
+    assert stdin == "tok-dev" and "tok-dev" not in str(argv)
 
     failed = runner(StackJob("prod", "up", secrets={"k:token": "tok-prod"}))
     assert not failed.ok and failed.error == "error: 401 INVALID_SESSION_ID for token [secret]"

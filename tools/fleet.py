@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -371,6 +372,26 @@ class AutomationRunner:
         self._command = auto.PulumiCommand()
         self._select_lock = threading.Lock()
 
+    def _set_secret(self, stack: str, key: str, value: str) -> None:
+        """`pulumi config set --secret KEY` with the value on stdin. The Automation API's ``set_config`` puts
+        it in argv (``config set KEY --secret -- VALUE``), where `ps` shows it; the CLI reads a value left
+        out from stdin when stdin is not a terminal (pulumi/pulumi pkg/cmd/pulumi/config/config.go,
+        configSetCmd.Run)."""
+        from pulumi.automation._cmd import CommandResult
+        from pulumi.automation.errors import create_command_error
+
+        proc = subprocess.run(
+            [self._command.command, "config", "set", "--secret", key, "--stack", stack, "--non-interactive"],
+            input=value,
+            capture_output=True,
+            text=True,
+            cwd=self._work_dir,
+            env={**os.environ, **self._env},
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise create_command_error(CommandResult(proc.stdout, proc.stderr, proc.returncode))
+
     def __call__(self, job: StackJob) -> StackResult:
         from pulumi.automation.errors import CommandError
 
@@ -387,7 +408,7 @@ class AutomationRunner:
                 for key, value in job.config.items():
                     stack.set_config(key, auto.ConfigValue(value=value), path=False)
                 for key, value in job.secrets.items():
-                    stack.set_config(key, auto.ConfigValue(value=value, secret=True), path=False)
+                    self._set_secret(job.stack, key, value)
             changes: Mapping[Any, int]
             outputs: dict[str, Any] = {}
             p = self._resource_parallel

@@ -24,6 +24,10 @@ from tools.fleet import main as fleet_main
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _secret_var(n: int) -> str:
+    return f"ECI_FLEET_SECRET_{n}"
+
+
 class LocalEngineRunner:
     """Each stack through `python -m devtools.engine VERB --json`, its own state dir under `state_root`."""
 
@@ -64,14 +68,16 @@ class LocalEngineRunner:
             cmd.append("--run-program")
         for key, value in job.config.items():
             cmd += ["-c", f"{key}={value}"]
-        for key, value in job.secrets.items():
-            cmd += ["--secret", f"{key}={value}"]
+        for n, key in enumerate(job.secrets):
+            cmd += ["--secret-env", f"{key}={_secret_var(n)}"]
         return cmd
 
     def __call__(self, job: StackJob) -> StackResult:
         start = time.monotonic()
+        # Secrets through the child's environment (readable by the same user only), never argv (any user).
+        env = {**self._env, **{_secret_var(n): v for n, v in enumerate(job.secrets.values())}}
         proc = subprocess.run(
-            self.command(job), capture_output=True, text=True, env=self._env, cwd=self._work_dir, check=False
+            self.command(job), capture_output=True, text=True, env=env, cwd=self._work_dir, check=False
         )
         duration = time.monotonic() - start
         data: dict[str, Any] = {}

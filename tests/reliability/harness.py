@@ -208,12 +208,14 @@ class Stack:
         args += ["--state-dir", str(self.state_dir)]
         for key, value in config.items():
             args += ["--config", f"{key}={value}"]
-        for key, value in secrets.items():
-            args += ["--secret", f"{key}={value}"]
+        secret_env: dict[str, str] = {}
+        for n, (key, value) in enumerate(secrets.items()):
+            secret_env[f"ECI_ENGINE_SECRET_{n}"] = value
+            args += ["--secret-env", f"{key}=ECI_ENGINE_SECRET_{n}"]
         proc = subprocess.run(
             args,
             cwd=str(REPO_ROOT),
-            env=engine_env(self.env()),
+            env={**engine_env(self.env()), **secret_env},
             capture_output=True,
             text=True,
             timeout=300,

@@ -7,15 +7,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 import salesforce
-from devtools.engine.api import TEST_PASSPHRASE
+from devtools.engine.api import REPO_ROOT, TEST_PASSPHRASE
 from devtools.engine.secrets import PassphraseSecretsManager
 from devtools.sf_emulator.handle import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
@@ -270,3 +274,98 @@ def test_log_records_and_exception_messages_never_carry_a_secret(
     assert (
         scan(blobs, [password, consumer_secret, private_key, private_key.splitlines()[5], org.password]) == []
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Secrets never in argv: every process's command line is readable by every user (`ps`, /proc/*/cmdline).
+# ---------------------------------------------------------------------------------------------------------
+class ArgvWatch:
+    """Reads /proc/*/cmdline of every process until stopped; keeps the command lines that hold a secret and
+    counts those of the engine (so a scan that saw nothing cannot pass)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = [s for s in secrets if s]
+        self.leaks: set[str] = set()
+        self.engine_lines = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ArgvWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            for path in Path("/proc").glob("[0-9]*/cmdline"):
+                if path.parent.name == str(me):
+                    continue
+                try:
+                    argv = path.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if "devtools.engine" in argv:
+                    self.engine_lines += 1
+                for secret in self.secrets:
+                    if secret in argv:
+                        self.leaks.add(argv.replace(secret, "<SECRET>")[:300])
+            time.sleep(0.01)
+
+
+def _demo_info(org: EmulatorHandle) -> dict[str, Any]:
+    """What `python -m devtools.demo` reads from the emulator it starts: here the test's own org, so the
+    test knows the tokens to look for."""
+    return {
+        "instance_url": org.instance_url,
+        "ca_cert": org.ca_cert,
+        "aircall_url": org.aircall_url,
+        "aircall_api_id": org.aircall_api_id,
+        "access_token": org.access_token,
+        "aircall_api_token": org.aircall_api_token,
+    }
+
+
+def test_the_demo_passes_no_secret_in_argv(
+    org: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devtools import demo
+
+    monkeypatch.setattr(demo, "DEMO", tmp_path / "demo")
+    runner = demo.Runner("local", SimpleNamespace(info=_demo_info(org)))  # type: ignore[arg-type]
+    with ArgvWatch([org.access_token, org.aircall_api_token]) as watch:
+        assert runner.run("up") == 0
+    assert watch.engine_lines > 0  # the engine's command line was seen
+    assert watch.leaks == set()
+
+
+def test_fleet_passes_no_secret_in_argv(org: EmulatorHandle, tmp_path: Path) -> None:
+    from devtools.bench.fleet import LocalEngineRunner
+    from tools import fleet
+
+    info = _demo_info(org)
+    job = fleet.StackJob(
+        stack="demo",
+        verb="up",
+        config={
+            f"{NS}:instanceUrl": info["instance_url"],
+            f"{NS}:caBundle": info["ca_cert"],
+            f"{NS}:aircallApiUrl": info["aircall_url"],
+            f"{NS}:aircallApiId": info["aircall_api_id"],
+        },
+        secrets={
+            f"{NS}:accessToken": info["access_token"],
+            f"{NS}:aircallApiToken": info["aircall_api_token"],
+        },
+    )
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE, "ECI_RETRY_BASE_SECONDS": "0.01",
+           "ECI_CREATE_JOURNAL_DIR": str(tmp_path / "journal")}  # fmt: skip
+    runner = LocalEngineRunner(REPO_ROOT, state_root=tmp_path / "state", env=env)
+    with ArgvWatch(job.secrets.values()) as watch:
+        result = runner(job)
+    assert result.ok, result.error
+    assert watch.engine_lines > 0
+    assert watch.leaks == set()
