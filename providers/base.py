@@ -559,6 +559,9 @@ class ArtifactProvider(dyn.ResourceProvider):
             artifact_id = live.id
         else:
             adopted = False
+            # A create of this artifact that an earlier run began and never finished (a crash): its entry is
+            # replaced by this create's, but still decides a DUPLICATE answered below.
+            earlier = None if self.find_before_create else journal.pending(*journal_key)
             entry = journal.begin(*journal_key)
             try:
                 artifact_id = self.create_live(inputs, record)
@@ -573,7 +576,8 @@ class ArtifactProvider(dyn.ResourceProvider):
                 if live is None:
                     raise
                 live.identity = self.identity(live, inputs)
-                adopted = not (err.uncertain_write and self._claimed(entry, live))
+                ours = err.uncertain_write and self._claimed(entry, live)
+                adopted = not (ours or (earlier is not None and self._claimed(earlier, live)))
                 if adopted:
                     self.before_adopt(inputs, live)
                 if self.needs_write(inputs, live, adopted=adopted):

@@ -429,3 +429,28 @@ def test_the_journal_folder_and_entries_are_owner_only(create_journal: Path) -> 
     assert create_journal.stat().st_mode & 0o777 == 0o700
     entries = list(create_journal.glob("*.json"))
     assert entries and all(e.stat().st_mode & 0o777 == 0o600 for e in entries)
+
+
+class CreateFirstWidgetProvider(WidgetProvider):
+    """Creates first and meets DUPLICATE_VALUE when the name exists (as permission set assignments do)."""
+
+    find_before_create = False
+
+    def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
+        if str(inputs["name"]) in self.store:
+            raise SalesforceError("DUPLICATE_VALUE", "duplicate value found", artifact="Widget")
+        return super().create_live(inputs, record)
+
+
+def test_a_create_first_artifact_cut_short_by_a_crash_is_claimed_on_the_duplicate() -> None:
+    """The earlier run's journal entry still decides the DUPLICATE the next create meets."""
+    first = CreateFirstWidgetProvider()
+    dying_after_the_write(first)
+    with pytest.raises(Killed):
+        created(first, name="w")
+    second = CreateFirstWidgetProvider()
+    second.store = first.store
+    assert created(second, name="w")[1]["adopted"] is False
+    third = CreateFirstWidgetProvider()
+    third.store = first.store
+    assert created(third, name="w")[1]["adopted"] is True  # the claim is used up
