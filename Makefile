@@ -4,14 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv sf-cli test demo lint bench fleet generate clean
+.PHONY: lock audit venv sf-cli test demo lint bench fleet generate clean
 
 # The runtime (requirements.txt: what the Pulumi program and its providers need) plus the development tools
-# (requirements-dev.txt: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at.
-$(STAMP): requirements.txt requirements-dev.txt
+# (requirements-dev.txt: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at. They
+# are installed from their lock files (`make lock`: pip-compile --generate-hashes), which pin every package,
+# transitive ones included, to a version and to the sha256 of its files: a fresh clone gets exactly what was
+# tested, and pip refuses a download whose hash differs (--require-hashes).
+$(STAMP): requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -60,3 +62,19 @@ fleet: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo .state .tools
+
+# The lock files, from requirements.txt / requirements-dev.txt (the direct dependencies): run after changing a
+# pin. pip-tools lives in .tools/pip-tools, not in the project's venv (it is not needed to build or test).
+PIP_TOOLS := .tools/pip-tools
+lock:
+	test -x $(PIP_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(PIP_TOOLS) && \
+		$(PIP_TOOLS)/bin/pip install --quiet pip-tools)
+	for f in requirements requirements-dev; do \
+		$(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+			--no-emit-index-url --no-emit-find-links --output-file $$f.lock $$f.txt || exit 1; \
+	done
+
+# Advisory: known vulnerabilities in the locked packages (pip-audit). Says so, and exits 0, where the
+# vulnerability database cannot be reached (devtools/audit.py).
+audit: $(STAMP)
+	$(PY) -m devtools.audit

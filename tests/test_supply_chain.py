@@ -1,0 +1,45 @@
+"""The lock files the Makefile installs from, and the advisory audit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devtools import audit
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pins(path: Path) -> dict[str, str]:
+    return {
+        m.group(1).lower(): m.group(2)
+        for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", path.read_text(), re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize(("inputs", "lock"), [("requirements.txt", "requirements.lock"),
+                                              ("requirements-dev.txt", "requirements-dev.lock")])  # fmt: skip
+def test_every_locked_package_is_pinned_with_a_hash_and_the_direct_pins_agree(inputs: str, lock: str) -> None:
+    text = (REPO / lock).read_text()
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text.split("\n\n", 1)[1])
+    assert blocks and all("--hash=sha256:" in b for b in blocks), "every package needs its hashes"
+    locked = _pins(REPO / lock)
+    direct = _pins(REPO / inputs)
+    if inputs == "requirements-dev.txt":
+        direct |= _pins(REPO / "requirements.txt")
+    stale = {name: (pin, locked.get(name)) for name, pin in direct.items() if locked.get(name) != pin}
+    assert stale == {}, "run `make lock`"
+    assert "--find-links" not in text and "--index-url" not in text  # nothing of this machine's pip setup
+
+
+def test_runtime_lock_is_a_subset_of_the_dev_lock() -> None:
+    runtime, dev = _pins(REPO / "requirements.lock"), _pins(REPO / "requirements-dev.lock")
+    assert {k: dev.get(k) for k in runtime} == runtime
+
+
+def test_audit_says_plainly_when_the_database_cannot_be_reached(capsys: pytest.CaptureFixture[str]) -> None:
+    assert audit.main(["--probe-url", "https://127.0.0.1:9/"]) == 0  # advisory: no network is no failure
+    out = capsys.readouterr().out
+    assert "NOT RUN" in out and "were not checked" in out and "127.0.0.1:9" in out
