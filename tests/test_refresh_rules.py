@@ -36,3 +36,25 @@ def test_any_number_of_refreshes_stay_clean_and_a_changed_secret_still_shows(
         "eci-aircall-preflight": "update",
         "eci-aircall-aircall-named-credential": "update",
     }
+
+
+def test_a_refresh_that_finds_the_site_deleted_leaves_a_state_the_cli_imports(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    """An admin deletes the VoiceConnector site in Setup; refresh drops it, and the site guest user (which
+    depends on it) no longer refers to it (pkg/engine FilterRefreshDeletes), so the exported deployment
+    passes Pulumi's schemas and VerifyIntegrity's reference rules (tests/engine/deployment_checks.py)."""
+    from devtools.engine.api import stack_export
+    from tests.engine.deployment_checks import assert_importable, integrity_errors
+    from tests.test_component_engine import REPO, STACK
+
+    state = tmp_path / "state"
+    engine("up", org, state)
+    assert_importable(stack_export(stack=STACK, cwd=REPO, state_dir=state))
+    org.mdapi().CustomSite.delete("VoiceConnector")
+    refreshed = engine("refresh", org, state, check=False)
+    assert _changed(refreshed).get("eci-aircall-site") == "delete"
+    exported = stack_export(stack=STACK, cwd=REPO, state_dir=state)
+    assert not any(r["urn"].endswith("::eci-aircall-site") for r in exported["deployment"]["resources"])
+    assert integrity_errors(exported) == []
+    assert_importable(exported)
