@@ -115,8 +115,9 @@ def test_aircall_key_disabled_is_a_401_with_aircalls_reason_and_refresh_reports_
         'HTTP 401 from callout:Aircall: {"error": "Unauthorized", "troubleshoot": "Check your API key"}'
     )
     calls = org.calls()
-    assert calls["total"] == 2  # one read + one probe
-    assert calls["by_operation"]["metadata.readMetadata"] == 1 and calls["by_operation"][EXECUTE] == 1
+    assert calls["total"] == 3  # one read, one listMetadata (the ownership check), one probe
+    ops = calls["by_operation"]
+    assert (ops["metadata.readMetadata"], ops["metadata.listMetadata"], ops[EXECUTE]) == (1, 1, 1)
     assert engine.refresh() is False  # unchanged since the last refresh
 
 
