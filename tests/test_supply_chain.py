@@ -23,7 +23,9 @@ def _pins(path: Path) -> dict[str, str]:
                                               ("requirements-dev.txt", "requirements-dev.lock")])  # fmt: skip
 def test_every_locked_package_is_pinned_with_a_hash_and_the_direct_pins_agree(inputs: str, lock: str) -> None:
     text = (REPO / lock).read_text()
-    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text.split("\n\n", 1)[1])
+    # The pip-compile header is comment lines at column 0 (with or without a blank line after, by version).
+    body = "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", body)
     assert blocks and all("--hash=sha256:" in b for b in blocks), "every package needs its hashes"
     locked = _pins(REPO / lock)
     direct = _pins(REPO / inputs)
