@@ -272,8 +272,10 @@ class SalesforceClient:
             raise ConfigurationError(
                 "no Salesforce connection is configured",
                 hint=f"set {INSTANCE_URL.full_name} and {ACCESS_TOKEN.full_name} (`sf org display --json`: "
-                f"instanceUrl, accessToken; `{ACCESS_TOKEN.set_command()}`), or {SFDX_AUTH_URL.full_name} "
-                f"(`sf org display --verbose --json`), or {USERNAME.full_name} + {CLIENT_ID.full_name} + "
+                "instanceUrl; `sf org auth show-access-token --json`: accessToken; "
+                f"`{ACCESS_TOKEN.set_command()}`), or {SFDX_AUTH_URL.full_name} "
+                f"(`sf org auth show-sfdx-auth-url --json`), or {USERNAME.full_name} + "
+                f"{CLIENT_ID.full_name} + "
                 f"{PRIVATE_KEY.full_name} (+ {LOGIN_URL.full_name}) for the JWT bearer flow",
             )
         if mode == "access_token":
@@ -392,7 +394,8 @@ class SalesforceClient:
                     artifact="login",
                     status=response.status_code,
                     hint=f"Salesforce refused the credentials in {key_name}; renew them "
-                    "(`sf org display --verbose --json`) and set them again with "
+                    "(`sf org auth show-access-token --json` / "
+                    "`sf org auth show-sfdx-auth-url --json`) and set them again with "
                     "`pulumi config set --secret` (value on stdin)",
                 ) from None
             register_secret(body.get("access_token"))

@@ -146,16 +146,18 @@ INSTANCE_URL = ConfigKey(
 )
 ACCESS_TOKEN = ConfigKey(
     "accessToken",
-    "A session/access token for the org (`sf org display --json` -> result.accessToken).",
-    source="`sf org display --json` → result.accessToken",
+    # Salesforce CLI 2.x hides secrets from `org display` ("Secrets are now hidden from 'sf org display'
+    # command output. Use the 'sf org auth' commands instead": plugin-org, messages/secrets-redacted.md).
+    "A session/access token for the org (`sf org auth show-access-token --json` -> result.accessToken).",
+    source="`sf org auth show-access-token --json` → result.accessToken",
     example="<access token>",
     secret=True,
 )
 SFDX_AUTH_URL = ConfigKey(
     "sfdxAuthUrl",
-    "An SFDX auth URL, force://... (`sf org display --verbose --json` -> result.sfdxAuthUrl); refreshes its "
-    "own session.",
-    source="`sf org display --verbose --json` → result.sfdxAuthUrl",
+    "An SFDX auth URL, force://... (`sf org auth show-sfdx-auth-url --json` -> result.sfdxAuthUrl); "
+    "refreshes its own session.",
+    source="`sf org auth show-sfdx-auth-url --json` → result.sfdxAuthUrl",
     example="force://<clientId>::<refreshToken>@<instance>",
     secret=True,
     check=_sfdx_auth_url,
@@ -303,31 +305,35 @@ def jwt_audience(login_url: str) -> str:
     return login_url
 
 
+_AUTH_URL_PIPE = (
+    "`sf org auth show-sfdx-auth-url --json | jq -r .result.sfdxAuthUrl | "
+    f"pulumi config set --secret {SFDX_AUTH_URL.full_name}`"
+)
+
+
 def _parse_sfdx_auth_url(url: str) -> tuple[str, str, str, str]:
     """``force://clientId:clientSecret:refreshToken@host`` → (client_id, secret, refresh_token, base_url)."""
     if not url.startswith("force://") or "@" not in url:
         raise ConfigurationError(
             f"{SFDX_AUTH_URL.full_name} is not an SFDX auth URL "
             "(force://<clientId>:<clientSecret>:<refreshToken>@<host>)",
-            hint="print one with `sf org display --verbose --json --target-org <alias>` (sfdxAuthUrl) and "
-            "pipe it in: `sf org display --verbose --json | jq -r .result.sfdxAuthUrl | "
-            f"pulumi config set --secret {SFDX_AUTH_URL.full_name}`",
+            hint="print one with `sf org auth show-sfdx-auth-url --json --target-org <alias>` and "
+            f"pipe it in: {_AUTH_URL_PIPE}",
         )
     creds, host = url[len("force://") :].rsplit("@", 1)
     parts = creds.split(":", 2)
     if len(parts) != 3 or not parts[0] or not parts[2] or not host:
         raise ConfigurationError(
             f"{SFDX_AUTH_URL.full_name} must look like force://<clientId>:<clientSecret>:<refreshToken>@<host>",
-            hint="print one with `sf org display --verbose --json --target-org <alias>`",
+            hint="print one with `sf org auth show-sfdx-auth-url --json --target-org <alias>`",
         )
     base = host if host.startswith(("https://", "http://")) else f"https://{host}"
     if not is_secure_url(base):
         # The refresh token and client secret are posted to this host: never in clear over a network.
         raise ConfigurationError(
             f"{SFDX_AUTH_URL.full_name} names an http:// host; the refresh token would be sent in clear",
-            hint="use the org's https:// My Domain (`sf org display --verbose --json`: sfdxAuthUrl), set "
-            "on stdin: `sf org display --verbose --json | jq -r .result.sfdxAuthUrl | "
-            f"pulumi config set --secret {SFDX_AUTH_URL.full_name}`",
+            hint="use the org's https:// My Domain (`sf org auth show-sfdx-auth-url --json`), set "
+            f"on stdin: {_AUTH_URL_PIPE}",
         )
     return parts[0], parts[1], parts[2], base.rstrip("/")
 
