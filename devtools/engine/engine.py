@@ -637,15 +637,23 @@ class Deployment:
         for dep in reversed(doomed):
             if dep.protect:
                 raise DeploymentError(_protect_message("replace", dep.urn))
-            if not dep.retain_on_delete:
-                with self._pending("deleting", dep):
-                    self.host.delete(dep.urn, dep.name, dep.type, dep.id, dep.outputs, dep.inputs)
-            marked = dep.copy()
-            marked.pending_replacement = True
-            with self._lock:
-                self.processed.add(dep.urn)
-                self._early_deleted[dep.urn] = marked
-            self.save()
+            self._delete_for_replacement(dep, self._early_deleted)
+
+    def _delete_for_replacement(
+        self, old: ResourceState, marks: dict[str, ResourceState], *, delete: bool = True
+    ) -> None:
+        """Delete-before-replace: delete ``old`` (unless retained, or ``delete`` is False because an earlier
+        run already did) and keep it in state as ``pendingReplacement`` until its replacement exists."""
+        assert self.host is not None
+        if delete and not old.retain_on_delete:
+            with self._pending("deleting", old):
+                self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
+        marked = old.copy()
+        marked.pending_replacement = True
+        with self._lock:
+            self.processed.add(old.urn)
+            marks[old.urn] = marked
+        self.save()
 
     def _do_diff_and_apply(
         self,
@@ -726,15 +734,7 @@ class Deployment:
             # (step_generator.go), only the create.
             if not old.pending_replacement:
                 self._delete_dependent_replacements(old)
-                if not old.retain_on_delete:
-                    with self._pending("deleting", old):
-                        self.host.delete(old.urn, old.name, old.type, old.id, old.outputs, old.inputs)
-            marked = old.copy()
-            marked.pending_replacement = True
-            with self._lock:
-                self.processed.add(old.urn)
-                self._pending_replace[old.urn] = marked
-            self.save()
+            self._delete_for_replacement(old, self._pending_replace, delete=not old.pending_replacement)
             with self._pending("creating", res):
                 id_, outs = self.host.create(res.urn, res.name, res.type, checked)
             with self._lock:
