@@ -55,6 +55,7 @@ from salesforce.errors import (
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
+    _first_rest_error,
     _map_exception,
     _raise_for_results,
 )
@@ -433,8 +434,8 @@ class SalesforceClient:
             sf = self.sf
             try:
                 return fn(sf)
-            except SalesforceError:
-                raise
+            except SalesforceError as exc:  # raised by fn from Salesforce's own answer: same rules below
+                err = exc
             except Exception as exc:  # mapped to the one type below
                 err = _map_exception(exc, artifact, last_status=self._last_status())
             if err.error_code == "INVALID_SESSION_ID":
@@ -614,8 +615,15 @@ class SalesforceClient:
             if response.status_code == 401:
                 raise SalesforceError("INVALID_SESSION_ID", "Session expired or invalid", artifact="userinfo")
             if response.status_code >= 400:
-                raise _map_exception(
-                    requests.HTTPError(response=response), "userinfo", last_status=response.status_code
+                # Salesforce's error body, read as REST's (e.g. 403 REQUEST_LIMIT_EXCEEDED); a bare HTTPError
+                # would pass for a dropped connection: retried as transient, its reason lost.
+                try:
+                    content: Any = response.json()
+                except ValueError:
+                    content = response.text
+                code, message, fields = _first_rest_error(content, response.status_code)
+                raise SalesforceError(
+                    code, message, fields=fields, artifact="userinfo", status=response.status_code
                 )
             return response.json()
 

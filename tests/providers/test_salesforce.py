@@ -240,6 +240,19 @@ def test_daily_limit_reached_says_so_and_is_not_retried(org: Any) -> None:
     assert org.calls()["by_operation"]["rest.query"] == 1
 
 
+def test_daily_limit_on_userinfo_keeps_salesforces_code_and_is_not_retried(org: Any) -> None:
+    # The ownership check asks userinfo for the connecting user; a 403 there is Salesforce's error body
+    # (REST API Developer Guide, "Status Codes and Error Responses"), not a dropped connection to retry.
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="request_limit_exceeded", operation="auth.userinfo", count=5)
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        client.current_user_id()
+    assert info.value.error_code == "REQUEST_LIMIT_EXCEEDED" and not info.value.uncertain_write
+    assert "daily API request limit" in str(info.value)
+    assert org.calls()["by_operation"]["auth.userinfo"] == 1
+
+
 def test_expired_access_token_says_how_to_get_a_new_one_without_leaking_it(org: Any) -> None:
     client = SalesforceClient(settings_for(org))
     org.fault(kind="invalid_session_id", operation="rest.query", count=1)
