@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import secrets as pysecrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -207,21 +208,30 @@ def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]
 class JournalEntry:
     path: Path | None
     started: float
+    #: The record Id of the artifact the create made, once the call has returned it.
+    made: str | None = None
 
 
 class CreateJournal:
-    """Creates this stack started and never saw finish: the mark of ownership for a crash mid-``up``.
+    """Creates this stack made or began: the mark of ownership for a crash mid-``up``.
 
-    When the provider process dies while a create is in flight, Salesforce may still apply it, and the engine
-    keeps no record of it (the CLI only reports a pending operation). The next ``up`` then finds the artifact
-    by name and, without this, would record it as ``adopted`` — so ``destroy`` would leave it behind. An entry
-    is written just before the create call and removed once the call has returned (or failed for certain).
-    An entry is keyed by org, stack and artifact, and it claims the artifact found later only when that
-    artifact's creation fits it (``claims``): created after the entry was begun, by the user this stack
-    connects as — so an artifact an admin made by hand after a lost create, or another stack's, stays
-    adopted. Entries live under ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``),
-    owner-only (folder 0700, files 0600), one file per (org, stack, artifact) named by a hash; they hold no
-    secret. A journal that cannot be written only loses this refinement: create goes on.
+    The engine records a create only when the provider's reply reaches it (pulumi/pulumi
+    pkg/resource/deploy/step.go, CreateStep.Apply; the snapshot is written after the step). When the provider
+    process dies with a create in flight, or after the create returned but before its reply was delivered,
+    Salesforce has the artifact and the state does not (the CLI only reports a pending operation). The next
+    ``up`` then finds the artifact by name and, without this, would record it as ``adopted`` — so ``destroy``
+    would leave it behind. An entry is written just before the create call; once the call has made the
+    artifact, the entry names it (``made``: its record Id) and stays, since the reply can still be lost.
+    An entry is removed when the create failed for certain or an adoption used it up, and expires after
+    ``MAX_AGE_SECONDS``.
+
+    An entry is keyed by org, stack and artifact, and claims the artifact found later only when it is the
+    one this stack made: created after the entry was begun, by the user this stack connects as, and with
+    the record Id the entry names once the create returned — so an artifact an admin made by hand after a
+    lost create (or deleted and made again), or another stack's, stays adopted. Entries live under
+    ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``), owner-only (folder 0700, files
+    0600), one file per (org, stack, artifact) named by a hash; they hold no secret. A journal that cannot
+    be written only loses this refinement: create goes on.
     """
 
     MAX_AGE_SECONDS = 24 * 3600
@@ -245,29 +255,58 @@ class CreateJournal:
             self.root.chmod(0o700)
 
     def begin(self, org: str, stack: str, artifact: str) -> JournalEntry:
-        started = time.time()
-        path = self._path(org, stack, artifact)
+        entry = JournalEntry(self._path(org, stack, artifact), time.time())
         try:
             self._ensure_root()
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"org": org, "stack": stack, "artifact": artifact, "started": started}, handle)
-            os.replace(tmp, path)
+            self._write(entry, {"org": org, "stack": stack, "artifact": artifact})
             self._sweep()
         except OSError as exc:
             log.warning(
                 "create journal not writable (%s); a crash mid-create would look like an adoption", exc
             )
-            return JournalEntry(None, started)
-        return JournalEntry(path, started)
+            return JournalEntry(None, entry.started)
+        return entry
+
+    def made(
+        self,
+        entry: JournalEntry | None,
+        identity: Mapping[str, Any] | None,
+        org: str,
+        stack: str,
+        artifact: str,
+    ) -> None:
+        """The create of ``entry`` made the artifact with ``identity``: name it in the entry, which stays.
+        Without a record Id to name, the entry stays as begun (claims by creation time and creator)."""
+        made = (identity or {}).get("id")
+        if entry is None or entry.path is None or not made:
+            return
+        entry.made = str(made)
+        try:
+            self._write(entry, {"org": org, "stack": stack, "artifact": artifact, "made": entry.made})
+        except OSError as exc:
+            log.warning("create journal entry not updated (%s); it still claims by creation time", exc)
+
+    @staticmethod
+    def _write(entry: JournalEntry, data: dict[str, Any]) -> None:
+        assert entry.path is not None
+        tmp = entry.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({**data, "started": entry.started}, handle)
+        os.replace(tmp, entry.path)
 
     def _sweep(self) -> None:
-        """Remove half-written entries a killed process left behind (they never became entries)."""
+        """Remove half-written entries a killed process left behind (they never became entries) and entries
+        past their age (an artifact the stack made long ago is the state's business, not the journal's)."""
+        now = time.time()
         for leftover in self.root.glob("*.tmp"):
             with contextlib.suppress(OSError):
-                if time.time() - leftover.stat().st_mtime > 60:
+                if now - leftover.stat().st_mtime > 60:
                     leftover.unlink()
+        for old in self.root.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if now - old.stat().st_mtime > self.MAX_AGE_SECONDS:
+                    old.unlink()
 
     def end(self, entry: JournalEntry | None) -> None:
         if entry is not None and entry.path is not None:
@@ -284,7 +323,8 @@ class CreateJournal:
             return None
         if data.get("org") != org or data.get("stack") != stack or data.get("artifact") != artifact:
             return None
-        entry = JournalEntry(path, started)
+        made = data.get("made")
+        entry = JournalEntry(path, started, str(made) if made else None)
         if time.time() - started < self.MAX_AGE_SECONDS:
             return entry
         self.end(entry)
@@ -293,10 +333,12 @@ class CreateJournal:
     @classmethod
     def claims(cls, entry: JournalEntry, identity: Mapping[str, Any] | None, creator_id: str | None) -> bool:
         """Whether the artifact with ``identity`` is the one the entry's create made: created (by the org's
-        clock) no earlier than the entry was begun, and by ``creator_id`` (the user this stack connects as;
-        None for a type that records no creator). Without a creation stamp nothing is claimed: adopting is
-        the safe side."""
+        clock) no earlier than the entry was begun, by ``creator_id`` (the user this stack connects as; None
+        for a type that records no creator), and, once the create returned, with the record Id the entry
+        names. Without a creation stamp nothing is claimed: adopting is the safe side."""
         if not identity:
+            return False
+        if entry.made and not _same_id(identity.get("id"), entry.made):
             return False
         created = parse_salesforce_time(identity.get("created_date"))
         if created is None or created < entry.started - cls.CLOCK_SKEW_SECONDS:
@@ -545,8 +587,8 @@ class ArtifactProvider(dyn.ResourceProvider):
         live = self.find(inputs) if self.find_before_create else None
         journal = CreateJournal()
         journal_key = (self.org_key(), self.stack, self.artifact(inputs))
-        # The journal entry of a create of ours stays until create returns: whatever fails before that (the
-        # call, a later update or output look-up, the process itself) leaves the artifact marked as ours.
+        # The journal entry of a create of ours outlives the call: whatever fails after it (a later update or
+        # output look-up, the process itself, the reply on its way to the engine) leaves the artifact ours.
         entry: JournalEntry | None
         if live is not None:
             live.identity = self.identity(live, inputs)
@@ -593,11 +635,15 @@ class ArtifactProvider(dyn.ResourceProvider):
                 live = Live(artifact_id, {}, record)
                 live.identity = self.identity(live, inputs)
         outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
-        journal.end(entry)
+        if adopted:
+            journal.end(entry)  # an interrupted create's entry that did not fit: used up
+        else:
+            # Kept, naming what was made: the engine records this create only once our reply reaches it.
+            journal.made(entry, live.identity if live is not None else None, *journal_key)
         return dyn.CreateResult(artifact_id, outs)
 
     def _claimed(self, entry: JournalEntry, live: Live) -> bool:
-        """Whether a create of ours (``entry``) made ``live``: its creation time and creator must fit."""
+        """Whether a create of ours (``entry``) made ``live``: its Id, creation time and creator must fit."""
         if not live.identity or not live.identity.get("created_date"):
             return False
         creator = self.connecting_user_id() if self.records_creator else None

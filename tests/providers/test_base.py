@@ -15,7 +15,15 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import Field
 
-from providers.base import ArtifactInputs, ArtifactProvider, Email, Live, secret_matches, unwrap
+from providers.base import (
+    ArtifactInputs,
+    ArtifactProvider,
+    CreateJournal,
+    Email,
+    Live,
+    secret_matches,
+    unwrap,
+)
 from salesforce import SalesforceError
 
 
@@ -71,9 +79,21 @@ class WidgetProvider(ArtifactProvider):
         record = self.store.get(id_)
         return Live(id_, self.from_salesforce(record), record) if record else None
 
+    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        # As a Metadata artifact's: the name is the state id, the record Id comes from the org's listing.
+        record = self.store.get(live.id)
+        if record is None:
+            return None
+        return {k: record.get(f) for k, f in (("id", "Id"), ("created_date", "CreatedDate"),
+                                               ("created_by_id", "CreatedById"))}  # fmt: skip
+
     def create_live(self, inputs: Mapping[str, Any], record: dict[str, Any]) -> str:
         self.calls.append("create")
-        stamp = {"CreatedDate": datetime.now(UTC).isoformat(), "CreatedById": self.user_id}
+        stamp = {
+            "Id": f"0Wd{len(self.calls):012d}",
+            "CreatedDate": datetime.now(UTC).isoformat(),
+            "CreatedById": self.user_id,
+        }
         if self.store_on_create:
             self.store[str(inputs["name"])] = {**record, **stamp}
         if self.fail_create_with is not None:
@@ -304,18 +324,61 @@ def test_an_artifact_whose_create_was_cut_short_by_a_crash_is_claimed_as_own() -
     second.store = first.store
     _, outs = created(second, name="w")
     assert outs["adopted"] is False  # so destroy removes it
+    # The claim holds for that very artifact (the second reply may be lost too) and for nothing else.
     third = WidgetProvider()
     third.store = first.store
-    assert created(third, name="w")[1]["adopted"] is True  # the claim is used up: a later find is an adoption
+    assert created(third, name="w")[1]["adopted"] is False
+    remade_by_hand(first.store, "w")
+    fourth = WidgetProvider()
+    fourth.store = first.store
+    assert created(fourth, name="w")[1]["adopted"] is True
 
 
-def test_finished_or_certainly_failed_creates_leave_no_claim(create_journal: Path) -> None:
+def remade_by_hand(store: dict[str, dict[str, Any]], name: str) -> None:
+    """The artifact deleted and made again, in Setup, by the user the stack connects as: a new record Id."""
+    store[name] = {**store[name], "Id": "0Wd999999999999", "CreatedDate": datetime.now(UTC).isoformat()}
+
+
+def test_a_create_whose_reply_was_lost_after_it_returned_is_still_claimed() -> None:
+    """Found by tests/reliability/test_teardown.py: the provider was killed after create returned and
+    before its reply reached the engine (which records a create only on the reply: pulumi/pulumi
+    pkg/resource/deploy/step.go, CreateStep.Apply), and the entry was already gone, so the next `up` adopted
+    what the stack had made and destroy left it."""
+    first = WidgetProvider()
+    created(first, name="w")  # returned; the engine never got the reply
+    second = WidgetProvider()
+    second.store = first.store
+    id_, outs = created(second, name="w")
+    assert outs["adopted"] is False
+    second.delete(id_, outs)
+    assert "w" not in second.store
+
+
+def test_a_finished_create_claims_only_the_artifact_it_made(create_journal: Path) -> None:
+    first = WidgetProvider()
+    created(first, name="w")
+    remade_by_hand(first.store, "w")
+    second = WidgetProvider()
+    second.store = first.store
+    assert created(second, name="w")[1]["adopted"] is True
+    assert list(create_journal.glob("*.json")) == []  # an entry that did not fit is used up
+
+
+def test_a_certainly_failed_create_leaves_no_claim(create_journal: Path) -> None:
     provider = WidgetProvider()
-    created(provider, name="w")
     provider.fail_create_with = SalesforceError("FIELD_INTEGRITY_EXCEPTION", "bad", artifact="Widget v")
     with pytest.raises(SalesforceError):
         created(provider, name="v")
     assert list(create_journal.glob("*.json")) == []
+
+
+def test_entries_past_their_age_are_swept(create_journal: Path) -> None:
+    created(WidgetProvider(), name="w")
+    (entry,) = create_journal.glob("*.json")
+    old = time.time() - CreateJournal.MAX_AGE_SECONDS - 60
+    os.utime(entry, (old, old))
+    created(WidgetProvider(), name="v")
+    assert entry not in set(create_journal.glob("*.json"))
 
 
 def test_a_create_whose_outcome_is_unknown_keeps_its_claim(create_journal: Path) -> None:
@@ -451,6 +514,7 @@ def test_a_create_first_artifact_cut_short_by_a_crash_is_claimed_on_the_duplicat
     second = CreateFirstWidgetProvider()
     second.store = first.store
     assert created(second, name="w")[1]["adopted"] is False
+    remade_by_hand(first.store, "w")
     third = CreateFirstWidgetProvider()
     third.store = first.store
-    assert created(third, name="w")[1]["adopted"] is True  # the claim is used up
+    assert created(third, name="w")[1]["adopted"] is True  # the claim named the artifact made, not this one
