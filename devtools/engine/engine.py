@@ -406,7 +406,11 @@ class Deployment:
             pending += self.kept_pending
             if pending:
                 doc["pending_operations"] = pending
-        self.store.write_deployment(doc)
+            # Written under the lock: a snapshot built earlier must never land after a later one, or a step
+            # already recorded is lost from the file. The CLI's snapshot manager serializes its writes the
+            # same way (pulumi/pulumi pkg/backend/snapshot.go: mutationRequests, "retired serially" by
+            # SnapshotManager.defaultServiceLoop, which persists after each).
+            self.store.write_deployment(doc)
 
     @contextlib.contextmanager
     def _pending(self, kind: str, res: ResourceState) -> Iterator[None]:
