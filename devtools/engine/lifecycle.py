@@ -139,7 +139,9 @@ class PulumiCliRunner:
         for key, value in config.items():
             self._pulumi("config", "set", "--stack", self.stack, key, value)
         for key, value in secrets.items():
-            self._pulumi("config", "set", "--secret", "--stack", self.stack, key, value)
+            # On stdin, never in argv: with the value left out and stdin not a terminal, `config set` reads it
+            # from stdin (pulumi/pulumi pkg/cmd/pulumi/config/config.go, configSetCmd.Run).
+            self._pulumi("config", "set", "--secret", "--stack", self.stack, key, input_=value)
         args = [verb, "--stack", self.stack, "--json"]
         if verb != "preview":
             args += ["--yes", "--skip-preview"]

@@ -336,12 +336,15 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     args += ["--state-dir", str(stack.state_dir), "--json"]
     for key, value in config.items():
         args += ["--config", f"{key}={value}"]
-    for key, value in secrets.items():
-        args += ["--secret", f"{key}={value}"]
+    env = engine_env(stack.env())
+    for index, (key, value) in enumerate(secrets.items()):
+        # Through the environment, never argv (the README's rule for secrets).
+        env[f"ECI_ENGINE_SECRET_{index}"] = value
+        args += ["--secret-env", f"{key}=ECI_ENGINE_SECRET_{index}"]
     proc = subprocess.Popen(
         args,
         cwd=str(REPO_ROOT),
-        env=engine_env(stack.env()),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
