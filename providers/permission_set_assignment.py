@@ -59,7 +59,9 @@ class PermissionSetAssignmentProvider(SObjectProvider):
         fields = ["Id", "AssigneeId", "PermissionSetId", "PermissionSet.Name", "PermissionSet.Label"]
         return [*fields, "SystemModstamp"]
 
-    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    def identity(
+        self, live: Live, inputs: Mapping[str, Any], *, reuse: bool = False
+    ) -> dict[str, Any] | None:
         return {"id": live.id, "created_date": live.raw.get("SystemModstamp"), "created_by_id": None}
 
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:

@@ -203,6 +203,11 @@ class SalesforceClient:
         self._md_service: Any = None
         self._md_header: Any = None
         self._user_id: str | None = None
+        # listMetadata answers kept for ``metadata_list(reuse=True)``, by type; dropped on a Metadata write
+        # (``_listed_generation`` tells a listing begun before a write from one begun after).
+        self._listings: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._listing_locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._listed_generation = 0
 
     # ---- connection
     @property
@@ -542,6 +547,12 @@ class SalesforceClient:
         return _strip_attributes(record) if isinstance(record, dict) else None
 
     # ---- Metadata API
+    #: listMetadata takes at most 3 queries per call (Metadata API Developer Guide, "listMetadata()").
+    MAX_LIST_QUERIES = 3
+    #: How long a kept listing may answer: a refresh reads all its components within seconds, and a process
+    #: that lives longer (a test session, an embedding program) must not see an old org.
+    LISTING_REUSE_SECONDS = 30.0
+
     def warm_metadata(self) -> None:
         """Parse the Metadata WSDL now (~0.2 s of CPU, once per process), e.g. on a thread while the first
         REST call is in flight. Makes no call and does not log in."""
@@ -583,21 +594,64 @@ class SalesforceClient:
         found = {str(r.get("fullName")).lower(): r for r in records if r and r.get("fullName")}
         return [found.get(name.lower()) for name in full_names]
 
-    def metadata_list(self, type_name: str, *, artifact: str) -> list[dict[str, Any]]:
+    def metadata_list(
+        self, type_name: str, *, artifact: str, along: Sequence[str] = (), reuse: bool = False
+    ) -> list[dict[str, Any]]:
         """``listMetadata`` of one type: its components' ``FileProperties`` (``fullName``, ``id``,
         ``createdDate``, ``createdById`` ...; Metadata API Developer Guide, "listMetadata()",
         "FileProperties"). The id and creation stamp are what tells a component from a same-named one made
-        after it was deleted: readMetadata returns neither."""
+        after it was deleted: readMetadata returns neither.
 
+        With ``reuse``, a listing this client already made answers (one call serves every component of the
+        type, e.g. the reads of a refresh), and the call that is made lists the ``along`` types too:
+        listMetadata takes up to 3 queries, and FileProperties.type tells their answers apart. A listing is
+        kept ``LISTING_REUSE_SECONDS`` and dropped on any Metadata write through this client; without
+        ``reuse`` the answer is always fresh.
+        """
+        if not reuse:
+            return self._list_types([type_name], artifact)[type_name]
+        types = tuple(dict.fromkeys([type_name, *along]))[: self.MAX_LIST_QUERIES]
+        with self._lock:
+            # Keyed by the set of types: the readers of a group share one call whoever comes first.
+            lock = self._listing_locks.setdefault(tuple(sorted(types)), threading.Lock())
+        with lock:  # one listing of a group at a time: the other readers of the group wait for its answer
+            with self._lock:
+                made, kept = self._listings.get(type_name, (0.0, None))
+                generation = self._listed_generation
+            if kept is not None and time.monotonic() - made < self.LISTING_REUSE_SECONDS:
+                return kept
+            listed = self._list_types(list(types), artifact)
+            now = time.monotonic()
+            with self._lock:
+                if generation == self._listed_generation:
+                    self._listings.update({t: (now, listing) for t, listing in listed.items()})
+            return listed[type_name]
+
+    def _list_types(self, types: list[str], artifact: str) -> dict[str, list[dict[str, Any]]]:
         def call(_sf: Salesforce) -> Any:
             service, header = self._metadata()
-            query = metadata_wsdl_client().get_type("ns0:ListMetadataQuery")(type=type_name)
+            query_type = metadata_wsdl_client().get_type("ns0:ListMetadataQuery")
             return service.listMetadata(
-                queries=[query], asOfVersion=float(self.settings.api_version), _soapheaders=[header]
+                queries=[query_type(type=t) for t in types],
+                asOfVersion=float(self.settings.api_version),
+                _soapheaders=[header],
             )
 
-        result = self._call(artifact, "metadata.listMetadata", call)
-        return [_plain(r) for r in (result or [])]
+        try:
+            result = self._call(artifact, "metadata.listMetadata", call)
+        except SalesforceError as err:
+            if len(types) == 1 or err.error_code != "INVALID_TYPE":
+                raise
+            # A companion type this org (or API version) does not have: list the one asked for alone.
+            return self._list_types(types[:1], artifact)
+        listed: dict[str, list[dict[str, Any]]] = {t: [] for t in types}
+        by_lower = {t.lower(): t for t in types}
+        for props in (_plain(r) for r in (result or [])):
+            # With one query, an entry without a type is that query's.
+            owner = by_lower.get(str(props.get("type") or "").lower(), types[0] if len(types) == 1 else "")
+            if owner:
+                listed[owner].append(props)
+        return listed
 
     def current_user_id(self) -> str:
         """The Id of the user this client connects as (OpenID Connect ``userinfo``, whose ``user_id`` is the
@@ -646,7 +700,15 @@ class SalesforceClient:
             # reply was lost carries ``uncertain_write`` (create then knows the component is its own).
             _raise_for_results(getattr(service, operation)(metadata=objects, _soapheaders=[header]), artifact)
 
-        self._call(artifact, f"metadata.{operation}", call)
+        try:
+            self._call(artifact, f"metadata.{operation}", call)
+        finally:
+            self._forget_listings()
+
+    def _forget_listings(self) -> None:
+        with self._lock:
+            self._listings.clear()
+            self._listed_generation += 1
 
     def metadata_create(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
         self._metadata_save("createMetadata", type_name, records, artifact)
@@ -665,7 +727,10 @@ class SalesforceClient:
             )
             _raise_for_results(results, artifact)
 
-        self._call(artifact, "metadata.deleteMetadata", call)
+        try:
+            self._call(artifact, "metadata.deleteMetadata", call)
+        finally:
+            self._forget_listings()
 
     def metadata_validate_deploy(
         self, zip_bytes: bytes, *, artifact: str, max_wait_seconds: float = DEPLOY_POLL_SECONDS

@@ -79,7 +79,9 @@ class WidgetProvider(ArtifactProvider):
         record = self.store.get(id_)
         return Live(id_, self.from_salesforce(record), record) if record else None
 
-    def identity(self, live: Live, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    def identity(
+        self, live: Live, inputs: Mapping[str, Any], *, reuse: bool = False
+    ) -> dict[str, Any] | None:
         # As a Metadata artifact's: the name is the state id, the record Id comes from the org's listing.
         record = self.store.get(live.id)
         if record is None:
@@ -518,3 +520,26 @@ def test_a_create_first_artifact_cut_short_by_a_crash_is_claimed_on_the_duplicat
     third = CreateFirstWidgetProvider()
     third.store = first.store
     assert created(third, name="w")[1]["adopted"] is True  # the claim named the artifact made, not this one
+
+
+def test_every_metadata_artifact_is_listed_with_its_group() -> None:
+    """A Metadata type outside providers.base.LISTED_TOGETHER still works, but costs a refresh one
+    listMetadata call per component instead of one per group."""
+    import importlib
+    import pkgutil
+
+    import providers
+    from providers.base import LISTED_TOGETHER, MetadataProvider
+
+    for module in pkgutil.iter_modules(providers.__path__):
+        importlib.import_module(f"providers.{module.name}")
+    pending: list[type[MetadataProvider]] = [MetadataProvider]
+    kinds: set[str] = set()
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if cls.kind and cls.__module__.startswith("providers."):  # not a test's fake
+            kinds.add(cls.list_type or cls.kind)
+    grouped = {t for group in LISTED_TOGETHER for t in group}
+    assert kinds and kinds <= grouped, kinds - grouped
+    assert all(len(group) <= 3 for group in LISTED_TOGETHER)  # listMetadata takes 3 queries per call

@@ -112,9 +112,10 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     mdapi.NamedCredential.update(aircall)
     org.reset_calls()
     refreshed = stack.refresh()
-    # one read per artifact + one listMetadata each (still the one this stack made?); the OAuthConsumer's
-    # generated credentials need none
-    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4, "metadata.listMetadata": 4}
+    # one read per artifact + one listMetadata per group of types (still the ones this stack made?
+    # ConnectedApp + AuthProvider, then both NamedCredentials: providers/base.py LISTED_TOGETHER); the
+    # OAuthConsumer's generated credentials need none
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4, "metadata.listMetadata": 2}
     steps = refreshed.steps_by_name()
     # The CLI lists the refreshed inputs against the old ones (display/rows.go getDiffInfo): the write-only
     # value is there as its hash now (ArtifactProvider.refreshed_inputs), so it is listed too.

@@ -323,6 +323,67 @@ def test_reply_lost_after_a_create_converges_on_the_one_created_record(org: Any)
     assert outs["adopted"] is False  # it is ours: the lost reply was to our own create
 
 
+# ---- listMetadata: a refresh lists each group of types once (issue 15's refresh budget) -------------------
+GROUP = ("NamedCredential", "ExternalClientApplication")
+AIRCALL_NC = {
+    "fullName": "Aircall",
+    "label": "Aircall",
+    "endpoint": "https://api.aircall.io/",
+    "principalType": "Anonymous",
+    "protocol": "NoAuthentication",
+}
+
+
+def _names(listing: list[dict[str, Any]]) -> set[str]:
+    return {str(p["fullName"]) for p in listing}
+
+
+def test_reused_listings_serve_a_whole_group_with_one_call_and_a_write_forgets_them(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    org.reset_calls()
+    assert client.metadata_list("NamedCredential", artifact="t", along=GROUP, reuse=True) == []
+    assert client.metadata_list("ExternalClientApplication", artifact="t", along=GROUP, reuse=True) == []
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 1
+    client.metadata_create("NamedCredential", [AIRCALL_NC], artifact="NamedCredential Aircall")
+    listed = client.metadata_list("NamedCredential", artifact="t", along=GROUP, reuse=True)
+    assert _names(listed) == {"Aircall"} and all(p["type"] == "NamedCredential" for p in listed)
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 2
+    client.metadata_list("NamedCredential", artifact="t")  # without reuse: always asked afresh
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 3
+    client.LISTING_REUSE_SECONDS = 0.0  # a listing kept too long is asked again
+    client.metadata_list("NamedCredential", artifact="t", along=GROUP, reuse=True)
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 4
+
+
+def test_concurrent_readers_of_a_group_share_one_listing(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    client.metadata_list("CustomSite", artifact="warm-up")  # log in and parse the WSDL first
+    org.reset_calls()
+    results: list[list[dict[str, Any]]] = []
+    threads = [
+        threading.Thread(
+            target=lambda t=t: results.append(client.metadata_list(t, artifact=t, along=GROUP, reuse=True))
+        )
+        for t in (*GROUP, *GROUP)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 1
+
+
+def test_a_companion_type_the_org_does_not_know_falls_back_to_the_type_asked_for(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    client.metadata_create("NamedCredential", [AIRCALL_NC], artifact="NamedCredential Aircall")
+    org.reset_calls()
+    along = ("NamedCredential", "NoSuchMetadataType")
+    listed = client.metadata_list("NamedCredential", artifact="t", along=along, reuse=True)
+    assert _names(listed) == {"Aircall"}
+    assert org.calls()["by_operation"]["metadata.listMetadata"] == 2  # the group refused, then alone
+
+
 # ---- Tooling API executeAnonymous --------------------------------------------------------------------------
 def test_execute_anonymous_answers_the_execute_anonymous_result_through_the_chokepoint(org: Any) -> None:
     client = SalesforceClient(settings_for(org))
