@@ -107,6 +107,7 @@ class StackConfig(_Frozen):
     integration_user: IntegrationUserConfig
     aircall_api_url: str = _default(keys.AIRCALL_API_URL)
     aircall_endpoint: str = _default(keys.AIRCALL_ENDPOINT)
+    adopt_aircall_named_credential: bool = _default(keys.ADOPT_AIRCALL_NAMED_CREDENTIAL)
     shared_eci: SharedEci = _default(keys.SHARED_ECI)
     oauth_app_kind: OAuthAppKind = _default(keys.OAUTH_APP_KIND)
     connected_app_profiles: tuple[str, ...] = _default(keys.CONNECTED_APP_PROFILES)

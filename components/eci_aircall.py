@@ -102,6 +102,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             usernames=_named_users(args, manages_shared),
             integration_username=args.integration_user.username,
             adopt_existing_user=args.integration_user.adopt_existing,
+            adopt_aircall_named_credential=args.adopt_aircall_named_credential,
             opts=child(),
         )
         first = [self.preflight]
@@ -155,6 +156,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             allow_merge_fields_in_body=True,
             health_check=args.health_checks,
             delete_adopted=args.delete_adopted,
+            adopt_existing=args.adopt_aircall_named_credential,
             opts=child(after=after_user),
         )
 
@@ -235,6 +237,8 @@ class EciAircallIntegration(pulumi.ComponentResource):
         skip the remaining configuration tasks")."""
         ps = args.permission_sets
         kind = _APP_KIND[args.oauth_app_kind]
+        # Shared artifacts already in the org are someone else's: taken over only with sharedEci adopt.
+        adopt_shared = args.shared_eci == "adopt"
 
         # Guide, "Set Up the Connected App" step 13 (consumer key/secret), generated up front: see module doc.
         self.oauth_consumer = OAuthConsumer(
@@ -252,6 +256,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             delete_adopted=args.delete_adopted,
+            adopt_existing=adopt_shared,
             # The OAuth branch's first write waits for the integration user (module doc).
             opts=child(after=[*first, self.integration_user], shared=True),
         )
@@ -270,6 +275,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             f"{name}-oauth-app",
             **app_args,
             delete_adopted=args.delete_adopted,
+            adopt_existing=adopt_shared,
             opts=child(after=first, shared=True),
         )
 
@@ -284,6 +290,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             ),
             contact_email=args.contact_email,
             delete_adopted=args.delete_adopted,
+            adopt_existing=adopt_shared,
             opts=child(after=first, shared=True),
         )
 
@@ -300,6 +307,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             generate_authorization_header=True,
             health_check=args.health_checks,
             delete_adopted=args.delete_adopted,
+            adopt_existing=adopt_shared,
             opts=child(after=first, shared=True),
         )
 

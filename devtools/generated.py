@@ -16,7 +16,7 @@ from typing import Any
 
 import components.config
 import providers
-from providers.base import ArtifactResource
+from providers.base import AdoptableInputs, ArtifactResource
 from providers.config_keys import KEYS
 
 
@@ -55,7 +55,10 @@ def _value(value: Any) -> str:
 def row(resource: type[ArtifactResource]) -> str:
     provider = resource.provider_class
     inputs = []
-    for name, field in provider.inputs_model.model_fields.items():
+    fields = provider.inputs_model.model_fields
+    # The module's own inputs first, then those it inherits (``adopt_existing``).
+    for name in sorted(fields, key=lambda n: n in AdoptableInputs.model_fields):
+        field = fields[name]
         if name == COMMON or name in resource.fixed_inputs:
             continue
         text = name

@@ -27,7 +27,8 @@ import pulumi
 from pydantic import Field
 
 from providers import guide
-from providers.base import DEVELOPER_NAME, ArtifactInputs, ArtifactResource, Live, MetadataProvider
+from providers.base import DEVELOPER_NAME, AdoptableInputs, ArtifactResource, Live, MetadataProvider
+from providers.config_keys import ADOPT_SHARED_HINT
 
 # Metadata API v63.0 WSDL, simpleType AuthProviderType.
 AuthProviderType = Literal[
@@ -40,7 +41,7 @@ def callback_url(my_domain_url: str, url_suffix: str) -> str:
     return f"{my_domain_url.rstrip('/')}/services/authcallback/{url_suffix}"
 
 
-class AuthProviderInputs(ArtifactInputs):
+class AuthProviderInputs(AdoptableInputs):
     full_name: str = Field(default=guide.AUTH_PROVIDER_NAME, pattern=DEVELOPER_NAME, max_length=32)
     friendly_name: str = Field(default=guide.AUTH_PROVIDER_LABEL, min_length=1, max_length=32)
     provider_type: AuthProviderType = "Salesforce"
@@ -50,6 +51,7 @@ class AuthProviderInputs(ArtifactInputs):
 
 class AuthProviderProvider(MetadataProvider):
     kind = "AuthProvider"
+    adopt_opt_in = ADOPT_SHARED_HINT
     inputs_model = AuthProviderInputs
     name_field = "full_name"
     field_map: ClassVar[Mapping[str, str]] = {

@@ -94,6 +94,14 @@ class ArtifactInputs(BaseModel):
     delete_adopted: bool = False
 
 
+class AdoptableInputs(ArtifactInputs):
+    """Inputs of an artifact whose settings the stack writes. One that is in the org already and that this
+    stack did not create is someone else's: create takes it over only when the config opts in
+    (``adopt_existing``), and otherwise refuses it before writing anything to it."""
+
+    adopt_existing: bool = False
+
+
 class InputError(SalesforceError):
     """Bad input found by a read-only look-up (unknown profile, permission set ...); raised before writes."""
 
@@ -384,6 +392,10 @@ class ArtifactProvider(dyn.ResourceProvider):
     #: then claims by creation time alone.
     records_creator: ClassVar[bool] = True
 
+    #: The hint naming the config that opts in to taking over an artifact of this kind that exists and was
+    #: not created by this stack (see ``before_adopt``).
+    adopt_opt_in: ClassVar[str] = ""
+
     #: ``<project>/<stack>`` of the program that registered the resource: scopes the create journal. Set by
     #: ArtifactResource before the provider is serialized into the resource's inputs.
     stack: str = ""
@@ -660,7 +672,28 @@ class ArtifactProvider(dyn.ResourceProvider):
         return False
 
     def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
-        """Hook: refuse to adopt ``live`` (raise InputError) before anything is written. Default: allowed."""
+        """Refuse to take over ``live``, which this stack did not create, before anything is written to it:
+        for an artifact whose settings the stack writes (``AdoptableInputs``) unless the config opts in
+        (``adopt_hint`` names how). An artifact that is only recorded (a permission set assignment) is
+        adopted as found."""
+        if "adopt_existing" not in self.inputs_model.model_fields or inputs.get("adopt_existing"):
+            return
+        identity = live.identity or {}
+        made = (
+            f" (created {identity.get('created_date')} by {identity.get('created_by_id')})"
+            if identity.get("created_date")
+            else ""
+        )
+        raise InputError(
+            f"{self.artifact(inputs)} already exists in this org and was not created by this stack{made}; "
+            "nothing was written to it",
+            artifact=self.artifact(inputs),
+            hint=self.adopt_hint(inputs),
+        )
+
+    def adopt_hint(self, inputs: Mapping[str, Any]) -> str:
+        """How the config opts in to taking over an existing artifact of this kind (``before_adopt``)."""
+        return self.adopt_opt_in or "delete or rename it in Setup if it is not in use, then run `pulumi up`"
 
     def adoption_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """Hook: what adopting may write of ``record`` (the fields that make the artifact as the inputs say).
@@ -911,6 +944,22 @@ LISTED_TOGETHER: tuple[tuple[str, ...], ...] = (
 )
 
 
+def listed_identity(
+    client: SalesforceClient, type_name: str, full_name: str, *, artifact: str, reuse: bool = False
+) -> dict[str, Any] | None:
+    """The identity (id, createdDate, createdById) ``listMetadata`` gives the component ``full_name`` of
+    ``type_name``, listed with the rest of its LISTED_TOGETHER group; None when there is no such component."""
+    along = next((group for group in LISTED_TOGETHER if type_name in group), ())
+    for props in client.metadata_list(type_name, artifact=artifact, along=along, reuse=reuse):
+        if str(props.get("fullName") or "").lower() == full_name.lower():
+            return {
+                "id": props.get("id") or None,
+                "created_date": _iso(props.get("createdDate")),
+                "created_by_id": props.get("createdById") or None,
+            }
+    return None
+
+
 class MetadataProvider(ArtifactProvider):
     """A Metadata API component (``kind`` = Metadata type); its id is the fullName (``name_field``)."""
 
@@ -926,19 +975,9 @@ class MetadataProvider(ArtifactProvider):
         # readMetadata returns neither id nor creation stamp; listMetadata's FileProperties do (Metadata API
         # Developer Guide, "FileProperties": id, createdDate, createdById). A refresh lists each group of
         # LISTED_TOGETHER once for all its components.
-        type_name = self.list_type or self.kind
-        along = next((group for group in LISTED_TOGETHER if type_name in group), ())
-        listing = self.client.metadata_list(
-            type_name, artifact=f"{self.kind} {live.id}", along=along, reuse=reuse
+        return listed_identity(
+            self.client, self.list_type or self.kind, live.id, artifact=f"{self.kind} {live.id}", reuse=reuse
         )
-        for props in listing:
-            if str(props.get("fullName") or "").lower() == live.id.lower():
-                return {
-                    "id": props.get("id") or None,
-                    "created_date": _iso(props.get("createdDate")),
-                    "created_by_id": props.get("createdById") or None,
-                }
-        return None
 
     def full_name(self, inputs: Mapping[str, Any]) -> str:
         return str(inputs[self.name_field])

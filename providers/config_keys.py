@@ -90,7 +90,23 @@ AIRCALL_ENDPOINT = ConfigKey(
     default="https://api.aircall.io/",
     check=https_url,
 )
-AIRCALL_KEYS = (AIRCALL_API_ID, AIRCALL_API_TOKEN, AIRCALL_API_URL, AIRCALL_ENDPOINT)
+ADOPT_AIRCALL_NAMED_CREDENTIAL = ConfigKey(
+    "adoptAircallNamedCredential",
+    "Take over an `Aircall` named credential that already exists in the org and was not created by this "
+    "stack (one set up by hand from the guide): `up` brings it to the guide's settings and destroy keeps it. "
+    "Without it such a credential is refused before anything is written.",
+    source="guide: Add Aircall Named Credentials (a credential made earlier by hand)",
+    example="true",
+    default=False,
+    check=boolean,
+)
+AIRCALL_KEYS = (
+    AIRCALL_API_ID,
+    AIRCALL_API_TOKEN,
+    AIRCALL_API_URL,
+    AIRCALL_ENDPOINT,
+    ADOPT_AIRCALL_NAMED_CREDENTIAL,
+)
 
 # --- Salesforce side
 CONTACT_EMAIL = ConfigKey(
@@ -182,6 +198,12 @@ SHARED_ECI = ConfigKey(
     example="create",
     default="create",
     check=one_of(*get_args(SharedEci)),
+)
+#: The opt-in named when a shared ECI artifact exists that this stack did not create.
+ADOPT_SHARED_HINT = (
+    "another voice connector may use it: to manage it from this stack (up brings it to the guide's settings, "
+    f"destroy keeps it) run `pulumi config set {SHARED_ECI.full_name} adopt`; to leave it as it is, "
+    f"`pulumi config set {SHARED_ECI.full_name} skip`"
 )
 OAUTH_APP_KIND = ConfigKey(
     "oauthAppKind",

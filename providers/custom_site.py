@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 
 from providers import guide
 from providers.base import (
+    AdoptableInputs,
     ArtifactInputs,
     ArtifactResource,
     Email,
@@ -35,6 +36,7 @@ from providers.base import (
     MetadataProvider,
     SObjectProvider,
 )
+from providers.config_keys import ADOPT_SHARED_HINT
 from salesforce import SalesforceError, soql_quote
 
 SITE_STEP = (
@@ -56,7 +58,7 @@ CREATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class CustomSiteInputs(ArtifactInputs):
+class CustomSiteInputs(AdoptableInputs):
     full_name: str = Field(default=guide.SITE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80)
     label: str = Field(default=guide.SITE_NAME, min_length=1, max_length=80)
     active: bool = True
@@ -77,6 +79,7 @@ class CustomSiteInputs(ArtifactInputs):
 
 class CustomSiteProvider(MetadataProvider):
     kind = "CustomSite"
+    adopt_opt_in = ADOPT_SHARED_HINT
     inputs_model = CustomSiteInputs
     name_field = "full_name"
     field_map: ClassVar[Mapping[str, str]] = {

@@ -173,7 +173,7 @@ class ExternalClientAppProvider(OAuthAppProvider):
                 except SalesforceError as undo_err:
                     err.hint = (
                         f"{err.hint}; could not remove the partly created {type_name} {full_name} "
-                        f"({undo_err.error_code}): delete it in Setup or run `pulumi up` again (it adopts it)"
+                        f"({undo_err.error_code}): delete it in Setup, then run `pulumi up` again"
                     ).lstrip("; ")
             raise
         return self.full_name(inputs)

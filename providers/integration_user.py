@@ -29,7 +29,7 @@ import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 from providers.base import (
-    ArtifactInputs,
+    AdoptableInputs,
     ArtifactResource,
     Email,
     InputError,
@@ -58,7 +58,7 @@ PROTECTED_FIELDS = frozenset(
 )
 
 
-class IntegrationUserInputs(ArtifactInputs):
+class IntegrationUserInputs(AdoptableInputs):
     # Object Reference "User": Username is an email-shaped string up to 80 characters; Alias up to 8.
     username: Email = Field(max_length=80)
     email: Email = Field(max_length=128)
@@ -78,8 +78,6 @@ class IntegrationUserInputs(ArtifactInputs):
 
     #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
     is_active: bool = True
-    #: Config ``integrationUser.adoptExisting``: an existing user of that name may be used (never changed).
-    adopt_existing: bool = False
 
 
 class IntegrationUserProvider(SObjectProvider):

@@ -45,10 +45,10 @@ import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
-from providers import health
+from providers import guide, health
 from providers.base import (
     DEVELOPER_NAME,
-    ArtifactInputs,
+    AdoptableInputs,
     ArtifactResource,
     InputError,
     Live,
@@ -56,13 +56,14 @@ from providers.base import (
     is_unknown,
     unwrap,
 )
+from providers.config_keys import ADOPT_AIRCALL_NAMED_CREDENTIAL, ADOPT_SHARED_HINT
 from salesforce import soql_quote
 
 STATUS_NOT_REQUIRED = "NotRequired"
 STATUS_UNKNOWN = "Unknown"
 
 
-class NamedCredentialInputs(ArtifactInputs):
+class NamedCredentialInputs(AdoptableInputs):
     full_name: str = Field(pattern=DEVELOPER_NAME, max_length=80)
     label: str = Field(min_length=1, max_length=80)
     endpoint: str = Field(min_length=1, max_length=2000)
@@ -132,6 +133,16 @@ class NamedCredentialProvider(MetadataProvider):
     computed = ("authorize_url",)
     observed = ("health", "authentication_status")
     observed_by = frozenset({"health_check"})
+
+    def adopt_hint(self, inputs: Mapping[str, Any]) -> str:
+        # The guide's Aircall credential belongs to this voice connector; the ECI one is shared by all.
+        if str(inputs.get("full_name")).lower() == guide.AIRCALL_NAMED_CREDENTIAL.lower():
+            return (
+                "if it is this integration's (set up by hand from the guide), take it over with "
+                f"`pulumi config set {ADOPT_AIRCALL_NAMED_CREDENTIAL.full_name} true` (up brings it to the "
+                "guide's settings, destroy keeps it); otherwise delete or rename it in Setup"
+            )
+        return ADOPT_SHARED_HINT
 
     # Setup refuses to save these combinations; checking them here keeps a bad config at 0 calls.
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:

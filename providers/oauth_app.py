@@ -18,14 +18,14 @@ from pydantic import Field, field_validator
 from providers import guide
 from providers.base import (
     DEVELOPER_NAME,
-    ArtifactInputs,
+    AdoptableInputs,
     ArtifactResource,
     Email,
     InputError,
     Live,
     MetadataProvider,
 )
-from providers.config_keys import CONNECTED_APP_PROFILES
+from providers.config_keys import ADOPT_SHARED_HINT, CONNECTED_APP_PROFILES
 from salesforce import soql_quote
 
 # Metadata API v63.0 WSDL, simpleType ConnectedAppOauthAccessScope (external client apps use the same names in
@@ -48,7 +48,7 @@ PERMITTED_ADMIN_APPROVED: Literal["AdminApprovedPreAuthorized"] = "AdminApproved
 IpRelaxation = Literal["Enforce", "Bypass", "Enforce_RelaxRefresh"]
 
 
-class OAuthAppInputs(ArtifactInputs):
+class OAuthAppInputs(AdoptableInputs):
     """What the guide asks of the OAuth app, for a connected app and an external client app alike."""
 
     full_name: str = Field(default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40)
@@ -93,6 +93,7 @@ class OAuthAppProvider(MetadataProvider):
     """The ECI OAuth app; a subclass gives its Metadata type, ``field_map`` and the translations."""
 
     inputs_model = OAuthAppInputs
+    adopt_opt_in = ADOPT_SHARED_HINT
     name_field = "full_name"
     secret_fields = frozenset({"consumer_secret"})
     # The key travels with its secret: kept secret in state and outputs like the OAuthConsumer's.

@@ -26,7 +26,12 @@ login), not one per check. The checks and how a client can see each:
   queued after the bounded poll, is reported in the ``unverified`` output instead of blocking the ``up``.
 * Profiles and usernames named in config exist (optional ``profiles`` / ``usernames`` inputs, keyed by the
   config key that holds them, so the error names it) — one SOQL each, only when given.
-* Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip`` (readMetadata of each).
+* Shared ECI artifacts exist when ``shared_eci`` is ``adopt`` or ``skip``.
+* On a new stack, the guide's components it is to create do not exist already (the ``Aircall`` named
+  credential unless ``adopt_aircall_named_credential``; with ``shared_eci`` create, the shared ones too): one
+  that exists was not made by this stack, and taking it over needs the config's opt-in. The component
+  checks use ``listMetadata`` (Metadata API Developer Guide, "listMetadata()"): one call lists up to three
+  types, so two calls (the LISTED_TOGETHER groups) cover every component, with who created each and when.
 * Aircall credentials — ``GET {aircall_api_url}/ping`` with Basic auth api_id:api_token (Aircall API
   reference, "Ping"); not a Salesforce call.
 """
@@ -49,12 +54,14 @@ import requests
 from pydantic import Field
 
 from providers import guide
+from providers.auth_provider import AuthProviderProvider
 from providers.base import (
     ArtifactInputs,
     ArtifactProvider,
     ArtifactResource,
     CreateJournal,
     InputError,
+    listed_identity,
     unwrap,
 )
 from providers.config_keys import (
@@ -66,9 +73,11 @@ from providers.config_keys import (
     SHARED_ECI,
     SharedEci,
 )
-from providers.connected_app import SWITCH_TO_ECA
+from providers.connected_app import SWITCH_TO_ECA, ConnectedAppProvider
 from providers.custom_site import SITE_STEP, CustomSiteInputs, CustomSiteProvider
+from providers.external_client_app import ExternalClientAppProvider
 from providers.integration_user import ADOPT_KEY, USERNAME_KEY
+from providers.named_credential import NamedCredentialProvider
 from salesforce import (
     SalesforceClient,
     SalesforceError,
@@ -82,14 +91,26 @@ from salesforce.settings import CA_BUNDLE, is_secure_url
 T = TypeVar("T")
 
 SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
-#: Threads for Preflight's tasks: the most it runs is 12 (``sharedEci`` adopt/skip with profiles and
-#: usernames: 5 SOQL / readMetadata checks, 4 shared-artifact reads, the anonymous-Apex permission read, the
-#: Aircall ping, the WSDL warm-up), so none queues. With ``sharedEci`` create the check-only deploy is one
-#: more task (it waits for the site and connected-app reads it depends on, which were submitted before it),
-#: well within 12. The 10 Salesforce calls stay within requests' default pool of 10 connections per host,
-#: so every socket is kept for reuse.
-MAX_CONCURRENT_CALLS = 12
+#: Threads for Preflight's tasks: the most it runs is 16 (a new stack with ``sharedEci`` create, profiles
+#: and usernames: 5 SOQL / readMetadata checks, the site and connected-app checks, the check-only deploy
+#: (it waits for those two, submitted before it), 5 look-ups of components the stack is to create, the
+#: anonymous-Apex permission read, the Aircall ping, the WSDL warm-up), so none queues. The component
+#: look-ups share two ``listMetadata`` calls (one per LISTED_TOGETHER group; the others wait for its
+#: answer), so at most 10 Salesforce calls are in flight: within requests' default pool of 10 connections
+#: per host, so every socket is kept for reuse.
+MAX_CONCURRENT_CALLS = 16
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
+#: Per Metadata type, how the config opts in to taking over an existing component (each provider's own hint).
+ADOPTION_HINTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    provider.kind: provider().adopt_hint
+    for provider in (
+        NamedCredentialProvider,
+        ConnectedAppProvider,
+        ExternalClientAppProvider,
+        AuthProviderProvider,
+        CustomSiteProvider,
+    )
+}
 ECI_SETTINGS = "ConversationalIntelligence"
 # (Metadata type, fullName, guide step) of what a shared ECI setup consists of.
 SHARED_ARTIFACTS: tuple[tuple[str, str, str], ...] = (
@@ -137,6 +158,8 @@ class PreflightInputs(ArtifactInputs):
     #: create, unless ``adopt_existing_user`` (config ``integrationUser.adoptExisting``).
     integration_username: str | None = None
     adopt_existing_user: bool = False
+    #: Config ``adoptAircallNamedCredential``: an existing ``Aircall`` named credential may be taken over.
+    adopt_aircall_named_credential: bool = False
 
 
 class PreflightProvider(ArtifactProvider):
@@ -158,7 +181,7 @@ class PreflightProvider(ArtifactProvider):
     # create/update run the checks; read and delete touch nothing.
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
-        found = self.run_checks(inputs, new_user=True)
+        found = self.run_checks(inputs, new_user=True, new_stack=True)
         outs = self.outputs("", inputs, adopted=False, olds=None, live=None)
         outs.update(found)
         return dyn.CreateResult(f"preflight-{uuid.uuid4().hex[:12]}", outs)
@@ -188,8 +211,11 @@ class PreflightProvider(ArtifactProvider):
         return "Preflight"
 
     # --- the checks ---
-    def run_checks(self, inputs: Mapping[str, Any], *, new_user: bool = True) -> dict[str, Any]:
-        """All checks at once, results taken in the guide's order.
+    def run_checks(
+        self, inputs: Mapping[str, Any], *, new_user: bool = True, new_stack: bool = False
+    ) -> dict[str, Any]:
+        """All checks at once, results taken in the guide's order. ``new_stack``: this stack has created
+        nothing yet (Preflight's create), so the guide's components it is to create must not exist already.
 
         The reads are independent, and everything else in the stack waits for Preflight, so they are issued
         concurrently (one thread each, all through the client's chokepoint): the preflight costs about the
@@ -228,13 +254,16 @@ class PreflightProvider(ArtifactProvider):
                 else None
             )
             validation = submit(self._validate_creation, site, app) if site or app else None
-            shared_reads = [submit(self._read_component, type_name, name) for type_name, name, _ in shared]
+            taken = self._to_create(inputs, mode, app_kind) if new_stack else []
+            taken_reads = [submit(self._list_identity, type_name, name) for type_name, name in taken]
+            shared_reads = [submit(self._list_identity, type_name, name) for type_name, name, _ in shared]
             aircall = submit(self._check_aircall, inputs)
             anonymous_apex = submit(self._check_anonymous_apex)
 
             found_edition = edition.result()
             for step in (eci, permission_sets, profiles, usernames):
                 step.result()
+            self._check_not_taken(taken, [read.result() for read in taken_reads])
             if site is not None:
                 site.result()
             if app is not None:
@@ -393,6 +422,47 @@ class PreflightProvider(ArtifactProvider):
                 "and name are never changed, and destroy leaves it as it was)",
             )
 
+    def _to_create(self, inputs: Mapping[str, Any], mode: str, app_kind: str) -> list[tuple[str, str]]:
+        """(Metadata type, fullName) of the guide's components a new stack creates unless the config opts
+        in to taking over existing ones, in the guide's order."""
+        wanted = []
+        if not inputs.get("adopt_aircall_named_credential"):
+            wanted.append(("NamedCredential", guide.AIRCALL_NAMED_CREDENTIAL))
+        if mode == "create":
+            wanted += [(type_name, name) for type_name, name, _ in self._shared_wanted(app_kind)]
+        return wanted
+
+    def _list_identity(self, type_name: str, full_name: str) -> dict[str, Any] | None:
+        # listMetadata by LISTED_TOGETHER group, the listing kept and shared: two calls for all five.
+        return listed_identity(
+            self.client, type_name, full_name, artifact="Preflight existing components", reuse=True
+        )
+
+    def _check_not_taken(
+        self, wanted: list[tuple[str, str]], identities: list[dict[str, Any] | None]
+    ) -> None:
+        """A component this new stack is to create that already exists is someone else's (another voice
+        connector's, or set up by hand): refused before anything is written, naming the opt-in. Only a
+        create of this stack that was cut short (its create journal entry claims it) makes it ours."""
+        taken: list[str] = []
+        hints: dict[str, None] = {}
+        for (type_name, name), identity in zip(wanted, identities, strict=True):
+            if identity is None:
+                continue
+            entry = CreateJournal().pending(self.org_key(), self.stack, f"{type_name} {name}")
+            if entry is not None and CreateJournal.claims(entry, identity, self.connecting_user_id()):
+                continue
+            made = f"created {identity.get('created_date')} by {identity.get('created_by_id')}"
+            taken.append(f"{type_name} {name} ({made})")
+            hints[f"{type_name} {name}: {ADOPTION_HINTS[type_name]({'full_name': name})}"] = None
+        if taken:
+            raise self._fail(
+                "already in this org and not created by this stack, so not this stack's to change: "
+                + "; ".join(taken)
+                + "; nothing was written",
+                "; ".join(hints),
+            )
+
     def _check_site_domain(self) -> bool:
         """True when the site is still to be created (no site exists, so the domain is not proven)."""
         rows = self.client.query("SELECT Id, Name FROM Site LIMIT 1", artifact="Preflight site domain")
@@ -400,10 +470,7 @@ class PreflightProvider(ArtifactProvider):
 
     def _check_connected_app_creation(self) -> bool:
         """True when ``ECI_Connected_App`` is still to be created (editing an existing one stays allowed)."""
-        record = self.client.metadata_read(
-            "ConnectedApp", [guide.CONNECTED_APP_NAME], artifact="Preflight connected app"
-        )[0]
-        return not record
+        return self._list_identity("ConnectedApp", guide.CONNECTED_APP_NAME) is None
 
     def _validate_creation(self, site: Future[bool] | None, app: Future[bool] | None) -> list[str]:
         """One check-only deploy of what is still to be created; returns what stays unverified.
@@ -472,10 +539,6 @@ class PreflightProvider(ArtifactProvider):
         app_type = "ConnectedApp" if app_kind == "ConnectedApp" else "ExternalClientApplication"
         wanted.insert(0, (app_type, guide.CONNECTED_APP_NAME, "Set Up the Connected App"))
         return wanted
-
-    def _read_component(self, type_name: str, full_name: str) -> dict[str, Any] | None:
-        # One readMetadata per component: the call takes a single type, and each shared artifact is another.
-        return self.client.metadata_read(type_name, [full_name], artifact=f"Preflight {type_name}")[0]
 
     def _check_shared_artifacts(
         self, mode: str, wanted: list[tuple[str, str, str]], records: list[dict[str, Any] | None]

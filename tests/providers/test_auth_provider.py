@@ -8,6 +8,7 @@ import pytest
 
 from providers.auth_provider import AuthProviderProvider
 from providers.base import is_unknown, secret_matches
+from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 
 KEY = "3MVG9providerTestKey0000000000000000"
@@ -60,7 +61,7 @@ def test_existing_auth_provider_is_adopted_not_duplicated(org: Any, driver: Driv
         mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="Old name", providerType="Salesforce",
                            consumerKey="old-key-123456", consumerSecret="old-secret-123456")
     )  # fmt: skip
-    outs = driver.create(**inputs())
+    outs = driver.create(**inputs(), adopt_existing=True)
     assert outs["adopted"] is True
     live = read_md(org)
     assert (live.friendlyName, live.consumerKey) == ("ECI Auth Provider", KEY)
@@ -73,6 +74,23 @@ def test_existing_auth_provider_is_adopted_not_duplicated(org: Any, driver: Driv
     # An adopted provider is left in place on delete unless delete_adopted is set.
     driver.delete()
     assert read_md(org).fullName == "ECI_Auth_Provider"
+
+
+def test_an_existing_auth_provider_is_refused_unless_shared_eci_is_adopt(org: Any, driver: Driver) -> None:
+    # Another voice connector's auth provider: taken over only with the opt-in (sharedEci adopt, which the
+    # component turns into adopt_existing); otherwise nothing is written and the error names the choices.
+    mdapi = org.mdapi()
+    mdapi.AuthProvider.create(
+        mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="Old name", providerType="Salesforce",
+                           consumerKey="old-key-123456", consumerSecret="old-secret-123456")
+    )  # fmt: skip
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        driver.create(**inputs())
+    assert "was not created by this stack" in str(info.value)
+    assert "eci-aircall:sharedEci adopt" in str(info.value) and "sharedEci skip" in str(info.value)
+    assert org.calls()["writes"] == 0
+    assert read_md(org).friendlyName == "Old name"
 
 
 def test_same_inputs_diff_to_no_change_without_any_call(org: Any, driver: Driver) -> None:

@@ -80,9 +80,10 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
     created = stack.up()
     calls = org.calls()
     assert set(changed_ops(created).values()) == {"create"} and len(changed_ops(created)) == 8  # + the stack
-    # preflight 6 + its check-only deploy and status check 2, user 3, 3 assignments × 2, site 3 + its
-    # listMetadata (the identity readMetadata does not give), guest user 1
-    assert calls["total"] == 6 + 2 + 3 + 3 * 2 + 4 + 1
+    # preflight 7 (5 reads, and 2 listMetadata finding none of the components a new stack creates) + its
+    # check-only deploy and status check 2, user 3, 3 assignments × 2, site 3 + its listMetadata (the
+    # identity readMetadata does not give), guest user 1
+    assert calls["total"] == 7 + 2 + 3 + 3 * 2 + 4 + 1
     assert calls["writes"] == 1 + 3 + 1  # user insert, 3 assignment inserts, createMetadata
     sf = org.sf()
     user = sf.query(f"SELECT Id FROM User WHERE Username = '{USER['username']}'")["records"][0]["Id"]

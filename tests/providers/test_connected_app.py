@@ -95,7 +95,7 @@ def test_existing_app_is_adopted_and_its_key_is_never_sent(org: Any, driver: Dri
         original(type_name, records, artifact=artifact)
 
     client.metadata_update = spy  # type: ignore[method-assign]
-    outs = driver.create(**inputs(org))
+    outs = driver.create(**inputs(org), adopt_existing=True)
     assert outs["adopted"] is True
     assert sent and all("consumerKey" not in r.get("oauthConfig", {}) for r in sent)
     assert all("consumerSecret" not in r.get("oauthConfig", {}) for r in sent)
@@ -242,7 +242,7 @@ def test_blocked_org_still_adopts_an_existing_app(org: Any, driver: Driver) -> N
         )
     )  # fmt: skip
     org.settings(connected_app_creation_allowed=False)
-    outs = driver.create(**inputs(org))
+    outs = driver.create(**inputs(org), adopt_existing=True)
     assert outs["adopted"] is True and read_md(org).contactEmail == "admin@example.com"
 
 

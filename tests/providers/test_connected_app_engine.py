@@ -168,6 +168,8 @@ def test_existing_shared_app_and_provider_are_adopted_and_left_on_destroy(org: A
     )  # fmt: skip
     stack = Stack(org, tmp_path)
     stack.resources = chain(org)[:3]
+    for resource in stack.resources[1:]:  # the opt-in that sharedEci adopt gives them
+        resource["inputs"]["adopt_existing"] = True
     stack.up()
     state = stack.export()
     # The existing app keeps its key; the auth provider is set to the same one (read from Connect REST).

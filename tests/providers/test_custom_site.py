@@ -108,7 +108,7 @@ def test_existing_site_is_adopted_and_left_on_delete(org: Any) -> None:
     )
     driver = Driver(configured(CustomSiteProvider(), org))
     org.reset_calls()
-    outs = driver.create(**site_inputs(org))
+    outs = driver.create(**site_inputs(org), adopt_existing=True)
     assert outs["adopted"] is True and outs["guest_user_id"]
     assert org.calls()["writes_by_operation"] == {"metadata.updateMetadata": 1}
     site = live_site(org)

@@ -109,7 +109,7 @@ def test_existing_app_is_adopted_and_missing_parts_are_added(org: Any, driver: D
             callbackUrl="https://dummy_url/cb", consumerKey=KEY, consumerSecret=SECRET,
         )
     )  # fmt: skip
-    outs = driver.create(**inputs(org))
+    outs = driver.create(**inputs(org), adopt_existing=True)
     assert outs["adopted"] is True
     assert read_md(org, "app").contactEmail == "admin@example.com"
     assert read_md(org, "global").callbackUrl.endswith("/services/authcallback/ECI_Auth_Provider")

@@ -113,7 +113,7 @@ def test_existing_credential_is_adopted_and_set_to_the_inputs(org: Any, driver: 
                               protocol="Password", principalType="NamedUser", username="old",
                               password="old-password")
     )  # fmt: skip
-    outs = driver.create(**aircall())
+    outs = driver.create(**aircall(), adopt_existing=True)
     assert outs["adopted"] is True
     nc = read_md(org)
     assert (nc.label, nc.endpoint, nc.username) == ("Aircall", "https://api.aircall.io/", "aircall-api-id")
@@ -121,6 +121,28 @@ def test_existing_credential_is_adopted_and_set_to_the_inputs(org: Any, driver: 
     assert len(rows) == 1
     driver.delete()
     assert read_md(org).fullName == "Aircall"
+
+
+def test_an_existing_credential_not_made_by_the_stack_is_refused_without_the_opt_in(
+    org: Any, driver: Driver
+) -> None:
+    # Issue 14: "the stack never changes what it did not create". An `Aircall` credential set up by hand is
+    # someone's; without adoptAircallNamedCredential nothing is written to it, and the error says how to
+    # opt in.
+    mdapi = org.mdapi()
+    mdapi.NamedCredential.create(
+        mdapi.NamedCredential(fullName="Aircall", label="Old", endpoint="https://old.example/",
+                              protocol="Password", principalType="NamedUser", username="old",
+                              password="old-password")
+    )  # fmt: skip
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        driver.create(**aircall())
+    assert info.value.error_code == "INVALID_INPUT"
+    assert "already exists in this org and was not created by this stack" in str(info.value)
+    assert "eci-aircall:adoptAircallNamedCredential true" in str(info.value)
+    assert org.calls()["writes"] == 0
+    assert (read_md(org).label, read_md(org).endpoint) == ("Old", "https://old.example/")
 
 
 def test_same_inputs_diff_to_no_change_without_any_call(org: Any, driver: Driver) -> None:

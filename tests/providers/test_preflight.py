@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from providers.base import CreateJournal
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
 from tests.providers.conftest import Driver, configured
 from tests.providers.program import Stack
@@ -39,10 +40,11 @@ def test_checks_run_on_create_and_update_only(org: Any) -> None:
     org.reset_calls()
     outs = driver.create(**inputs(org))
     calls = org.calls()
-    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp,
-    # UserPermissionAccess (may the user run the health probes); plus the Aircall ping; with no site and no
-    # ECI_Connected_App yet, one check-only deploy of both and its status check.
-    assert calls["total"] == 8 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, UserPermissionAccess (may the
+    # user run the health probes); two listMetadata (ConnectedApp + AuthProvider + CustomSite, NamedCredential
+    # + ExternalClientApplication) finding none of the components a new stack creates; plus the Aircall
+    # ping; with no site and no ECI_Connected_App yet, one check-only deploy of both and its status check.
+    assert calls["total"] == 9 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
     assert outs["anonymous_apex"] == "allowed"
     assert (
         calls["by_operation"]["metadata.deploy"] == calls["by_operation"]["metadata.checkDeployStatus"] == 1
@@ -255,8 +257,8 @@ def test_existing_profiles_and_usernames_pass_with_one_query_each(org: Any) -> N
             usernames={"eci-aircall:siteAdmin": org.username},
         )
     )
-    # 6 reads, the ping and the check-only deploy with its status check (8), plus one query each.
-    assert org.calls()["total"] == 8 + 2
+    # 7 reads, the ping and the check-only deploy with its status check (9), plus one query each.
+    assert org.calls()["total"] == 9 + 2
 
 
 def test_a_validation_in_progress_is_polled_until_done(org: Any) -> None:
@@ -288,3 +290,59 @@ def test_preflight_reports_whether_the_user_may_run_the_health_probes(org: Any) 
         "not permitted: the connecting user lacks Author Apex; the health probes need it (or set "
         "eci-aircall:healthChecks false)"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 14, "never changes what it did not create": on a new stack, the guide's components it is to create
+# must not exist already; one that does is someone else's and needs the config's opt-in, 0 writes.
+# ---------------------------------------------------------------------------------------------------------
+def _aircall_credential_by_hand(org: Any) -> None:
+    md = org.mdapi()
+    md.NamedCredential.create(
+        md.NamedCredential(fullName="Aircall", label="Aircall", endpoint="https://api.aircall.io/",
+                           protocol="Password", principalType="NamedUser", username="by-hand",
+                           password="by-hand-password")
+    )  # fmt: skip
+
+
+def test_a_new_stack_refuses_an_aircall_credential_it_did_not_create_unless_opted_in(org: Any) -> None:
+    _aircall_credential_by_hand(org)
+    text = failure(org)
+    assert "NamedCredential Aircall (created " in text and "nothing was written" in text
+    assert "pulumi config set eci-aircall:adoptAircallNamedCredential true" in text
+    driver = Driver(configured(PreflightProvider(), org))
+    driver.create(**inputs(org, adopt_aircall_named_credential=True))
+
+
+def test_a_new_stack_with_shared_eci_create_refuses_another_connectors_artifacts(org: Any) -> None:
+    md = org.mdapi()
+    md.AuthProvider.create(
+        md.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="ECI Auth Provider",
+                        providerType="Salesforce", consumerKey="first-key-123",
+                        consumerSecret="first-secret-123")
+    )  # fmt: skip
+    text = failure(org)
+    assert "AuthProvider ECI_Auth_Provider (created " in text and "NamedCredential" not in text
+    assert "eci-aircall:sharedEci adopt" in text and "eci-aircall:sharedEci skip" in text
+    # Opting in (adopt) turns the same org into a pass of this check (the other shared ones must exist then).
+    adopt = failure(org, shared_eci="adopt")
+    assert "do not exist" in adopt and "not created by this stack" not in adopt
+
+
+def test_the_check_runs_on_a_new_stack_only_and_a_cut_short_create_of_its_own_is_claimed(org: Any) -> None:
+    driver = Driver(configured(PreflightProvider(), org))
+    driver.create(**inputs(org))
+    _aircall_credential_by_hand(org)
+    org.reset_calls()
+    # A later run (update) of the same stack: the components are its own by then (state says so).
+    driver.update(**inputs(org, permission_sets=["Voice_Connector_Permission"]))
+    assert org.calls()["by_operation"].get("metadata.listMetadata", 0) <= 1  # the connected-app check only
+
+    # A new stack whose own create of the credential was cut short (the journal entry began before it).
+    org.mdapi().NamedCredential.delete("Aircall")
+    provider = configured(PreflightProvider(), org)
+    provider.stack = "eci-aircall/claims"
+    CreateJournal().begin(provider.org_key(), provider.stack, "NamedCredential Aircall")
+    time.sleep(1.1)  # createdDate has second precision
+    _aircall_credential_by_hand(org)
+    Driver(provider).create(**inputs(org))

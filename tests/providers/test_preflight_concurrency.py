@@ -47,6 +47,8 @@ class RendezvousClient:
         self.calls: list[str] = []
         self.warmed = threading.Event()
         self._lock = threading.Lock()
+        self._listings: dict[tuple[str, ...], threading.Lock] = {}
+        self._listed: set[tuple[str, ...]] = set()
 
     def _meet(self, what: str) -> None:
         with self._lock:
@@ -79,6 +81,19 @@ class RendezvousClient:
             return [{"fullName": names[0], "enableCallCoaching": True}]
         return [None]  # no ECI_Connected_App yet
 
+    def metadata_list(
+        self, type_name: str, *, artifact: str, along: Any = (), reuse: bool = False
+    ) -> list[dict[str, Any]]:
+        # As SalesforceClient's kept listings: the readers of one group share its one call.
+        group = tuple(sorted({type_name, *along}))
+        with self._lock:
+            lock = self._listings.setdefault(group, threading.Lock())
+        with lock:
+            if group not in self._listed:
+                self._meet("listMetadata " + "+".join(group))
+                self._listed.add(group)
+        return []  # none of the guide's components yet
+
     def metadata_validate_deploy(self, zip_bytes: bytes, *, artifact: str) -> dict[str, Any]:
         # Depends on the Site and ConnectedApp reads, so it comes after the rendezvous, not in it.
         with self._lock:
@@ -109,24 +124,26 @@ class FakeClientPreflight(PreflightProvider):
 
 
 def test_all_preflight_reads_are_in_flight_at_the_same_time() -> None:
-    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, ConnectedApp,
-    # UserPermissionAccess, Aircall ping.
+    # Organization, ConversationalIntelligenceSettings, PermissionSet, Site, UserPermissionAccess, Aircall
+    # ping, and a new stack's look-up of the components it creates: one listMetadata per group (the
+    # ConnectedApp check shares the first).
     provider = FakeClientPreflight()
-    provider.fake = fake = RendezvousClient(parties=7)
-    found = provider.run_checks(model_inputs())
+    provider.fake = fake = RendezvousClient(parties=8)
+    found = provider.run_checks(model_inputs(), new_stack=True)
     assert sorted(fake.calls) == sorted(
         [
             "Organization",
             "ConversationalIntelligenceSettings",
             "PermissionSet",
             "Site",
-            "ConnectedApp",
+            "listMetadata AuthProvider+ConnectedApp+CustomSite",
+            "listMetadata ExternalClientApplication+NamedCredential",
             "UserPermissionAccess",
             "aircall",
             "deploy",
         ]
     )
-    assert len(fake.threads) == 7 and threading.get_ident() not in fake.threads
+    assert len(fake.threads) == 8 and threading.get_ident() not in fake.threads
     assert fake.warmed.is_set()
     assert found["edition"] == "Enterprise" and found["unverified"] == []
     assert found["anonymous_apex"] == "allowed"
@@ -150,10 +167,10 @@ def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -
     calls = org.calls()
     # The same 5 Salesforce reads (and the ping) as when they ran one after another, which took >= 6 x 0.4 s,
     # plus the check-only deploy and its status check, which need the Site and ConnectedApp reads' answers.
-    # (and the UserPermissionAccess read, concurrent with them)
-    assert calls["total"] == 8 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
+    # (and the UserPermissionAccess read and the second listMetadata, concurrent with them)
+    assert calls["total"] == 9 and calls["writes"] == 0 and calls["by_operation"]["aircall.ping"] == 1
     # Three round trips (reads, deploy, status) plus slack for a busy 2-core CI machine; one after another
-    # the 8 calls cannot beat 8 x 0.4 s.
+    # the 9 calls cannot beat 9 x 0.4 s.
     assert elapsed < 5 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
 
 
@@ -195,9 +212,11 @@ def test_shared_artifacts_are_read_concurrently_and_only_the_missing_ones_are_na
         "VoiceConnector (guide: Set Up the Salesforce Site); NamedCredential ECI_Named_Credential" in text
     )
     assert "AuthProvider" not in text.split("—")[0]
-    # Organization, PermissionSet, UserPermissionAccess; ECI settings + the four shared artifacts.
+    # Organization, PermissionSet, UserPermissionAccess; ECI settings; the four shared artifacts and (a new
+    # stack) the Aircall named credential in one listMetadata per group.
     by_op = org.calls()["by_operation"]
-    assert by_op["rest.query"] == 3 and by_op["metadata.readMetadata"] == 5
+    assert by_op["rest.query"] == 3 and by_op["metadata.readMetadata"] == 1
+    assert by_op["metadata.listMetadata"] == 2
 
 
 def test_threads_meeting_the_same_expired_session_log_in_again_once(org: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.reliability.harness import NS, Stack, error_text
 from tests.test_component_engine import USERNAME
+from tests.test_component_lifecycle import seed_shared_eci
 
 
 def _delete_package_permission_set(org: EmulatorHandle) -> None:
@@ -57,6 +58,16 @@ def _seed_a_person(org: EmulatorHandle) -> None:
             "ProfileId": profile,
         }
     )
+
+
+def _seed_aircall_named_credential(org: EmulatorHandle) -> None:
+    """The guide's `Aircall` named credential, made in Setup by an admin before this stack."""
+    md = org.mdapi()
+    md.NamedCredential.create(
+        md.NamedCredential(fullName="Aircall", label="Aircall", endpoint="https://api.aircall.io/",
+                           principalType="NamedUser", protocol="Password", username="by-hand",
+                           password="by-hand-password")
+    )  # fmt: skip
 
 
 CASES: dict[str, Case] = {
@@ -135,6 +146,25 @@ CASES: dict[str, Case] = {
             f"{NS}:integrationUser.username",
             "not created by this stack",
             f"{NS}:integrationUser.adoptExisting",
+        ),
+    ),
+    # --- nor is a guide component that is already in the org (issue 14: never change what it did not create)
+    "Aircall named credential set up by hand": Case(
+        prepare=_seed_aircall_named_credential,
+        says=(
+            "NamedCredential Aircall",
+            "not created by this stack",
+            f"{NS}:adoptAircallNamedCredential true",
+        ),
+    ),
+    "another voice connector's shared artifacts with sharedEci create": Case(
+        prepare=seed_shared_eci,
+        says=(
+            "ConnectedApp ECI_Connected_App",
+            "AuthProvider ECI_Auth_Provider",
+            "CustomSite VoiceConnector",
+            "NamedCredential ECI_Named_Credential",
+            f"{NS}:sharedEci adopt",
         ),
     ),
     "the connecting user as integration user, even with adoptExisting": Case(

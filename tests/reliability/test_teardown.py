@@ -81,9 +81,10 @@ def test_destroy_of_an_adopted_stack_leaves_every_adopted_artifact_untouched(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
     seed_everything(org)
-    # The seeded integration user is not this stack's: adopting it takes the explicit opt-in.
+    # Nothing seeded is this stack's: adopting the user, the Aircall credential and the shared artifacts
+    # each takes its explicit opt-in.
     stack = Stack(org, tmp_path / "state", structured={"integrationUser": {"adoptExisting": "true"}})
-    stack.overrides = {"sharedEci": "adopt"}
+    stack.overrides = {"sharedEci": "adopt", "adoptAircallNamedCredential": "true"}
     stack.run("up")
     adopted = {n: f for n, f in _adopted(stack).items() if n != "eci-aircall-preflight"}
     assert adopted and all(adopted.values()), adopted  # everything was there: everything is adopted
@@ -202,7 +203,14 @@ def test_a_same_named_artifact_made_outside_the_stack_is_drift_and_never_written
     refresh = stack.run("refresh")
     assert "replaced outside this stack" in error_text(refresh)
     assert AIRCALL_NC not in stack.state_names()
+    # The next `up` finds the other team's credential under the guide's name: not this stack's to change.
     stack.overrides = {}
+    writes = org.calls()["writes"]
+    retake = stack.run("up", check=False)
+    assert retake.returncode != 0
+    assert "was not created by this stack" in error_text(retake), error_text(retake)[-2000:]
+    assert "eci-aircall:adoptAircallNamedCredential true" in error_text(retake)
+    assert org.calls()["writes"] == writes
     stack.run("destroy")
     assert _aircall_nc(org) == "https://support-team.example/"
 
