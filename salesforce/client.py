@@ -203,11 +203,14 @@ class SalesforceClient:
         self._md_service: Any = None
         self._md_header: Any = None
         self._user_id: str | None = None
-        # listMetadata answers kept for ``metadata_list(reuse=True)``, by type; dropped on a Metadata write
+        # listMetadata answers kept for ``metadata_list(reuse=True)``, by type; dropped on any write
         # (``_listed_generation`` tells a listing begun before a write from one begun after).
         self._listings: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._listing_locks: dict[tuple[str, ...], threading.Lock] = {}
         self._listed_generation = 0
+        # SOQL answers kept for ``query(reuse=True)``, by query text; dropped on any write, like listings.
+        self._answers: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._answer_locks: dict[str, threading.Lock] = {}
 
     # ---- connection
     @property
@@ -506,14 +509,41 @@ class SalesforceClient:
     ) -> Any:
         """``/services/data/vXX.X/<path>`` (sObjects, Connect REST, limits, ...). Returns the parsed JSON."""
         op = f"rest {method} {path.split('?')[0]}"
-        return self._call(
-            artifact,
-            op,
-            lambda sf: sf.restful(path, params=dict(params or {}) or None, method=method, json=json),
-        )
+        try:
+            return self._call(
+                artifact,
+                op,
+                lambda sf: sf.restful(path, params=dict(params or {}) or None, method=method, json=json),
+            )
+        finally:
+            if method.upper() != "GET":
+                self._forget_kept()
 
-    def query(self, soql: str, *, artifact: str) -> list[dict[str, Any]]:
-        """SOQL through ``query_all``; records without their ``attributes``."""
+    def query(self, soql: str, *, artifact: str, reuse: bool = False) -> list[dict[str, Any]]:
+        """SOQL through ``query_all``; records without their ``attributes``.
+
+        With ``reuse``, the answer this client got to the very same SOQL answers again, and concurrent askers
+        share one call: a refresh reads several resources that one query serves (the permission set
+        assignments of one user). Kept ``LISTING_REUSE_SECONDS`` and dropped on any write through this client,
+        as listings are; without ``reuse`` the answer is always fresh.
+        """
+        if not reuse:
+            return self._query(soql, artifact)
+        with self._lock:
+            lock = self._answer_locks.setdefault(soql, threading.Lock())
+        with lock:  # the other askers of this query wait for its answer
+            with self._lock:
+                made, kept = self._answers.get(soql, (0.0, None))
+                generation = self._listed_generation
+            if kept is not None and time.monotonic() - made < self.LISTING_REUSE_SECONDS:
+                return kept
+            answer = self._query(soql, artifact)
+            with self._lock:
+                if generation == self._listed_generation:
+                    self._answers[soql] = (time.monotonic(), answer)
+            return answer
+
+    def _query(self, soql: str, artifact: str) -> list[dict[str, Any]]:
         result = self._call(artifact, "rest.query", lambda sf: sf.query_all(soql))
         return [_strip_attributes(r) for r in result.get("records", [])]
 
@@ -605,7 +635,7 @@ class SalesforceClient:
         With ``reuse``, a listing this client already made answers (one call serves every component of the
         type, e.g. the reads of a refresh), and the call that is made lists the ``along`` types too:
         listMetadata takes up to 3 queries, and FileProperties.type tells their answers apart. A listing is
-        kept ``LISTING_REUSE_SECONDS`` and dropped on any Metadata write through this client; without
+        kept ``LISTING_REUSE_SECONDS`` and dropped on any write through this client; without
         ``reuse`` the answer is always fresh.
         """
         if not reuse:
@@ -703,11 +733,13 @@ class SalesforceClient:
         try:
             self._call(artifact, f"metadata.{operation}", call)
         finally:
-            self._forget_listings()
+            self._forget_kept()
 
-    def _forget_listings(self) -> None:
+    def _forget_kept(self) -> None:
+        """A write through this client: kept listings and SOQL answers may be out of date."""
         with self._lock:
             self._listings.clear()
+            self._answers.clear()
             self._listed_generation += 1
 
     def metadata_create(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
@@ -730,7 +762,7 @@ class SalesforceClient:
         try:
             self._call(artifact, "metadata.deleteMetadata", call)
         finally:
-            self._forget_listings()
+            self._forget_kept()
 
     def metadata_validate_deploy(
         self, zip_bytes: bytes, *, artifact: str, max_wait_seconds: float = DEPLOY_POLL_SECONDS

@@ -181,6 +181,9 @@ def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
     # (providers/base.py LISTED_TOGETHER).
     assert calls["by_operation"]["tooling.executeAnonymous"] == 2
     assert calls["by_operation"]["metadata.listMetadata"] == 2
+    # The two users (integration, guest) one query each, and their four permission set assignments one
+    # query per assignee (the client keeps the answer for the assignee's other assignment).
+    assert calls["by_operation"]["rest.query"] == 4
     assert calls["total"] <= resources + 2
 
     org.authorize_named_credential("ECI_Named_Credential", username=USERNAME)

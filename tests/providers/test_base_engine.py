@@ -106,9 +106,10 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
 
     org.reset_calls()
     refreshed = stack.refresh()
-    # one read for each of the 6 Salesforce resources, + the site's listMetadata (still the one this stack
-    # made?); the preflight reads nothing
-    assert org.calls()["total"] == 7
+    # one read for each of the 6 Salesforce resources, but one query for both of the user's assignments
+    # (kept by the client for the second), + the site's listMetadata (still the one this stack made?); the
+    # preflight reads nothing
+    assert org.calls()["total"] == 6
     steps = refreshed.steps_by_name()
     assert sorted(steps["user"]["inputDiff"]) == ["alias", "is_active"]
     assert steps["user-eci"]["op"] == "delete"  # gone from the org: refresh drops it

@@ -374,6 +374,29 @@ def test_concurrent_readers_of_a_group_share_one_listing(org: Any) -> None:
     assert org.calls()["by_operation"]["metadata.listMetadata"] == 1
 
 
+def test_a_reused_query_answers_again_until_a_rest_write_and_concurrent_askers_share_it(org: Any) -> None:
+    client = SalesforceClient(settings_for(org))
+    soql = f"SELECT Id, LastName FROM User WHERE Username = '{org.username}'"
+    client.query(soql, artifact="warm-up")  # log in first
+    org.reset_calls()
+    results: list[list[dict[str, Any]]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(client.query(soql, artifact="t", reuse=True)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and results[0] == results[1] == results[2]
+    assert org.calls()["by_operation"]["rest.query"] == 1
+    user_id = results[0][0]["Id"]
+    client.update_record("User", user_id, {"LastName": "Renamed"}, artifact="t")  # a write forgets it
+    assert client.query(soql, artifact="t", reuse=True)[0]["LastName"] == "Renamed"
+    client.query(soql, artifact="t")  # without reuse: always asked afresh
+    assert org.calls()["by_operation"]["rest.query"] == 3
+
+
 def test_a_companion_type_the_org_does_not_know_falls_back_to_the_type_asked_for(org: Any) -> None:
     client = SalesforceClient(settings_for(org))
     client.metadata_create("NamedCredential", [AIRCALL_NC], artifact="NamedCredential Aircall")
