@@ -346,17 +346,17 @@ class CreateJournal:
         names. Without a creation stamp nothing is claimed: adopting is the safe side."""
         if not identity:
             return False
-        if entry.made and not _same_id(identity.get("id"), entry.made):
+        if entry.made and not same_id(identity.get("id"), entry.made):
             return False
         created = parse_salesforce_time(identity.get("created_date"))
         if created is None or created < entry.started - cls.CLOCK_SKEW_SECONDS:
             return False
         if created > entry.started + cls.MAX_AGE_SECONDS:
             return False
-        return creator_id is None or _same_id(identity.get("created_by_id"), creator_id)
+        return creator_id is None or same_id(identity.get("created_by_id"), creator_id)
 
 
-def _same_id(a: Any, b: Any) -> bool:
+def same_id(a: Any, b: Any) -> bool:
     """Salesforce Ids compare on their first 15 characters (the 18-character form adds a case checksum)."""
     return bool(a) and bool(b) and str(a)[:15] == str(b)[:15]
 
@@ -705,7 +705,7 @@ class ArtifactProvider(dyn.ResourceProvider):
         again outside this stack). Unknown (no recorded identity, or none readable) counts as ours."""
         recorded = olds.get("identity") or {}
         current = (live.identity if live is not None else None) or {}
-        return bool(recorded.get("id") and current.get("id") and not _same_id(recorded["id"], current["id"]))
+        return bool(recorded.get("id") and current.get("id") and not same_id(recorded["id"], current["id"]))
 
     def _replaced_message(self, olds: Mapping[str, Any], live: Live) -> str:
         recorded, current = olds.get("identity") or {}, live.identity or {}

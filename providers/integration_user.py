@@ -35,6 +35,7 @@ from providers.base import (
     InputError,
     Live,
     SObjectProvider,
+    same_id,
     unwrap,
 )
 from providers.config_keys import (
@@ -82,6 +83,7 @@ class IntegrationUserInputs(AdoptableInputs):
 
 class IntegrationUserProvider(SObjectProvider):
     kind = "User"
+    adopt_opt_in = f"choose a new username, or opt in with `pulumi config set --path {ADOPT_KEY} true`"
     inputs_model = IntegrationUserInputs
     name_field = "username"
     lookup_fields = ("username",)
@@ -134,18 +136,13 @@ class IntegrationUserProvider(SObjectProvider):
     def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
         # Preflight refuses this before anything is written; checked again here so no path adopts a person's
         # account without the opt-in, nor ever the user this stack connects as.
-        if live.id[:15] == self.connecting_user_id()[:15]:
+        if same_id(live.id, self.connecting_user_id()):
             raise InputError(
                 f"username {inputs['username']!r} is the user this stack connects as",
                 artifact=self.artifact(inputs),
                 hint=f"choose a new username: `pulumi config set --path {USERNAME_KEY} <new-username>`",
             )
-        if not inputs.get("adopt_existing"):
-            raise InputError(
-                f"username {inputs['username']!r} names a user that exists and was not created by this stack",
-                artifact=self.artifact(inputs),
-                hint=f"choose a new username, or opt in with `pulumi config set --path {ADOPT_KEY} true`",
-            )
+        super().before_adopt(inputs, live)
 
     def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
         if adopted:

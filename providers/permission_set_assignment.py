@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pulumi
 from pydantic import Field, field_validator
 
-from providers.base import ArtifactInputs, ArtifactResource, InputError, Live, SObjectProvider
+from providers.base import ArtifactInputs, ArtifactResource, InputError, Live, SObjectProvider, same_id
 from providers.config_keys import PERMISSION_SET_KEYS
 from salesforce import soql_quote
 
@@ -105,7 +105,7 @@ class PermissionSetAssignmentProvider(SObjectProvider):
         where = f"AssigneeId = {soql_quote(str(assignee))}" if assignee else f"Id = {soql_quote(id_)}"
         soql = f"SELECT {fields} FROM PermissionSetAssignment WHERE {where}"
         rows = self.client.query(soql, artifact=self.artifact(outputs), reuse=True)
-        row = next((r for r in rows if str(r.get("Id") or "")[:15] == id_[:15]), None)
+        row = next((r for r in rows if same_id(r.get("Id"), id_)), None)
         return self._as_live(row, outputs) if row else None
 
     def _as_live(self, row: dict[str, Any], known: Mapping[str, Any]) -> Live:

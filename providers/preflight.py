@@ -62,6 +62,7 @@ from providers.base import (
     CreateJournal,
     InputError,
     listed_identity,
+    same_id,
     unwrap,
 )
 from providers.config_keys import (
@@ -399,14 +400,11 @@ class PreflightProvider(ArtifactProvider):
         this stack was interrupted (the create journal claims it); otherwise taking it over would rewrite a
         person's account, so it is refused unless the config opts in — and the connecting user never."""
         username = str(row.get("Username"))
-        artifact = f"User {username}"
-        entry = CreateJournal().pending(self.org_key(), self.stack, artifact)
         identity = {"id": row.get("Id"), "created_date": row.get("CreatedDate"),
                     "created_by_id": row.get("CreatedById")}  # fmt: skip
-        me = self.connecting_user_id()
-        if entry is not None and CreateJournal.claims(entry, identity, me):
+        if self._made_by_this_stack(f"User {username}", identity):
             return
-        if str(row.get("Id") or "")[:15] == me[:15]:
+        if same_id(row.get("Id"), self.connecting_user_id()):
             raise self._fail(
                 f"{USERNAME_KEY} = {username!r} is the user this stack connects as; the integration user "
                 "must be a user of its own",
@@ -449,8 +447,7 @@ class PreflightProvider(ArtifactProvider):
         for (type_name, name), identity in zip(wanted, identities, strict=True):
             if identity is None:
                 continue
-            entry = CreateJournal().pending(self.org_key(), self.stack, f"{type_name} {name}")
-            if entry is not None and CreateJournal.claims(entry, identity, self.connecting_user_id()):
+            if self._made_by_this_stack(f"{type_name} {name}", identity):
                 continue
             made = f"created {identity.get('created_date')} by {identity.get('created_by_id')}"
             taken.append(f"{type_name} {name} ({made})")
@@ -462,6 +459,12 @@ class PreflightProvider(ArtifactProvider):
                 + "; nothing was written",
                 "; ".join(hints),
             )
+
+    def _made_by_this_stack(self, artifact: str, identity: Mapping[str, Any]) -> bool:
+        """Whether a create of ``artifact`` by this stack was cut short and made what was found (its create
+        journal entry claims it)."""
+        entry = CreateJournal().pending(self.org_key(), self.stack, artifact)
+        return entry is not None and CreateJournal.claims(entry, identity, self.connecting_user_id())
 
     def _check_site_domain(self) -> bool:
         """True when the site is still to be created (no site exists, so the domain is not proven)."""

@@ -203,14 +203,11 @@ class SalesforceClient:
         self._md_service: Any = None
         self._md_header: Any = None
         self._user_id: str | None = None
-        # listMetadata answers kept for ``metadata_list(reuse=True)``, by type; dropped on any write
-        # (``_listed_generation`` tells a listing begun before a write from one begun after).
-        self._listings: dict[str, tuple[float, list[dict[str, Any]]]] = {}
-        self._listing_locks: dict[tuple[str, ...], threading.Lock] = {}
-        self._listed_generation = 0
-        # SOQL answers kept for ``query(reuse=True)``, by query text; dropped on any write, like listings.
-        self._answers: dict[str, tuple[float, list[dict[str, Any]]]] = {}
-        self._answer_locks: dict[str, threading.Lock] = {}
+        # Answers kept for ``reuse=True`` reads (``_reused``): listMetadata by type, SOQL by query text.
+        # Dropped on any write (``_kept_generation`` tells an answer asked before a write from one after).
+        self._kept: dict[tuple[str, ...], tuple[float, list[dict[str, Any]]]] = {}
+        self._kept_locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._kept_generation = 0
 
     # ---- connection
     @property
@@ -529,19 +526,8 @@ class SalesforceClient:
         """
         if not reuse:
             return self._query(soql, artifact)
-        with self._lock:
-            lock = self._answer_locks.setdefault(soql, threading.Lock())
-        with lock:  # the other askers of this query wait for its answer
-            with self._lock:
-                made, kept = self._answers.get(soql, (0.0, None))
-                generation = self._listed_generation
-            if kept is not None and time.monotonic() - made < self.LISTING_REUSE_SECONDS:
-                return kept
-            answer = self._query(soql, artifact)
-            with self._lock:
-                if generation == self._listed_generation:
-                    self._answers[soql] = (time.monotonic(), answer)
-            return answer
+        key = ("query", soql)
+        return self._reused(key, key, lambda: {key: self._query(soql, artifact)})
 
     def _query(self, soql: str, artifact: str) -> list[dict[str, Any]]:
         result = self._call(artifact, "rest.query", lambda sf: sf.query_all(soql))
@@ -641,21 +627,36 @@ class SalesforceClient:
         if not reuse:
             return self._list_types([type_name], artifact)[type_name]
         types = tuple(dict.fromkeys([type_name, *along]))[: self.MAX_LIST_QUERIES]
+        # Grouped by the set of types: the readers of a group share one call whoever comes first.
+        return self._reused(
+            ("listMetadata", *sorted(types)),
+            ("listMetadata", type_name),
+            lambda: {("listMetadata", t): v for t, v in self._list_types(list(types), artifact).items()},
+        )
+
+    def _reused(
+        self,
+        group: tuple[str, ...],
+        key: tuple[str, ...],
+        fetch: Callable[[], Mapping[tuple[str, ...], list[dict[str, Any]]]],
+    ) -> list[dict[str, Any]]:
+        """The kept answer for ``key`` while it is fresh (``LISTING_REUSE_SECONDS``, no write since), else
+        ``fetch()``'s, which answers ``key`` and the other keys of its ``group`` at once and is kept. One
+        fetch per group at a time: concurrent askers of the group wait for it and share its answer."""
         with self._lock:
-            # Keyed by the set of types: the readers of a group share one call whoever comes first.
-            lock = self._listing_locks.setdefault(tuple(sorted(types)), threading.Lock())
-        with lock:  # one listing of a group at a time: the other readers of the group wait for its answer
+            lock = self._kept_locks.setdefault(group, threading.Lock())
+        with lock:
             with self._lock:
-                made, kept = self._listings.get(type_name, (0.0, None))
-                generation = self._listed_generation
+                made, kept = self._kept.get(key, (0.0, None))
+                generation = self._kept_generation
             if kept is not None and time.monotonic() - made < self.LISTING_REUSE_SECONDS:
                 return kept
-            listed = self._list_types(list(types), artifact)
+            answers = fetch()
             now = time.monotonic()
             with self._lock:
-                if generation == self._listed_generation:
-                    self._listings.update({t: (now, listing) for t, listing in listed.items()})
-            return listed[type_name]
+                if generation == self._kept_generation:
+                    self._kept.update({k: (now, answer) for k, answer in answers.items()})
+            return answers[key]
 
     def _list_types(self, types: list[str], artifact: str) -> dict[str, list[dict[str, Any]]]:
         def call(_sf: Salesforce) -> Any:
@@ -738,9 +739,8 @@ class SalesforceClient:
     def _forget_kept(self) -> None:
         """A write through this client: kept listings and SOQL answers may be out of date."""
         with self._lock:
-            self._listings.clear()
-            self._answers.clear()
-            self._listed_generation += 1
+            self._kept.clear()
+            self._kept_generation += 1
 
     def metadata_create(self, type_name: str, records: Sequence[Mapping[str, Any]], *, artifact: str) -> None:
         self._metadata_save("createMetadata", type_name, records, artifact)
