@@ -10,6 +10,7 @@ from providers.auth_provider import AuthProviderProvider
 from providers.base import is_unknown, secret_matches
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
+from tests.seeds import auth_provider_by_hand
 
 KEY = "3MVG9providerTestKey0000000000000000"
 SECRET = "AUTH-PROVIDER-TEST-SECRET-5f1c0e"
@@ -56,11 +57,7 @@ def test_consumer_key_output_is_secret_and_secret_never_in_outputs(driver: Drive
 
 
 def test_existing_auth_provider_is_adopted_not_duplicated(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.AuthProvider.create(
-        mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="Old name", providerType="Salesforce",
-                           consumerKey="old-key-123456", consumerSecret="old-secret-123456")
-    )  # fmt: skip
+    auth_provider_by_hand(org)
     outs = driver.create(**inputs(), adopt_existing=True)
     assert outs["adopted"] is True
     live = read_md(org)
@@ -79,11 +76,7 @@ def test_existing_auth_provider_is_adopted_not_duplicated(org: Any, driver: Driv
 def test_an_existing_auth_provider_is_refused_unless_shared_eci_is_adopt(org: Any, driver: Driver) -> None:
     # Another voice connector's auth provider: taken over only with the opt-in (sharedEci adopt, which the
     # component turns into adopt_existing); otherwise nothing is written and the error names the choices.
-    mdapi = org.mdapi()
-    mdapi.AuthProvider.create(
-        mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="Old name", providerType="Salesforce",
-                           consumerKey="old-key-123456", consumerSecret="old-secret-123456")
-    )  # fmt: skip
+    auth_provider_by_hand(org)
     org.reset_calls()
     with pytest.raises(SalesforceError) as info:
         driver.create(**inputs())

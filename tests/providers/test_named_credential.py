@@ -11,6 +11,7 @@ from providers.base import secret_matches
 from providers.named_credential import NamedCredentialProvider
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
+from tests.seeds import aircall_named_credential_by_hand
 
 TOKEN = "AIRCALL-TOKEN-named-cred-test-77aa"
 
@@ -107,12 +108,7 @@ def test_eci_credential_points_at_the_auth_provider_and_outputs_the_authorize_ur
 
 
 def test_existing_credential_is_adopted_and_set_to_the_inputs(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.NamedCredential.create(
-        mdapi.NamedCredential(fullName="Aircall", label="Old", endpoint="https://old.example/",
-                              protocol="Password", principalType="NamedUser", username="old",
-                              password="old-password")
-    )  # fmt: skip
+    aircall_named_credential_by_hand(org)
     outs = driver.create(**aircall(), adopt_existing=True)
     assert outs["adopted"] is True
     nc = read_md(org)
@@ -129,12 +125,7 @@ def test_an_existing_credential_not_made_by_the_stack_is_refused_without_the_opt
     # Issue 14: "the stack never changes what it did not create". An `Aircall` credential set up by hand is
     # someone's; without adoptAircallNamedCredential nothing is written to it, and the error says how to
     # opt in.
-    mdapi = org.mdapi()
-    mdapi.NamedCredential.create(
-        mdapi.NamedCredential(fullName="Aircall", label="Old", endpoint="https://old.example/",
-                              protocol="Password", principalType="NamedUser", username="old",
-                              password="old-password")
-    )  # fmt: skip
+    aircall_named_credential_by_hand(org)
     org.reset_calls()
     with pytest.raises(SalesforceError) as info:
         driver.create(**aircall())

@@ -14,6 +14,7 @@ from providers.base import CreateJournal
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
 from tests.providers.conftest import Driver, configured
 from tests.providers.program import Stack
+from tests.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
 
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -296,17 +297,8 @@ def test_preflight_reports_whether_the_user_may_run_the_health_probes(org: Any) 
 # Issue 14, "never changes what it did not create": on a new stack, the guide's components it is to create
 # must not exist already; one that does is someone else's and needs the config's opt-in, 0 writes.
 # ---------------------------------------------------------------------------------------------------------
-def _aircall_credential_by_hand(org: Any) -> None:
-    md = org.mdapi()
-    md.NamedCredential.create(
-        md.NamedCredential(fullName="Aircall", label="Aircall", endpoint="https://api.aircall.io/",
-                           protocol="Password", principalType="NamedUser", username="by-hand",
-                           password="by-hand-password")
-    )  # fmt: skip
-
-
 def test_a_new_stack_refuses_an_aircall_credential_it_did_not_create_unless_opted_in(org: Any) -> None:
-    _aircall_credential_by_hand(org)
+    aircall_named_credential_by_hand(org)
     text = failure(org)
     assert "NamedCredential Aircall (created " in text and "nothing was written" in text
     assert "pulumi config set eci-aircall:adoptAircallNamedCredential true" in text
@@ -315,12 +307,7 @@ def test_a_new_stack_refuses_an_aircall_credential_it_did_not_create_unless_opte
 
 
 def test_a_new_stack_with_shared_eci_create_refuses_another_connectors_artifacts(org: Any) -> None:
-    md = org.mdapi()
-    md.AuthProvider.create(
-        md.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="ECI Auth Provider",
-                        providerType="Salesforce", consumerKey="first-key-123",
-                        consumerSecret="first-secret-123")
-    )  # fmt: skip
+    auth_provider_by_hand(org)
     text = failure(org)
     assert "AuthProvider ECI_Auth_Provider (created " in text and "NamedCredential" not in text
     assert "eci-aircall:sharedEci adopt" in text and "eci-aircall:sharedEci skip" in text
@@ -332,7 +319,7 @@ def test_a_new_stack_with_shared_eci_create_refuses_another_connectors_artifacts
 def test_the_check_runs_on_a_new_stack_only_and_a_cut_short_create_of_its_own_is_claimed(org: Any) -> None:
     driver = Driver(configured(PreflightProvider(), org))
     driver.create(**inputs(org))
-    _aircall_credential_by_hand(org)
+    aircall_named_credential_by_hand(org)
     org.reset_calls()
     # A later run (update) of the same stack: the components are its own by then (state says so).
     driver.update(**inputs(org, permission_sets=["Voice_Connector_Permission"]))
@@ -344,5 +331,5 @@ def test_the_check_runs_on_a_new_stack_only_and_a_cut_short_create_of_its_own_is
     provider.stack = "eci-aircall/claims"
     CreateJournal().begin(provider.org_key(), provider.stack, "NamedCredential Aircall")
     time.sleep(1.1)  # createdDate has second precision
-    _aircall_credential_by_hand(org)
+    aircall_named_credential_by_hand(org)
     Driver(provider).create(**inputs(org))

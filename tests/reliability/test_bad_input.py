@@ -14,6 +14,7 @@ import pytest
 
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.reliability.harness import NS, Stack, error_text
+from tests.seeds import aircall_named_credential_by_hand
 from tests.test_component_engine import USERNAME
 from tests.test_component_lifecycle import seed_shared_eci
 
@@ -58,16 +59,6 @@ def _seed_a_person(org: EmulatorHandle) -> None:
             "ProfileId": profile,
         }
     )
-
-
-def _seed_aircall_named_credential(org: EmulatorHandle) -> None:
-    """The guide's `Aircall` named credential, made in Setup by an admin before this stack."""
-    md = org.mdapi()
-    md.NamedCredential.create(
-        md.NamedCredential(fullName="Aircall", label="Aircall", endpoint="https://api.aircall.io/",
-                           principalType="NamedUser", protocol="Password", username="by-hand",
-                           password="by-hand-password")
-    )  # fmt: skip
 
 
 CASES: dict[str, Case] = {
@@ -150,7 +141,7 @@ CASES: dict[str, Case] = {
     ),
     # --- nor is a guide component that is already in the org (issue 14: never change what it did not create)
     "Aircall named credential set up by hand": Case(
-        prepare=_seed_aircall_named_credential,
+        prepare=aircall_named_credential_by_hand,
         says=(
             "NamedCredential Aircall",
             "not created by this stack",
