@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: lock audit venv sf-cli test demo lint bench fleet generate clean
+.PHONY: lock audit venv sf-cli pulumi test demo lint bench fleet generate clean
 
 # The runtime (requirements.txt: what the Pulumi program and its providers need) plus the development tools
 # (requirements-dev.txt: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at. They
@@ -34,10 +34,19 @@ $(SF_STAMP): devtools/sf_cli/package.json devtools/sf_cli/package-lock.json
 
 sf-cli: $(SF_STAMP)
 
+# The real Pulumi CLI every lifecycle test, the demo and the bench run (devtools/pulumi_cli/README.md): a
+# suitable `pulumi` on PATH, else one built with `go build` from Pulumi's own Go modules (pinned by
+# devtools/pulumi_cli/go.sum) into a cache outside the clone. The last line printed is its absolute path.
+# GOTOOLCHAIN: `local` unless the one sanctioned newer Go (go1.27.3) is asked for.
+PULUMI_FIND := $(PYTHON) devtools/pulumi_cli/build.py
+
+pulumi:
+	@$(PULUMI_FIND)
+
 # On every core (pytest-xdist), a test file per worker at a time: module fixtures (one org, one CLI home)
 # stay in one process, and CI keeps under 10 minutes on 2 cores.
 test: $(STAMP) $(SF_STAMP)
-	$(PY) -m pytest -q -n auto --dist loadfile
+	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m pytest -q -n auto --dist loadfile
 
 # ruff over everything, mypy over every package (tests included).
 lint: $(STAMP)
@@ -51,11 +60,11 @@ generate: $(STAMP)
 	$(PY) -m devtools.generated
 
 demo: $(STAMP)
-	$(PY) -m devtools.demo
+	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m devtools.demo
 
 # Costs per operation against the emulator (200 ms per call); flags after BENCH_ARGS, e.g. BENCH_ARGS="--fleet 1,4".
-bench: $(STAMP)
-	$(PY) -m devtools.bench $(BENCH_ARGS)
+bench: $(STAMP) $(SF_STAMP)
+	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m devtools.bench $(BENCH_ARGS)
 
 # Many org stacks at once through Pulumi's Automation API (needs the pulumi CLI), e.g.
 #   make fleet VERB=up STACKS=dev,uat,prod FLEET_ARGS="--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}"

@@ -5,8 +5,8 @@
     band) → refresh shows both: the drift and the health change → preview shows the fix → up restores it
     (and its outputs show the step done) → preview --expect-no-changes
 
-Uses the real `pulumi` CLI (file backend under .demo/, passphrase secrets) when it is on PATH, the local
-engine (`python -m devtools.engine`) otherwise; `--engine local|pulumi` forces one. Every run starts from a
+Runs the real `pulumi` CLI (`ECI_PULUMI`, which `make demo` sets from `make pulumi`, else `pulumi` on PATH)
+on a file backend under .demo/ with passphrase secrets, through devtools/pulumi_cli. Every run starts from a
 fresh emulator org and a fresh stack state, so it can be run again and again.
 """
 
@@ -29,11 +29,13 @@ import yaml
 from simple_salesforce import Salesforce
 from zeep.transports import Transport
 
+from devtools.pulumi_cli import api
 from providers import guide
 from salesforce.settings import CONFIG_NAMESPACE
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
+STATE = DEMO / "state"
 STACK = "demo"
 NS = CONFIG_NAMESPACE
 SITE = guide.SITE_NAME
@@ -101,10 +103,9 @@ class Emulator:
 
 
 class Runner:
-    """Runs a Pulumi verb through the real CLI or the local engine, streaming its output."""
+    """Runs a Pulumi verb through the real CLI (devtools/pulumi_cli), its output streamed to the terminal."""
 
-    def __init__(self, engine: str, emulator: Emulator) -> None:
-        self.engine = engine
+    def __init__(self, emulator: Emulator) -> None:
         info = emulator.info
         self.config = {
             f"{NS}:instanceUrl": info["instance_url"],
@@ -115,97 +116,28 @@ class Runner:
             # callout from inside the org reaches it.
             f"{NS}:aircallEndpoint": f"{info['instance_url']}/aircall/",
         }
+        # Secrets reach `pulumi config set --secret` on stdin (api.prepare), never argv.
         self.secrets = {
             f"{NS}:accessToken": info["access_token"],
             f"{NS}:aircallApiToken": info["aircall_api_token"],
         }
-        self.env = dict(os.environ)
-        self.env.setdefault("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
-        self.env["PULUMI_BACKEND_URL"] = f"file://{DEMO / 'state'}"
-        self.env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
-        self.cwd = REPO
-        if engine == "pulumi":
-            self._prepare_cli_stack()
-
-    def _prepare_cli_stack(self) -> None:
-        # `pulumi stack init` and `pulumi config set` write the stack file (encryption salt, secure values),
-        # and the connection only exists while the emulator runs: so the CLI works on a copy of the program
-        # under .demo/project, leaving the committed stacks/Pulumi.demo.yaml untouched.
-        project = DEMO / "project"
-        project.mkdir(parents=True)
-        for name in ("Pulumi.yaml", "__main__.py"):
-            shutil.copyfile(REPO / name, project / name)
-        for name in ("components", "providers", "salesforce"):
-            shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        (project / "stacks").mkdir()
-        shutil.copyfile(REPO / "stacks" / f"Pulumi.{STACK}.yaml", project / "stacks" / f"Pulumi.{STACK}.yaml")
-        (project / ".venv").symlink_to(REPO / ".venv")  # Pulumi.yaml: runtime.options.virtualenv: .venv
-        self.cwd = project
-        (DEMO / "state").mkdir(parents=True, exist_ok=True)
-        self._pulumi(["stack", "init", STACK, "--secrets-provider", "passphrase"], echo=False)
-        for key, value in self.config.items():
-            self._pulumi(["config", "set", "--stack", STACK, key, value], echo=False)
-        for key, value in self.secrets.items():
-            # The value on stdin, never in argv (`ps` shows every process's argv): `pulumi config set` reads
-            # stdin when the value is left out (pulumi/pulumi pkg/cmd/pulumi/config/config.go,
-            # configSetCmd.Run).
-            self._pulumi(["config", "set", "--stack", STACK, "--secret", key], echo=False, stdin=value)
-
-    def _pulumi(self, args: Sequence[str], *, echo: bool = True, stdin: str | None = None) -> int:
-        proc = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.cwd,
-            env=self.env,
-            text=True,
-            input=stdin,
-            capture_output=not echo,
+        self.env = {"PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)}
+        # The CLI saves config into the stack file and the connection only exists while the emulator runs:
+        # it works on a copy of the project under .demo/state, leaving stacks/Pulumi.demo.yaml as committed.
+        api.prepare(
+            stack=STACK, cwd=REPO, state_dir=STATE, config=self.config, secrets=self.secrets, env=self.env
         )
-        if proc.returncode != 0 and not echo:
-            raise SystemExit(f"demo: `pulumi {' '.join(args[:2])}` failed:\n{proc.stderr}")
-        return proc.returncode
 
     def run(self, verb: str, *, expect_no_changes: bool = False) -> int:
-        if self.engine == "pulumi":
-            args = [verb, "--stack", STACK]
-            if verb != "preview":
-                args += ["--yes", "--skip-preview"]
-            if expect_no_changes:
-                args.append("--expect-no-changes")
-            return self._pulumi(args)
-        cmd = [
-            sys.executable,
-            "-m",
-            "devtools.engine",
-            verb,
-            "--stack",
-            STACK,
-            "--cwd",
-            str(REPO),
-            "--state-dir",
-            str(DEMO / "state"),
-        ]
-        for key, value in self.config.items():
-            cmd += ["-c", f"{key}={value}"]
-        env = dict(self.env)
-        for n, (key, value) in enumerate(self.secrets.items()):
-            env[f"ECI_DEMO_SECRET_{n}"] = value  # through the environment, never argv
-            cmd += ["--secret-env", f"{key}=ECI_DEMO_SECRET_{n}"]
-        if expect_no_changes:
-            cmd.append("--expect-no-changes")
-        return subprocess.run(cmd, cwd=REPO, env=env).returncode
+        return api.run(
+            verb, stack=STACK, cwd=REPO, state_dir=STATE, config=self.config, secrets=self.secrets,
+            expect_no_changes=expect_no_changes, env=self.env, check=False, json_output=False, stream=True,
+        ).returncode  # fmt: skip
 
     def outputs(self) -> dict[str, Any]:
-        """The stack's outputs, from `stack export` (both the CLI and the local engine have it)."""
-        if self.engine == "pulumi":
-            cmd = ["pulumi", "stack", "export", "--stack", STACK, "--non-interactive"]
-            cwd = self.cwd
-        else:
-            cmd = [sys.executable, "-m", "devtools.engine", "stack", "export", "--stack", STACK]
-            cmd += ["--cwd", str(REPO), "--state-dir", str(DEMO / "state")]
-            cwd = REPO
-        proc = subprocess.run(cmd, cwd=cwd, env=self.env, text=True, capture_output=True, check=True)
-        resources = json.loads(proc.stdout)["deployment"]["resources"]
-        stack = next(r for r in resources if r["type"] == "pulumi:pulumi:Stack")
+        """The stack's outputs, from `pulumi stack export` (secrets stay encrypted)."""
+        resources = api.stack_export(stack=STACK, cwd=REPO, state_dir=STATE, env=self.env)["deployment"]
+        stack = next(r for r in resources["resources"] if r["type"] == "pulumi:pulumi:Stack")
         return dict(stack.get("outputs") or {})
 
 
@@ -259,24 +191,20 @@ def show_callback_wiring(emulator: Emulator) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.splitlines()[0])
-    ap.add_argument("--engine", choices=("auto", "pulumi", "local"), default="auto")
-    args = ap.parse_args(argv)
-    engine = args.engine
-    if engine == "auto":
-        engine = "pulumi" if shutil.which("pulumi") else "local"
-
+    ap.parse_args(argv)
+    # .demo/ holds the emulator's database (with its admin token) and the stack state: this user's only.
+    os.umask(0o077)
     started = time.monotonic()
     shutil.rmtree(DEMO, ignore_errors=True)  # a fresh org and stack every run: re-runnable by construction
     DEMO.mkdir(parents=True)
     say("Starting the Salesforce org emulator (python -m devtools.sf_emulator serve --state-dir .demo/org)")
     emulator = Emulator(DEMO / "org")
     print(f"    org: {emulator.info['instance_url']}  (admin {emulator.info['username']})")
-    where = "the real pulumi CLI, file backend .demo/state" if engine == "pulumi" else "the local engine"
-    print(
-        f"    engine: {where} ({'pulumi is on PATH' if shutil.which('pulumi') else 'pulumi is not on PATH'})"
-    )
+    pulumi = api.pulumi_binary()
+    version = subprocess.run([pulumi, "version"], capture_output=True, text=True, check=False).stdout.strip()
+    print(f"    engine: the real pulumi CLI {version} ({pulumi}), file backend .demo/state")
     try:
-        runner = Runner(engine, emulator)
+        runner = Runner(emulator)
         steps: list[tuple[str, Any]] = [
             (
                 "1/10 pulumi preview: what a fresh org needs",

@@ -1,1 +1,29 @@
+"""Suite-wide setup: the emulator fixtures, and the real `pulumi` CLI every lifecycle test runs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
 pytest_plugins = ["tests.emulator.fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Find the CLI `make pulumi` builds (or a suitable one on PATH) once, for every worker, as ECI_PULUMI.
+
+    `make test` builds it first. Run without it, a missing CLI fails the run under CI (`CI=true`): a lifecycle
+    test is never skipped there for want of the CLI.
+    """
+    if os.environ.get("ECI_PULUMI"):
+        return
+    from devtools.pulumi_cli import build
+
+    found = build.find(build.required_version())
+    if found is not None:
+        os.environ["ECI_PULUMI"] = str(found)
+    elif os.environ.get("CI", "").lower() == "true":
+        pytest.exit("no pulumi CLI: run `make pulumi` (or `make test`, which builds it)", returncode=3)
+    else:
+        print("warning: no pulumi CLI found; lifecycle tests will fail. Run `make pulumi`.", file=sys.stderr)

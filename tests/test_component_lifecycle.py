@@ -1,4 +1,5 @@
-"""The engine's acceptance lifecycle kit over the whole program (`__main__.py` → EciAircallIntegration),
+"""The acceptance lifecycle kit (tests/support/lifecycle.py) over the whole program (`__main__.py` →
+EciAircallIntegration),
 against the org emulator: sharedEci = create, adopt (shared artifacts seeded first through the ordinary APIs,
 as another voice connector's setup would have left them) and skip, and an org that blocks connected apps,
 configured with an external client app.
@@ -10,15 +11,12 @@ proven separately in `test_switching_to_skip_deletes_exactly_the_shared_artifact
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from devtools.engine.lifecycle import EngineRunner, Lifecycle, PulumiCliRunner
 from devtools.sf_emulator.handle import EmulatorHandle
+from tests.support.lifecycle import CliRunner, Lifecycle
 from tests.test_component_engine import NS, REPO, STACK, USERNAME, engine, stack_config
 
 SHARED_NAMES = {
@@ -161,7 +159,7 @@ def lifecycle(org: EmulatorHandle, tmp_path: Path, **overrides: str) -> Lifecycl
     config, secrets = stack_config(org, **overrides)
     shared = overrides.get("sharedEci", "create") != "skip"
     return Lifecycle(
-        runner=EngineRunner(REPO, STACK, tmp_path / "state"),
+        runner=CliRunner(REPO, STACK, tmp_path / "state"),
         config=config,
         secrets=secrets,
         secret_values=[org.access_token, org.aircall_api_token],
@@ -188,26 +186,6 @@ def _report(label: str, timings: dict[str, float]) -> None:
 
 def test_lifecycle_shared_eci_create(org: EmulatorHandle, tmp_path: Path) -> None:
     _report("lifecycle create", lifecycle(org, tmp_path).run())
-
-
-def slim_project(tmp_path: Path) -> Path:
-    """The program without .git and .venv (linked: Pulumi.yaml's `virtualenv: .venv`), for the CLI to write
-    its stack file into."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copyfile(REPO / name, project / name)
-    for name in ("components", "providers", "salesforce", "stacks"):
-        shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (project / ".venv").symlink_to(REPO / ".venv")
-    return project
-
-
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="the pulumi CLI is not on PATH")
-def test_lifecycle_shared_eci_create_through_the_real_pulumi_cli(org: EmulatorHandle, tmp_path: Path) -> None:
-    kit = lifecycle(org, tmp_path)
-    kit.runner = PulumiCliRunner(project := slim_project(tmp_path), STACK, tmp_path / "cli-state", project)
-    _report("lifecycle create (pulumi CLI)", kit.run())
 
 
 def test_lifecycle_shared_eci_adopt_keeps_the_shared_artifacts(org: EmulatorHandle, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devtools.engine.api import run
+from devtools.pulumi_cli.api import run
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK
 
@@ -155,3 +155,31 @@ def test_target_org_without_a_cli_login_names_the_login_command(org: EmulatorHan
     text = res.stdout + res.stderr
     assert res.returncode != 0
     assert message in text and "sf org login web --alias uat" in text
+
+
+def test_destroy_with_run_program_runs_the_config_check_and_plain_destroy_uses_the_config_in_state(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    """`--run-program` runs the program (pkg/cmd/pulumi/operations/destroy.go), so its config check gates
+    the destroy: with a key removed since the last `up` it stops with the fix and deletes nothing. A plain
+    `destroy` configures the providers from the config saved in state at that `up`, and goes through."""
+    config, secrets = _base_config(org)
+    config[f"{NS}:instanceUrl"] = org.instance_url
+    secrets[f"{NS}:accessToken"] = org.access_token
+    run("up", stack=STACK, cwd=REPO, state_dir=tmp_path, config=config, secrets=secrets)
+    before = org.calls()["writes"]
+    del config[f"{NS}:aircallApiId"]
+    gated = run(
+        "destroy", stack=STACK, cwd=REPO, state_dir=tmp_path, config=config, secrets=secrets, check=False,
+        extra_args=["--run-program"],
+    )  # fmt: skip
+    assert gated.returncode != 0
+    assert f"{NS}:aircallApiId is not set" in gated.text and "pulumi config set" in gated.text
+    assert "Traceback" not in gated.text
+    assert org.calls()["writes"] == before
+    done = run("destroy", stack=STACK, cwd=REPO, state_dir=tmp_path, config=config, secrets=secrets)
+    assert done.changes["delete"] > 0
+    assert (
+        org.sf().query("SELECT COUNT() FROM NamedCredential WHERE DeveloperName = 'Aircall'")["totalSize"]
+        == 0
+    )

@@ -13,8 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from devtools.bench import fleet as bench_fleet
-from devtools.bench.fleet import LocalEngineRunner
 from tools import fleet
 from tools.fleet import FleetPlan, PlanError, StackJob, StackResult
 
@@ -287,7 +285,7 @@ def test_first_error_line_prefers_the_cli_error_line() -> None:
     )
 
 
-# --- the CLI entry point and the local-engine adapter
+# --- the CLI entry point
 
 
 def test_automation_engine_without_the_cli_exits_2_with_a_clear_message(
@@ -298,6 +296,24 @@ def test_automation_engine_without_the_cli_exits_2_with_a_clear_message(
     assert fleet.main(["up", "--stacks", "dev", "--work-dir", str(project)]) == 2
     err = capsys.readouterr().err
     assert "Pulumi CLI (`pulumi`) is not on PATH" in err and "download-install" in err
+
+
+def test_a_cli_older_than_the_project_needs_exits_2_naming_both_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The version as the Automation API reads it (`pulumi version`), against requiredPulumiVersion."""
+    project = make_project(tmp_path, ["dev"])
+    settings = project / "Pulumi.yaml"
+    settings.write_text(settings.read_text() + 'requiredPulumiVersion: ">=3.219.0"\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    old = bin_dir / "pulumi"
+    old.write_text("#!/bin/sh\necho v3.200.1\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert fleet.main(["up", "--stacks", "dev", "--work-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "is 3.200.1; this project needs 3.219.0 or later" in err
 
 
 def test_plan_errors_exit_2_before_running_anything(
@@ -316,7 +332,6 @@ def test_an_injected_engine_runs_every_planned_job_and_reports(
 
     def factory(fleet_plan: FleetPlan, args: argparse.Namespace) -> fleet.Runner:
         assert fleet_plan.work_dir == project.resolve()
-        assert args.state_dir == tmp_path / "st"
 
         def run(job: StackJob) -> StackResult:
             seen.append(job)
@@ -332,8 +347,6 @@ def test_an_injected_engine_runs_every_planned_job_and_reports(
         str(project),
         "--engine",
         "fake",
-        "--state-dir",
-        str(tmp_path / "st"),
     ]
     assert fleet.main(argv, engines={"fake": factory}) == 1  # prod failed
     assert sorted(j.stack for j in seen) == ["dev", "prod"] and all(j.verb == "up" for j in seen)
@@ -344,66 +357,6 @@ def test_fleet_itself_offers_only_the_automation_api(tmp_path: Path) -> None:
     project = make_project(tmp_path, ["dev"])
     with pytest.raises(SystemExit):
         fleet.main(["up", "--stacks", "dev", "--work-dir", str(project), "--engine", "local"])
-
-
-def test_the_bench_entry_point_adds_the_local_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    project = make_project(tmp_path, ["dev"])
-    made: list[LocalEngineRunner] = []
-
-    def fake_call(self: LocalEngineRunner, job: StackJob) -> StackResult:
-        made.append(self)
-        return StackResult(stack=job.stack, ok=True, changes={}, duration_s=0.0)
-
-    monkeypatch.setattr(LocalEngineRunner, "__call__", fake_call)
-    argv = ["preview", "--stacks", "dev", "--work-dir", str(project), "--engine", "local"]
-    assert bench_fleet.main([*argv, "--state-dir", str(tmp_path / "state")]) == 0
-    assert len(made) == 1
-    assert made[0].command(StackJob(stack="dev", verb="preview"))[1:4] == ["-m", "devtools.engine", "preview"]
-
-
-FAKE_ENGINE = """#!{python}
-# Stands in for `python -m devtools.engine ...`: records its argv, answers like the engine's --json.
-import json, os, sys
-args = sys.argv[1:]
-stack = args[args.index("--stack") + 1]
-secret_env = {{v.partition("=")[2]: os.environ.get(v.partition("=")[2]) for v in args if "=ECI_FLEET_" in v}}
-with open({log!r}, "a") as f:
-    f.write(json.dumps(args) + "\\n" + json.dumps(secret_env) + "\\n")
-if stack == "broken":
-    print("error: eci-aircall:instanceUrl is not set", file=sys.stderr)
-    sys.exit(255)
-print(json.dumps({{"changes": {{"create": 2, "update": 0, "replace": 0, "delete": 0, "same": 1}},
-                  "steps": [], "outputs": {{"userId": "005x"}}}}))
-"""
-
-
-def test_local_engine_runner_passes_stack_state_dir_config_and_parses_json(tmp_path: Path) -> None:
-    log = tmp_path / "argv.log"
-    fake = tmp_path / "fake-python"
-    fake.write_text(FAKE_ENGINE.format(python=sys.executable, log=str(log)))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    runner = LocalEngineRunner(tmp_path, state_root=tmp_path / "state", python=str(fake), resource_parallel=4)
-    job = StackJob(stack="dev", verb="up", config={"k:a": "1"}, secrets={"k:token": "s3cr3t"})
-    result = runner(job)
-    assert result.ok and dict(result.changes)["create"] == 2 and result.outputs == {"userId": "005x"}
-    argv = json.loads(log.read_text().splitlines()[0])
-    assert argv[:4] == ["-m", "devtools.engine", "up", "--stack"]
-    assert argv[argv.index("--state-dir") + 1] == str((tmp_path / "state" / "dev").resolve())
-    assert "--json" in argv and argv[argv.index("--parallel") + 1] == "4"
-    assert argv[argv.index("-c") + 1] == "k:a=1"
-    # The secret reaches the engine through its environment, never its argv (`ps` shows argv to everyone).
-    assert argv[argv.index("--secret-env") + 1] == "k:token=ECI_FLEET_SECRET_0" and "s3cr3t" not in str(argv)
-    assert json.loads(log.read_text().splitlines()[1]) == {"ECI_FLEET_SECRET_0": "s3cr3t"}
-
-    failed = runner(StackJob(stack="broken", verb="up"))
-    assert not failed.ok and failed.error == "error: eci-aircall:instanceUrl is not set"
-
-    # refresh / destroy carry --run-program, so the secrets just set reach the provider (pulumi/pulumi
-    # pkg/cmd/pulumi/operations/refresh.go, destroy.go: otherwise the config saved at the last `up`).
-    for verb in ("refresh", "destroy"):
-        runner(StackJob(stack="dev", verb=verb, secrets={"k:token": "rotated"}))
-        assert "--run-program" in json.loads(log.read_text().splitlines()[-2])
-    assert "--run-program" not in json.loads(log.read_text().splitlines()[0])
 
 
 # --- the Automation API adapter, with pulumi.automation's entry points faked (the CLI is absent here)
@@ -471,19 +424,25 @@ def test_automation_runner_maps_verbs_config_secrets_and_cli_errors(
     command = SimpleNamespace(command=str(fake_cli))
     monkeypatch.setattr(auto, "PulumiCommand", lambda: command)
 
-    def create_or_select_stack(name: str, work_dir: str, opts: auto.LocalWorkspaceOptions) -> FakeStack:
-        selected.append((name, work_dir, dict(opts.env_vars or {})))
+    def create_or_select_stack(
+        name: str, project_name: str, program: object, opts: auto.LocalWorkspaceOptions
+    ) -> FakeStack:
+        # An inline program (the CLI's --client route): no language host needed, only `pulumi`.
+        assert project_name == "eci-aircall" and callable(program)
+        selected.append((name, str(opts.work_dir), dict(opts.env_vars or {})))
         assert opts.pulumi_command is command  # one CLI handle shared by every stack (pulumi/pulumi#10523)
         return FakeStack(name, log)
 
     monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
-    runner = fleet.AutomationRunner(tmp_path, backend_url="file:///tmp/st", resource_parallel=3)
+    project = make_project(tmp_path, ["dev"])
+    runner = fleet.AutomationRunner(project, backend_url="file:///tmp/st", resource_parallel=3)
 
     ok = runner(StackJob("dev", "up", config={"k:url": "u"}, secrets={"k:token": "tok-dev"}))
     assert (
         ok.ok and dict(ok.changes) == {"create": 11} and ok.outputs == {"userId": "005x", "key": "[secret]"}
     )
-    assert selected[0] == ("dev", str(tmp_path.resolve()), {"PULUMI_BACKEND_URL": "file:///tmp/st"})
+    env = {"PULUMI_BACKEND_URL": "file:///tmp/st", "PULUMI_PYTHON_CMD": sys.executable}
+    assert selected[0] == ("dev", str(project.resolve()), env)
     assert ("set_config", "dev", "k:url", "False") in log
     # The secret goes on stdin of `pulumi config set --secret`, not into argv as Automation's set_config
     # would put it (`config set KEY --secret -- VALUE`).

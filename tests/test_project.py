@@ -82,17 +82,18 @@ def test_pulumi_yaml_config_block_is_exactly_the_one_generated_from_the_declarat
     assert list(load_project()["config"]) == [key.name for key in KEYS]
 
 
-def test_required_pulumi_version_admits_only_clis_that_configure_dynamic_providers() -> None:
-    """Python dynamic providers get the stack config in configure() from CLI 3.139.0 on (pulumi/pulumi
-    CHANGELOG 3.139.0, #17673). The CLI parses the field as a blang/semver range and refuses to run outside it
-    (pkg/resource/plugin/plugin.go, ValidatePulumiVersionRange; the field is workspace.Project's
-    `requiredPulumiVersion`, which Pulumi's project.json schema admits through additionalProperties)."""
+def test_required_pulumi_version_admits_only_clis_that_read_it_and_run_this_project() -> None:
+    """The CLI reads the field from 3.219.0 on (pulumi/pulumi#21627; an older CLI ignores it, so a lower bound
+    would promise a check that never runs), and this project also needs 3.181.0 (`--client`, fleet.py's
+    inline programs), 3.160.0 (`--run-program`) and 3.139.0 (config in dynamic providers, #17673). The CLI
+    parses it as a blang/semver range and refuses to run outside it (ValidatePulumiVersionRange;
+    tests/pulumi_cli/test_cli_rules.py checks the refusal with the real CLI)."""
     required = load_project()["requiredPulumiVersion"]
-    assert required == ">=3.139.0"
+    assert required == ">=3.219.0"
 
     def admits(version: str) -> bool:
         # The one comparator used here, as blang/semver evaluates ">=X.Y.Z".
         wanted = tuple(int(p) for p in required.removeprefix(">=").split("."))
         return tuple(int(p) for p in version.split(".")) >= wanted
 
-    assert not admits("3.138.0") and admits("3.139.0") and admits("3.272.0")
+    assert not admits("3.218.9") and admits("3.219.0") and admits("3.276.0")

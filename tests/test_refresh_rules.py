@@ -1,4 +1,4 @@
-"""The program under the real engine's refresh rules, through the local engine against the org emulator.
+"""The program under the real engine's refresh rules, through the real pulumi CLI against the org emulator.
 
 The real engine decides each refresh result with the provider's own diff (pulumi/pulumi
 pkg/resource/deploy/step.go, RefreshStep.Apply: diffResource(olds = refreshed inputs/outputs, news = the
@@ -43,9 +43,9 @@ def test_a_refresh_that_finds_the_site_deleted_leaves_a_state_the_cli_imports(
 ) -> None:
     """An admin deletes the VoiceConnector site in Setup; refresh drops it, and the site guest user (which
     depends on it) no longer refers to it (pkg/engine FilterRefreshDeletes), so the exported deployment
-    passes Pulumi's schemas and VerifyIntegrity's reference rules (tests/engine/deployment_checks.py)."""
-    from devtools.engine.api import stack_export
-    from tests.engine.deployment_checks import assert_importable, integrity_errors
+    passes Pulumi's schemas and VerifyIntegrity's reference rules (tests/support/deployment_checks.py)."""
+    from devtools.pulumi_cli.api import stack_export
+    from tests.support.deployment_checks import assert_importable, integrity_errors
     from tests.test_component_engine import REPO, STACK
 
     state = tmp_path / "state"

@@ -344,13 +344,53 @@ def results_json(fleet_plan: FleetPlan, results: Sequence[StackResult], wall_s: 
 # --- runners
 
 
-def pulumi_cli_missing_message() -> str | None:
-    if shutil.which("pulumi"):
-        return None
-    return (
-        "fleet: the Pulumi CLI (`pulumi`) is not on PATH, and the Automation API drives it. Install it "
-        "(https://www.pulumi.com/docs/iac/download-install/)."
-    )
+def required_cli_version(work_dir: Path) -> tuple[int, ...]:
+    """The lower bound of the project's `requiredPulumiVersion` (">=X.Y.Z"), () if it sets none."""
+    settings = yaml.safe_load((work_dir / "Pulumi.yaml").read_text()) or {}
+    match = re.match(r"\s*>=\s*v?(\d+)\.(\d+)\.(\d+)", str(settings.get("requiredPulumiVersion") or ""))
+    return tuple(int(p) for p in match.groups()) if match else ()
+
+
+def pulumi_cli_missing_message(work_dir: Path = Path(".")) -> str | None:
+    """Why the Automation API cannot drive the CLI here, or None: no `pulumi` on PATH, or one older than the
+    project's requiredPulumiVersion (the version as the Automation API reads it, `PulumiCommand.version`)."""
+    if not shutil.which("pulumi"):
+        return (
+            "fleet: the Pulumi CLI (`pulumi`) is not on PATH, and the Automation API drives it. Install it "
+            "(https://www.pulumi.com/docs/iac/download-install/)."
+        )
+    from pulumi import automation as auto
+
+    try:
+        version = auto.PulumiCommand().version
+    except Exception as exc:  # the CLI could not tell its version: the Automation API refuses it
+        return f"fleet: `pulumi version` gave no usable version ({exc}); install a release of the Pulumi CLI."
+    minimum = required_cli_version(work_dir)
+    found = (version.major, version.minor, version.patch) if version is not None else ()
+    if minimum and found < minimum:
+        wanted = ".".join(map(str, minimum))
+        return (
+            f"fleet: the Pulumi CLI on PATH is {'.'.join(map(str, found)) or 'of no known version'}; this "
+            f"project needs {wanted} or later (Pulumi.yaml requiredPulumiVersion): upgrade it "
+            "(https://www.pulumi.com/docs/iac/download-install/)."
+        )
+    return None
+
+
+def project_program(work_dir: Path) -> Callable[[], None]:
+    """The project's `__main__.py` as an inline Automation API program: the CLI then talks to this process's
+    language server (`--client`), so a fleet needs only the `pulumi` binary, no language host. The program
+    runs with the project directory first on sys.path, as the language host would run it."""
+    import runpy
+
+    main_file = str(work_dir / "__main__.py")
+
+    def program() -> None:
+        if str(work_dir) not in sys.path:
+            sys.path.insert(0, str(work_dir))
+        runpy.run_path(main_file, run_name="__main__")
+
+    return program
 
 
 class AutomationRunner:
@@ -367,7 +407,12 @@ class AutomationRunner:
 
         self._auto = auto
         self._work_dir = str(work_dir.resolve())
+        self._project = str((yaml.safe_load((work_dir / "Pulumi.yaml").read_text()) or {})["name"])
+        self._program = project_program(work_dir.resolve())
         self._env = {"PULUMI_BACKEND_URL": backend_url} if backend_url else {}
+        # An inline program's dynamic-provider plugin gets no runtime options from Pulumi.yaml (the program
+        # is served from here, not by a language host), so it is told which Python has our packages.
+        self._env["PULUMI_PYTHON_CMD"] = os.environ.get("PULUMI_PYTHON_CMD", sys.executable)
         self._resource_parallel = resource_parallel
         self._command = auto.PulumiCommand()
         self._select_lock = threading.Lock()
@@ -401,8 +446,11 @@ class AutomationRunner:
             with self._select_lock:
                 stack = auto.create_or_select_stack(
                     job.stack,
-                    work_dir=self._work_dir,
-                    opts=auto.LocalWorkspaceOptions(env_vars=self._env, pulumi_command=self._command),
+                    project_name=self._project,
+                    program=self._program,
+                    opts=auto.LocalWorkspaceOptions(
+                        work_dir=self._work_dir, env_vars=self._env, pulumi_command=self._command
+                    ),
                 )
                 # `up -c` would persist too; set_config the CLI way keeps secrets encrypted in the file.
                 for key, value in job.config.items():
@@ -463,9 +511,6 @@ def build_parser(engines: Sequence[str] = ("automation",)) -> argparse.ArgumentP
     p.add_argument("--backend-url", help="state backend, e.g. file://~/.pulumi-state (else the CLI's login)")
     p.add_argument("--engine", choices=engines, default="automation")
     p.add_argument(
-        "--state-dir", type=Path, default=Path(".state/fleet"), help="state root of engines that keep it here"
-    )
-    p.add_argument(
         "-c", "--config", action="append", default=[], help="KEY=VALUE for every stack ({STACK} ok)"
     )
     p.add_argument(
@@ -500,7 +545,7 @@ def main(argv: Sequence[str] | None = None, engines: Mapping[str, RunnerFactory]
         print(f"fleet: {exc}", file=sys.stderr)
         return 2
     if args.engine == "automation":
-        missing = pulumi_cli_missing_message()
+        missing = pulumi_cli_missing_message(fleet_plan.work_dir)
         if missing:
             print(missing, file=sys.stderr)
             return 2

@@ -1,6 +1,6 @@
 """`make bench`: what eci-aircall costs per operation, against the emulator with real-world latency.
 
-    python -m devtools.bench [--latency-ms 200] [--fleet 1,4,16] [--target auto|program|example]
+    python -m devtools.bench [--latency-ms 200] [--fleet 1,4,16] [--target auto|program|probe]
                           [--scenarios create,adopt] [--out bench/results/latest.json] [--keep]
 
 Prints a table (each figure next to its goal; a miss is printed as a finding, never hidden) and writes the
@@ -420,7 +420,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--fleet", default="1,4,16", help="fleet sizes to measure, comma-separated ('' for none)")
     p.add_argument(
         "--target",
-        choices=("auto", "program", "example", "probe"),
+        choices=("auto", "program", "probe"),
         default="auto",
         help="auto: the eci-aircall program if present; probe: the bench's 3-resource self-check program",
     )
@@ -438,8 +438,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def choose_targets(args: argparse.Namespace) -> list[Target]:
     if args.target == "probe":
         return [targets.probe()]
-    if args.target == "example" or (args.target == "auto" and not targets.program_available()):
-        return [targets.example()]
     chosen = []
     for name in (s.strip() for s in args.scenarios.split(",")):
         if name == "login":

@@ -172,7 +172,7 @@ def run_engine(
     work: Path,
     expect_no_changes: bool = False,
 ) -> Run:
-    from devtools.engine import api
+    from devtools.pulumi_cli import api
 
     config, secrets = target.config_for(emu)
     call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
@@ -276,8 +276,8 @@ def run_scenario(target: Target, root: Path, *, latency_ms: int) -> ScenarioResu
         emu.stop()
 
 
-# --- the fleet: N org stacks at once through fleet.py on the local engine (devtools/bench/fleet.py), one
-# emulator per stack
+# --- the fleet: N org stacks at once through fleet.py (the Automation API over the real CLI), one emulator
+# per stack
 
 
 @dataclass
@@ -288,7 +288,7 @@ class FleetRun:
     failed: int
     stack_durations: list[float]
     errors: list[str]
-    cpu_s: float = 0.0  # fleet.py and everything it ran (engines, programs, provider hosts)
+    cpu_s: float = 0.0  # fleet.py and everything it ran (CLIs, programs, provider plugins)
     emulator_cpu_s: float = 0.0  # the N emulator processes during the run
     machine_busy: float = 0.0  # share of all cores busy during the run (any process: others share the box)
 
@@ -321,18 +321,15 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
     emus = start_emulators(root / "orgs", n, latency_ms=latency_ms)
     try:
         project = overlay_project(target, root / "project", stacks)
-        env = engine_env(None)
-        cmd = [
-            sys.executable,
-            "-m",
-            "devtools.bench.fleet",
-            "up",
-            "--engine",
-            "local",
-            "--stacks",
-            ",".join(stacks),
-        ]
-        cmd += ["--parallel", str(n), "--work-dir", str(project), "--state-dir", str(root / "state")]
+        from devtools.pulumi_cli import api
+
+        # fleet.py drives `pulumi` from PATH through the Automation API: the CLI this run uses, offline, on a
+        # file backend of the fleet's own.
+        (root / "state").mkdir(parents=True, exist_ok=True)
+        env = api.cli_env(root / "state", engine_env(None))
+        env["PATH"] = os.pathsep.join([str(Path(api.pulumi_binary()).parent), env.get("PATH", "")])
+        cmd = [sys.executable, "tools/fleet.py", "up", "--stacks", ",".join(stacks)]
+        cmd += ["--parallel", str(n), "--work-dir", str(project), "--backend-url", (root / "state").as_uri()]
         cmd += ["--json", str(root / "fleet.json")]
         # Per-stack connection through environment variables, the way a CI job passes each org's secrets.
         for key, value in target.extra_config.items():

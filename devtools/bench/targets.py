@@ -1,4 +1,4 @@
-"""What the benchmark runs: the program (sharedEci create / adopt) or, without it, the engine example."""
+"""What the benchmark runs: the program (sharedEci create / adopt, or a login), or the probe self-check."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from salesforce.settings import ACCESS_TOKEN, CA_BUNDLE, INSTANCE_URL, SFDX_AUTH
 
 from .harness import REPO, Target
 
-EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "engine" / "example"
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 GUEST_PERMISSION_SETS = (
     str(key("permissionSets.voiceConnector").default),
@@ -30,10 +29,6 @@ GUEST_PERMISSION_SETS = (
 
 def program_available() -> bool:
     return all((REPO / p).exists() for p in ("Pulumi.yaml", "__main__.py", "components", "providers"))
-
-
-def example_available() -> bool:
-    return (EXAMPLE_DIR / "Pulumi.yaml").exists() and (EXAMPLE_DIR / "__main__.py").exists()
 
 
 def _program_login_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
@@ -61,23 +56,11 @@ def _program_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, 
     return config, secrets
 
 
-def _example_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
-    return (
-        {"example:instanceUrl": emu.instance_url, "example:caBundle": emu.ca_cert},
-        {"example:accessToken": emu.access_token},
-    )
-
-
 def _probe_connection(emu: EmulatorHandle) -> tuple[dict[str, str], dict[str, str]]:
     return (
         {"probe:instanceUrl": emu.instance_url, "probe:caBundle": emu.ca_cert},
         {"probe:accessToken": emu.access_token},
     )
-
-
-def _example_stack() -> str:
-    files = sorted((EXAMPLE_DIR / "stacks").glob("Pulumi.*.yaml"))
-    return files[0].name[len("Pulumi.") : -len(".yaml")] if files else "dev"
 
 
 def program(shared_eci: str = "create", *, login: bool = False) -> Target:
@@ -88,15 +71,6 @@ def program(shared_eci: str = "create", *, login: bool = False) -> Target:
         connection=_program_login_connection if login else _program_connection,
         extra_config={SHARED_ECI.full_name: shared_eci},
         seed=seed_shared_eci if shared_eci == "adopt" else None,
-    )
-
-
-def example() -> Target:
-    return Target(
-        label="engine example",
-        project_dir=EXAMPLE_DIR,
-        stack=_example_stack(),
-        connection=_example_connection,
     )
 
 
@@ -190,11 +164,7 @@ def seed_shared_eci(emu: EmulatorHandle) -> None:
 def default_targets() -> list[Target]:
     if program_available():
         return [program("create"), program("adopt"), program("create", login=True)]
-    if example_available():
-        return [example()]
-    raise RuntimeError(
-        "nothing to benchmark: neither the program (__main__.py) nor devtools/engine/example exist"
-    )
+    raise RuntimeError("nothing to benchmark: the program (__main__.py) is missing")
 
 
 def describe(target: Target) -> str:

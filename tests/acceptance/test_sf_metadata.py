@@ -1,4 +1,4 @@
-"""The Salesforce CLI's Metadata workflows after our `up` (the demo stack through the local engine):
+"""The Salesforce CLI's Metadata workflows after our `up` (the demo stack through the real pulumi CLI):
 list metadata / metadata-types, retrieve of every component the stack made (each file read with the
 providers' own mapping and compared with what the stack configured), deploy --dry-run and a real deploy, then
 `refresh` reporting the deployed change as drift.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from devtools.engine.api import stack_export
+from devtools.pulumi_cli.api import stack_export
 from devtools.sf_emulator.handle import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.base import MetadataProvider
@@ -184,7 +184,7 @@ def test_deploy_dry_run_then_deploy_then_refresh_reports_the_change_as_drift(
 
     refresh = engine("refresh", stack.org, stack.state)
     # "diffs" is what the provider returned (none from a Python dynamic provider); "inputDiff" the keys the
-    # CLI displays, from comparing inputs (devtools/engine: display/rows.go getDiffInfo).
+    # CLI displays, from comparing inputs (pulumi/pulumi pkg/backend/display/rows.go getDiffInfo).
     drift = {s["urn"].rsplit("::", 1)[-1]: s["inputDiff"] for s in refresh.data["steps"] if s["op"] != "same"}
     assert drift == {"eci-aircall-site": ["clickjack_protection_level"]}
     shutil.rmtree(project)

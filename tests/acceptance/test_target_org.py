@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from devtools.engine.api import run
+from devtools.pulumi_cli.api import run
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.acceptance.conftest import NODE, RUN_JS, Sf
 from tests.test_component_engine import NS, REPO, STACK

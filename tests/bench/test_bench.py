@@ -2,7 +2,8 @@
 
 If this passes, the figures `make bench` prints for the real program come from working plumbing: calls are
 counted by the emulator and attributed to the right resources, the critical path follows the state's
-dependencies, state sizes are read from the file backend, and fleet.py runs through the local engine.
+dependencies, state sizes are read from the file backend, and fleet.py runs (the Automation API over the real
+CLI).
 """
 
 from __future__ import annotations

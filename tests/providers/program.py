@@ -1,4 +1,5 @@
-"""The shared test-program helper: run `tests/providers/programs/resources` through the local engine against
+"""The shared test-program helper: run `tests/providers/programs/resources` through the real pulumi CLI
+against
 the emulator, with the resources of a scenario given as data (see that program's docstring)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devtools.engine.api import EngineResult, run, stack_export
+from devtools.pulumi_cli.api import CliResult, run, stack_export
 
 PROGRAM = Path(__file__).parent / "programs" / "resources"
 
@@ -32,7 +33,7 @@ class Stack:
         secrets = {"eci-aircall:accessToken": self.org.access_token}
         return config, secrets
 
-    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> EngineResult:
+    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> CliResult:
         config, secrets = self.connection()
         config["test:resources"] = json.dumps(self.resources)
         secrets.update({f"test:{k}": v for k, v in self.secrets.items()})
@@ -48,16 +49,16 @@ class Stack:
             env={"ECI_RETRY_BASE_SECONDS": "0.01", "ECI_CREATE_JOURNAL_DIR": str(self.state_dir / "journal")},
         )
 
-    def up(self, **kw: Any) -> EngineResult:
+    def up(self, **kw: Any) -> CliResult:
         return self.run("up", **kw)
 
-    def preview(self, **kw: Any) -> EngineResult:
+    def preview(self, **kw: Any) -> CliResult:
         return self.run("preview", **kw)
 
-    def refresh(self, **kw: Any) -> EngineResult:
+    def refresh(self, **kw: Any) -> CliResult:
         return self.run("refresh", **kw)
 
-    def destroy(self, **kw: Any) -> EngineResult:
+    def destroy(self, **kw: Any) -> CliResult:
         return self.run("destroy", **kw)
 
     def export(self) -> dict[str, Any]:
@@ -71,6 +72,6 @@ class Stack:
         raise KeyError(name)
 
 
-def changed_ops(result: EngineResult) -> dict[str, str]:
+def changed_ops(result: CliResult) -> dict[str, str]:
     """Resource name → step op, for the steps that are not 'same'."""
     return {urn.rsplit("::", 1)[-1]: op for urn, op in result.ops().items()}

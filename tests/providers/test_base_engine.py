@@ -1,4 +1,4 @@
-"""Every provider of this module group through the local engine in one stack (one set of engine runs keeps the
+"""Every provider of this module group through the real pulumi CLI in one stack (one set of CLI runs keeps the
 suite fast): create → no-op `up` with 0 calls → an admin changes each artifact in Setup → `refresh` reports
 exactly the changed properties → `preview` shows the updates → `up` restores → `preview --expect-no-changes`
 → `destroy` (user deactivated, site deleted, assignments removed)."""
@@ -79,7 +79,7 @@ def test_every_provider_through_the_engine(org: Any, tmp_path: Path) -> None:
     org.reset_calls()
     created = stack.up()
     calls = org.calls()
-    assert set(changed_ops(created).values()) == {"create"} and len(changed_ops(created)) == 8  # + the stack
+    assert set(changed_ops(created).values()) == {"create"} and len(changed_ops(created)) == 7
     # preflight 7 (5 reads, and 2 listMetadata finding none of the components a new stack creates) + its
     # check-only deploy and status check 2, user 3, 3 assignments × 2, site 3 + its listMetadata (the
     # identity readMetadata does not give), guest user 1

@@ -1,4 +1,4 @@
-"""The OAuth chain through the local engine: OAuthConsumer → AuthProvider → ConnectedApp, plus both named
+"""The OAuth chain through the real pulumi CLI: OAuthConsumer → AuthProvider → ConnectedApp, plus both named
 credentials — the guide's cycle (app → key/secret → auth provider → callback URL → app) in one `up`."""
 
 from __future__ import annotations

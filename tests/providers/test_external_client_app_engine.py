@@ -1,4 +1,4 @@
-"""The external client app path through the local engine, in an org that blocks new connected apps."""
+"""The external client app path through the real pulumi CLI, in an org that blocks new connected apps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replace, in-place update and bad input of the metadata providers through the local engine."""
+"""Replace, in-place update and bad input of the metadata providers through the real pulumi CLI."""
 
 from __future__ import annotations
 

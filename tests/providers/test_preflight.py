@@ -90,9 +90,10 @@ def test_a_failing_check_stops_the_engine_run_with_its_message_and_no_writes(
     org.reset_calls()
     result = stack.up(check=False)
     assert result.returncode != 0
-    assert "Aircall refused the API ID and token" in result.stderr
-    assert "Generate the API Key for Aircall" in result.stderr
-    assert "rotated-token-value" not in result.stdout + result.stderr
+    # The provider's error reaches the CLI's diagnostics (in --json, its event stream), not its stderr.
+    assert "Aircall refused the API ID and token" in result.text
+    assert "Generate the API Key for Aircall" in result.text
+    assert "rotated-token-value" not in result.stdout + result.text
     assert org.calls()["writes"] == 0
 
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability matrices (issue 7): the program's demo stack run through the local engine
+"""Shared pieces of the reliability matrices (issue 7): the program's demo stack run through the real CLI
 against the emulator, the artifact table the fault matrix is parametrised from, artifact counting (duplicates)
 and the matrix recorder that `conftest.py` prints at the end of the session."""
 
@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devtools.engine.api import REPO_ROOT, EngineResult, engine_env, run, stack_export
+from devtools.pulumi_cli.api import CliResult, run, stack_export
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK
 
@@ -184,7 +182,7 @@ class Stack:
             secrets.pop(f"{NS}:{key}", None)
         return config, secrets
 
-    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> EngineResult:
+    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> CliResult:
         config, secrets = self.settings()
         result = run(
             verb,
@@ -201,32 +199,18 @@ class Stack:
         return result
 
     def run_human(self, verb: str, *, check: bool = True) -> tuple[int, str]:
-        """The same run without --json: the CLI-like human output (stdout + stderr)."""
+        """The same run without --json: the CLI's human output (stdout + stderr)."""
         config, secrets = self.settings()
-        args = [sys.executable, "-m", "devtools.engine", verb, "--stack", self.stack]
-        args += ["--cwd", str(self.project)]
-        args += ["--state-dir", str(self.state_dir)]
-        for key, value in config.items():
-            args += ["--config", f"{key}={value}"]
-        secret_env: dict[str, str] = {}
-        for n, (key, value) in enumerate(secrets.items()):
-            secret_env[f"ECI_ENGINE_SECRET_{n}"] = value
-            args += ["--secret-env", f"{key}=ECI_ENGINE_SECRET_{n}"]
-        proc = subprocess.run(
-            args,
-            cwd=str(REPO_ROOT),
-            env={**engine_env(self.env()), **secret_env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        self.transcript += [proc.stdout, proc.stderr]
-        if check and proc.returncode != 0:
+        result = run(
+            verb, stack=self.stack, cwd=self.project, state_dir=self.state_dir, config=config,
+            secrets=secrets, env=self.env(), check=False, json_output=False,
+        )  # fmt: skip
+        self.transcript += [result.stdout, result.stderr]
+        if check and result.returncode != 0:
             raise AssertionError(
-                f"`{verb}` exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+                f"`{verb}` exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
-        return proc.returncode, proc.stdout + proc.stderr
+        return result.returncode, result.stdout + result.stderr
 
     def export(self) -> dict[str, Any]:
         return stack_export(stack=self.stack, cwd=self.project, state_dir=self.state_dir)
@@ -306,8 +290,9 @@ def project_with(directory: Path, structured: dict[str, Any]) -> Path:
     return directory
 
 
-def error_text(result: EngineResult) -> str:
-    return result.stdout + "\n" + result.stderr
+def error_text(result: CliResult) -> str:
+    """What the CLI told the person: its diagnostics (in --json, from the event stream) and its stderr."""
+    return result.text
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -26,15 +26,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.engine.api import REPO_ROOT, engine_env
+from devtools.pulumi_cli.api import finish, start
 from devtools.sf_emulator.handle import EmulatorHandle
 from tests.reliability.harness import (
     ADMIN_DRIFT,
@@ -58,7 +56,7 @@ from tests.reliability.harness import (
     record,
     record_ids,
 )
-from tests.test_component_engine import NS, REPO, STACK, USERNAME
+from tests.test_component_engine import NS, USERNAME
 from tests.test_component_lifecycle import org_restored, org_snapshot
 
 EXPECTED_OK = {
@@ -331,24 +329,11 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     """`up` whose provider process is killed (SIGKILL) while the site's create is held in flight."""
     # The site's createMetadata is held 2.5 s by the emulator, then applied: the kill lands mid-call.
     held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=2500)
-    config, secrets = stack.connection()
-    args = [sys.executable, "-m", "devtools.engine", "up", "--stack", STACK, "--cwd", str(REPO)]
-    args += ["--state-dir", str(stack.state_dir), "--json"]
-    for key, value in config.items():
-        args += ["--config", f"{key}={value}"]
-    env = engine_env(stack.env())
-    for index, (key, value) in enumerate(secrets.items()):
-        # Through the environment, never argv (the README's rule for secrets).
-        env[f"ECI_ENGINE_SECRET_{index}"] = value
-        args += ["--secret-env", f"{key}=ECI_ENGINE_SECRET_{index}"]
-    proc = subprocess.Popen(
-        args,
-        cwd=str(REPO_ROOT),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    config, secrets = stack.settings()
+    proc = start(
+        "up", stack=stack.stack, cwd=stack.project, state_dir=stack.state_dir, config=config, secrets=secrets,
+        env=stack.env(),
+    )  # fmt: skip
     killed = False
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline and not killed:
@@ -359,24 +344,20 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
                     os.kill(pid, signal.SIGKILL)
                     killed = True
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=120)
-    stack.transcript += [out, err]
+    result = finish(proc, "up", timeout=120)
+    stack.transcript += [result.stdout, result.stderr]
     assert killed, "the provider process was not found while the site's create was in flight"
-    return proc.returncode, out + "\n" + err
+    return result.returncode, result.text
 
 
 def _each_error_names_artifact_and_code(result: Any, code: str) -> bool:
-    """Every error the engine reports is a resource's, and its exception says which artifact and Salesforce's
-    code. The error is the traceback the SDK's dynamic provider host sends (pulumi/dynamic/__main__.py,
-    traceback.format_exc()), ending e.g. "salesforce.errors.SalesforceError: AuthProvider ECI_Auth_Provider:
-    Salesforce INVALID_SESSION_ID: ..."."""
-    pattern = re.compile(
-        r"^pulumi-python:dynamic/eci-aircall:\w+ \([\w-]+\):\s+error: .*"
-        r"^\s*salesforce\.errors\.SalesforceError: [^:\n]+: Salesforce " + code,
-        re.S | re.M,
-    )
-    errors = result.data.get("errors") or []
-    return bool(errors) and all(pattern.match(e) for e in errors)
+    """Every error the CLI reports against a resource says which artifact and Salesforce's code. The error is
+    the traceback the SDK's dynamic provider host sends (pulumi/dynamic/__main__.py, traceback.format_exc()),
+    ending e.g. "salesforce.errors.SalesforceError: AuthProvider ECI_Auth_Provider: Salesforce
+    INVALID_SESSION_ID: ..."."""
+    pattern = re.compile(r"^\s*salesforce\.errors\.SalesforceError: [^:\n]+: Salesforce " + code, re.M)
+    errors = result.data.get("resource_errors") or []
+    return bool(errors) and all(pattern.search(e["message"]) for e in errors)
 
 
 def _wait_for_site(org: EmulatorHandle) -> None:
@@ -393,15 +374,16 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
 ) -> None:
     stack = Stack(org, tmp_path / "state")
 
-    # 1. The provider process dies mid-`up`: the engine reports it like the CLI (the plugin exited), and state
-    #    keeps what was created before.
+    # 1. The provider process dies mid-`up`: the CLI reports the broken gRPC stream of each call in flight
+    #    ("error reading from server: EOF" or "... connection reset by peer"; the stand-in engine said "plugin
+    #    exited unexpectedly"), and state keeps what was created before.
     code, text = _up_killing_the_provider(stack, org)
-    ok = code != 0 and "exited unexpectedly" in text
+    ok = code != 0 and "error reading from server" in text
     record(
         "provider killed",
         "CustomSite",
         "create",
-        "up fails: plugin exited unexpectedly" if ok else text[-200:],
+        "up fails: error reading from server" if ok else text[-200:],
         ok,
     )
     assert ok, text[-3000:]

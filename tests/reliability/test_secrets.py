@@ -19,13 +19,13 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 import salesforce
-from devtools.engine.api import REPO_ROOT, TEST_PASSPHRASE
-from devtools.engine.secrets import PassphraseSecretsManager
+from devtools.pulumi_cli.api import REPO_ROOT, TEST_PASSPHRASE
 from devtools.sf_emulator.handle import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.named_credential import NamedCredentialProvider
 from tests.keys import rsa_key_and_certificate
 from tests.reliability.harness import NS, Stack, Target, inject
+from tests.support.passphrase import decrypter
 from tests.test_component_lifecycle import _consumer_credentials
 
 JWT_CLIENT_ID = "RELIABILITY_JWT_CLIENT_ID_0123456789"
@@ -96,20 +96,19 @@ def state_blobs(state_dir: Path) -> dict[str, bytes]:
 
 def _provider_pickles(data: bytes) -> Iterator[bytes]:
     """The serialized dynamic providers (``__provider``) of a checkpoint, decoded to the pickle bytes. The
-    SDK stores ``__provider`` as a secret, so it is decrypted first with the stack's passphrase (the engine's
-    passphrase secrets manager, which follows Pulumi's)."""
+    SDK stores ``__provider`` as a secret, so it is decrypted first with the stack's passphrase."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         return
     latest = (doc.get("checkpoint") or {}).get("latest") or doc.get("deployment") or {}
     salt = ((latest.get("secrets_providers") or {}).get("state") or {}).get("salt")
-    manager = PassphraseSecretsManager.from_state(TEST_PASSPHRASE, salt) if salt else None
+    decrypt = decrypter(TEST_PASSPHRASE, salt) if salt else None
 
     def decode(value: Any) -> bytes:
         if isinstance(value, dict) and "ciphertext" in value:
-            assert manager is not None, "a secret in a checkpoint without a secrets provider"
-            value = json.loads(manager.decrypt(value["ciphertext"]))
+            assert decrypt is not None, "a secret in a checkpoint without a secrets provider"
+            value = json.loads(decrypt(value["ciphertext"]))
         return base64.b64decode(str(value))
 
     def walk(value: Any) -> Iterator[bytes]:
@@ -137,6 +136,7 @@ def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_pat
     up = stack.run("up")
     assert up.outputs["oauthConsumerKey"] == "[secret]"
     blobs = {f"after up: {k}": v for k, v in state_blobs(stack.state_dir).items()}
+    assert any("decoded pickle" in name for name in blobs), "no provider pickle found in the state to scan"
     stack.overrides = {"contactEmail": "rotated@demo.example"}  # a change, so `up` calls Salesforce
     inject(org, "invalid_session_id", Target("*", None), count=1000)
     expired = stack.run("up", check=False)
@@ -308,7 +308,7 @@ class ArgvWatch:
                     argv = path.read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 except OSError:
                     continue
-                if "devtools.engine" in argv:
+                if "pulumi" in argv and " up " in argv:  # the CLI, or our client that starts it
                     self.engine_lines += 1
                 for secret in self.secrets:
                     if secret in argv:
@@ -334,16 +334,22 @@ def test_the_demo_passes_no_secret_in_argv(
 ) -> None:
     from devtools import demo
 
-    monkeypatch.setattr(demo, "DEMO", tmp_path / "demo")
-    runner = demo.Runner("local", SimpleNamespace(info=_demo_info(org)))  # type: ignore[arg-type]
+    monkeypatch.setattr(demo, "STATE", tmp_path / "demo" / "state")
+    with ArgvWatch([org.access_token, org.aircall_api_token]) as watch:
+        # Setting up the stack sets the secrets (`pulumi config set --secret`, the value on stdin).
+        runner = demo.Runner(SimpleNamespace(info=_demo_info(org)))  # type: ignore[arg-type]
+    assert watch.leaks == set()
     with ArgvWatch([org.access_token, org.aircall_api_token]) as watch:
         assert runner.run("up") == 0
     assert watch.engine_lines > 0  # the engine's command line was seen
     assert watch.leaks == set()
 
 
-def test_fleet_passes_no_secret_in_argv(org: EmulatorHandle, tmp_path: Path) -> None:
-    from devtools.bench.fleet import LocalEngineRunner
+def test_fleet_passes_no_secret_in_argv(
+    org: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools/fleet.py through the Automation API over the real CLI (an inline program), one org stack."""
+    from devtools.pulumi_cli import api
     from tools import fleet
 
     info = _demo_info(org)
@@ -361,11 +367,20 @@ def test_fleet_passes_no_secret_in_argv(org: EmulatorHandle, tmp_path: Path) -> 
             f"{NS}:aircallApiToken": info["aircall_api_token"],
         },
     )
-    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE, "ECI_RETRY_BASE_SECONDS": "0.01",
-           "ECI_CREATE_JOURNAL_DIR": str(tmp_path / "journal")}  # fmt: skip
-    runner = LocalEngineRunner(REPO_ROOT, state_root=tmp_path / "state", env=env)
+    state = tmp_path / "state"
+    state.mkdir()
+    env = api.cli_env(
+        state, {"ECI_RETRY_BASE_SECONDS": "0.01", "ECI_CREATE_JOURNAL_DIR": str(tmp_path / "j")}
+    )
+    env["PATH"] = os.pathsep.join([str(Path(api.pulumi_binary()).parent), env["PATH"]])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runner = fleet.AutomationRunner(
+        api.work_copy(REPO_ROOT, state), backend_url=state.as_uri(), resource_parallel=None
+    )
     with ArgvWatch(job.secrets.values()) as watch:
         result = runner(job)
     assert result.ok, result.error
+    assert dict(result.changes).get("create", 0) > 10 and result.outputs["oauthConsumerKey"] == "[secret]"
     assert watch.engine_lines > 0
     assert watch.leaks == set()

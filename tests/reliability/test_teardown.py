@@ -130,10 +130,11 @@ def test_a_protected_resource_blocks_destroy_with_the_clis_message(
     writes = org.calls()["writes"]
     destroy = stack.destroy(check=False)
     text = error_text(destroy)
-    # pulumi/pulumi pkg/resource/deploy/step_generator.go: "unable to delete resource ... as it is currently
-    # marked for protection ... `pulumi state unprotect '<urn>'`".
+    # pulumi/pulumi v3.276.0 pkg/resource/deploy/step.go (the delete step's protect error): 'resource "<urn>"
+    # cannot be deleted\nbecause it is protected ... `pulumi state unprotect '<urn>'`'. The stand-in engine
+    # printed the pre-3.52 "unable to delete resource ... marked for protection".
     assert destroy.returncode != 0
-    assert "unable to delete resource" in text and "marked for protection" in text
+    assert "cannot be deleted\nbecause it is protected" in text
     assert "pulumi state unprotect" in text and "Traceback" not in text
     assert org.calls()["writes"] == writes
     assert (

@@ -1,23 +1,30 @@
-"""`stack export` of the local engine's state is a deployment the real CLI accepts: it validates against
-Pulumi's own JSON schemas and passes the snapshot integrity check (see deployment_checks.py), after `up`,
-after a refresh that finds a resource deleted, and after a delete-before-replace whose create failed."""
+"""`pulumi stack export` is a deployment the CLI accepts back: it validates against Pulumi's own JSON schemas
+and passes the snapshot integrity check (tests/support/deployment_checks.py), after `up`, after a refresh that
+finds a resource deleted, and after a delete-before-replace whose create failed."""
 
 from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
-from devtools.engine import api
+import pytest
 
-from .conftest import FileProg
-from .deployment_checks import assert_importable, integrity_errors, schema_errors
+from devtools.pulumi_cli import api
+from tests.support.deployment_checks import assert_importable, integrity_errors, schema_errors
+from tests.support.fileprog import FileProg
 
 A = {"name": "a", "content": "alpha"}
 
 
+@pytest.fixture
+def fileprog(tmp_path: Path) -> FileProg:
+    return FileProg(tmp_path)
+
+
 def export(fileprog: FileProg) -> dict:
-    env = api.engine_env({"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE})
+    env = {"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE}
     return api.stack_export(stack="dev", cwd=fileprog.cwd, state_dir=fileprog.state_dir, env=env)
 
 

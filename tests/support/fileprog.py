@@ -1,4 +1,4 @@
-"""Fixtures for the engine's own tests: a file-backed Pulumi program run through the local engine."""
+"""The `fileprog` test program: dynamic resources that are records of a local JSON file (real CLI)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
+from devtools.pulumi_cli import api
 
-from devtools.engine import api
-
-FILEPROG = Path(__file__).with_name("fileprog")
+FILEPROG = Path(__file__).parent / "programs" / "fileprog"
 
 
 class FileProg:
@@ -24,7 +22,7 @@ class FileProg:
 
     def run(
         self, verb: str, items: list[dict[str, Any]], *, config: dict[str, str] | None = None, **kw: Any
-    ) -> api.EngineResult:
+    ) -> api.CliResult:
         full = {"fileprog:db": str(self.db), "fileprog:items": json.dumps(items)}
         full.update(config or {})
         # The stack file is encrypted with the test passphrase, whatever the caller's shell has set.
@@ -57,8 +55,3 @@ class FileProg:
 
     def state_resources(self) -> dict[str, dict[str, Any]]:
         return {r["urn"].rsplit("::", 1)[-1]: r for r in self.state()["checkpoint"]["latest"]["resources"]}
-
-
-@pytest.fixture
-def fileprog(tmp_path: Path) -> FileProg:
-    return FileProg(tmp_path)

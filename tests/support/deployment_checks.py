@@ -1,6 +1,7 @@
 """What the real CLI checks in a deployment it imports: Pulumi's JSON schemas and the snapshot's integrity.
 
-- Schemas: `tests/data/pulumi-apitype/*.json`, copied from pulumi/pulumi `sdk/go/common/apitype/`; the CLI
+- Schemas: `sdk/go/common/apitype/*.json` of the sdk/v3 Go module the CLI is built from (v3.276.0, from the
+  module proxy: devtools/pulumi_cli/build.py apitype_schemas); the CLI
   validates an imported deployment against `deployments.json` (pkg/resource/stack/deployment.go,
   ValidateUntypedDeployment), which refers to the other two by `$id`.
 - Integrity: pkg/resource/deploy/snapshot.go, Snapshot.VerifyIntegrity, the reference rules ported (every
@@ -11,17 +12,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from functools import cache
 from typing import Any
 
 import jsonschema
 from referencing import Registry, Resource
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "data" / "pulumi-apitype"
+from devtools.pulumi_cli import build
 
 
+@cache
 def _registry() -> tuple[dict[str, Any], Registry]:
-    docs = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    docs = {p.stem: json.loads(p.read_text()) for p in build.apitype_schemas().glob("*.json")}
     registry: Registry = Registry().with_resources(
         (doc["$id"], Resource.from_contents(doc)) for doc in docs.values()
     )

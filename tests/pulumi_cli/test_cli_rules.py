@@ -1,0 +1,119 @@
+"""The real engine's rules this project relies on, each checked under the real CLI on the `fileprog` program,
+and each a place where the stand-in engine that was here before differed or could have (the divergences are
+named in each test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from devtools.pulumi_cli import api, build
+from tests.support.fileprog import FileProg
+
+A = {"name": "a", "content": "alpha"}
+
+
+@pytest.fixture
+def fileprog(tmp_path: Path) -> FileProg:
+    return FileProg(tmp_path)
+
+
+def _drift(fileprog: FileProg, name: str, content: str) -> None:
+    data = fileprog.data()
+    rid = next(k for k, r in data["records"].items() if r["name"] == name)
+    data["records"][rid]["content"] = content  # changed out of band, as an admin in Setup would
+    fileprog.db.write_text(json.dumps(data))
+
+
+def test_the_built_cli_is_stamped_and_enforces_required_pulumi_version(tmp_path: Path) -> None:
+    """Without `-X …/version.Version` the CLI prints an empty version and skips requiredPulumiVersion."""
+    pulumi = api.pulumi_binary()
+    assert build.cli_version(Path(pulumi)) >= build.required_version()
+    project = tmp_path / "needs-the-future"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text('name: future\nruntime: python\nrequiredPulumiVersion: ">=99.0.0"\n')
+    proc = subprocess.run(
+        [pulumi, "preview", "--stack", "dev", "--non-interactive", "--cwd", str(project)],
+        env=api.cli_env(tmp_path / "state"), capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert ">=99.0.0" in proc.stderr
+
+
+def test_a_refresh_compares_what_read_returned_with_the_inputs_it_keeps(fileprog: FileProg) -> None:
+    """pkg/resource/deploy refresh: the provider's Read gives outputs and, optionally, inputs; the engine
+    keeps the inputs it returns (else the old ones) and diffs them with the outputs. fileprog's read returns
+    no inputs, so every refresh reports the drift again, until `up` puts it back. Our providers return
+    inputs from read (tests/test_refresh_rules.py: the second refresh is clean while the org is still
+    drifted)."""
+    fileprog.run("up", [A])
+    _drift(fileprog, "a", "changed by hand")
+    for _ in range(2):
+        again = fileprog.run("refresh", [A], expect_no_changes=True, check=False)
+        assert again.returncode != 0 and set(again.ops().values()) == {"update"}
+    state = fileprog.state_resources()["a"]
+    assert state["inputs"]["content"] == "alpha" and state["outputs"]["content"] == "changed by hand"
+    fileprog.run("up", [A])
+    assert fileprog.contents()["a"] == "alpha"
+    assert fileprog.run("refresh", [A], expect_no_changes=True).returncode == 0
+
+
+def test_preview_json_names_the_providers_changed_keys_diff_reasons(fileprog: FileProg) -> None:
+    """The CLI's preview digest calls them `diffReasons` (pkg/display PreviewStep); the stand-in: `diffs`."""
+    fileprog.run("up", [A])
+    result = fileprog.run("preview", [{**A, "content": "beta"}])
+    (raw,) = [s for s in json.loads(result.stdout)["steps"] if s["urn"].endswith("::a")]
+    assert "diffs" not in raw
+    assert raw["op"] == "update" and raw["newState"]["inputs"]["content"] == "beta"
+
+
+def test_a_config_the_project_schema_rejects_stops_the_cli_before_the_program_runs(
+    fileprog: FileProg,
+) -> None:
+    """The CLI refuses (exit 1, pkg/workspace/config.go validateStackConfigValue) with its message on stderr:
+    no JSON, no step, no provider call."""
+    (fileprog.root / "proj").mkdir()
+    project = fileprog.root / "proj"
+    for entry in fileprog.cwd.iterdir():
+        if entry.name != "Pulumi.yaml":
+            (project / entry.name).symlink_to(entry)
+    (project / "Pulumi.yaml").write_text(
+        (fileprog.cwd / "Pulumi.yaml").read_text() + "config:\n  fileprog:count:\n    type: integer\n"
+    )
+    env = {"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE}
+    result = api.run(
+        "preview", stack="dev", cwd=project, state_dir=fileprog.state_dir, check=False, env=env,
+        config={"fileprog:db": str(fileprog.db), "fileprog:items": "[]", "fileprog:count": "many"},
+    )  # fmt: skip
+    assert result.returncode == 1 and not result.stdout.strip()
+    assert any("fileprog:count" in e or "'count' must be of type 'integer'" in e for e in result.errors)
+    assert not fileprog.calls()
+
+
+def test_run_program_runs_the_program_for_refresh_and_destroy(fileprog: FileProg) -> None:
+    """`--run-program`: the program runs, so its errors stop refresh and destroy; without it neither runs the
+    program (pkg/cmd/pulumi/operations/refresh.go, destroy.go)."""
+    fileprog.run("up", [A])
+    broken = [A, {"name": "b", "after": "missing"}]  # the program fails: KeyError 'missing'
+    for verb in ("refresh", "destroy"):
+        stopped = fileprog.run(verb, broken, check=False, extra_args=["--run-program"])
+        assert stopped.returncode != 0 and "KeyError: 'missing'" in stopped.text
+    assert fileprog.contents() == {"a": "alpha"}
+    assert fileprog.run("refresh", broken).returncode == 0
+    assert fileprog.run("destroy", broken).returncode == 0
+    assert fileprog.contents() == {}
+
+
+def test_the_provider_plugin_runs_the_python_the_cli_was_told(fileprog: FileProg, tmp_path: Path) -> None:
+    """Our plugin script runs PULUMI_PYTHON_CMD when no virtualenv is given (the --client route gives none);
+    a Python without the SDK fails the run instead of silently using another."""
+    fake = tmp_path / "python-without-pulumi"
+    fake.write_text("#!/bin/sh\necho 'no pulumi here' >&2\nexit 7\n")
+    fake.chmod(0o755)
+    result = fileprog.run("up", [A], env={"PULUMI_PYTHON_CMD": str(fake)}, check=False)
+    assert result.returncode != 0 and fileprog.contents() == {}
+    assert os.environ.get("PULUMI_RUNTIME_VIRTUALENV") is None
