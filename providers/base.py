@@ -679,11 +679,10 @@ class ArtifactProvider(dyn.ResourceProvider):
         if "adopt_existing" not in self.inputs_model.model_fields or inputs.get("adopt_existing"):
             return
         identity = live.identity or {}
-        made = (
-            f" (created {identity.get('created_date')} by {identity.get('created_by_id')})"
-            if identity.get("created_date")
-            else ""
-        )
+        facts = [f"Id {identity['id']}"] if identity.get("id") else []
+        if identity.get("created_date"):
+            facts.append(f"created {identity.get('created_date')} by {identity.get('created_by_id')}")
+        made = f" ({', '.join(facts)})" if facts else ""
         raise InputError(
             f"{self.artifact(inputs)} already exists in this org and was not created by this stack{made}; "
             "nothing was written to it",

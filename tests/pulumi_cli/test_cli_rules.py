@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from devtools.pulumi_cli import api, build
 from tests.support.fileprog import FileProg
+from tests.support.processes import descendants
 
 A = {"name": "a", "content": "alpha"}
 
@@ -117,3 +120,38 @@ def test_the_provider_plugin_runs_the_python_the_cli_was_told(fileprog: FileProg
     result = fileprog.run("up", [A], env={"PULUMI_PYTHON_CMD": str(fake)}, check=False)
     assert result.returncode != 0 and fileprog.contents() == {}
     assert os.environ.get("PULUMI_RUNTIME_VIRTUALENV") is None
+
+
+def test_import_pending_creates_drops_a_pending_create_without_importing_it(fileprog: FileProg) -> None:
+    """Measured under v3.276.0: `refresh --import-pending-creates URN --import-pending-creates ID` (one value
+    per flag, read in pairs: pkg/cmd/pulumi/operations/refresh.go pendingCreatesToImports) marks the pending
+    create "importing", and the refresh then writes a state without it and without the resource. So a crashed
+    create cannot be taken into the stack this way; when a CLI release imports it, this test fails and the
+    README's "When `pulumi up` was interrupted" can offer it."""
+    fileprog.run("up", [])
+    proc = api.start(
+        "up", stack="dev", cwd=fileprog.cwd, state_dir=fileprog.state_dir,
+        config={"fileprog:db": str(fileprog.db), "fileprog:items": json.dumps([{"name": "a", "delay": "4"}])},
+        env={"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE},
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not any(c["op"] == "configure" for c in fileprog.calls()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # one second into the four-second create
+    for pid, command in descendants(proc.pid):  # this test's CLI only: other workers run theirs
+        if command.startswith(api.pulumi_binary() + " up "):
+            os.kill(pid, signal.SIGKILL)
+    api.finish(proc, "up")
+    time.sleep(4.5)  # the orphaned provider finishes the create
+    (rid,) = fileprog.records()
+    exported = api.stack_export(stack="dev", cwd=fileprog.cwd, state_dir=fileprog.state_dir)
+    (pending,) = exported["deployment"]["pending_operations"]
+    work = api.work_copy(fileprog.cwd, fileprog.state_dir)
+    env = {"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE}
+    api._cli(["cancel", "--yes", "--stack", "dev"], work=work, state_dir=fileprog.state_dir, env=env)
+    urn = pending["resource"]["urn"]
+    fileprog.run("refresh", [], extra_args=["--import-pending-creates", urn, "--import-pending-creates", rid])
+    after = api.stack_export(stack="dev", cwd=fileprog.cwd, state_dir=fileprog.state_dir)["deployment"]
+    assert not after.get("pending_operations")
+    assert urn not in {r["urn"] for r in after["resources"]}
+

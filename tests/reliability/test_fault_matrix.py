@@ -56,6 +56,7 @@ from tests.reliability.harness import (
     record,
     record_ids,
 )
+from tests.support.processes import descendants
 from tests.test_component_engine import NS, USERNAME
 from tests.test_component_lifecycle import org_restored, org_snapshot
 
@@ -301,30 +302,6 @@ def stack_outputs(stack: Stack) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------
 # Non-transient faults on create, chained: killed provider → expired access token → daily limit → converge.
 # ---------------------------------------------------------------------------------------------------------
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of every process below `pid` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                commands[int(entry)] = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found: list[tuple[int, str]] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append((child, commands.get(child, "")))
-            todo.append(child)
-    return found
-
-
 def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, str]:
     """`up` whose provider process is killed (SIGKILL) while the site's create is held in flight."""
     # The site's createMetadata is held 2.5 s by the emulator, then applied: the kill lands mid-call.
@@ -339,7 +316,7 @@ def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, st
     while proc.poll() is None and time.monotonic() < deadline and not killed:
         # The fault is taken when the call arrives: from then on the call is in flight for 2.5 s.
         if held not in pending_faults(org):
-            for pid, command in _descendants(proc.pid):
+            for pid, command in descendants(proc.pid):
                 if "pulumi.dynamic" in command:
                     os.kill(pid, signal.SIGKILL)
                     killed = True
