@@ -210,6 +210,10 @@ def _unsendable(key: ConfigKey, value: str) -> str | None:
     if key.type == "array":
         with contextlib.suppress(json.JSONDecodeError, TypeError):
             texts = [str(item) for item in json.loads(value)]  # "\u0001" in JSON is the character itself
+    if not key.multiline and any("\r" in text or "\n" in text for text in texts):
+        # A name, URL, id or token is one line; a line break in one is an injection (a header, a SOAP
+        # element) waiting to happen, and `urlparse` would even drop it silently from a URL.
+        return "contains a line break (CR or LF), which a single-line value cannot hold"
     for char in "".join(texts):
         code = ord(char)
         if code < 0x20 and char not in "\t\n\r" or 0x7F <= code <= 0x9F:

@@ -49,6 +49,8 @@ class ConfigKey:
     secret: bool = False
     required: bool = False
     check: Check | None = None
+    #: The value may span lines (a PEM key or certificate); any other key refuses a CR or LF.
+    multiline: bool = False
 
     @property
     def full_name(self) -> str:
@@ -101,7 +103,15 @@ class ConfigKey:
 _USERNAME = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _spaced(value: str) -> bool:
+    """Whitespace or a control character inside a URL. ``urlparse`` silently drops TAB, CR and LF (CPython
+    bpo-43882), so ``https://host\r\nX-Injected: 1`` would pass for ``https://host`` and be sent as is."""
+    return any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+
+
 def https_url(value: str) -> str | None:
+    if _spaced(value):
+        return "is not an https:// URL (it contains whitespace or a line break)"
     parsed = urlparse(value)
     if parsed.scheme == "https" and parsed.netloc:
         return None
@@ -183,6 +193,7 @@ PRIVATE_KEY = ConfigKey(
     example="< server.key",
     secret=True,
     check=_private_key,
+    multiline=True,
 )
 LOGIN_URL = ConfigKey(
     "loginUrl",
@@ -197,6 +208,7 @@ CA_BUNDLE = ConfigKey(
     "Optional PEM file of extra CA certificates to trust (TLS-intercepting proxies, the emulator).",
     source="a PEM file of extra CA certificates (only for TLS-intercepting proxies)",
     example="/path/to/ca.pem",
+    multiline=True,  # a path, or the PEM text itself
 )
 API_VERSION = ConfigKey(
     "apiVersion",
@@ -351,7 +363,10 @@ def is_loopback(host: str | None) -> bool:
 
 
 def is_secure_url(url: str) -> bool:
-    """https, or http to loopback only: credentials and session ids never cross a network in clear."""
+    """https, or http to loopback only: credentials and session ids never cross a network in clear. A URL
+    with whitespace or a line break in it is neither (see :func:`_spaced`)."""
+    if _spaced(url):
+        return False
     parsed = urlparse(url)
     if not parsed.hostname:
         return False

@@ -163,6 +163,44 @@ def test_values_that_cannot_be_sent_as_xml_are_refused_without_echoing_them(
 
 
 @pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("instanceUrl", "https://acme.my.salesforce.com\r\nX-Injected: 1"),
+        ("loginUrl", "https://login.salesforce.com\n.evil.example"),
+        ("aircallApiUrl", "https://api.aircall.io/v1\r\nHost: evil.example"),
+        ("aircallEndpoint", "https://api.aircall.io/\nx"),
+        ("aircallApiId", "api-id\r\n1"),
+        ("aircallApiToken", "tok\nen"),
+        ("accessToken", "00Dxx!tok\r\nen"),
+        ("contactEmail", "admin@acme.example\nBcc: x@evil.example"),
+        ("connectedAppProfiles", '["Standard User", "Admin\\nistrator"]'),
+        ("integrationUser", json.dumps({"username": "eci@acme.example", "lastName": "Air\r\ncall"})),
+    ],
+)
+def test_a_line_break_inside_any_single_line_key_is_refused(key: str, value: str) -> None:
+    """CR/LF is allowed by XML, but no name, URL, id or token holds one; in a URL ``urlparse`` even drops it
+    silently, so the https check alone let ``https://host\r\nX-Injected: 1`` through."""
+    problems = problems_of(with_(**{key: value}))
+    assert any("line break" in p and f"eci-aircall:{key}" in p for p in problems), problems
+    assert all(value not in p for p in problems)
+
+
+def test_the_transport_refuses_a_url_with_a_line_break_too() -> None:
+    """Provider side (refresh / destroy use the config saved in state, not the program's check)."""
+    from salesforce.settings import is_secure_url
+
+    assert is_secure_url("https://acme.my.salesforce.com")
+    assert not is_secure_url("https://acme.my.salesforce.com\r\nX-Injected: 1")
+    assert not is_secure_url("https://acme.my.sales\tforce.com")
+
+
+def test_a_pem_private_key_keeps_its_line_breaks() -> None:
+    raw = with_(accessToken=None, instanceUrl=None, username="ci@acme.example", clientId="3MVG9x",
+                privateKey=KEY_PEM)  # fmt: skip
+    assert problems_of(raw) == []
+
+
+@pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
         ("contactEmail", "not-an-email", "eci-aircall:contactEmail is not an email address"),
