@@ -17,12 +17,70 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import Any
 
 from salesforce.errors import ConfigurationError
 from salesforce.redaction import register_secret
+from salesforce.settings import TARGET_ORG, is_secure_url
 
 TIMEOUT_SECONDS = 120
+
+# What `sf` gets of the provider's environment: only what it needs to find itself, its own settings and
+# logins, the network and its CAs. The provider process holds far more (PULUMI_CONFIG_PASSPHRASE, the
+# decrypted stack config as PULUMI_CONFIG, cloud credentials), none of which is the CLI's business.
+_ENV_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        # Where oclif keeps the CLI's config, data and cache on Linux (XDG Base Directory spec), and the
+        # temporary directory; on Windows, the user's profile and the system root Node needs.
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "SYSTEMROOT",
+        # libsecret's session bus: where `sf` may keep its key on Linux (sfdx-core keyChain, secret-tool).
+        "DBUS_SESSION_BUS_ADDRESS",
+        "LANG",
+        "LC_ALL",
+        # Proxies (Salesforce CLI Setup Guide: the CLI behind a company firewall or web proxy).
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        # Extra CAs (Node: NODE_EXTRA_CA_CERTS; OpenSSL: SSL_CERT_FILE / SSL_CERT_DIR).
+        "NODE_EXTRA_CA_CERTS",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
+)
+_ENV_PREFIXES = ("SF_", "SFDX_")
+# No colours, prompts, update checks or telemetry in a child process whose output we parse (Salesforce CLI
+# Setup Guide, "Environment Variables": SF_DISABLE_TELEMETRY / SFDX_DISABLE_TELEMETRY, SF_AUTOUPDATE_DISABLE;
+# @oclif/plugin-update reads SF_DISABLE_AUTOUPDATE).
+_ENV_FORCED = {
+    "SF_DISABLE_TELEMETRY": "true",
+    "SFDX_DISABLE_TELEMETRY": "true",
+    "SF_AUTOUPDATE_DISABLE": "true",
+    "SF_DISABLE_AUTOUPDATE": "true",
+    "FORCE_COLOR": "0",
+}
+
+
+def cli_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment `sf` runs with: the allow-listed part of ``environ`` (default ``os.environ``), with
+    telemetry and auto-update off."""
+    source = os.environ if environ is None else environ
+    kept = {k: v for k, v in source.items() if k in _ENV_NAMES or k.upper().startswith(_ENV_PREFIXES)}
+    return {**kept, **_ENV_FORCED}
 
 
 def _hidden(token: Any) -> bool:
@@ -32,8 +90,7 @@ def _hidden(token: Any) -> bool:
 
 def _run(exe: str, target_org: str, *command: str) -> tuple[int, dict[str, Any]]:
     cmd = [exe, *command, "--target-org", target_org, "--json"]
-    # No colours, prompts or update checks in a child process whose output we parse.
-    env = {**os.environ, "SF_AUTOUPDATE_DISABLE": "true", "SF_DISABLE_AUTOUPDATE": "true", "FORCE_COLOR": "0"}
+    env = cli_environment()
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, env=env, check=False
@@ -76,6 +133,14 @@ def org_display(target_org: str) -> tuple[str, str]:
     token = result.get("accessToken") if isinstance(result, dict) else None
     if code != 0 or not instance:
         raise _no_login(target_org, doc)
+    if not is_secure_url(str(instance)):
+        # The bearer token would travel in clear: the same rule as instanceUrl, sfdxAuthUrl and loginUrl.
+        raise ConfigurationError(
+            f"the Salesforce CLI's login for {TARGET_ORG.full_name} '{target_org}' is to an http:// instance "
+            "URL; the access token would be sent in clear (plain http is allowed only to loopback)",
+            hint=f"log in again to the org's https:// My Domain: `sf org login web --alias {target_org} "
+            "--instance-url https://<mydomain>.my.salesforce.com`",
+        )
     if _hidden(token):
         code, doc = _run(exe, target_org, "org", "auth", "show-access-token")
         result = doc.get("result")
