@@ -58,6 +58,7 @@ from salesforce.errors import (
     _first_rest_error,
     _map_exception,
     _raise_for_results,
+    non_api_5xx,
 )
 from salesforce.redaction import register_secret
 from salesforce.settings import (
@@ -203,6 +204,12 @@ class SalesforceClient:
         self._md_service: Any = None
         self._md_header: Any = None
         self._user_id: str | None = None
+        # Whether the org's API / its token endpoint has answered as Salesforce through this client. Until
+        # then a 5xx with an HTML page is taken for a wrong host (it gets the token once, not once per
+        # retry); after, for Salesforce's own edge in maintenance, which Salesforce says to retry
+        # (Knowledge Article 000116783, "What response will Salesforce return during maintenance windows?").
+        self._proven = False
+        self._login_proven = False
         # Answers kept for ``reuse=True`` reads (``_reused``): listMetadata by type, SOQL by query text.
         # Dropped on any write (``_kept_generation`` tells an answer asked before a write from one after).
         self._kept: dict[tuple[str, ...], tuple[float, list[dict[str, Any]]]] = {}
@@ -238,7 +245,38 @@ class SalesforceClient:
             )
         return (
             f"not retried: {key} does not point at a Salesforce org's API; set it to the org's https:// "
-            "My Domain URL (`sf org display --json`: instanceUrl)"
+            "My Domain URL (`sf org display --json`: instanceUrl). If it does, the org may be in maintenance "
+            "(https://status.salesforce.com): run the same command again once it is back"
+        )
+
+    def _answers_as_api(self) -> bool:
+        """Whether the instance serves Salesforce's REST API, asked without any credential: its versions
+        resource, `GET /services/data/`, needs no authentication and answers a JSON list of versions (REST API
+        Developer Guide, "Versions"). A wrong host answers something else. So a 5xx page from a host not yet
+        proven gets no token again, and an org whose first call of a process met a passing 503 is retried."""
+        try:
+            reply = self.http.get(
+                f"{self.instance_url}/services/data/", headers={"Accept": "application/json"}, timeout=30
+            )
+            body = reply.json()
+        except (requests.RequestException, ValueError):
+            return False
+        return (
+            reply.status_code == 200
+            and isinstance(body, list)
+            and bool(body)
+            and all(isinstance(v, dict) and "version" in v for v in body)
+        )
+
+    @staticmethod
+    def _unproven_5xx(err: SalesforceError) -> SalesforceError:
+        """A 5xx HTML page from a host that never answered as Salesforce's API: permanent (``_proven``)."""
+        return SalesforceError(
+            NOT_AN_API,
+            f"the server answered HTTP {err.status} with a page that is not Salesforce's API (an HTML page?) "
+            "and has not answered as the org's API before",
+            artifact=err.artifact,
+            status=err.status,
         )
 
     def _last_status(self) -> int | None:
@@ -371,7 +409,11 @@ class SalesforceClient:
             except ValueError:
                 body = None
             if not isinstance(body, dict):
-                if response.status_code in (502, 503, 504) or response.status_code >= 500:
+                # A 5xx is retried (502-504) when the body is empty or this token endpoint has answered as
+                # Salesforce's before (a renewal); an HTML page from a never-proven host is not (_proven).
+                if response.status_code >= 500 and (
+                    self._login_proven or not non_api_5xx(response.status_code, response.text)
+                ):
                     raise SalesforceError(
                         f"HTTP_{response.status_code}", "the token endpoint failed", artifact="login"
                     ) from None
@@ -405,6 +447,7 @@ class SalesforceClient:
                     "`pulumi config set --secret` (value on stdin)",
                 ) from None
             register_secret(body.get("access_token"))
+            self._login_proven = True
             return str(body["access_token"]), str(body.get("instance_url") or "")
 
         token, instance = self._retrying("login", "auth.oauth_token", attempt, _CallState())
@@ -419,6 +462,8 @@ class SalesforceClient:
                 service="eci-aircall",
             )
         self._open(instance_url, token)
+        # Salesforce's token endpoint named this instance: the org's (a 503 page from it is maintenance).
+        self._proven = True
 
     def _renew(self, stale: Salesforce) -> None:
         """Log in again, unless another thread already did since ``stale`` (the handle whose session was
@@ -438,11 +483,18 @@ class SalesforceClient:
         def attempt() -> T:
             sf = self.sf
             try:
-                return fn(sf)
+                result = fn(sf)
+                self._proven = True
+                return result
             except SalesforceError as exc:  # raised by fn from Salesforce's own answer: same rules below
                 err = exc
             except Exception as exc:  # mapped to the one type below
                 err = _map_exception(exc, artifact, last_status=self._last_status())
+            if err.non_api and not self._proven:
+                if self._answers_as_api():
+                    self._proven = True
+                else:
+                    err = self._unproven_5xx(err)
             if err.error_code == "INVALID_SESSION_ID":
                 if self.renewable and not state.renewed:
                     state.renewed = True
@@ -707,9 +759,11 @@ class SalesforceClient:
                 except ValueError:
                     content = response.text
                 code, message, fields = _first_rest_error(content, response.status_code)
-                raise SalesforceError(
+                err = SalesforceError(
                     code, message, fields=fields, artifact="userinfo", status=response.status_code
                 )
+                err.non_api = non_api_5xx(response.status_code, content)
+                raise err
             return response.json()
 
         info = self._call("userinfo", "auth.userinfo", call)

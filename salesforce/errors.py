@@ -75,6 +75,8 @@ class SalesforceError(Exception):
         self.hint = scrub(hint)
         self.service = service
         self.uncertain_write = uncertain_write
+        #: A 5xx whose body is not the API's (an HTML page): Salesforce's edge in maintenance, or a wrong host
+        self.non_api = False
         super().__init__(str(self))
 
     @property
@@ -107,6 +109,22 @@ class ConfigurationError(SalesforceError):
 
 
 # ----------------------------------------------------------------------------------------------------
+def non_api_5xx(status: int | None, content: Any) -> bool:
+    """A server error whose body is text that is not the API's JSON or SOAP (simple-salesforce hands the
+    raw text when ``response.json()`` fails; zeep when the XML does not parse): an HTML page. An empty body
+    says nothing either way."""
+    if not status or status < 500:
+        return False
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return isinstance(content, str) and bool(content.strip())
+
+
+def _marked(err: SalesforceError, non_api: bool) -> SalesforceError:
+    err.non_api = non_api
+    return err
+
+
 def _map_exception(
     exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
 ) -> SalesforceError:
@@ -116,20 +134,26 @@ def _map_exception(
         status = getattr(exc, "status", None)
         content = getattr(exc, "content", None)
         code, message, fields = _first_rest_error(content, status)
-        return SalesforceError(
-            code, message, fields=fields, artifact=artifact, status=status, service=service
+        return _marked(
+            SalesforceError(code, message, fields=fields, artifact=artifact, status=status, service=service),
+            non_api_5xx(status, content),
         )
     if isinstance(exc, zeep.exceptions.Fault):
         if not exc.code and last_status and last_status >= 400 and last_status != 500:
+            # XML, but not a SOAP fault (Salesforce's faults always carry a faultcode): an (X)HTML page.
             code, message, _ = _first_rest_error(None, last_status)
-            return SalesforceError(code, message, artifact=artifact, status=last_status, service=service)
+            return _marked(
+                SalesforceError(code, message, artifact=artifact, status=last_status, service=service),
+                last_status >= 500,
+            )
         code = str(exc.code or "SOAP_FAULT").split(":")[-1]
         return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
     if isinstance(exc, zeep.exceptions.TransportError):
         status = int(exc.status_code or 0)
         code, message, fields = _first_rest_error(None, status)
-        return SalesforceError(
-            code, message, fields=fields, artifact=artifact, status=status, service=service
+        return _marked(
+            SalesforceError(code, message, fields=fields, artifact=artifact, status=status, service=service),
+            non_api_5xx(status, exc.content),
         )
     if isinstance(exc, requests.exceptions.SSLError):
         # A certificate the configured roots do not trust (a wrong host, an intercepting proxy): the same

@@ -203,11 +203,25 @@ def test_non_transient_errors_are_not_retried(org: Any) -> None:
 @pytest.mark.parametrize("kind", ["http_503", "unable_to_lock_row", "reset_before"])
 def test_transient_faults_are_retried_until_the_call_succeeds(org: Any, kind: str) -> None:
     client = SalesforceClient(settings_for(org))
+    client.query("SELECT Id FROM Organization", artifact="test")  # the org has answered: its 503s are retried
     org.fault(kind=kind, operation="rest.query", count=2)
     org.reset_calls()
     assert client.query("SELECT Id FROM Organization", artifact="test")
     # A connection reset before processing is not counted by the emulator: only the successful call is.
     assert org.calls()["by_operation"]["rest.query"] == (1 if kind == "reset_before" else 3)
+
+
+def test_a_503_page_on_a_fresh_clients_first_call_is_retried_once_the_host_proves_to_be_the_api(
+    org: Any,
+) -> None:
+    """A provider process's first call can meet a passing 503 page: its versions resource, asked without a
+    credential, answers as Salesforce's API does, so the call is retried, not refused as a wrong host."""
+    client = SalesforceClient(settings_for(org))
+    org.fault(kind="http_503", operation="rest.query", count=1)
+    org.reset_calls()
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+    calls = org.calls()["by_operation"]
+    assert calls["rest.query"] == 2 and calls["rest.versions"] == 1
 
 
 def test_transient_faults_on_metadata_calls_are_retried(org: Any) -> None:
@@ -220,6 +234,8 @@ def test_transient_faults_on_metadata_calls_are_retried(org: Any) -> None:
 
 def test_retries_are_bounded_and_the_error_says_so(org: Any) -> None:
     client = SalesforceClient(settings_for(org))
+    client.query("SELECT Id FROM Organization", artifact="test")
+    org.reset_calls()
     org.fault(kind="http_503", operation="rest.query", count=50)
     started = time.monotonic()
     with pytest.raises(SalesforceError) as info:
@@ -282,11 +298,33 @@ def test_expired_session_is_renewed_once_with_the_refresh_token(org: Any, operat
     assert calls["auth.oauth_token"] == 1 and calls[operation] == 2
 
 
-@pytest.mark.parametrize("kind", ["http_503", "reset_before"])
-def test_login_is_retried_on_transient_token_endpoint_failures(org: Any, kind: str) -> None:
+def test_login_is_retried_on_transient_token_endpoint_failures(org: Any) -> None:
     client = SalesforceClient(sfdx_settings(org))
-    org.fault(kind=kind, operation="auth.oauth_token", count=2)
+    org.fault(kind="reset_before", operation="auth.oauth_token", count=2)
     assert client.query("SELECT Id FROM Organization", artifact="test")
+
+
+def test_a_renewal_is_retried_on_the_token_endpoints_503_page(org: Any) -> None:
+    """The token endpoint answered as Salesforce's at the first login: its later 503 page is maintenance."""
+    client = SalesforceClient(sfdx_settings(org))
+    client.query("SELECT Id FROM Organization", artifact="test")
+    org.fault(kind="invalid_session_id", operation="rest.query", count=1)
+    org.fault(kind="http_503", operation="auth.oauth_token", count=2)
+    org.reset_calls()
+    assert client.query("SELECT Id FROM Organization", artifact="test")
+    assert org.calls()["by_operation"]["auth.oauth_token"] == 3
+
+
+def test_a_first_login_answered_by_a_503_page_is_not_retried(org: Any) -> None:
+    """Before it has ever answered as Salesforce's, a token endpoint's HTML 503 is taken for a wrong host:
+    the refresh token goes there once, not once per retry."""
+    client = SalesforceClient(sfdx_settings(org))
+    org.fault(kind="http_503", operation="auth.oauth_token", count=5)
+    org.reset_calls()
+    with pytest.raises(SalesforceError) as info:
+        client.query("SELECT Id FROM Organization", artifact="test")
+    assert info.value.error_code == "NOT_SALESFORCE_API" and "eci-aircall:sfdxAuthUrl" in str(info.value)
+    assert org.calls()["by_operation"]["auth.oauth_token"] == 1
 
 
 def test_daily_limit_at_login_says_so(org: Any) -> None:
@@ -433,10 +471,11 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
 
     def _answer(self) -> None:
-        self.seen.append(f"{self.command} {self.path}")
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        sent = self.rfile.read(length) if length else b""
+        # Whether the request carried a credential (a bearer header, or a SOAP sessionId in the body).
+        carried = "TokenForTheWrongHost" in str(self.headers) + sent.decode(errors="replace")
+        self.seen.append(f"{self.command} {self.path}" + (" [token]" if carried else ""))
         status, kind, body = self.reply
         data = body.encode()
         self.send_response(status)
@@ -522,6 +561,45 @@ def test_a_host_answering_html_fails_at_once_naming_the_key(
     assert info.value.error_code == "NOT_SALESFORCE_API" and not info.value.uncertain_write
     assert "eci-aircall:instanceUrl" in str(info.value) and "later" not in str(info.value)
     assert len(handler.seen) == 1  # not retried: the token went to that host once, not five times
+
+
+@pytest.mark.parametrize("surface", ["rest", "metadata", "userinfo"])
+def test_a_host_answering_a_5xx_page_fails_at_once_naming_the_key(
+    org: Any, loopback_https: tuple[str, type[_Recorder]], surface: str
+) -> None:
+    base, handler = loopback_https
+    handler.reply = (503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>")
+    client = SalesforceClient(
+        ConnectionSettings.from_config(
+            {
+                "eci-aircall:instanceUrl": base,
+                "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
+                "eci-aircall:caBundle": org.ca_cert,
+            }
+        )
+    )
+    with pytest.raises(SalesforceError) as info:
+        if surface == "rest":
+            client.query("SELECT Id FROM Organization", artifact="Preflight")
+        elif surface == "metadata":
+            client.metadata_list("CustomSite", artifact="Preflight")
+        else:
+            client.current_user_id()
+    assert info.value.error_code == "NOT_SALESFORCE_API" and not info.value.transient
+    assert "eci-aircall:instanceUrl" in str(info.value)
+    # The token went to that host once, not five times; the only other request is the credential-free
+    # look at its versions resource, which a Salesforce org would have answered with JSON.
+    assert [r for r in handler.seen if r.endswith("[token]")] == [handler.seen[0]]
+    assert handler.seen[1:] in ([], ["GET /services/data/"])
+
+
+def test_a_login_endpoint_answering_a_5xx_page_fails_at_once(loopback: tuple[str, type[_Recorder]]) -> None:
+    base, handler = loopback
+    handler.reply = (502, "text/html", "<html><body>Bad Gateway</body></html>")
+    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
+    with pytest.raises(SalesforceError) as info:
+        SalesforceClient(settings).sf  # noqa: B018
+    assert info.value.error_code == "NOT_SALESFORCE_API" and len(handler.seen) == 1
 
 
 def test_a_login_endpoint_answering_html_fails_at_once_naming_the_key(
