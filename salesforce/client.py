@@ -89,8 +89,9 @@ RETRY_ATTEMPTS = 5
 # unless `--run-program` is given; so a token set since then only reaches them with that flag.
 ACCESS_TOKEN_EXPIRED_HINT = (
     f"the access token in {ACCESS_TOKEN.full_name} has expired or was revoked. Get a new one "
-    "(`sf org auth show-access-token --target-org <alias> --json`, field accessToken), run "
-    f"`pulumi config set --secret {ACCESS_TOKEN.full_name} <token>`, then `pulumi up`, or for a refresh or "
+    "and set it on stdin, never in argv: "
+    f"`sf org auth show-access-token --target-org <alias> --json | jq -r .result.accessToken | "
+    f"pulumi config set --secret {ACCESS_TOKEN.full_name}`, then `pulumi up`, or for a refresh or "
     "destroy `pulumi refresh --run-program` / `pulumi destroy --run-program` (without --run-program they use "
     "the token saved at the last `up`). To stop pasting tokens, log in with the Salesforce CLI "
     f"(`sf org login web --alias <alias>`) and set {TARGET_ORG.full_name} to that alias instead"
