@@ -80,12 +80,13 @@ PIP_TOOLS := .tools/pip-tools
 lock:
 	test -x $(PIP_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(PIP_TOOLS) && \
 		$(PIP_TOOLS)/bin/pip install --quiet pip-tools)
-	for f in requirements requirements-dev; do \
+	for f in requirements requirements-dev requirements-audit; do \
 		$(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 			--no-emit-index-url --no-emit-find-links --output-file $$f.lock $$f.txt || exit 1; \
 	done
 
 # Advisory: known vulnerabilities in the locked packages (pip-audit). Says so, and exits 0, where the
-# vulnerability database cannot be reached (devtools/audit.py).
+# vulnerability database cannot be reached (devtools/audit.py). pip-audit comes from its own hashed lock,
+# requirements-audit.lock, into .tools/audit (--require-hashes), never from an unpinned install.
 audit: $(STAMP)
 	$(PY) -m devtools.audit

@@ -9,16 +9,17 @@ exits 0, so a sandboxed CI run is not failed for a reason that has nothing to do
 answers, pip-audit audits both lock files (``--require-hashes``: exactly what the Makefile installs) and its
 exit code is this command's (1 when a known vulnerability is found).
 
-pip-audit itself is not in the lock files (it is not needed to build, test or run the stack): it is taken
-from the environment when importable, else installed into ``.tools/audit`` on first use.
+pip-audit itself is not in the project's lock files (it is not needed to build, test or run the stack): it has
+its own, ``requirements-audit.lock`` (pinned with hashes by ``make lock``), installed into ``.tools/audit``
+with ``--require-hashes`` on first use and again whenever that lock changes. Never an unpinned install.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 LOCKS = ("requirements.lock", "requirements-dev.lock")
 TOOLS = REPO / ".tools" / "audit"
+AUDIT_LOCK = REPO / "requirements-audit.lock"
 
 
 def probe_url() -> str:
@@ -52,17 +54,23 @@ def service_reachable(url: str, timeout: float = 10.0) -> str | None:
     return None if has_data else f"{url} answered without vulnerability data"
 
 
-def pip_audit_command() -> list[str]:
-    """How to run pip-audit: this interpreter's when installed, else a private venv's (created once)."""
-    try:
-        import pip_audit  # noqa: F401
-    except ImportError:
-        python = TOOLS / "bin" / "python"
+def install_command(python: Path, lock: Path = AUDIT_LOCK) -> list[str]:
+    """pip install of exactly what ``lock`` pins: every file checked against its sha256 (pip refuses a
+    package without a hash, or one whose hash differs), no dependency resolved beyond the lock."""
+    return [str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", str(lock)]
+
+
+def pip_audit_command(tools: Path = TOOLS, lock: Path = AUDIT_LOCK) -> list[str]:
+    """How to run pip-audit: a private venv's, installed from ``lock`` with hashes (again when it changes)."""
+    python = tools / "bin" / "python"
+    stamp = tools / ".installed"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not python.exists() or not stamp.exists() or stamp.read_text().strip() != digest:
         if not python.exists():
-            venv.create(TOOLS, with_pip=True)
-            subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pip-audit"], check=True)
-        return [str(python), "-m", "pip_audit"]
-    return [sys.executable, "-m", "pip_audit"]
+            venv.create(tools, with_pip=True)
+        subprocess.run(install_command(python, lock), check=True)
+        stamp.write_text(digest + "\n")
+    return [str(python), "-m", "pip_audit"]
 
 
 def main(argv: list[str] | None = None) -> int:

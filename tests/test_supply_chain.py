@@ -19,8 +19,14 @@ def _pins(path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(("inputs", "lock"), [("requirements.txt", "requirements.lock"),
-                                              ("requirements-dev.txt", "requirements-dev.lock")])  # fmt: skip
+LOCKS = [
+    ("requirements.txt", "requirements.lock"),
+    ("requirements-dev.txt", "requirements-dev.lock"),
+    ("requirements-audit.txt", "requirements-audit.lock"),
+]
+
+
+@pytest.mark.parametrize(("inputs", "lock"), LOCKS)
 def test_every_locked_package_is_pinned_with_a_hash_and_the_direct_pins_agree(inputs: str, lock: str) -> None:
     text = (REPO / lock).read_text()
     # The pip-compile header is comment lines at column 0 (with or without a blank line after, by version).
@@ -45,3 +51,38 @@ def test_audit_says_plainly_when_the_database_cannot_be_reached(capsys: pytest.C
     assert audit.main(["--probe-url", "https://127.0.0.1:9/"]) == 0  # advisory: no network is no failure
     out = capsys.readouterr().out
     assert "NOT RUN" in out and "were not checked" in out and "127.0.0.1:9" in out
+
+
+def test_pip_audit_is_installed_only_from_its_hashed_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make audit` used to `pip install pip-audit` unpinned on every fresh CI machine."""
+    import subprocess
+    import venv
+
+    runs: list[list[str]] = []
+
+    def fake_create(path: Path, **_: object) -> None:
+        (Path(path) / "bin").mkdir(parents=True)
+        (Path(path) / "bin" / "python").write_text("")
+
+    monkeypatch.setattr(venv, "create", fake_create)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **_: runs.append(list(cmd)))
+    lock = tmp_path / "audit.lock"
+    lock.write_text("pip-audit==2.10.1 --hash=sha256:00\n")
+    tools = tmp_path / "audit"
+    command = audit.pip_audit_command(tools, lock)
+    assert command == [str(tools / "bin" / "python"), "-m", "pip_audit"]
+    [install] = runs
+    assert install[-4:] == ["--require-hashes", "--no-deps", "-r", str(lock)]
+    assert "pip-audit" not in install  # nothing named outside the lock
+    audit.pip_audit_command(tools, lock)
+    assert len(runs) == 1  # installed once ...
+    lock.write_text("pip-audit==2.10.2 --hash=sha256:01\n")
+    audit.pip_audit_command(tools, lock)
+    assert len(runs) == 2  # ... and again when the lock changes
+
+
+def test_the_audit_lock_is_the_one_make_audit_installs() -> None:
+    assert audit.AUDIT_LOCK == REPO / "requirements-audit.lock"
+    assert "requirements-audit" in (REPO / "Makefile").read_text()
