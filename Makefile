@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: lock audit venv sf-cli pulumi test demo lint bench fleet generate clean
 
-# The runtime (requirements.txt: what the Pulumi program and its providers need) plus the development tools
-# (requirements-dev.txt: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at. They
+# The runtime (requirements.in: what the Pulumi program and its providers need) plus the development tools
+# (requirements-dev.in: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at. They
 # are installed from their lock files (`make lock`: pip-compile --generate-hashes), which pin every package,
 # transitive ones included, to a version and to the sha256 of its files: a fresh clone gets exactly what was
-# tested, and pip refuses a download whose hash differs (--require-hashes).
+# tested, and pip refuses a download whose hash differs (--require-hashes). This is the only way .venv is
+# built: it holds a committed README.md so Pulumi never finds it missing or empty and builds it itself
+# without hashes, and there is no requirements.txt for Pulumi to install (see .venv/README.md).
 $(STAMP): requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
@@ -71,10 +73,13 @@ bench: $(STAMP) $(SF_STAMP)
 fleet: $(STAMP)
 	$(PY) tools/fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
 
+# .venv/README.md stays (committed; see there).
 clean:
-	rm -rf $(VENV) .demo .state .tools
+	find $(VENV) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .demo .state .tools
 
-# The lock files, from requirements.txt / requirements-dev.txt (the direct dependencies): run after changing a
+# The lock files, from requirements.in / requirements-dev.in / requirements-audit.in (the direct dependencies; not
+# requirements.txt, the one name Pulumi would install from without hashes): run after changing a
 # pin. pip-tools lives in .tools/pip-tools, not in the project's venv (it is not needed to build or test).
 PIP_TOOLS := .tools/pip-tools
 lock:
@@ -82,7 +87,7 @@ lock:
 		$(PIP_TOOLS)/bin/pip install --quiet pip-tools)
 	for f in requirements requirements-dev requirements-audit; do \
 		$(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-			--no-emit-index-url --no-emit-find-links --output-file $$f.lock $$f.txt || exit 1; \
+			--no-emit-index-url --no-emit-find-links --output-file $$f.lock $$f.in || exit 1; \
 	done
 
 # Advisory: known vulnerabilities in the locked packages (pip-audit). Says so, and exits 0, where the

@@ -20,9 +20,9 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 LOCKS = [
-    ("requirements.txt", "requirements.lock"),
-    ("requirements-dev.txt", "requirements-dev.lock"),
-    ("requirements-audit.txt", "requirements-audit.lock"),
+    ("requirements.in", "requirements.lock"),
+    ("requirements-dev.in", "requirements-dev.lock"),
+    ("requirements-audit.in", "requirements-audit.lock"),
 ]
 
 
@@ -35,8 +35,8 @@ def test_every_locked_package_is_pinned_with_a_hash_and_the_direct_pins_agree(in
     assert blocks and all("--hash=sha256:" in b for b in blocks), "every package needs its hashes"
     locked = _pins(REPO / lock)
     direct = _pins(REPO / inputs)
-    if inputs == "requirements-dev.txt":
-        direct |= _pins(REPO / "requirements.txt")
+    if inputs == "requirements-dev.in":
+        direct |= _pins(REPO / "requirements.in")
     stale = {name: (pin, locked.get(name)) for name, pin in direct.items() if locked.get(name) != pin}
     assert stale == {}, "run `make lock`"
     assert "--find-links" not in text and "--index-url" not in text  # nothing of this machine's pip setup
@@ -86,3 +86,26 @@ def test_pip_audit_is_installed_only_from_its_hashed_lock(
 def test_the_audit_lock_is_the_one_make_audit_installs() -> None:
     assert audit.AUDIT_LOCK == REPO / "requirements-audit.lock"
     assert "requirements-audit" in (REPO / "Makefile").read_text()
+
+
+def test_pulumi_never_builds_the_virtualenv_itself() -> None:
+    """Pulumi builds a missing or empty `runtime.options.virtualenv` with its pip toolchain: `python -m
+    venv`, `pip install --upgrade pip setuptools wheel`, then `pip install -r requirements.txt` when that file
+    exists, without hashes (pulumi/pulumi sdk/python/toolchain/pip.go, EnsureVenv / InstallDependencies;
+    EnsureVenv runs from GetRequiredPackages on every preview and up). So `.venv` is never missing or empty
+    (a committed README), and there is no requirements.txt: `make venv` is the only way it is built."""
+    import subprocess
+
+    import yaml
+
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    options = project["runtime"]["options"]
+    assert options["virtualenv"] == ".venv" and options.get("toolchain", "pip") == "pip"
+    assert not (REPO / "requirements.txt").exists()
+    marker = REPO / ".venv" / "README.md"
+    assert "make venv" in marker.read_text()
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", ".venv/README.md"], cwd=REPO,
+                             capture_output=True, check=False)  # fmt: skip
+    assert tracked.returncode == 0, "commit .venv/README.md"
+    clean = (REPO / "Makefile").read_text().split("\nclean:", 1)[1].split("\n\n", 1)[0]
+    assert "rm -rf $(VENV)" not in clean  # `make clean` keeps the marker
