@@ -205,6 +205,9 @@ class SalesforceClient:
         self._md_service: Any = None
         self._md_header: Any = None
         self._user_id: str | None = None
+        # The Organization Id the credentials reach (``org_id``): from the login itself where it says (an
+        # OAuth token response's identity URL, `sf org display`), else from the userinfo call.
+        self._org_id: str | None = None
         # Whether the org's API / its token endpoint has answered as Salesforce through this client. Until
         # then a 5xx with an HTML page is taken for a wrong host (it gets the token once, not once per
         # retry); after, for Salesforce's own edge in maintenance, which Salesforce says to retry
@@ -359,7 +362,9 @@ class SalesforceClient:
         grant via simple-salesforce's token_login."""
         if self.settings.auth_mode == "sf_cli":
             assert self.settings.target_org is not None
-            self._open(*reversed(sf_cli.org_display(self.settings.target_org)))
+            token, instance, org_id = sf_cli.org_login(self.settings.target_org)
+            self._open(instance, token)
+            self._org_id = org_id or self._org_id
             return
         if self.settings.auth_mode == "sfdx_auth_url":
             assert self.settings.sfdx_auth_url is not None
@@ -393,7 +398,7 @@ class SalesforceClient:
                 hint=f"use the org's https:// URL in {key_name}",
             )
 
-        def attempt() -> tuple[str, str]:
+        def attempt() -> tuple[str, str, str]:
             # The token request is made here rather than with simple-salesforce's token_login, which drops
             # the OAuth error's reason and accepts an http:// instance_url.
             try:
@@ -449,9 +454,9 @@ class SalesforceClient:
                 ) from None
             register_secret(body.get("access_token"))
             self._login_proven = True
-            return str(body["access_token"]), str(body.get("instance_url") or "")
+            return str(body["access_token"]), str(body.get("instance_url") or ""), str(body.get("id") or "")
 
-        token, instance = self._retrying("login", "auth.oauth_token", attempt, _CallState())
+        token, instance, identity_url = self._retrying("login", "auth.oauth_token", attempt, _CallState())
         instance_url = instance if "://" in instance else f"https://{instance}"
         if not instance or not is_secure_url(instance_url):
             # The session id would then travel in clear to whatever the token endpoint named.
@@ -463,6 +468,7 @@ class SalesforceClient:
                 service="eci-aircall",
             )
         self._open(instance_url, token)
+        self._org_id = _org_of_identity_url(identity_url) or self._org_id
         # Salesforce's token endpoint named this instance: the org's (a 503 page from it is maintenance).
         self._proven = True
 
@@ -737,12 +743,31 @@ class SalesforceClient:
                 listed[owner].append(props)
         return listed
 
+    def org_id(self) -> str:
+        """The Id of the org (Organization Id, ``00D...``) these credentials reach. No call of its own where
+        the login says it (an SFDX auth URL or JWT login: the token response's identity URL; ``targetOrg``:
+        `sf org display`); with a plain access token, the userinfo call that :meth:`current_user_id` makes
+        anyway (its ``organization_id``: Salesforce Help, "UserInfo Endpoint"), once per client."""
+        self.sf  # noqa: B018 - logs in (where the login names the org) when not yet done
+        with self._lock:
+            if self._org_id:
+                return self._org_id
+        self._userinfo()
+        assert self._org_id is not None
+        return self._org_id
+
     def current_user_id(self) -> str:
         """The Id of the user this client connects as (OpenID Connect ``userinfo``, whose ``user_id`` is the
         User Id: Salesforce Help, "UserInfo Endpoint"). One call, once per client and only when needed."""
         with self._lock:
             if self._user_id:
                 return self._user_id
+        self._userinfo()
+        assert self._user_id is not None
+        return self._user_id
+
+    def _userinfo(self) -> None:
+        """One userinfo call: the connecting user's Id and their org's Id, kept for the client's life."""
 
         def call(sf: Salesforce) -> Any:
             response = self.http.get(
@@ -769,11 +794,21 @@ class SalesforceClient:
 
         info = self._call("userinfo", "auth.userinfo", call)
         user_id = str(info.get("user_id") or "") if isinstance(info, dict) else ""
-        if not user_id:
-            raise SalesforceError("UNKNOWN_EXCEPTION", "userinfo answered no user_id", artifact="userinfo")
+        org_id = str(info.get("organization_id") or "") if isinstance(info, dict) else ""
+        if not user_id or not org_id:
+            raise SalesforceError(
+                "UNKNOWN_EXCEPTION", "userinfo answered no user_id or organization_id", artifact="userinfo"
+            )
         with self._lock:
             self._user_id = user_id
-        return user_id
+            if self._org_id and self._org_id[:15] != org_id[:15]:  # an 18-char Id: the 15 + a checksum
+                raise SalesforceError(
+                    "ORG_MISMATCH",
+                    f"the login named org {self._org_id} but the session is in org {org_id}",
+                    artifact="userinfo",
+                    service="eci-aircall",
+                )
+            self._org_id = org_id
 
     def _metadata_save(
         self, operation: str, type_name: str, records: Sequence[Mapping[str, Any]], artifact: str
@@ -897,6 +932,15 @@ class SalesforceClient:
         """Run ``fn`` under the chokepoint's retry policy: a transient :class:`SalesforceError` it raises is
         retried with backoff, the last one raised with a hint."""
         return self._retrying(artifact, operation, fn, _CallState())
+
+
+def _org_of_identity_url(url: str) -> str | None:
+    """``https://login.salesforce.com/id/<orgId>/<userId>`` → the org Id (an OAuth token response's ``id``,
+    the identity URL: Salesforce Help, "Identity URLs"); None when it is not one."""
+    parts = url.rstrip("/").split("/")
+    if len(parts) >= 3 and parts[-3] == "id" and parts[-2].startswith("00D"):
+        return parts[-2]
+    return None
 
 
 def _strip_attributes(record: Any) -> Any:

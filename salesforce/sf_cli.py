@@ -120,6 +120,14 @@ def _no_login(target_org: str, doc: dict[str, Any]) -> ConfigurationError:
 
 def org_display(target_org: str) -> tuple[str, str]:
     """(access token, instance URL) of ``target_org`` as the Salesforce CLI holds it now."""
+    token, instance, _org_id = org_login(target_org)
+    return token, instance
+
+
+def org_login(target_org: str) -> tuple[str, str, str | None]:
+    """(access token, instance URL, org Id) of ``target_org`` as the Salesforce CLI holds it now. The org Id
+    is ``org display``'s ``result.id`` (the Organization Id of the login; Salesforce CLI Command Reference,
+    "org display"), None when the CLI gives none: learnt without a call to the org."""
     exe = shutil.which("sf")
     if exe is None:
         raise ConfigurationError(
@@ -131,6 +139,7 @@ def org_display(target_org: str) -> tuple[str, str]:
     result = doc.get("result")
     instance = result.get("instanceUrl") if isinstance(result, dict) else None
     token = result.get("accessToken") if isinstance(result, dict) else None
+    org_id = str(result.get("id") or "") if isinstance(result, dict) else ""
     if code != 0 or not instance:
         raise _no_login(target_org, doc)
     if not is_secure_url(str(instance)):
@@ -148,4 +157,4 @@ def org_display(target_org: str) -> tuple[str, str]:
         if code != 0 or _hidden(token):
             raise _no_login(target_org, doc)
     register_secret(str(token))
-    return str(token), str(instance).rstrip("/")
+    return str(token), str(instance).rstrip("/"), org_id or None

@@ -86,3 +86,11 @@ def test_http_to_loopback_stays_allowed_for_local_emulators(
     bin_dir = fake_sf(tmp_path, "http://127.0.0.1:8443")
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     assert sf_cli.org_display("uat") == (TOKEN, "http://127.0.0.1:8443")
+
+
+def test_the_cli_login_names_the_org_without_a_call_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = fake_sf(tmp_path, "https://acme.my.salesforce.com")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert sf_cli.org_login("uat") == (TOKEN, "https://acme.my.salesforce.com", "00D000000000001EAA")

@@ -347,6 +347,30 @@ def test_a_session_that_stays_invalid_is_renewed_only_once(org: Any) -> None:
     assert calls["rest.query"] == 2
 
 
+def _org_id(org: Any) -> str:
+    return str(org.sf().query("SELECT Id FROM Organization")["records"][0]["Id"])
+
+
+def test_the_org_id_comes_with_an_oauth_login_without_a_call_of_its_own(org: Any) -> None:
+    """The token response's identity URL (``id``: .../id/<orgId>/<userId>) names the org: the binding of a
+    stack to its org costs no call beyond the login."""
+    expected = _org_id(org)
+    client = SalesforceClient(sfdx_settings(org))
+    org.reset_calls()
+    assert client.org_id() == expected
+    calls = org.calls()["by_operation"]
+    assert calls.get("auth.oauth_token") == 1 and "auth.userinfo" not in calls and org.calls()["total"] == 1
+
+
+def test_with_an_access_token_one_userinfo_call_gives_the_org_and_the_user(org: Any) -> None:
+    expected = _org_id(org)
+    client = SalesforceClient(settings_for(org))
+    org.reset_calls()
+    assert client.org_id() == expected
+    assert client.current_user_id().startswith("005")
+    assert org.calls()["by_operation"]["auth.userinfo"] == 1 and org.calls()["total"] == 1
+
+
 def test_one_client_per_connection_is_shared(org: Any) -> None:
     assert client_for(settings_for(org)) is client_for(settings_for(org))
 
