@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -42,7 +43,6 @@ SITE = guide.SITE_NAME
 # The drift the demo introduces: an admin relaxes the site's clickjack protection in Setup, away from the
 # guide's "Allow framing by the same origin only (Recommended)".
 DRIFTED_CLICKJACK = "AllowAllFraming"
-PASSPHRASE = "eci-aircall-demo"  # protects only the throw-away demo state under .demo/
 
 
 def say(text: str) -> None:
@@ -121,7 +121,9 @@ class Runner:
             f"{NS}:accessToken": info["access_token"],
             f"{NS}:aircallApiToken": info["aircall_api_token"],
         }
-        self.env = {"PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)}
+        # A passphrase of this run's own for the throw-away state: none written in the code or on disk.
+        passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE") or secrets.token_urlsafe(24)
+        self.env = {"PULUMI_CONFIG_PASSPHRASE": passphrase}
         # The CLI saves config into the stack file and the connection only exists while the emulator runs:
         # it works on a copy of the project under .demo/state, leaving stacks/Pulumi.demo.yaml as committed.
         api.prepare(
