@@ -21,6 +21,7 @@ marked secret, and no error message ever quotes them.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import re
 import textwrap
@@ -294,17 +295,44 @@ def _values(read: _Reader) -> dict[str, Any]:
     }
 
 
+def _check_unknown(read: _Reader, present: Collection[str]) -> None:
+    """A key of this namespace that no declaration names is a typo that would silently change nothing
+    (`eci-aircall:sharedECI`): a problem naming the closest declared key and the command that removes it."""
+    for name in sorted(set(present) - set(TOP_KEYS)):
+        close = difflib.get_close_matches(name.lower(), [k.lower() for k in TOP_KEYS], n=1, cutoff=0.6)
+        meant = next((k for k in TOP_KEYS if close and k.lower() == close[0]), None)
+        hint = f"did you mean {NAMESPACE}:{meant}? " if meant else ""
+        read.problems.append(
+            f"{NAMESPACE}:{name} is not a setting of this program: {hint}remove it with "
+            f"`pulumi config rm {NAMESPACE}:{name}` (every setting: the configuration table in the README)"
+        )
+
+
+def _keys_set() -> set[str]:
+    """The keys of this namespace the stack sets (Pulumi hands the program the whole config, declared
+    defaults included: pulumi/runtime/config.py CONFIG)."""
+    from pulumi.runtime.config import CONFIG
+
+    prefix = f"{NAMESPACE}:"
+    return {key[len(prefix) :] for key in CONFIG.get() if key.startswith(prefix)}
+
+
 def parse(
-    raw: Mapping[str, str | None], stored_secret: Collection[str] | None = None
+    raw: Mapping[str, str | None],
+    stored_secret: Collection[str] | None = None,
+    present: Collection[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Validate raw config values (keys without namespace). Returns (values, problems); never raises.
 
     ``stored_secret``: the keys whose values are stored encrypted (set with ``--secret``); a secret key set in
     plaintext is a problem. None skips that check (values not read from a stack).
+    ``present``: every key of the namespace the stack sets; one not declared is a problem. None skips it.
 
     Secret keys' values are only checked; the returned dict records which secrets are present, never a value.
     """
     read = _Reader(raw)
+    if present is not None:
+        _check_unknown(read, present)
     _check_login(read)
     if stored_secret is not None:
         _check_secrets_encrypted(read, stored_secret)
@@ -332,7 +360,7 @@ def load(cfg: pulumi.Config | None = None) -> StackConfig:
     # read this way go no further than the checks in parse() (which keep only "present").
     raw = {key: cfg.get(key) for key in TOP_KEYS}
     stored_secret = {key for key in SECRET_KEYS if is_config_secret(cfg.full_key(key))}
-    values, problems = parse(raw, stored_secret)
+    values, problems = parse(raw, stored_secret, _keys_set())
     if problems:
         raise ConfigError(problems)
     token = cfg.require_secret(keys.AIRCALL_API_TOKEN.name)

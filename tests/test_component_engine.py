@@ -216,3 +216,18 @@ def test_health_checks_off_runs_no_probe(org: EmulatorHandle, tmp_path: Path) ->
     assert up.outputs["nextManualStep"]["authenticated"] is None
     engine("refresh", org, tmp_path, overrides={"healthChecks": "false"})
     assert "tooling.executeAnonymous" not in org.calls()["by_operation"]
+
+
+def test_a_misspelt_key_stops_preview_naming_the_key_it_meant(org: EmulatorHandle, tmp_path: Path) -> None:
+    """Issue 23: `eci-aircall:sharedECI` changed nothing, silently. Under the real CLI the program sees the
+    whole namespace, so the typo is one problem of the config check, before any Salesforce call."""
+    config, secrets = stack_config(org)
+    config[f"{NS}:sharedECI"] = "skip"
+    org.reset_calls()
+    result = run(
+        "preview", stack=STACK, cwd=REPO, state_dir=tmp_path, config=config, secrets=secrets, check=False
+    )
+    assert result.returncode != 0
+    assert f"{NS}:sharedECI is not a setting of this program: did you mean {NS}:sharedEci?" in result.text
+    assert "Traceback" not in result.text
+    assert org.calls()["total"] == 0

@@ -432,3 +432,19 @@ def test_shipped_stack_files_are_valid_once_their_secrets_are_set(stack_file: st
     values, problems = parse(raw)
     assert problems == []
     assert values["integration_user"].username.endswith(("example", "example.uat"))
+
+
+def test_a_key_no_declaration_names_is_a_problem_naming_the_closest_one() -> None:
+    """Issue 23: `eci-aircall:sharedECI` is a typo that silently changed nothing."""
+    _, problems = parse(MINIMAL, present={*MINIMAL, "sharedECI", "wholyUnrelated"})
+    assert len(problems) == 2
+    typo, unrelated = sorted(problems)
+    assert typo.startswith("eci-aircall:sharedECI is not a setting of this program: did you mean ")
+    assert "eci-aircall:sharedEci?" in typo and "`pulumi config rm eci-aircall:sharedECI`" in typo
+    assert unrelated.startswith("eci-aircall:wholyUnrelated is not a setting")
+    assert "did you mean" not in unrelated
+
+
+def test_every_declared_key_set_is_no_problem() -> None:
+    values, problems = parse(MINIMAL, present=set(cfgmod.TOP_KEYS))
+    assert problems == [] and values
