@@ -155,3 +155,19 @@ def test_import_pending_creates_drops_a_pending_create_without_importing_it(file
     assert not after.get("pending_operations")
     assert urn not in {r["urn"] for r in after["resources"]}
 
+
+def test_an_alias_carries_a_renamed_resource_over_without_replacing_it(fileprog: FileProg) -> None:
+    """`aliases` (pulumi.Alias) on a renamed dynamic resource: the engine moves it in state to the new name,
+    no create and no delete reach the provider, so a rename in this program never recreates an artifact
+    (without the alias: a create of the new name and a delete of the old)."""
+    fileprog.run("up", [A])
+    (rid,) = fileprog.records()
+    fileprog.clear_calls()
+    renamed = [{**A, "name": "a2", "record_name": "a", "alias_of": "a"}]
+    assert fileprog.run("preview", renamed, expect_no_changes=True).returncode == 0
+    fileprog.run("up", renamed, expect_no_changes=True)
+    assert not fileprog.calls("create", "delete", "update")
+    assert set(fileprog.records()) == {rid}
+    assert "a2" in fileprog.state_resources() and "a" not in fileprog.state_resources()
+    without = fileprog.run("preview", [{**A, "name": "a3", "record_name": "a"}])
+    assert sorted(without.ops().values()) == ["create", "delete"]

@@ -142,7 +142,12 @@ if group is not None:
     group.register_outputs({})
 for spec in items:
     name = spec["name"]
-    props: dict[str, Any] = {"name": name, "key": spec.get("key", "k"), "content": spec.get("content", name)}
+    record = spec.get("record_name", name)  # the record's own name; differs after a rename in the program
+    props: dict[str, Any] = {
+        "name": record,
+        "key": spec.get("key", "k"),
+        "content": spec.get("content", record),
+    }
     for flag in ("delay", "fail", "crash", "dbr", "chatty"):
         if spec.get(flag):
             props[flag] = spec[flag]
@@ -170,6 +175,10 @@ for spec in items:
         parent=group if spec.get("parent") else None,
         additional_secret_outputs=spec.get("secret_outputs"),
     )
+    if spec.get("alias_of"):
+        # Renamed in the program: the alias names the resource's old name, so the engine moves it in state.
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=spec["alias_of"])])
+        opts = pulumi.ResourceOptions.merge(opts, alias)
     if spec.get("read"):
         # Resource.get-style: read an existing record by ID instead of managing a new one.
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=spec["read"]))
