@@ -149,10 +149,11 @@ def stack_file(work: Path, stack: str) -> Path:
     return work / config_dir / f"Pulumi.{stack}.yaml"
 
 
-def _cli(
+def cli(
     args: list[str], *, work: Path, state_dir: str | Path, env: dict[str, str] | None = None,
     input_: str | None = None, check: bool = True, timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """One CLI command that runs no program (stack, config, cancel, export …) in the work copy ``work``."""
     cmd = [pulumi_binary(), *args, "--cwd", str(work), "--non-interactive"]
     proc = subprocess.run(
         cmd, env=cli_env(state_dir, env), input=input_ if input_ is not None else "", capture_output=True,
@@ -174,8 +175,9 @@ def prepare(
     """The work copy with the stack selected (created on first use) and its config exactly as given."""
     work = work_copy(cwd, state_dir)
     path = stack_file(work, stack)
-    if str(work) + stack not in _WRITTEN and not _stack_exists(state_dir, stack):
-        _cli(["stack", "init", stack], work=work, state_dir=state_dir, env=env)
+    key = f"{work}:{stack}"
+    if key not in _WRITTEN and not _stack_exists(state_dir, stack):
+        cli(["stack", "init", stack], work=work, state_dir=state_dir, env=env)
     config, secrets = dict(config or {}), dict(secrets or {})
     source = Path(cwd).resolve()
     _, config_dir = _project_settings(source)
@@ -186,7 +188,6 @@ def prepare(
         json.dumps([base, config, {k: hashlib.sha256(v.encode()).hexdigest() for k, v in secrets.items()}],
                    sort_keys=True).encode()
     ).hexdigest()  # fmt: skip
-    key = f"{work}:{stack}"
     if _WRITTEN.get(key) == digest:
         return work
     current = yaml.safe_load(path.read_text()) if path.exists() else {}
@@ -198,7 +199,7 @@ def prepare(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     for name, value in secrets.items():
-        _cli(["config", "set", "--secret", "--stack", stack, name], work=work, state_dir=state_dir, env=env,
+        cli(["config", "set", "--secret", "--stack", stack, name], work=work, state_dir=state_dir, env=env,
              input_=value)  # fmt: skip
     _WRITTEN[key] = digest
     return work
@@ -293,7 +294,7 @@ def stack_export(
 ) -> dict[str, Any]:
     """`pulumi stack export` (secrets stay encrypted)."""
     work = work_copy(cwd, state_dir)
-    proc = _cli(["stack", "export", "--stack", stack], work=work, state_dir=state_dir, env=env)
+    proc = cli(["stack", "export", "--stack", stack], work=work, state_dir=state_dir, env=env)
     return dict(json.loads(proc.stdout))
 
 
@@ -306,7 +307,7 @@ def stack_import(
     path = Path(state_dir) / f"import-{stack}.json"
     path.write_text(json.dumps(deployment))
     try:
-        _cli(
+        cli(
             ["stack", "import", "--stack", stack, "--file", str(path)],
             work=work,
             state_dir=state_dir,

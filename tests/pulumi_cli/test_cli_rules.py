@@ -148,7 +148,7 @@ def test_import_pending_creates_drops_a_pending_create_without_importing_it(file
     (pending,) = exported["deployment"]["pending_operations"]
     work = api.work_copy(fileprog.cwd, fileprog.state_dir)
     env = {"PULUMI_CONFIG_PASSPHRASE": api.TEST_PASSPHRASE}
-    api._cli(["cancel", "--yes", "--stack", "dev"], work=work, state_dir=fileprog.state_dir, env=env)
+    api.cli(["cancel", "--yes", "--stack", "dev"], work=work, state_dir=fileprog.state_dir, env=env)
     urn = pending["resource"]["urn"]
     fileprog.run("refresh", [], extra_args=["--import-pending-creates", urn, "--import-pending-creates", rid])
     after = api.stack_export(stack="dev", cwd=fileprog.cwd, state_dir=fileprog.state_dir)["deployment"]

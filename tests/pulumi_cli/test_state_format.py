@@ -67,7 +67,7 @@ def test_a_state_written_by_up_pickles_only_pinned_classes(org: EmulatorHandle, 
     deployment = api.stack_export(stack=STACK, cwd=REPO, state_dir=tmp_path)
     assert deployment["deployment"]["resources"]
     # The CLI decrypts for `stack export --show-secrets` (the pickles are stored as secrets).
-    shown = api._cli(
+    shown = api.cli(
         ["stack", "export", "--show-secrets", "--stack", STACK], work=api.work_copy(REPO, tmp_path),
         state_dir=tmp_path,
     )  # fmt: skip

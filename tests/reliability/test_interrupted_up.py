@@ -70,7 +70,7 @@ def test_a_killed_cli_leaves_pending_creates_and_the_next_up_refuses_what_it_fin
         env=second, check=False,
     )  # fmt: skip
     assert locked.returncode != 0 and "pulumi cancel" in locked.text
-    api._cli(["cancel", "--yes", "--stack", stack.stack], work=work, state_dir=stack.state_dir, env=second)
+    api.cli(["cancel", "--yes", "--stack", stack.stack], work=work, state_dir=stack.state_dir, env=second)
 
     before = dict(org.calls()["writes_by_operation"])
     refused = api.run(
