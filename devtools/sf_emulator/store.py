@@ -74,7 +74,8 @@ def id18(id15: str) -> str:
     return id15 + suffix
 
 
-ORG_ID = id18("00D8dS000000000")  # the seeded Organization row's Id (Org._seed_id("00D", 0))
+#: The Organization Id of an emulator state made before each org drew its own (kept: sessions name it).
+LEGACY_ORG_ID = id18("00D8dS000000000")
 
 
 def normalize_id(value: str) -> str | None:
@@ -522,7 +523,12 @@ class Org:
 
     def _init_meta(self) -> None:
         self._set_meta("id_counter", "1000")
-        self._set_meta("admin_token", f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}")
+        # Every real org has its own Organization Id (``00D`` + 12 characters: Object Reference,
+        # "Organization"; the 15 are unique across Salesforce), and a session id starts with its org's 15
+        # (Salesforce Help, "Session ID" / `sf org display`'s accessToken "00D...!..."). Drawn at random once
+        # and kept with the org's state, so two emulated orgs never share one.
+        self._set_meta("org_id", id18("00D" + _base62(secrets.randbelow(62**12), 12)))
+        self._set_meta("admin_token", f"{self._org_id()[:15]}!{secrets.token_urlsafe(48)}")
         password = "Emul4tor-" + secrets.token_hex(6)
         self._set_meta("admin_password", password)
         self._set_meta(f"password:{self._admin_id()}", password_hash(self._admin_id(), password))
@@ -839,7 +845,7 @@ class Org:
         return self._admin_id()
 
     def new_session(self, user_id: str, kind: str = "oauth") -> str:
-        token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
+        token = f"{self.organization_id()[:15]}!{secrets.token_urlsafe(48)}"
         with self.transaction():
             self._db.execute(
                 "INSERT INTO sessions (token, user_id, issued_at, kind) VALUES (?, ?, ?, ?)",
@@ -945,7 +951,7 @@ class Org:
 
         def put(sobject: str, n: int, **fields: Any) -> str:
             t = SCHEMA[sobject.lower()]
-            rid = self._seed_id(t.key_prefix, n)
+            rid = self._org_id() if t.name == "Organization" else self._seed_id(t.key_prefix, n)
             row = {
                 "Id": rid,
                 **fields,
@@ -1106,7 +1112,7 @@ class Org:
         self._sync_org_row()
 
     def _sync_org_row(self) -> None:
-        oid = self._seed_id("00D", 0)
+        oid = self._org_id()
         row = self._db.execute("SELECT data FROM sobjects WHERE id = ?", (oid,)).fetchone()
         if row is None or not hasattr(self, "settings"):
             return
@@ -1116,8 +1122,12 @@ class Org:
             data["OrganizationType"] = edition
             self._db.execute("UPDATE sobjects SET data = ? WHERE id = ?", (json.dumps(data), oid))
 
+    def _org_id(self) -> str:
+        return self._meta("org_id") or LEGACY_ORG_ID
+
     def organization_id(self) -> str:
-        return self._seed_id("00D", 0)
+        with self._lock:
+            return self._org_id()
 
     def close(self) -> None:
         with self._lock:

@@ -86,3 +86,17 @@ def test_settings_writes_persist(tmp_path: Path) -> None:
     again = Org(tmp_path, "https://127.0.0.1:1")
     assert again.settings["edition"] == "Developer"
     assert again.sobject_find("Organization")[0]["OrganizationType"] == "Developer Edition"
+
+
+def test_each_org_has_its_own_organization_id_kept_across_restarts_and_resets(tmp_path: Path) -> None:
+    """Real orgs each have their own Organization Id, which login answers, userinfo and sessions carry."""
+    first = Org(tmp_path / "a", "https://127.0.0.1:1")
+    second = Org(tmp_path / "b", "https://127.0.0.1:2")
+    oid = first.organization_id()
+    assert oid.startswith("00D") and normalize_id(oid) == oid and oid != second.organization_id()
+    assert first.sobject_find("Organization")[0]["Id"] == oid
+    assert first.admin_token().startswith(oid[:15] + "!")
+    first.reset()
+    assert first.organization_id() == oid and first.sobject_find("Organization")[0]["Id"] == oid
+    first.close()
+    assert Org(tmp_path / "a", "https://127.0.0.1:1").organization_id() == oid
