@@ -117,6 +117,7 @@ class StackConfig(_Frozen):
     site_default_record_owner: str | None = None  # None: the integration user
     delete_adopted: bool = _default(keys.DELETE_ADOPTED)
     health_checks: bool = _default(keys.HEALTH_CHECKS)
+    allow_production: bool = _default(keys.ALLOW_PRODUCTION)
     secret_keys_present: frozenset[str] = Field(default_factory=frozenset)
 
 

@@ -103,6 +103,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             integration_username=args.integration_user.username,
             adopt_existing_user=args.integration_user.adopt_existing,
             adopt_aircall_named_credential=args.adopt_aircall_named_credential,
+            allow_production=args.allow_production,
             opts=child(),
         )
         first = [self.preflight]

@@ -63,6 +63,8 @@ from salesforce.settings import ACCESS_TOKEN, INSTANCE_URL
 log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "__provider"
+#: Output naming the org the stack is bound to: ``{"id": Organization Id, "instance_url", "sandbox"?}``.
+ORG_OUTPUT = "org"
 #: Output holding the ``observed`` values as they were before the last measurement (see ``observed_changes``).
 OBSERVED_BEFORE = "observed_before"
 HASH_ITERATIONS = 20_000
@@ -356,6 +358,10 @@ class CreateJournal:
         return creator_id is None or same_id(identity.get("created_by_id"), creator_id)
 
 
+def _same_url(a: Any, b: Any) -> bool:
+    return bool(a) and bool(b) and str(a).rstrip("/").lower() == str(b).rstrip("/").lower()
+
+
 def same_id(a: Any, b: Any) -> bool:
     """Salesforce Ids compare on their first 15 characters (the 18-character form adds a case checksum)."""
     return bool(a) and bool(b) and str(a)[:15] == str(b)[:15]
@@ -427,6 +433,73 @@ class ArtifactProvider(dyn.ResourceProvider):
         """The Id of the user this provider connects as (the creator a create journal entry expects)."""
         return self.client.current_user_id()
 
+    # --- the org the stack is bound to ---
+    #
+    # The first operation that touches the org records its Organization Id in the outputs (``org``); every
+    # later one whose login reaches another org refuses before reading or writing anything (issue 21, M3:
+    # a machine-local `sf` alias re-pointed at production made refresh drop the state and up create there).
+    # Learnt with no call of its own (SalesforceClient.org_id): an access token names its org in its first 15
+    # characters, an OAuth login in its identity URL, `sf org display` in result.id. Where only a call would
+    # tell (an opaque token, an SFDX auth URL or JWT login not yet made), the configured URL stands in: a My
+    # Domain URL belongs to one org, so the same URL as recorded is the same org and a no-op preview stays
+    # free; another URL costs the login (or userinfo) call that says which org it is.
+    def instance_without_call(self) -> str | None:
+        """The org URL the configured login goes to, when the config says it (no call); None for targetOrg."""
+        settings = self._settings
+        if settings is None:
+            return None
+        if settings.auth_mode in ("access_token", "sfdx_auth_url"):
+            return self.client.instance_url  # from the config, no call
+        if settings.auth_mode == "jwt":
+            return settings.login_url
+        return None
+
+    def check_org(self, recorded: Mapping[str, Any]) -> None:
+        """Refuse (ORG_MISMATCH) when the login reaches another org than the one ``recorded`` outputs name.
+        Outputs without ``org`` (a state from before the binding) are not checked."""
+        org = recorded.get(ORG_OUTPUT)
+        if not isinstance(org, Mapping) or not org.get("id") or self._settings is None:
+            return
+        here = self.instance_without_call()
+        same_url = bool(here) and _same_url(here, org.get("instance_url"))
+        mode = self._settings.auth_mode
+        if mode == "access_token":
+            if self.client.org_id_without_call() is None and same_url:
+                return  # an opaque token on the recorded URL: the same org; userinfo would cost a call
+        elif mode != "sf_cli" and same_url:
+            return  # the same My Domain: the same org; finding out otherwise would cost a login
+        current = self.client.org_id()
+        if same_id(current, org["id"]):
+            return
+        sandbox = org.get("sandbox")
+        kind = "an org" if sandbox is None else "a sandbox" if sandbox else "production"
+        raise SalesforceError(
+            "ORG_MISMATCH",
+            f"this stack is bound to org {org['id']} ({kind} at {org.get('instance_url')}, recorded when the "
+            f"stack first touched it), but its login now reaches org {current} "
+            f"({self.client.instance_url}); nothing was read or written",
+            artifact=self.artifact(recorded),
+            hint="point this stack's login back at org "
+            f"{org['id']} (eci-aircall:targetOrg, or instanceUrl + accessToken, sfdxAuthUrl, or the JWT keys "
+            f"username/clientId/privateKey/loginUrl), or give org {current} a stack of its own "
+            "(`pulumi stack init <name>`)",
+            service="eci-aircall",
+        )
+
+    def org_record(self, olds: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The ``org`` output: the recorded one, else the org the login reaches now (no call of its own where
+        the login or an earlier call named it). None only for a provider never configured (unit tests)."""
+        recorded = (olds or {}).get(ORG_OUTPUT)
+        if isinstance(recorded, Mapping) and recorded.get("id"):
+            return dict(recorded)
+        if self._settings is None:
+            return None
+        record: dict[str, Any] = {"id": self.client.org_id(), "instance_url": self.client.instance_url}
+        sandbox = self.client.org_sandbox()
+        if sandbox is not None:
+            record["sandbox"] = sandbox
+        return record
+
     # --- names ---
     @classmethod
     def input_names(cls) -> list[str]:
@@ -436,7 +509,7 @@ class ArtifactProvider(dyn.ResourceProvider):
     def output_names(cls) -> list[str]:
         names = [n for n in cls.input_names() if n not in cls.secret_fields]
         names += [f"{n}_hash" for n in sorted(cls.secret_fields)]
-        names += ["adopted", "identity", *cls.computed]
+        names += ["adopted", "identity", ORG_OUTPUT, *cls.computed]
         if cls.secret_fields:
             names.append("write_only_fields")
         if cls.observed:
@@ -553,6 +626,7 @@ class ArtifactProvider(dyn.ResourceProvider):
 
     # --- diff: no Salesforce call, ever ---
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        self.check_org(unwrap(olds)[0])
         changed = self.changed_fields(olds, news) | self.observed_changes(unwrap(olds)[0], unwrap(news)[0])
         replaces = sorted(changed & self.replace_keys)
         return dyn.DiffResult(
@@ -729,6 +803,7 @@ class ArtifactProvider(dyn.ResourceProvider):
     # --- read: live values become outputs AND inputs, so refresh shows drift ---
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         olds, _ = unwrap({k: v for k, v in props.items() if k != PROVIDER_KEY})
+        self.check_org(olds)
         live = self.read_live(id_, olds)
         if live is None:
             return dyn.ReadResult("", {})
@@ -782,8 +857,9 @@ class ArtifactProvider(dyn.ResourceProvider):
 
     # --- update: always implemented ---
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
-        inputs = self._validated(news)
         old_plain, _ = unwrap(olds)
+        self.check_org(old_plain)
+        inputs = self._validated(news)
         salesforce_fields = set(self.field_map) | self.secret_fields
         live: Live | None = None
         if self.changed_fields(olds, news) & salesforce_fields:
@@ -811,6 +887,7 @@ class ArtifactProvider(dyn.ResourceProvider):
     # --- delete: adopted artifacts are left alone unless asked; already gone is fine ---
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         olds, _ = unwrap(props)
+        self.check_org(olds)
         if olds.get("adopted") and not olds.get("delete_adopted"):
             log.info("%s was adopted, not created by this stack: left in place", self.artifact(olds))
             return
@@ -853,6 +930,7 @@ class ArtifactProvider(dyn.ResourceProvider):
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
         outs["adopted"] = adopted
+        outs[ORG_OUTPUT] = self.org_record(olds)
         identity = (live.identity if live is not None else None) or (olds or {}).get("identity")
         # Without the unknown parts: a map's null entries do not survive the trip through state unchanged.
         outs["identity"] = {k: v for k, v in identity.items() if v is not None} if identity else None

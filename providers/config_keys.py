@@ -109,6 +109,16 @@ AIRCALL_KEYS = (
 )
 
 # --- Salesforce side
+ALLOW_PRODUCTION = ConfigKey(
+    "allowProduction",
+    "Let this stack configure a production org (one that is not a sandbox). A stack is bound to the org "
+    "it first touches (its Organization Id is kept in the state, and every later preview, up, refresh or "
+    "destroy whose login reaches another org is refused); when that org is production, this must be true.",
+    source="Organization.IsSandbox of the org the login reaches (Preflight reads it)",
+    example="true",
+    default=False,
+    check=boolean,
+)
 CONTACT_EMAIL = ConfigKey(
     "contactEmail",
     "Contact email of the ECI Connected App and the VoiceConnector site.",
@@ -278,6 +288,7 @@ HEALTH_CHECKS = ConfigKey(
     check=boolean,
 )
 SALESFORCE_KEYS = (
+    ALLOW_PRODUCTION,
     CONTACT_EMAIL,
     *INTEGRATION_USER_KEYS,
     SHARED_ECI,

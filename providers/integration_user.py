@@ -155,6 +155,7 @@ class IntegrationUserProvider(SObjectProvider):
         return {"IsActive": True}
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        self.check_org(unwrap(olds)[0])
         if unwrap(olds)[0].get("adopted"):
             changed = self.changed_fields(olds, news) & (PROTECTED_FIELDS | {"is_active"})
             if changed:
@@ -169,6 +170,7 @@ class IntegrationUserProvider(SObjectProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         olds = unwrap(props)[0]
+        self.check_org(olds)
         if olds.get("adopted"):
             # Destroy undoes what adoption changed (it activated an inactive user) and nothing else:
             # deactivating a person's account is never this stack's to do, whatever deleteAdopted says.

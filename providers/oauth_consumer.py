@@ -42,6 +42,7 @@ import salesforce
 from providers import guide
 from providers.base import (
     DEVELOPER_NAME,
+    ORG_OUTPUT,
     ArtifactInputs,
     ArtifactProvider,
     ArtifactResource,
@@ -92,11 +93,12 @@ class OAuthConsumerProvider(ArtifactProvider):
         else:
             app_id, consumer_id = found
             key, secret = self._credentials(inputs, app_id, consumer_id)
-        outs = self._outs(inputs, key, secret, app_id, consumer_id, adopted=found is not None)
+        outs = self._outs(inputs, key, secret, app_id, consumer_id, adopted=found is not None, olds=None)
         return dyn.CreateResult(f"{inputs['app_kind']}:{inputs['app_name']}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         olds, _ = unwrap({k: v for k, v in props.items() if k != "__provider"})
+        self.check_org(olds)
         inputs = {n: olds.get(n) for n in self.input_names()}
         key, secret = olds.get("consumer_key"), olds.get("consumer_secret")
         if olds.get("adopted") and olds.get("app_id") and olds.get("consumer_id"):
@@ -113,13 +115,15 @@ class OAuthConsumerProvider(ArtifactProvider):
             olds.get("app_id"),
             olds.get("consumer_id"),
             adopted=bool(olds.get("adopted")),
+            olds=olds,
         )
         return dyn.ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         # Only delete_adopted can change in place (the app's name and kind replace): nothing to call.
-        inputs = self._validated(news)
         old, _ = unwrap(olds)
+        self.check_org(old)
+        inputs = self._validated(news)
         outs = self._outs(
             inputs,
             old.get("consumer_key"),
@@ -127,11 +131,14 @@ class OAuthConsumerProvider(ArtifactProvider):
             old.get("app_id"),
             old.get("consumer_id"),
             adopted=bool(old.get("adopted")),
+            olds=old,
         )
         return dyn.UpdateResult(outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """Nothing to remove: the key and secret live in the OAuth app, which has its own resource."""
+        """Nothing to remove: the key and secret live in the OAuth app, which has its own resource (but a
+        destroy whose login reaches another org stops here too)."""
+        self.check_org(unwrap(props)[0])
 
     def _outs(
         self,
@@ -142,11 +149,13 @@ class OAuthConsumerProvider(ArtifactProvider):
         consumer_id: Any,
         *,
         adopted: bool,
+        olds: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         outs = {n: inputs.get(n) for n in self.input_names()}
         outs.update(
             consumer_key=key, consumer_secret=secret, app_id=app_id, consumer_id=consumer_id, adopted=adopted
         )
+        outs[ORG_OUTPUT] = self.org_record(olds)
         return self._wrap_secret_outputs(outs)
 
     # --- Connect REST ---

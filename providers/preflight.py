@@ -56,6 +56,7 @@ from pydantic import Field
 from providers import guide
 from providers.auth_provider import AuthProviderProvider
 from providers.base import (
+    ORG_OUTPUT,
     ArtifactInputs,
     ArtifactProvider,
     ArtifactResource,
@@ -69,6 +70,7 @@ from providers.config_keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
     AIRCALL_API_URL,
+    ALLOW_PRODUCTION,
     HEALTH_CHECKS,
     PERMISSION_SET_KEYS,
     SHARED_ECI,
@@ -161,6 +163,8 @@ class PreflightInputs(ArtifactInputs):
     adopt_existing_user: bool = False
     #: Config ``adoptAircallNamedCredential``: an existing ``Aircall`` named credential may be taken over.
     adopt_aircall_named_credential: bool = False
+    #: Config ``allowProduction``: the org this stack binds itself to may be a production org.
+    allow_production: bool = False
 
 
 class PreflightProvider(ArtifactProvider):
@@ -182,20 +186,21 @@ class PreflightProvider(ArtifactProvider):
     # create/update run the checks; read and delete touch nothing.
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
-        found = self.run_checks(inputs, new_user=True, new_stack=True)
+        found = self.run_checks(inputs, new_user=True, new_stack=True, binding=True)
         outs = self.outputs("", inputs, adopted=False, olds=None, live=None)
         outs.update(found)
         return dyn.CreateResult(f"preflight-{uuid.uuid4().hex[:12]}", outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        old_plain = unwrap(olds)[0]
+        self.check_org(old_plain)
         inputs = self._validated(news)
         # The integration user already in this stack's state is its own; only a different username (or an
         # opt-in withdrawn) is looked at again.
-        old_plain = unwrap(olds)[0]
         new_user = str(old_plain.get("integration_username") or "").lower() != str(
             inputs.get("integration_username") or ""
         ).lower() or (bool(old_plain.get("adopt_existing_user")) and not inputs.get("adopt_existing_user"))
-        found = self.run_checks(inputs, new_user=new_user)
+        found = self.run_checks(inputs, new_user=new_user, binding=not old_plain.get(ORG_OUTPUT))
         outs = self.outputs(id_, inputs, adopted=False, olds=olds, live=None)
         outs.update(found)
         return dyn.UpdateResult(outs)
@@ -203,20 +208,29 @@ class PreflightProvider(ArtifactProvider):
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         # Nothing in the org "is" the preflight: refresh keeps it as it is, at no cost.
         olds = {k: v for k, v in props.items() if k != "__provider"}
+        self.check_org(unwrap(olds)[0])
         return dyn.ReadResult(id_, olds, self.refreshed_inputs(olds))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        return None
+        # Nothing to delete, but a destroy whose login reaches another org stops here too.
+        self.check_org(unwrap(props)[0])
 
     def artifact(self, inputs: Mapping[str, Any]) -> str:
         return "Preflight"
 
     # --- the checks ---
     def run_checks(
-        self, inputs: Mapping[str, Any], *, new_user: bool = True, new_stack: bool = False
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        new_user: bool = True,
+        new_stack: bool = False,
+        binding: bool = False,
     ) -> dict[str, Any]:
         """All checks at once, results taken in the guide's order. ``new_stack``: this stack has created
         nothing yet (Preflight's create), so the guide's components it is to create must not exist already.
+        ``binding``: the stack is about to record the org it is bound to, which may be production only when
+        the config opts in (``allow_production``).
 
         The reads are independent, and everything else in the stack waits for Preflight, so they are issued
         concurrently (one thread each, all through the client's chokepoint): the preflight costs about the
@@ -262,6 +276,8 @@ class PreflightProvider(ArtifactProvider):
             anonymous_apex = submit(self._check_anonymous_apex)
 
             found_edition = edition.result()
+            if binding:
+                self._check_production(bool(inputs.get("allow_production")))
             for step in (eci, permission_sets, profiles, usernames):
                 step.result()
             self._check_not_taken(taken, [read.result() for read in taken_reads])
@@ -312,9 +328,13 @@ class PreflightProvider(ArtifactProvider):
         return PreflightFailed(message, artifact="Preflight", hint=hint)
 
     def _check_edition(self) -> str:
+        # The same query names the org the session is in (its Id) and whether it is a sandbox
+        # (Object Reference, "Organization": IsSandbox): what the stack binds itself to, at no extra call.
         rows = self.client.query(
-            "SELECT Id, OrganizationType FROM Organization", artifact="Preflight edition"
+            "SELECT Id, OrganizationType, IsSandbox FROM Organization", artifact="Preflight edition"
         )
+        if rows:
+            self.client.note_org(str(rows[0].get("Id") or ""), sandbox=bool(rows[0].get("IsSandbox")))
         edition = str(rows[0].get("OrganizationType") or "") if rows else ""
         short = edition.removesuffix(" Edition").strip()
         if short not in SUPPORTED_EDITIONS:
@@ -324,6 +344,19 @@ class PreflightProvider(ArtifactProvider):
                 "guide: Configure Aircall with ECI, EDITIONS — use an org of a supported edition",
             )
         return short
+
+    def _check_production(self, allowed: bool) -> None:
+        """A production org (IsSandbox false) is bound to a stack only with the config's opt-in."""
+        if allowed or self.client.org_sandbox() is not False:
+            return
+        raise self._fail(
+            f"this stack's login reaches org {self.client.org_id()} at {self.client.instance_url}, a "
+            "production org (not a sandbox); a stack binds itself to the org it first touches, and to a "
+            "production org only when its config says so",
+            "if this stack is meant for production, run "
+            f"`pulumi config set {ALLOW_PRODUCTION.full_name} true`; otherwise point its login at the "
+            "sandbox",
+        )
 
     def _check_eci_enabled(self) -> None:
         record = self.client.metadata_read(

@@ -208,6 +208,7 @@ class SalesforceClient:
         # The Organization Id the credentials reach (``org_id``): from the login itself where it says (an
         # OAuth token response's identity URL, `sf org display`), else from the userinfo call.
         self._org_id: str | None = None
+        self._org_sandbox: bool | None = None
         # Whether the org's API / its token endpoint has answered as Salesforce through this client. Until
         # then a 5xx with an HTML page is taken for a wrong host (it gets the token once, not once per
         # retry); after, for Salesforce's own edge in maintenance, which Salesforce says to retry
@@ -743,11 +744,24 @@ class SalesforceClient:
                 listed[owner].append(props)
         return listed
 
+    def org_id_without_call(self) -> str | None:
+        """The org Id when known with no call at all (learnt already, or named by an access token)."""
+        with self._lock:
+            if not self._org_id and self.settings.auth_mode == "access_token":
+                self._org_id = _org_of_session_id(self.settings.access_token or "")
+            return self._org_id
+
     def org_id(self) -> str:
         """The Id of the org (Organization Id, ``00D...``) these credentials reach. No call of its own where
         the login says it (an SFDX auth URL or JWT login: the token response's identity URL; ``targetOrg``:
         `sf org display`); with a plain access token, the userinfo call that :meth:`current_user_id` makes
         anyway (its ``organization_id``: Salesforce Help, "UserInfo Endpoint"), once per client."""
+        # A session id begins with the 15-character Id of its org, then "!" (the accessToken `sf org display`
+        # prints, 00D...!...; Salesforce Help, "Find Your Salesforce Organization ID"). An opaque token (a
+        # JWT-based access token) has no such prefix: userinfo answers then.
+        known = self.org_id_without_call()
+        if known:
+            return known
         self.sf  # noqa: B018 - logs in (where the login names the org) when not yet done
         with self._lock:
             if self._org_id:
@@ -755,6 +769,29 @@ class SalesforceClient:
         self._userinfo()
         assert self._org_id is not None
         return self._org_id
+
+    def note_org(self, org_id: str, *, sandbox: bool | None = None) -> None:
+        """What a query of the ``Organization`` row answered (its Id, ``IsSandbox``): the org this session is
+        in, learnt by a call made anyway, so a later :meth:`org_id` costs nothing. An Id that differs from the
+        one the login named is refused like a userinfo that does (ORG_MISMATCH)."""
+        if not org_id:
+            return
+        with self._lock:
+            if self._org_id and self._org_id[:15] != org_id[:15]:
+                raise SalesforceError(
+                    "ORG_MISMATCH",
+                    f"the login named org {self._org_id} but the session is in org {org_id}",
+                    artifact="Organization",
+                    service="eci-aircall",
+                )
+            self._org_id = org_id if not self._org_id or len(org_id) > len(self._org_id) else self._org_id
+            if sandbox is not None:
+                self._org_sandbox = sandbox
+
+    def org_sandbox(self) -> bool | None:
+        """Whether the org is a sandbox, when a query of its Organization row said so (no call of its own)."""
+        with self._lock:
+            return self._org_sandbox
 
     def current_user_id(self) -> str:
         """The Id of the user this client connects as (OpenID Connect ``userinfo``, whose ``user_id`` is the
@@ -808,7 +845,7 @@ class SalesforceClient:
                     artifact="userinfo",
                     service="eci-aircall",
                 )
-            self._org_id = org_id
+            self._org_id = org_id if not self._org_id or len(org_id) > len(self._org_id) else self._org_id
 
     def _metadata_save(
         self, operation: str, type_name: str, records: Sequence[Mapping[str, Any]], artifact: str
@@ -932,6 +969,12 @@ class SalesforceClient:
         """Run ``fn`` under the chokepoint's retry policy: a transient :class:`SalesforceError` it raises is
         retried with backoff, the last one raised with a hint."""
         return self._retrying(artifact, operation, fn, _CallState())
+
+
+def _org_of_session_id(token: str) -> str | None:
+    """``00Dxx0000000001!AQ...`` → ``00Dxx0000000001``; None when the token does not start so."""
+    prefix, bang, _rest = token.partition("!")
+    return prefix if bang and len(prefix) == 15 and prefix.startswith("00D") and prefix.isalnum() else None
 
 
 def _org_of_identity_url(url: str) -> str | None:

@@ -70,8 +70,10 @@ class FakeSf:
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
     def login(self, token: str) -> None:
+        # result.id is the Organization Id of the login: the emulator org's own (each org has its own).
+        org_id = self.org.sf().query("SELECT Id FROM Organization")["records"][0]["Id"]
         self.answers({"status": 0, "result": {
-            "id": "00D000000000001EAA", "apiVersion": "63.0", "accessToken": "[REDACTED - use sf org auth]",
+            "id": org_id, "apiVersion": "63.0", "accessToken": "[REDACTED - use sf org auth]",
             "instanceUrl": self.org.instance_url + "/", "username": self.org.username,
             "connectedStatus": "Connected", "alias": "uat"},
             "warnings": ["Secrets are now hidden from 'sf org display' command output."]},

@@ -405,6 +405,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Whether the connecting user may run anonymous Apex ("Author Apex"); false: Tooling executeAnonymous is
     # refused (tooling.py).
     "author_apex": True,
+    # Whether the org is a sandbox (Organization.IsSandbox: Object Reference, "Organization"). The emulated
+    # org stands for the org one tries a configuration in first: a sandbox, unless a test says production.
+    "sandbox": True,
 }
 
 ADMIN_USERNAME = "admin@eci-emulator.example"
@@ -973,7 +976,7 @@ class Org:
             Name="ECI Emulator Org",
             OrganizationType="Enterprise Edition",
             InstanceName="EMU1",
-            IsSandbox=False,
+            IsSandbox=True,
             NamespacePrefix=None,
             LanguageLocaleKey="en_US",
             TimeZoneSidKey="America/Los_Angeles",
@@ -1118,8 +1121,10 @@ class Org:
             return
         data = json.loads(row[0])
         edition = f"{self.settings.get('edition', 'Enterprise')} Edition"
-        if data.get("OrganizationType") != edition:
+        sandbox = bool(self.settings.get("sandbox", True))
+        if data.get("OrganizationType") != edition or data.get("IsSandbox") != sandbox:
             data["OrganizationType"] = edition
+            data["IsSandbox"] = sandbox
             self._db.execute("UPDATE sobjects SET data = ? WHERE id = ?", (json.dumps(data), oid))
 
     def _org_id(self) -> str:

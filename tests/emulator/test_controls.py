@@ -84,6 +84,7 @@ def test_settings_round_trip_and_unknown_keys_are_refused(org: EmulatorHandle) -
         "latency_ms": 0,
         "deploy_checks_in_progress": 0,
         "author_apex": True,
+        "sandbox": True,
     }
     assert org.settings(edition="Developer")["edition"] == "Developer"
     org_type = org.sf().query("SELECT OrganizationType FROM Organization")["records"][0]["OrganizationType"]

@@ -50,7 +50,10 @@ def test_versions_list_is_served_without_a_session(org: EmulatorHandle) -> None:
 def test_seeded_org_is_enterprise_with_my_domain_equal_to_instance_url(org: EmulatorHandle) -> None:
     sf = org.sf()
     orgrow = sf.query("SELECT Id, OrganizationType, IsSandbox FROM Organization")["records"][0]
-    assert orgrow["OrganizationType"] == "Enterprise Edition" and orgrow["IsSandbox"] is False
+    # A sandbox unless the `sandbox` setting says production (Organization.IsSandbox follows it).
+    assert orgrow["OrganizationType"] == "Enterprise Edition" and orgrow["IsSandbox"] is True
+    org.settings(sandbox=False)
+    assert sf.query("SELECT IsSandbox FROM Organization")["records"][0]["IsSandbox"] is False
     domain = sf.query("SELECT Domain FROM Domain")["records"][0]["Domain"]
     assert f"https://{domain}" == org.instance_url
 

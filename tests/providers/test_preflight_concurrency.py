@@ -56,6 +56,9 @@ class RendezvousClient:
             self.threads.add(threading.get_ident())
         self.barrier.wait()
 
+    def note_org(self, org_id: str, *, sandbox: bool | None = None) -> None:
+        """What the Organization query answered (SalesforceClient.note_org): nothing to meet for."""
+
     def warm_metadata(self) -> None:
         self.warmed.set()
 

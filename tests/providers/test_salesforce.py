@@ -362,12 +362,15 @@ def test_the_org_id_comes_with_an_oauth_login_without_a_call_of_its_own(org: Any
     assert calls.get("auth.oauth_token") == 1 and "auth.userinfo" not in calls and org.calls()["total"] == 1
 
 
-def test_with_an_access_token_one_userinfo_call_gives_the_org_and_the_user(org: Any) -> None:
+def test_an_access_token_names_its_org_without_a_call(org: Any) -> None:
+    """A session id starts with its org's 15-character Id (00D...!...): the org binding costs no call; the
+    one userinfo call, made when the user's Id is needed, then gives the 18-character form."""
     expected = _org_id(org)
     client = SalesforceClient(settings_for(org))
     org.reset_calls()
-    assert client.org_id() == expected
+    assert client.org_id() == expected[:15] and org.calls()["total"] == 0
     assert client.current_user_id().startswith("005")
+    assert client.org_id() == expected
     assert org.calls()["by_operation"]["auth.userinfo"] == 1 and org.calls()["total"] == 1
 
 

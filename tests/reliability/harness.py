@@ -182,7 +182,14 @@ class Stack:
             secrets.pop(f"{NS}:{key}", None)
         return config, secrets
 
-    def run(self, verb: str, *, expect_no_changes: bool = False, check: bool = True) -> CliResult:
+    def run(
+        self,
+        verb: str,
+        *,
+        expect_no_changes: bool = False,
+        check: bool = True,
+        extra_args: list[str] | None = None,
+    ) -> CliResult:
         config, secrets = self.settings()
         result = run(
             verb,
@@ -194,6 +201,7 @@ class Stack:
             expect_no_changes=expect_no_changes,
             env=self.env(),
             check=check,
+            extra_args=extra_args,
         )
         self.transcript += [result.stdout, result.stderr]
         return result
