@@ -235,10 +235,12 @@ class CreateJournal:
     An entry is removed when the create failed for certain or an adoption used it up, and expires after
     ``MAX_AGE_SECONDS``.
 
-    An entry is keyed by org, stack and artifact, and claims the artifact found later only when it is the
-    one this stack made: created after the entry was begun, by the user this stack connects as, and with
-    the record Id the entry names once the create returned — so an artifact an admin made by hand after a
-    lost create (or deleted and made again), or another stack's, stays adopted. Entries live under
+    An entry is keyed by org, stack and artifact, and claims the artifact found later only by proof: the
+    record Id its create returned (``made``). Never by creator and time alone (issue 21, M1): two stacks of
+    one org are often run by the same admin, and a person in Setup logs in as that admin too, so "made after
+    the entry, by the connecting user" fits another stack's artifact as well. An entry whose create was cut
+    short before Salesforce returned the Id proves nothing: the artifact found is refused as not provably
+    this stack's, naming the config opt-in (``before_adopt``). Entries live under
     ``ECI_CREATE_JOURNAL_DIR`` (default ``~/.eci-aircall/pending-creates``), owner-only (folder 0700, files
     0600), one file per (org, stack, artifact) named by a hash; they hold no secret. A journal that cannot
     be written only loses this refinement: create goes on.
@@ -286,7 +288,7 @@ class CreateJournal:
         artifact: str,
     ) -> None:
         """The create of ``entry`` made the artifact with ``identity``: name it in the entry, which stays.
-        Without a record Id to name, the entry stays as begun (claims by creation time and creator)."""
+        Without a record Id to name, the entry stays as begun: it claims nothing."""
         made = (identity or {}).get("id")
         if entry is None or entry.path is None or not made:
             return
@@ -294,7 +296,7 @@ class CreateJournal:
         try:
             self._write(entry, {"org": org, "stack": stack, "artifact": artifact, "made": entry.made})
         except OSError as exc:
-            log.warning("create journal entry not updated (%s); it still claims by creation time", exc)
+            log.warning("create journal entry not updated (%s); it claims nothing", exc)
 
     @staticmethod
     def _write(entry: JournalEntry, data: dict[str, Any]) -> None:
@@ -340,20 +342,26 @@ class CreateJournal:
         self.end(entry)
         return None
 
+    @staticmethod
+    def claims(entry: JournalEntry, identity: Mapping[str, Any] | None) -> bool:
+        """Whether the artifact with ``identity`` is the one the entry's create made: the record Id the create
+        returned, and nothing less."""
+        return bool(identity) and bool(entry.made) and same_id((identity or {}).get("id"), entry.made)
+
     @classmethod
-    def claims(cls, entry: JournalEntry, identity: Mapping[str, Any] | None, creator_id: str | None) -> bool:
-        """Whether the artifact with ``identity`` is the one the entry's create made: created (by the org's
-        clock) no earlier than the entry was begun, by ``creator_id`` (the user this stack connects as; None
-        for a type that records no creator), and, once the create returned, with the record Id the entry
-        names. Without a creation stamp nothing is claimed: adopting is the safe side."""
+    def made_by_this_call(
+        cls, entry: JournalEntry, identity: Mapping[str, Any] | None, creator_id: str | None
+    ) -> bool:
+        """Whether ``identity`` is what this very create call made when its request was sent and its answer
+        lost (a retry then meets DUPLICATE): created by ``creator_id`` (None for a type that records no
+        creator) between the moment the call began and now (the org's clock, give or take the skew). The
+        window is the call's own seconds, not an entry's day."""
         if not identity:
-            return False
-        if entry.made and not same_id(identity.get("id"), entry.made):
             return False
         created = parse_salesforce_time(identity.get("created_date"))
         if created is None or created < entry.started - cls.CLOCK_SKEW_SECONDS:
             return False
-        if created > entry.started + cls.MAX_AGE_SECONDS:
+        if created > time.time() + cls.CLOCK_SKEW_SECONDS:
             return False
         return creator_id is None or same_id(identity.get("created_by_id"), creator_id)
 
@@ -681,7 +689,7 @@ class ArtifactProvider(dyn.ResourceProvider):
             entry = journal.pending(*journal_key)
             adopted = not (entry is not None and self._claimed(entry, live))
             if adopted:
-                self.before_adopt(inputs, live)
+                self.before_adopt(inputs, live, interrupted=entry is not None)
             if self.needs_write(inputs, live, adopted=adopted):
                 self.update_live(live.id, inputs, self.adoption_record(record) if adopted else record, live)
             artifact_id = live.id
@@ -704,10 +712,10 @@ class ArtifactProvider(dyn.ResourceProvider):
                 if live is None:
                     raise
                 live.identity = self.identity(live, inputs)
-                ours = err.uncertain_write and self._claimed(entry, live)
+                ours = err.uncertain_write and self._made_by_this_call(entry, live)
                 adopted = not (ours or (earlier is not None and self._claimed(earlier, live)))
                 if adopted:
-                    self.before_adopt(inputs, live)
+                    self.before_adopt(inputs, live, interrupted=earlier is not None)
                 if self.needs_write(inputs, live, adopted=adopted):
                     converged = self.prepare(inputs, creating=False)
                     self.update_live(
@@ -720,6 +728,8 @@ class ArtifactProvider(dyn.ResourceProvider):
             else:
                 live = Live(artifact_id, {}, record)
                 live.identity = self.identity(live, inputs)
+                # The proof of ownership, written as soon as it is known (before any output look-up).
+                journal.made(entry, live.identity, *journal_key)
         outs = self.outputs(artifact_id, inputs, adopted=adopted, olds=None, live=live)
         if adopted:
             journal.end(entry)  # an interrupted create's entry that did not fit: used up
@@ -729,23 +739,31 @@ class ArtifactProvider(dyn.ResourceProvider):
         return dyn.CreateResult(artifact_id, outs)
 
     def _claimed(self, entry: JournalEntry, live: Live) -> bool:
-        """Whether a create of ours (``entry``) made ``live``: its Id, creation time and creator must fit."""
-        if not live.identity or not live.identity.get("created_date"):
-            return False
-        creator = self.connecting_user_id() if self.records_creator else None
-        if CreateJournal.claims(entry, live.identity, creator):
+        """Whether a create of ours (``entry``, from an earlier run) made ``live``: only by the record Id it
+        returned."""
+        if CreateJournal.claims(entry, live.identity):
             return True
+        identity = live.identity or {}
         log.warning(
-            "%s: a create of this stack was interrupted, but the %s found was made by someone else or "
-            "earlier (created %s by %s): adopted, not claimed",
+            "%s: a create of this stack was interrupted%s; the %s found (Id %s, created %s by %s) is not "
+            "provably the one it made: not claimed",
             self.artifact(live.values),
+            f" after making {entry.made}" if entry.made else " before Salesforce returned its record Id",
             self.kind,
-            live.identity.get("created_date"),
-            live.identity.get("created_by_id"),
+            identity.get("id"),
+            identity.get("created_date"),
+            identity.get("created_by_id"),
         )
         return False
 
-    def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
+    def _made_by_this_call(self, entry: JournalEntry, live: Live) -> bool:
+        """Whether this very call's create (its answer lost, a retry met DUPLICATE) made ``live``."""
+        if not live.identity or not live.identity.get("created_date"):
+            return False
+        creator = self.connecting_user_id() if self.records_creator else None
+        return CreateJournal.made_by_this_call(entry, live.identity, creator)
+
+    def before_adopt(self, inputs: Mapping[str, Any], live: Live, *, interrupted: bool = False) -> None:
         """Refuse to take over ``live``, which this stack did not create, before anything is written to it:
         for an artifact whose settings the stack writes (``AdoptableInputs``) unless the config opts in
         (``adopt_hint`` names how). An artifact that is only recorded (a permission set assignment) is
@@ -757,9 +775,16 @@ class ArtifactProvider(dyn.ResourceProvider):
         if identity.get("created_date"):
             facts.append(f"created {identity.get('created_date')} by {identity.get('created_by_id')}")
         made = f" ({', '.join(facts)})" if facts else ""
+        why = (
+            "; a create of it by this stack was interrupted before Salesforce returned its record Id, so it "
+            "is not provably that create's (another stack, or a person logged in as the same user, may have "
+            "made it)"
+            if interrupted
+            else ""
+        )
         raise InputError(
-            f"{self.artifact(inputs)} already exists in this org and was not created by this stack{made}; "
-            "nothing was written to it",
+            f"{self.artifact(inputs)} already exists in this org and was not created by this stack{made}"
+            f"{why}; nothing was written to it",
             artifact=self.artifact(inputs),
             hint=self.adopt_hint(inputs),
         )

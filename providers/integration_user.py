@@ -133,7 +133,7 @@ class IntegrationUserProvider(SObjectProvider):
             )
         return profile
 
-    def before_adopt(self, inputs: Mapping[str, Any], live: Live) -> None:
+    def before_adopt(self, inputs: Mapping[str, Any], live: Live, *, interrupted: bool = False) -> None:
         # Preflight refuses this before anything is written; checked again here so no path adopts a person's
         # account without the opt-in, nor ever the user this stack connects as.
         if same_id(live.id, self.connecting_user_id()):
@@ -142,7 +142,7 @@ class IntegrationUserProvider(SObjectProvider):
                 artifact=self.artifact(inputs),
                 hint=f"choose a new username: `pulumi config set --path {USERNAME_KEY} <new-username>`",
             )
-        super().before_adopt(inputs, live)
+        super().before_adopt(inputs, live, interrupted=interrupted)
 
     def needs_write(self, inputs: Mapping[str, Any], live: Live, *, adopted: bool = True) -> bool:
         if adopted:

@@ -494,10 +494,10 @@ class PreflightProvider(ArtifactProvider):
             )
 
     def _made_by_this_stack(self, artifact: str, identity: Mapping[str, Any]) -> bool:
-        """Whether a create of ``artifact`` by this stack was cut short and made what was found (its create
-        journal entry claims it)."""
+        """Whether a create of ``artifact`` by this stack was cut short after making what was found (its
+        create journal entry names that record Id)."""
         entry = CreateJournal().pending(self.org_key(), self.stack, artifact)
-        return entry is not None and CreateJournal.claims(entry, identity, self.connecting_user_id())
+        return entry is not None and CreateJournal.claims(entry, identity)
 
     def _check_site_domain(self) -> bool:
         """True when the site is still to be created (no site exists, so the domain is not proven)."""

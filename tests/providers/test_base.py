@@ -316,9 +316,34 @@ def dying_after_the_write(provider: WidgetProvider) -> None:
     provider.create_live = create_live  # type: ignore[method-assign]
 
 
-def test_an_artifact_whose_create_was_cut_short_by_a_crash_is_claimed_as_own() -> None:
+def dying_after_the_proof(provider: WidgetProvider) -> None:
+    """Killed after the create returned and its journal entry named the record Id, before the reply left."""
+    original = provider.computed_outputs
+
+    def computed_outputs(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        original(*args, **kwargs)
+        raise Killed()
+
+    provider.computed_outputs = computed_outputs  # type: ignore[method-assign]
+
+
+def test_a_create_cut_short_before_its_record_id_was_known_claims_nothing() -> None:
+    """Issue 21, M1: the entry of a create that never returned proves nothing (creator and time would fit
+    another stack's artifact made by the same admin just as well): what is found is adopted (for an
+    artifact whose settings the stack writes: refused, naming the opt-in)."""
     first = WidgetProvider()
     dying_after_the_write(first)
+    with pytest.raises(Killed):
+        created(first, name="w")
+    assert "w" in first.store  # Salesforce applied it; the engine never heard back
+    second = WidgetProvider()
+    second.store = first.store
+    assert created(second, name="w")[1]["adopted"] is True
+
+
+def test_an_artifact_whose_create_was_cut_short_by_a_crash_is_claimed_as_own() -> None:
+    first = WidgetProvider()
+    dying_after_the_proof(first)
     with pytest.raises(Killed):
         created(first, name="w")
     assert "w" in first.store  # Salesforce applied it; the engine never heard back
@@ -393,7 +418,8 @@ def test_a_create_whose_outcome_is_unknown_keeps_its_claim(create_journal: Path)
     assert len(list(create_journal.glob("*.json"))) == 1
     retry = WidgetProvider()
     retry.store = provider.store
-    assert created(retry, name="w")[1]["adopted"] is False
+    # Issue 21, M1: the lost answer never named the record Id, so the entry cannot prove what was found.
+    assert created(retry, name="w")[1]["adopted"] is True
 
 
 def test_an_unwritable_journal_does_not_stop_create(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -471,7 +497,7 @@ def test_an_artifact_older_than_the_journal_entry_is_not_claimed() -> None:
 def test_a_journal_entry_of_another_stack_claims_nothing() -> None:
     first = WidgetProvider()
     first.stack = "eci-aircall/staging"
-    dying_after_the_write(first)
+    dying_after_the_proof(first)
     with pytest.raises(Killed):
         created(first, name="w")
     other = WidgetProvider()
@@ -510,7 +536,7 @@ class CreateFirstWidgetProvider(WidgetProvider):
 def test_a_create_first_artifact_cut_short_by_a_crash_is_claimed_on_the_duplicate() -> None:
     """The earlier run's journal entry still decides the DUPLICATE the next create meets."""
     first = CreateFirstWidgetProvider()
-    dying_after_the_write(first)
+    dying_after_the_proof(first)
     with pytest.raises(Killed):
         created(first, name="w")
     second = CreateFirstWidgetProvider()

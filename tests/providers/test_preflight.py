@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import CreateJournal
+from providers.base import CreateJournal, listed_identity
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
 from tests.providers.conftest import Driver, configured
 from tests.providers.program import Stack
@@ -326,11 +326,23 @@ def test_the_check_runs_on_a_new_stack_only_and_a_cut_short_create_of_its_own_is
     driver.update(**inputs(org, permission_sets=["Voice_Connector_Permission"]))
     assert org.calls()["by_operation"].get("metadata.listMetadata", 0) <= 1  # the connected-app check only
 
-    # A new stack whose own create of the credential was cut short (the journal entry began before it).
-    org.mdapi().NamedCredential.delete("Aircall")
+
+def test_a_cut_short_create_of_its_own_is_claimed_only_by_the_record_id_it_returned(org: Any) -> None:
+    """Issue 21, M1: a new stack whose own create of the credential was cut short. Its journal entry claims
+    the credential only once it names the record Id the create returned; one begun and never answered proves
+    nothing (the same admin may have made it by hand, or for another stack), so Preflight refuses it."""
     provider = configured(PreflightProvider(), org)
     provider.stack = "eci-aircall/claims"
-    CreateJournal().begin(provider.org_key(), provider.stack, "NamedCredential Aircall")
+    journal = CreateJournal()
+    key = (provider.org_key(), provider.stack, "NamedCredential Aircall")
+    entry = journal.begin(*key)
     time.sleep(1.1)  # createdDate has second precision
     aircall_named_credential_by_hand(org)
-    Driver(provider).create(**inputs(org))
+    with pytest.raises(PreflightFailed, match="NamedCredential Aircall"):
+        Driver(provider).create(**inputs(org))
+    identity = listed_identity(provider.client, "NamedCredential", "Aircall", artifact="test")
+    journal.made(entry, identity, *key)
+    claimed = configured(PreflightProvider(), org)
+    claimed.stack = provider.stack
+    Driver(claimed).create(**inputs(org))
+

@@ -55,6 +55,7 @@ from tests.reliability.harness import (
     pending_faults,
     record,
     record_ids,
+    refused_then_half_made_removed,
 )
 from tests.support.processes import descendants
 from tests.test_component_engine import NS, USERNAME
@@ -368,6 +369,8 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     assert SITE not in stack.state_names()
     # Salesforce finishes a call whose client went away: the held create is applied after the kill.
     _wait_for_site(org)
+    # The creates in flight at the kill cannot be proven (issue 21, M1): refused once, then removed in Setup.
+    assert "CustomSite VoiceConnector" in refused_then_half_made_removed(stack, org, runs=1)
 
     # 2. The plain access token has expired: clear error saying how to get a new one, nothing written.
     before = org.calls()["writes"]
