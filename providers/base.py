@@ -842,6 +842,8 @@ class ArtifactProvider(dyn.ResourceProvider):
                 )
                 return dyn.ReadResult("", {})
         outs = dict(olds)
+        # A state from before the org binding records its org at its first refresh (no call of its own).
+        outs[ORG_OUTPUT] = self.org_record(olds)
         for name, value in live.values.items():
             if name not in self.secret_fields:
                 outs[name] = value

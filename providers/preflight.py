@@ -209,6 +209,7 @@ class PreflightProvider(ArtifactProvider):
         # Nothing in the org "is" the preflight: refresh keeps it as it is, at no cost.
         olds = {k: v for k, v in props.items() if k != "__provider"}
         self.check_org(unwrap(olds)[0])
+        olds[ORG_OUTPUT] = self.org_record(unwrap(olds)[0])  # a state from before the binding: recorded now
         return dyn.ReadResult(id_, olds, self.refreshed_inputs(olds))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -101,3 +101,27 @@ def test_every_operation_refuses_another_org_before_reading_or_writing(
     soql = "SELECT LastName, IsActive FROM User WHERE Username = 'eci-bound@org-a.example'"
     user = org_a.sf().query(soql)["records"][0]
     assert user["LastName"] == "Bound" and user["IsActive"] is True
+
+
+def test_a_state_from_before_the_binding_records_its_org_at_the_first_refresh(
+    org: Any, fresh_emulator: Any
+) -> None:
+    """Outputs without ``org`` (written before the binding) are not checked; the first refresh records the
+    org the login reaches, with no call of its own, and from then on another org is refused."""
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    driver.create(**_user_inputs())
+    driver.outs.pop(ORG_OUTPUT)
+    org.reset_calls()
+    driver.read()
+    assert driver.plain()[ORG_OUTPUT]["id"][:15] == _org_id(org)[:15]
+    assert "auth.userinfo" not in org.calls()["by_operation"]  # the access token named the org
+    driver.provider = _connected(
+        IntegrationUserProvider(),
+        fresh_emulator,
+        **{
+            "eci-aircall:instanceUrl": fresh_emulator.instance_url,
+            "eci-aircall:accessToken": fresh_emulator.access_token,
+        },
+    )
+    with pytest.raises(SalesforceError, match="ORG_MISMATCH"):
+        driver.diff(**_user_inputs())
