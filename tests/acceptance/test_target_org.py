@@ -16,17 +16,21 @@ from tests.acceptance.conftest import NODE, RUN_JS, Sf
 from tests.test_component_engine import NS, REPO, STACK
 
 
-def test_target_org_up_refresh_destroy_through_the_real_sf_cli(
-    sf: Sf, sf_org: EmulatorHandle, tmp_path: Path
-) -> None:
-    sf.login("uat")
-    # The provider runs `sf` from PATH; the installed CLI is `node run.js`, so a one-line `sf` in front.
+def _env_with_sf_on_path(sf: Sf, tmp_path: Path) -> dict[str, str]:
+    """The provider runs `sf` from PATH; the installed CLI is `node run.js`, so a one-line `sf` in front."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "sf"
     wrapper.write_text(f'#!/bin/sh\nexec "{NODE}" "{RUN_JS}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    env = {**sf.env, "PATH": f"{bin_dir}{os.pathsep}{sf.env['PATH']}{os.pathsep}{os.environ.get('PATH', '')}"}
+    path = os.pathsep.join([str(bin_dir), sf.env["PATH"], os.environ.get("PATH", "")])
+    return {**sf.env, "PATH": path}
+
+def test_target_org_up_refresh_destroy_through_the_real_sf_cli(
+    sf: Sf, sf_org: EmulatorHandle, tmp_path: Path
+) -> None:
+    sf.login("uat")
+    env = _env_with_sf_on_path(sf, tmp_path)
     config = {
         f"{NS}:targetOrg": "uat",
         f"{NS}:caBundle": sf_org.ca_cert,
@@ -62,12 +66,7 @@ def test_a_target_org_alias_re_pointed_at_another_org_is_refused_by_every_verb(
     ca_before = sf.env["NODE_EXTRA_CA_CERTS"]
     sf.env["NODE_EXTRA_CA_CERTS"] = str(both_cas)
     sf.login("bound")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "sf"
-    wrapper.write_text(f'#!/bin/sh\nexec "{NODE}" "{RUN_JS}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    env = {**sf.env, "PATH": f"{bin_dir}{os.pathsep}{sf.env['PATH']}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = _env_with_sf_on_path(sf, tmp_path)
     config = {
         f"{NS}:targetOrg": "bound",
         f"{NS}:caBundle": str(both_cas),
