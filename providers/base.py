@@ -220,6 +220,9 @@ class JournalEntry:
     started: float
     #: The record Id of the artifact the create made, once the call has returned it.
     made: str | None = None
+    #: Salesforce answered the create call with success, before its record Id was known (a Metadata create
+    #: answers a full name, not an Id: the Id takes one more call, which can fail or never come).
+    confirmed: bool = False
 
 
 class CreateJournal:
@@ -298,6 +301,19 @@ class CreateJournal:
         except OSError as exc:
             log.warning("create journal entry not updated (%s); it claims nothing", exc)
 
+    def confirm(self, entry: JournalEntry | None, org: str, stack: str, artifact: str) -> None:
+        """Salesforce has answered the create of ``entry`` with success: the artifact of that name is the one
+        this create made (another create of the name would have met DUPLICATE), even before its record Id
+        is known. Written at once, so that a failure of the Id look-up (a daily limit, a crash) leaves it
+        provably this stack's."""
+        if entry is None or entry.path is None:
+            return
+        entry.confirmed = True
+        try:
+            self._write(entry, {"org": org, "stack": stack, "artifact": artifact, "confirmed": True})
+        except OSError as exc:
+            log.warning("create journal entry not updated (%s); it claims nothing", exc)
+
     @staticmethod
     def _write(entry: JournalEntry, data: dict[str, Any]) -> None:
         assert entry.path is not None
@@ -336,7 +352,7 @@ class CreateJournal:
         if data.get("org") != org or data.get("stack") != stack or data.get("artifact") != artifact:
             return None
         made = data.get("made")
-        entry = JournalEntry(path, started, str(made) if made else None)
+        entry = JournalEntry(path, started, str(made) if made else None, data.get("confirmed") is True)
         if time.time() - started < self.MAX_AGE_SECONDS:
             return entry
         self.end(entry)
@@ -344,9 +360,14 @@ class CreateJournal:
 
     @staticmethod
     def claims(entry: JournalEntry, identity: Mapping[str, Any] | None) -> bool:
-        """Whether the artifact with ``identity`` is the one the entry's create made: the record Id the create
-        returned, and nothing less."""
-        return bool(identity) and bool(entry.made) and same_id((identity or {}).get("id"), entry.made)
+        """Whether the artifact with ``identity`` (found under the entry's name) is the one the entry's create
+        made: the record Id the create returned, or, before that Id was known, Salesforce's success answer to
+        the create itself (``confirm``). Never creator and time alone."""
+        if not identity:
+            return False
+        if entry.made:
+            return same_id(identity.get("id"), entry.made)
+        return entry.confirmed
 
     @classmethod
     def made_by_this_call(
@@ -701,6 +722,7 @@ class ArtifactProvider(dyn.ResourceProvider):
             entry = journal.begin(*journal_key)
             try:
                 artifact_id = self.create_live(inputs, record)
+                journal.confirm(entry, *journal_key)
             except SalesforceError as err:
                 if not err.uncertain_write:
                     journal.end(entry)

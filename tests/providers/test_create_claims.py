@@ -58,3 +58,18 @@ def test_an_interrupted_create_never_claims_another_stacks_artifact_of_the_same_
         before.password,
     )
     assert after.username == "team-b-api-id"
+
+
+def test_a_create_salesforce_confirmed_is_claimed_though_its_id_look_up_failed(org: Any) -> None:
+    """A Metadata create answers success for a full name, not a record Id; the Id takes one more call. When
+    that call fails (here the daily API limit), Salesforce's success answer already proves the artifact this
+    stack's (any other create of the name would have met DUPLICATE), so the next `up` claims it, unrefused."""
+    stack = _stack(org, "team-a")
+    org.fault(kind="request_limit_exceeded", operation="metadata.listMetadata", count=5)
+    with pytest.raises(Exception):  # noqa: B017 - the look-up after the create fails, whatever maps it
+        Driver(stack).create(**_aircall("https://api.aircall.io/", "api-id", "token-0003"))
+    org.clear_faults()
+    made = org.sf().query("SELECT COUNT() FROM NamedCredential WHERE DeveloperName = 'Aircall'")
+    assert made["totalSize"] == 1
+    outs = Driver(stack).create(**_aircall("https://api.aircall.io/", "api-id", "token-0003"))
+    assert outs["adopted"] is False  # ours: destroy removes it
