@@ -570,19 +570,21 @@ def test_an_http_instance_url_in_a_token_response_is_refused(
     assert "00Dxx!SessionFromLoopback" not in str(info.value)
 
 
+def _wrong_host_client(org: Any, base: str) -> SalesforceClient:
+    """A client whose instanceUrl points at a host that is not Salesforce (the loopback recorder)."""
+    settings = {
+        "eci-aircall:instanceUrl": base,
+        "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
+        "eci-aircall:caBundle": org.ca_cert,
+    }
+    return SalesforceClient(ConnectionSettings.from_config(settings))
+
+
 def test_a_host_answering_html_fails_at_once_naming_the_key(
     org: Any, loopback_https: tuple[str, type[_Recorder]]
 ) -> None:
     base, handler = loopback_https
-    client = SalesforceClient(
-        ConnectionSettings.from_config(
-            {
-                "eci-aircall:instanceUrl": base,
-                "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
-                "eci-aircall:caBundle": org.ca_cert,
-            }
-        )
-    )
+    client = _wrong_host_client(org, base)
     with pytest.raises(SalesforceError) as info:
         client.query("SELECT Id FROM Organization", artifact="Preflight")
     assert info.value.error_code == "NOT_SALESFORCE_API" and not info.value.uncertain_write
@@ -596,15 +598,7 @@ def test_a_host_answering_a_5xx_page_fails_at_once_naming_the_key(
 ) -> None:
     base, handler = loopback_https
     handler.reply = (503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>")
-    client = SalesforceClient(
-        ConnectionSettings.from_config(
-            {
-                "eci-aircall:instanceUrl": base,
-                "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
-                "eci-aircall:caBundle": org.ca_cert,
-            }
-        )
-    )
+    client = _wrong_host_client(org, base)
     with pytest.raises(SalesforceError) as info:
         if surface == "rest":
             client.query("SELECT Id FROM Organization", artifact="Preflight")
