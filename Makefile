@@ -59,7 +59,7 @@ lint: $(STAMP)
 # table (from the config keys in providers/config_keys.py and salesforce/settings.py), docs/contracts.md's
 # resource table (from the inputs models). tests/test_generated.py fails when any is stale.
 generate: $(STAMP)
-	$(PY) -m devtools.generated
+	$(PY) -m devtools.generate
 
 demo: $(STAMP)
 	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m devtools.demo

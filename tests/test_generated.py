@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from devtools import generated
+from devtools import generate
 from providers.base import ArtifactResource
 
 
 def test_generated_files_are_current() -> None:
-    assert generated.stale() == [], "run `make generate`"
+    assert generate.stale() == [], "run `make generate`"
 
 
-@pytest.mark.parametrize("resource", generated.RESOURCES, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("resource", generate.RESOURCES, ids=lambda r: r.__name__)
 def test_field_map_names_only_fields_of_the_inputs_model(resource: type[ArtifactResource]) -> None:
     provider = resource.provider_class
     fields = set(provider.inputs_model.model_fields)
@@ -23,7 +23,7 @@ def test_field_map_names_only_fields_of_the_inputs_model(resource: type[Artifact
     assert set(resource.fixed_inputs) <= fields
 
 
-@pytest.mark.parametrize("resource", generated.RESOURCES, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("resource", generate.RESOURCES, ids=lambda r: r.__name__)
 def test_props_are_the_model_fields_with_the_model_defaults(resource: type[ArtifactResource]) -> None:
     model = resource.provider_class.inputs_model
     given = object()  # stands for any Input, Outputs included: props() passes values through unvalidated

@@ -1,5 +1,5 @@
 """What is written from the one declaration of a fact, and rewritten by ``make generate``
-(``python -m devtools.generated``); tests/test_generated.py fails when any of it is stale:
+(``python -m devtools.generate``); tests/test_generated.py fails when any of it is stale:
 
 * ``Pulumi.yaml``'s ``config`` block, from the config key declarations (``components.config``);
 * the README's configuration table, from the same declarations;
