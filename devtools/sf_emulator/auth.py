@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from .rest import Reply, json_reply
-from .store import API_VERSION, ApiError, Org, password_hash
+from .replies import Reply, json_reply, xml_reply
+from .store import API_VERSION, ApiError, Org
 
 PARTNER_NS = "urn:partner.soap.sforce.com"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -36,24 +36,6 @@ GLOBAL_CLIENTS = {"PlatformCLI": ""}
 LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
 
 
-def set_password(org: Org, user_id: str, password: str) -> None:
-    org.set_meta_value(f"password:{user_id}", password_hash(user_id, password))
-
-
-def check_password(org: Org, user_id: str, password: str) -> bool:
-    stored = org.meta(f"password:{user_id}")
-    token = org.meta(f"security_token:{user_id}") or ""
-    if stored is None:
-        return False
-    # The API wants password + security token unless the caller's IP is trusted; the seeded admin has no token
-    # (login IP ranges cover loopback), users given one must append it.
-    if token and password.endswith(token):
-        password = password[: -len(token)]
-    elif token:
-        return False
-    return hmac.compare_digest(stored, password_hash(user_id, password))
-
-
 def _login_user(org: Org, username: str, password: str) -> dict[str, Any] | None:
     users = org.sobject_find("User", Username=username)
     if not users:
@@ -61,7 +43,7 @@ def _login_user(org: Org, username: str, password: str) -> dict[str, Any] | None
     user = users[0]
     if not user.get("IsActive") or user.get("UserType") == "Guest":
         return None
-    if not check_password(org, user["Id"], password):
+    if not org.check_password(user["Id"], password):
         return None
     return user
 
@@ -79,10 +61,6 @@ def partner_fault(code: str, message: str, fault_type: str = "UnexpectedErrorFau
         f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage></sf:{fault_type}></detail>"
         "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     ).encode()
-
-
-def _soap_reply(status: int, body: bytes) -> Reply:
-    return status, {"Content-Type": "text/xml;charset=UTF-8"}, body
 
 
 def partner_call(body: bytes) -> tuple[str, str | None]:
@@ -122,7 +100,7 @@ def soap_partner(org: Org, body: bytes, session_user: str | None) -> Reply:
             org, (u.text or "") if u is not None else "", (p.text or "") if p is not None else ""
         )
         if user is None:
-            return _soap_reply(
+            return xml_reply(
                 500,
                 partner_fault(
                     "INVALID_LOGIN",
@@ -145,9 +123,9 @@ def soap_partner(org: Org, body: bytes, session_user: str | None) -> Reply:
             f"<userInfo>{_user_info_xml(org, user)}<sessionSecondsValid>{seconds}</sessionSecondsValid>"
             "</userInfo></result></loginResponse></soapenv:Body></soapenv:Envelope>"
         )
-        return _soap_reply(200, xml.encode())
+        return xml_reply(200, xml.encode())
     if session_user is None:
-        return _soap_reply(
+        return xml_reply(
             500,
             partner_fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"),
         )
@@ -160,7 +138,7 @@ def soap_partner(org: Org, body: bytes, session_user: str | None) -> Reply:
             f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns="{PARTNER_NS}"><soapenv:Body>'
             "<logoutResponse/></soapenv:Body></soapenv:Envelope>"
         )
-        return _soap_reply(200, xml.encode())
+        return xml_reply(200, xml.encode())
     if op == "getUserInfo":
         user = org.sobject_get("User", session_user) or {}
         xml = (
@@ -169,8 +147,8 @@ def soap_partner(org: Org, body: bytes, session_user: str | None) -> Reply:
             f"<getUserInfoResponse><result>{_user_info_xml(org, user)}</result></getUserInfoResponse>"
             "</soapenv:Body></soapenv:Envelope>"
         )
-        return _soap_reply(200, xml.encode())
-    return _soap_reply(
+        return xml_reply(200, xml.encode())
+    return xml_reply(
         500,
         (
             '<?xml version="1.0" encoding="UTF-8"?>'
@@ -218,9 +196,7 @@ def find_client(org: Org, client_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _token_reply(
-    org: Org, user_id: str, extra: dict[str, Any] | None = None, kind: str = "oauth"
-) -> Reply:
+def _token_reply(org: Org, user_id: str, extra: dict[str, Any] | None = None, kind: str = "oauth") -> Reply:
     token = org.new_session(user_id, kind)
     issued = str(int(time.time() * 1000))
     ident = f"{LOGIN_HOSTS[0]}/id/{org.organization_id()}/{user_id}"
@@ -415,7 +391,3 @@ def userinfo(org: Org, user_id: str) -> Reply:
             },
         },
     )
-
-
-def dumps(value: Any) -> bytes:
-    return json.dumps(value).encode()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import soql
+from .replies import Reply, error_reply, json_reply
 from .store import API_VERSION, SCHEMA, ApiError, Org, SObjectType, normalize_id, sobject_type
 
 
@@ -24,20 +25,8 @@ def sobject_for_id(record_id: str) -> SObjectType | None:
     """The object an Id belongs to, by its 3-character key prefix."""
     return next((t for t in SCHEMA.values() if t.key_prefix == record_id[:3]), None)
 
-Reply = tuple[int, dict[str, str], bytes]
 
-JSON_TYPE = "application/json;charset=UTF-8"
 SUPPORTED_VERSIONS = [f"{v}.0" for v in range(31, int(float(API_VERSION)) + 1)]
-
-
-def json_reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
-    h = {"Content-Type": JSON_TYPE}
-    h.update(headers or {})
-    return status, h, b"" if body is None else json.dumps(body).encode()
-
-
-def error_reply(err: ApiError) -> Reply:
-    return json_reply(err.status, err.as_json())
 
 
 def entity_type_error(verb: str, t: SObjectType) -> ApiError:
@@ -411,8 +400,6 @@ class Rest:
         """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it.
 
         REST API Developer Guide, "Set Password"."""
-        from .auth import set_password
-
         user = self._get(self._type("User"), user_id)
         if method == "GET":
             return json_reply(200, {"isExpired": False})
@@ -422,7 +409,7 @@ class Rest:
                 raise ApiError(
                     400, "INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long."
                 )
-            set_password(self.org, user["Id"], new)
+            self.org.set_password(user["Id"], new)
             return 204, {}, b""
         raise method_not_allowed(method, "GET,POST")
 

@@ -7,8 +7,6 @@ One threaded HTTP/1.1 server (keep-alive, so a client's round-trip is one reques
 from __future__ import annotations
 
 import contextlib
-import fnmatch
-import importlib
 import json
 import socket
 import ssl
@@ -16,28 +14,16 @@ import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import auth, rest
-from .rest import Reply, json_reply
+from . import routes
+from .context import Context, Counters, Request
+from .replies import Reply, json_reply, not_found_reply
 from .store import ApiError, Org
-
-FAULT_KINDS = (
-    "latency",
-    "http_503",
-    "unable_to_lock_row",
-    "request_limit_exceeded",
-    "invalid_session_id",
-    "reset_before",
-    "reply_lost",
-)
-
 
 # ---- certificates ------------------------------------------------------------------------------------------
 
@@ -65,150 +51,7 @@ def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
     return ca_pem, chain, key
 
 
-# ---- counters and faults ---------------------------------------------------------------------------------
-
-
-class Counters:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.total = 0
-            self.by_operation: dict[str, int] = {}
-            self.writes = 0
-            self.writes_by_operation: dict[str, int] = {}
-
-    @staticmethod
-    def is_api(operation: str) -> bool:
-        # The fake Aircall API and the test controls are not Salesforce API calls.
-        return not operation.startswith(("aircall.", "controls."))
-
-    def count(self, operation: str) -> int:
-        """Record one call; returns the Salesforce API call total afterwards."""
-        with self._lock:
-            self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
-            if self.is_api(operation):
-                self.total += 1
-            return self.total
-
-    def write(self, operation: str) -> None:
-        with self._lock:
-            self.writes += 1
-            self.writes_by_operation[operation] = self.writes_by_operation.get(operation, 0) + 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total": self.total,
-                "by_operation": dict(self.by_operation),
-                "writes": self.writes,
-                "writes_by_operation": dict(self.writes_by_operation),
-            }
-
-
-@dataclass
-class Fault:
-    kind: str
-    operation: str = "*"
-    name: str | None = None
-    count: int = 1
-    latency_ms: int = 0
-    id: int = 0
-    fired: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "operation": self.operation,
-            "name": self.name,
-            "count": self.count,
-            "latency_ms": self.latency_ms,
-            "fired": self.fired,
-        }
-
-
-class Faults:
-    """Injected faults: each applies to the next `count` calls matching its operation pattern and name."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Fault] = []
-        self._next = 1
-
-    def add(self, spec: dict[str, Any]) -> Fault:
-        kind = str(spec.get("kind", ""))
-        if kind not in FAULT_KINDS:
-            raise ApiError(400, "INVALID_FAULT", f"kind must be one of {', '.join(FAULT_KINDS)}")
-        unknown = set(spec) - {"kind", "operation", "name", "count", "latency_ms"}
-        if unknown:
-            raise ApiError(400, "INVALID_FAULT", f"unknown fault field(s): {', '.join(sorted(unknown))}")
-        count = int(spec.get("count", 1))
-        if count < 1:
-            raise ApiError(400, "INVALID_FAULT", "count must be >= 1")
-        with self._lock:
-            f = Fault(
-                kind=kind,
-                operation=str(spec.get("operation") or "*"),
-                name=spec.get("name"),
-                count=count,
-                latency_ms=int(spec.get("latency_ms", 0)),
-                id=self._next,
-            )
-            self._next += 1
-            self._items.append(f)
-            return f
-
-    def take(self, operation: str, names: list[str]) -> list[Fault]:
-        """The faults that fire for this call (consuming one of each one's count)."""
-        lowered = {n.lower() for n in names}
-        fired: list[Fault] = []
-        with self._lock:
-            for f in list(self._items):
-                if not fnmatch.fnmatchcase(operation, f.operation):
-                    continue
-                if f.name is not None and f.name.lower() not in lowered:
-                    continue
-                f.count -= 1
-                f.fired += 1
-                fired.append(f)
-                if f.count <= 0:
-                    self._items.remove(f)
-        return fired
-
-    def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [f.as_dict() for f in self._items]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """The metadata engineer's modules, imported on first use so the server runs before they exist."""
-    try:
-        return importlib.import_module(f"devtools.sf_emulator.{name}")
-    except ModuleNotFoundError as e:
-        if e.name == f"devtools.sf_emulator.{name}":
-            return None
-        raise
-
-
 # ---- the server ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Call:
-    """What the router knows about one request before it runs."""
-
-    operation: str
-    surface: str  # rest, connect, tooling, metadata, partner, oauth, userinfo, identity, aircall, controls
-    names: list[str] = field(default_factory=list)
-    session: str | None = None  # the token presented (None: no session needed)
-    needs_session: bool = True
 
 
 class Emulator:
@@ -232,12 +75,7 @@ class Emulator:
         if settings:
             self.org.apply_settings(settings)
         self.latency_ms = latency_ms
-        self.counters = Counters()
-        self.faults = Faults()
-        self.cursors = rest.Cursors()
-        self.rest = rest.Rest(self.org, self.cursors)
-        self.aircall_window: list[float] = []
-        self.aircall_lock = threading.Lock()
+        self.ctx = Context(self.org)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -258,146 +96,6 @@ class Emulator:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.org.close()
-
-    def reset(self) -> None:
-        self.org.reset()
-        self.counters.reset()
-        self.faults.clear()
-        self.cursors.clear()
-        with self.aircall_lock:
-            self.aircall_window.clear()
-
-    # ---- routing ---------------------------------------------------------------------------------------
-    def classify(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
-    ) -> Call | None:
-        bearer = _bearer(headers)
-        if path.startswith("/__emulator/"):
-            return Call("controls." + path[len("/__emulator/") :].split("/")[0], "controls", session=bearer)
-        if path.startswith("/aircall/"):
-            return Call("aircall." + path.rstrip("/").rsplit("/", 1)[-1], "aircall", needs_session=False)
-        if path.startswith("/services/Soap/m/"):
-            mod = optional_module("metadata_api")
-            if mod is None:
-                return Call("metadata.unavailable", "metadata", needs_session=False)
-            try:
-                mc = mod.peek(body)
-            except Exception:
-                return Call("metadata.invalid", "metadata", needs_session=False)
-            return Call(
-                f"metadata.{mc.operation}", "metadata", list(mc.names or []), session=mc.session_id or ""
-            )
-        if path.startswith("/services/Soap/u/"):
-            op, sid = auth.partner_call(body)
-            if op == "login":
-                return Call("auth.soap_login", "partner", needs_session=False)
-            return Call(f"partner.{op}", "partner", session=sid or "")
-        if path.rstrip("/") == "/services/oauth2/token":
-            return Call("auth.oauth_token", "oauth", needs_session=False)
-        if path.rstrip("/") == "/services/oauth2/userinfo":
-            return Call("auth.userinfo", "userinfo", session=bearer or "")
-        if path.rstrip("/") == "/services/oauth2/revoke":
-            return Call("auth.revoke", "oauth", needs_session=False)
-        if path.startswith("/id/"):
-            return Call("auth.identity", "identity", session=bearer or query.get("oauth_token") or "")
-        if path.startswith("/services/data"):
-            from . import tooling
-
-            if tooling.route(method, path):
-                return Call(tooling.OPERATION, "tooling", session=bearer or "")
-            r = rest.route(method, path, query)
-            if r is None:
-                return None
-            surface = "connect" if r.operation.startswith("connect.") else "rest"
-            return Call(r.operation, surface, r.names, session=bearer or "", needs_session=r.needs_session)
-        return None
-
-    def error(self, call: Call, status: int, code: str, message: str) -> Reply:
-        """An error in the form the call's API uses."""
-        if call.surface == "metadata":
-            mod = optional_module("metadata_api")
-            if mod is not None:
-                return (
-                    status,
-                    {"Content-Type": "text/xml;charset=UTF-8"},
-                    mod.soap_fault(f"sf:{code}", message),
-                )
-            return status, {"Content-Type": "text/xml;charset=UTF-8"}, auth.partner_fault(code, message)
-        if call.surface == "partner":
-            return status, {"Content-Type": "text/xml;charset=UTF-8"}, auth.partner_fault(code, message)
-        if call.surface == "oauth":
-            return json_reply(status, {"error": code.lower(), "error_description": message})
-        headers = {"WWW-Authenticate": "Token"} if code == "INVALID_SESSION_ID" else {}
-        return json_reply(status, [{"message": message, "errorCode": code}], headers)
-
-    def run(
-        self,
-        call: Call,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: bytes,
-        user_id: str | None,
-    ) -> Reply:
-        org = self.org
-        if call.surface == "rest":
-            limit = int(org.settings.get("daily_api_limit", 100000))
-            usage = (self.counters.total, limit)
-            return self.rest.handle(method, path, query, headers, body, usage, user_id)
-        if call.surface == "connect":
-            mod = optional_module("connect")
-            if mod is None:
-                return json_reply(
-                    404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-                )
-            status, payload = mod.handle(org, method, path, query)
-            return json_reply(status, payload)
-        if call.surface == "metadata":
-            mod = optional_module("metadata_api")
-            if mod is None:
-                return self.error(
-                    call, 500, "UNKNOWN_EXCEPTION", "Metadata API not available in this emulator"
-                )
-            if call.operation == "metadata.invalid":
-                return (
-                    500,
-                    {"Content-Type": "text/xml;charset=UTF-8"},
-                    mod.soap_fault("soapenv:Client", "Unable to parse the request"),
-                )
-            status, envelope = mod.handle(org, body)
-            return status, {"Content-Type": "text/xml;charset=UTF-8"}, envelope
-        if call.surface == "partner":
-            return auth.soap_partner(org, body, user_id)
-        if call.operation == "auth.revoke":
-            return auth.revoke(org, body, query)
-        if call.surface == "oauth":
-            return auth.oauth_token(org, body, query)
-        if call.surface == "identity":
-            assert user_id is not None
-            return auth.identity(org, user_id, path)
-        if call.surface == "userinfo":
-            assert user_id is not None
-            return auth.userinfo(org, user_id)
-        if call.surface == "tooling":
-            from . import tooling
-
-            return tooling.handle(self, method, query, user_id)
-        if call.surface == "aircall":
-            from . import aircall
-
-            return aircall.handle(self, method, path, headers)
-        from . import controls
-
-        return controls.handle(self, method, path, query, body)
-
-
-def _bearer(headers: dict[str, str]) -> str | None:
-    value = headers.get("authorization", "")
-    for scheme in ("Bearer ", "OAuth "):
-        if value.startswith(scheme):
-            return value[len(scheme) :].strip()
-    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -431,10 +129,6 @@ class _Server(ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
             return
         super().handle_error(request, client_address)
-
-
-class _Aborted(Exception):
-    pass
 
 
 class _BadRequest(Exception):
@@ -531,9 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         emu = self.server.emulator
+        ctx = emu.ctx
         url = urlsplit(self.path)
-        path = unquote(url.path)
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             body = self._read_body(headers)
@@ -541,53 +234,47 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(json_reply(400, [{"errorCode": "BAD_REQUEST", "message": str(e)}]))
             return
-        call = emu.classify(method, path, query, headers, body)
-        if call is None:
-            self._send(
-                json_reply(
-                    404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-                )
-            )
+        request = Request(
+            method, unquote(url.path), dict(parse_qsl(url.query, keep_blank_values=True)), headers, body
+        )
+        routed = routes.route(request)
+        if routed is None:
+            self._send(not_found_reply())
             return
-        if call.surface == "controls":
-            emu.counters.count(call.operation)
-            if call.session != emu.org.admin_token():
+        surface, call = routed
+        if surface.control:
+            ctx.counters.count(call.operation)
+            if call.session != ctx.org.admin_token():
                 self._send(json_reply(401, {"error": "controls need the emulator's access token as bearer"}))
                 return
-            self._send(emu.run(call, method, path, query, headers, body, None))
+            self._send(surface.run(ctx, request, call, None))
             return
 
-        fired = emu.faults.take(call.operation, call.names)
+        fired = ctx.faults.take(call.operation, call.names)
         kinds = {f.kind for f in fired}
         if "reset_before" in kinds:
             self._abort()
             return
-        total = emu.counters.count(call.operation)
-        delay = emu.latency_ms + int(emu.org.settings.get("latency_ms", 0) or 0)
+        total = ctx.counters.count(call.operation)
+        delay = emu.latency_ms + int(ctx.org.settings.get("latency_ms", 0) or 0)
         delay += sum(f.latency_ms for f in fired if f.kind == "latency")
         if delay:
             time.sleep(delay / 1000)
 
         user_id: str | None = None
         if call.needs_session:
-            user_id = emu.org.session_user(call.session or "") if call.session else None
+            user_id = ctx.org.session_user(call.session or "") if call.session else None
             if user_id is None or "invalid_session_id" in kinds:
-                self._send(self._invalid_session(emu, call))
+                self._send(self._invalid_session(surface))
                 return
         if (
             Counters.is_api(call.operation)
-            and total > int(emu.org.settings.get("daily_api_limit", 100000))
+            and total > ctx.daily_api_limit()
             or "request_limit_exceeded" in kinds
         ):
             # REST API Developer Guide, "Status Codes and Error Responses": 403 REQUEST_LIMIT_EXCEEDED.
-            self._send(
-                emu.error(
-                    call,
-                    403 if call.surface not in ("metadata", "partner") else 500,
-                    "REQUEST_LIMIT_EXCEEDED",
-                    "TotalRequests Limit exceeded.",
-                )
-            )
+            status = 500 if surface.soap else 403
+            self._send(surface.error(status, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
             return
         if "http_503" in kinds:
             self._send(
@@ -599,61 +286,55 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if "unable_to_lock_row" in kinds:
-            self._send(
-                emu.error(
-                    call,
-                    400 if call.surface not in ("metadata", "partner") else 500,
-                    "UNABLE_TO_LOCK_ROW",
-                    "unable to obtain exclusive access to this record",
-                )
-            )
+            status = 500 if surface.soap else 400
+            message = "unable to obtain exclusive access to this record"
+            self._send(surface.error(status, "UNABLE_TO_LOCK_ROW", message))
             return
 
-        emu.org.begin_request()
-        emu.org.set_request_user(user_id)
+        ctx.org.begin_request()
+        ctx.org.set_request_user(user_id)
         try:
-            reply = emu.run(call, method, path, query, headers, body, user_id)
+            reply = surface.run(ctx, request, call, user_id)
         except ApiError as e:
-            reply = emu.error(call, e.status, e.error_code, e.message)
+            reply = surface.error(e.status, e.error_code, e.message)
         except Exception:
             # An emulator bug: answer as Salesforce answers its own (500 UNKNOWN_EXCEPTION) and keep the
             # traceback on stderr for whoever debugs it.
             import traceback
 
             traceback.print_exc()
-            reply = emu.error(call, 500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+            reply = surface.error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
         finally:
-            emu.org.set_request_user(None)
-        if emu.org.request_writes():
-            emu.counters.write(call.operation)
+            ctx.org.set_request_user(None)
+        if ctx.org.request_writes():
+            ctx.counters.write(call.operation)
         if "reply_lost" in kinds:
             # The change is committed; the client never hears about it.
             self._abort()
             return
-        if call.surface in ("rest", "connect", "tooling"):
+        if surface.limit_info:
             # REST API Developer Guide, "Limit Info Header": every REST reply carries
             # "Sforce-Limit-Info: api-usage=<used>/<daily limit>".
-            limit = int(emu.org.settings.get("daily_api_limit", 100000))
             status, reply_headers, reply_body = reply
-            reply = status, {**reply_headers, "Sforce-Limit-Info": f"api-usage={total}/{limit}"}, reply_body
+            limit_info = f"api-usage={total}/{ctx.daily_api_limit()}"
+            reply = status, {**reply_headers, "Sforce-Limit-Info": limit_info}, reply_body
         self._send(reply, head_only=method == "HEAD")
 
     @staticmethod
-    def _invalid_session(emu: Emulator, call: Call) -> Reply:
-        if call.surface in ("metadata", "partner"):
-            return emu.error(
-                call, 500, "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"
+    def _invalid_session(surface: routes.Surface) -> Reply:
+        if surface.soap:
+            return surface.error(
+                500, "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"
             )
         # REST: 401 [{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]
-        return emu.error(call, 401, "INVALID_SESSION_ID", "Session expired or invalid")
+        return surface.error(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
 
 def warm_up() -> None:
     """Import the heavy Metadata modules in the background, so the first Metadata call is fast too."""
-    mod = optional_module("metadata_api")
-    fn = getattr(mod, "warm_up", None) if mod is not None else None
-    if callable(fn):
-        fn()
+    from . import metadata_api
+
+    metadata_api.warm_up()
 
 
 def serve(

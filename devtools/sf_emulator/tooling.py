@@ -54,14 +54,14 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from . import aircall
 from . import metadata_types as mt
-from .rest import Reply, json_reply
-
-if TYPE_CHECKING:
-    from .server import Emulator
+from .context import Context, Request
+from .replies import Reply, json_reply
+from .store import ApiError, Org
 
 OPERATION = "tooling.executeAnonymous"
 NC_REVOKED = "Revoked"
@@ -78,7 +78,7 @@ _PROBE = re.compile(
 )
 
 
-def route(method: str, path: str) -> str | None:
+def route(path: str) -> str | None:
     """The counter/fault operation of a Tooling request we answer, else None."""
     return OPERATION if _PATH.match(path) else None
 
@@ -108,7 +108,8 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def handle(emu: Emulator, method: str, query: dict[str, str], user_id: str | None) -> Reply:
+def handle(ctx: Context, request: Request) -> Reply:
+    method = request.method
     if method != "GET":
         return json_reply(
             405,
@@ -119,7 +120,7 @@ def handle(emu: Emulator, method: str, query: dict[str, str], user_id: str | Non
                 }
             ],
         )
-    if not emu.org.settings.get("author_apex", True):
+    if not ctx.org.settings.get("author_apex", True):
         return json_reply(
             403,
             [
@@ -130,7 +131,7 @@ def handle(emu: Emulator, method: str, query: dict[str, str], user_id: str | Non
                 }
             ],
         )
-    apex = query.get("anonymousBody", "")
+    apex = request.query.get("anonymousBody", "")
     match = _PROBE.match(apex)
     if match is None:
         return json_reply(
@@ -147,7 +148,7 @@ def handle(emu: Emulator, method: str, query: dict[str, str], user_id: str | Non
         )
     send_line = _line_of(apex, match.start("send"))
     assert_line = _line_of(apex, match.start("assert"))
-    outcome = _callout(emu, match.group("name"), match.group("path"))
+    outcome = _callout(ctx, match.group("name"), match.group("path"))
     if isinstance(outcome, str):
         return json_reply(
             200,
@@ -172,9 +173,9 @@ def handle(emu: Emulator, method: str, query: dict[str, str], user_id: str | Non
     )
 
 
-def _callout(emu: Emulator, name: str, path: str) -> tuple[int, str] | str:
+def _callout(ctx: Context, name: str, path: str) -> tuple[int, str] | str:
     """The callout's (status, body), or the CalloutException's message."""
-    record = emu.org.metadata_get("NamedCredential", name)
+    record = ctx.org.metadata_get("NamedCredential", name)
     if record is None:
         return (
             "The callout couldn't access the endpoint. You might not have the required permissions, or the "
@@ -197,37 +198,31 @@ def _callout(emu: Emulator, name: str, path: str) -> tuple[int, str] | str:
         if status != mt.NC_AUTHENTICATED:
             return "Unable to fetch the OAuth token"
         as_user = str(record.get("_authenticatedAs") or "")
-    own = urlsplit(emu.instance_url)
+    own = urlsplit(ctx.instance_url)
     target = urlsplit(url)
     if (target.scheme, target.netloc) != (own.scheme, own.netloc):
         return 'Unable to tunnel through proxy. Proxy returns "HTTP/1.1 503 Service Unavailable"'
     if target.path.startswith("/aircall/"):
-        from . import aircall
-
-        status, _headers, body = aircall.handle(emu, "GET", target.path, headers)
+        status, _headers, body = aircall.handle(ctx, Request("GET", target.path, {}, headers, b""))
         return status, body.decode()
     if target.path.startswith("/services/data/"):
-        return _org_rest(emu, target.path, as_user)
+        return _org_rest(ctx, target.path, as_user)
     return 404, '[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]'
 
 
-def _org_rest(emu: Emulator, path: str, username: str | None) -> tuple[int, str]:
+def _org_rest(ctx: Context, path: str, username: str | None) -> tuple[int, str]:
     """A callout to this org's REST API with the named credential's token: valid while the user it was
     authorized as is active (deactivating a user ends its sessions)."""
-    users = emu.org.sobject_find("User", Username=username) if username else []
+    users = ctx.org.sobject_find("User", Username=username) if username else []
     if not users or not users[0].get("IsActive", True):
         return 401, '[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
-    limit = int(emu.org.settings.get("daily_api_limit", 100000))
-    status, _headers, body = emu.rest.handle("GET", path, {}, {}, b"", (emu.counters.total, limit))
+    status, _headers, body = ctx.rest.handle("GET", path, {}, {}, b"", ctx.api_usage())
     return status, body.decode()
 
 
-def revoke_named_credential(emu: Emulator, full_name: str) -> None:
+def revoke_named_credential(org: Org, full_name: str) -> None:
     """Revoke an OAuth named credential's token, as an admin revoking the integration user's OAuth
     connection, or a sandbox refresh, does: callouts then cannot get a token until it is authorized again."""
-    from .store import ApiError
-
-    org = emu.org
     with org.transaction():
         record = org.metadata_get("NamedCredential", full_name)
         if record is None:
