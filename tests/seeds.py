@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def aircall_named_credential_by_hand(org: EmulatorHandle) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from devtools.pulumi_cli.api import run, stack_export
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 REPO = Path(__file__).resolve().parent.parent
 # The demo stack: its file holds the structured values (integrationUser), which `-c` cannot set by path;

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.support.lifecycle import CliRunner, Lifecycle
 from tests.test_component_engine import NS, REPO, STACK, USERNAME, engine, stack_config
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.pulumi_cli.api import run
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK
 
 

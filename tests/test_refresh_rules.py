@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.test_component_engine import engine
 
 

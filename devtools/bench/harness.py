@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 from . import analysis
 

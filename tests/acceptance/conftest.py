@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 SF_CLI = ROOT / ".tools" / "sf-cli" / "node_modules"

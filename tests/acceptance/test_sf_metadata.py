@@ -22,7 +22,7 @@ import pytest
 from lxml import etree
 
 from devtools.pulumi_cli.api import stack_export
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.base import MetadataProvider
 from providers.connected_app import ConnectedAppProvider

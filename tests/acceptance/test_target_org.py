@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.pulumi_cli.api import run, stack_export
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.acceptance.conftest import NODE, RUN_JS, Sf
 from tests.test_component_engine import NS, REPO, STACK
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 __all__ = ["EmulatorHandle", "emulator", "fresh_emulator", "org"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def test_ping_with_the_printed_credentials_answers_pong(org: EmulatorHandle) -> None:

@@ -12,7 +12,7 @@ import zeep.exceptions
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.keys import rsa_key_and_certificate
 
 CONSUMER_KEY = "3MVG9emulatorTestConsumerKey0000000000000000000000000000000000000000"

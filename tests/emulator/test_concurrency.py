@@ -7,7 +7,7 @@ from typing import Any
 
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def _body(profile: str, username: str) -> dict[str, Any]:

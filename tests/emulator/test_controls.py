@@ -14,7 +14,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 STANDARD_USER = {
     "LastName": "Fault",

@@ -7,7 +7,7 @@ import socket
 import ssl
 from typing import Any
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 PARTNER_LOGIN = (
     '<?xml version="1.0" encoding="UTF-8"?>'

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import zeep.exceptions
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def _mdapi(handle: EmulatorHandle, session_id: str | None = None) -> Any:

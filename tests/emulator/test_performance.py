@@ -7,7 +7,7 @@ import ssl
 import statistics
 import time
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def test_rest_query_round_trip_median_is_a_few_milliseconds(org: EmulatorHandle) -> None:

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 USER = {
     "Username": "durable@eci-test.example",

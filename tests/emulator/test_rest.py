@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 
 def _user(profile_id: str, username: str = "int.user@eci-test.example", **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 
 V = "/services/data/v63.0"
 LOGIN = (

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from providers.health import probe_apex
 
 SUCCESS = {

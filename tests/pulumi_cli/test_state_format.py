@@ -20,7 +20,7 @@ import pytest
 from pulumi.dynamic import ResourceProvider
 
 from devtools.pulumi_cli import api
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.test_component_engine import REPO, STACK, engine
 
 # module:qualname of every provider class a state written by this project's main may pickle.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.pulumi_cli.api import CliResult, run, stack_export
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.test_component_engine import NS, REPO, STACK
 
 # Retries back off in milliseconds here (production: 1 s base, providers/salesforce.py retry_base_seconds).

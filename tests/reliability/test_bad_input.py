@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.reliability.harness import NS, Stack, error_text
 from tests.seeds import aircall_named_credential_by_hand
 from tests.test_component_engine import USERNAME

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from devtools.pulumi_cli.api import finish, start
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.reliability.harness import (
     ADMIN_DRIFT,
     AIRCALL_NC,

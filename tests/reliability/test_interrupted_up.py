@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from devtools.pulumi_cli import api
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.reliability.harness import Stack, Target, inject, pending_faults
 from tests.reliability.test_fault_matrix import _wait_for_site
 from tests.support.processes import descendants

@@ -20,7 +20,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 import salesforce
 from devtools.pulumi_cli.api import REPO_ROOT, TEST_PASSPHRASE
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.named_credential import NamedCredentialProvider
 from tests.keys import rsa_key_and_certificate

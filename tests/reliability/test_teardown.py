@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from tests.providers.program import Stack as ProgramStack
 from tests.reliability.harness import (
     AIRCALL_NC,
