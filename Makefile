@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: lock audit venv sf-cli pulumi test demo lint bench fleet generate clean
+.PHONY: lock audit venv sf-cli pulumi test demo lint bench fleet status generate clean
 
 # The runtime (requirements.in: what the Pulumi program and its providers need) plus the development tools
 # (requirements-dev.in: tests, emulator, engine, lint), in the .venv Pulumi.yaml points the runtime at. They
@@ -72,6 +72,11 @@ bench: $(STAMP) $(SF_STAMP)
 #   make fleet VERB=up STACKS=dev,uat,prod FLEET_ARGS="--secret-env eci-aircall:accessToken=SF_TOKEN_{STACK}"
 fleet: $(STAMP)
 	$(PY) tools/fleet.py $(or $(VERB),preview) --stacks $(or $(STACKS),all) $(FLEET_ARGS)
+
+# Each org stack's status, read live and written nowhere (tools/status.py): the guide's tasks, health, drift;
+# non-zero exit when anything is not done. E.g. make status STACKS=uat,prod STATUS_ARGS="--json status.json"
+status: $(STAMP)
+	$(PY) tools/status.py --stacks $(or $(STACKS),all) $(STATUS_ARGS)
 
 # .venv/README.md stays (committed; see there).
 clean:

@@ -51,6 +51,34 @@ TYPE_TOKEN = "eci-aircall:index:EciAircallIntegration"
 _APP_KIND = {"connectedApp": "ConnectedApp", "externalClientApp": "ExternalClientApp"}
 
 
+#: Each child, by its name after the component's (``{name}-integration-user``), and the guide task it does:
+#: the status report's rows (tools/status.py). Preflight checks the prerequisites of every task.
+GUIDE_TASK_OF_CHILD: dict[str, str] = {
+    "integration-user": guide.TASK_INTEGRATION_USER,
+    "user-eci-access": guide.TASK_INTEGRATION_USER,
+    "user-ci-integration-user": guide.TASK_INTEGRATION_USER,
+    "aircall-named-credential": guide.TASK_AIRCALL_NAMED_CREDENTIAL,
+    "oauth-consumer": guide.TASK_CONNECTED_APP,
+    "oauth-app": guide.TASK_CONNECTED_APP,
+    "auth-provider": guide.TASK_AUTH_PROVIDER,
+    "site": guide.TASK_SITE,
+    "eci-named-credential": guide.TASK_ECI_NAMED_CREDENTIAL,
+    "site-guest-user": guide.TASK_GUEST_USER_PERMISSION_SETS,
+    "guest-voice-connector": guide.TASK_GUEST_USER_PERMISSION_SETS,
+    "guest-ci-integration-user": guide.TASK_GUEST_USER_PERMISSION_SETS,
+}
+PREFLIGHT_CHILD = "preflight"
+#: The tasks another voice connector did when ``sharedEci`` is ``skip`` (guide, "Set Up the Connected App":
+#: "If you've configured another voice connector, skip the remaining configuration tasks").
+SHARED_TASKS = (
+    guide.TASK_CONNECTED_APP,
+    guide.TASK_AUTH_PROVIDER,
+    guide.TASK_SITE,
+    guide.TASK_ECI_NAMED_CREDENTIAL,
+    guide.TASK_GUEST_USER_PERMISSION_SETS,
+)
+
+
 #: Everything the component needs: the validated stack configuration (secret inputs stay Outputs).
 EciAircallIntegrationArgs = StackConfig
 

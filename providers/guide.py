@@ -26,3 +26,27 @@ AIRCALL_NAMED_CREDENTIAL: Final = "Aircall"
 ECI_NAMED_CREDENTIAL: Final = "ECI_Named_Credential"
 ECI_NAMED_CREDENTIAL_LABEL: Final = "ECI Named Credential"
 ECI_OAUTH_SCOPE: Final = "refresh_token web api content"
+
+# The guide's tasks, in its order ("Configure Aircall with Einstein Conversation Insights", CONTENTS): the
+# rows of the status report (tools/status.py), which says of each whether the org has it done.
+TASK_INTEGRATION_USER: Final = "Log In as the Integration User"
+TASK_AIRCALL_API_KEY: Final = "Generate the API Key for Aircall"
+TASK_AIRCALL_NAMED_CREDENTIAL: Final = "Add Aircall Named Credentials"
+TASK_CONNECTED_APP: Final = "Set Up the Connected App"
+TASK_AUTH_PROVIDER: Final = "Add ECI as an Authorized Provider"
+TASK_SITE: Final = "Set Up the Salesforce Site"
+TASK_ECI_NAMED_CREDENTIAL: Final = "Add ECI Named Credentials"
+TASK_GUEST_USER_PERMISSION_SETS: Final = "Assign the Guest User Permission Set"
+TASKS: Final = (
+    TASK_INTEGRATION_USER,
+    TASK_AIRCALL_API_KEY,
+    TASK_AIRCALL_NAMED_CREDENTIAL,
+    TASK_CONNECTED_APP,
+    TASK_AUTH_PROVIDER,
+    TASK_SITE,
+    TASK_ECI_NAMED_CREDENTIAL,
+    TASK_GUEST_USER_PERMISSION_SETS,
+)
+# "Add ECI Named Credentials" steps 5-6: the one step a person does (log in as the integration user and
+# click Authorize).
+MANUAL_STEP: Final = f"Authorize {ECI_NAMED_CREDENTIAL} as the integration user"

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -193,33 +193,35 @@ def plan(
 # --- scheduling
 
 
+R = TypeVar("R")
+
+
+def _failed(job: StackJob, error: str, duration_s: float) -> StackResult:
+    return StackResult(stack=job.stack, ok=False, changes={}, duration_s=duration_s, error=error)
+
+
 def run_fleet(
     fleet_plan: FleetPlan,
-    runner: Runner,
+    runner: Callable[[StackJob], R],
     *,
-    on_done: Callable[[StackResult], None] | None = None,
+    on_done: Callable[[R], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> list[StackResult]:
+    failed: Callable[[StackJob, str, float], R] = _failed,  # type: ignore[assignment]
+) -> list[R]:
     """Run every job, at most `concurrency` at once; results come back in plan order whatever finishes first.
 
     One org failing never stops the others: a fleet run is many independent deployments, and stopping half-way
-    would leave the fleet more inconsistent than finishing the rest and reporting the failure.
+    would leave the fleet more inconsistent than finishing the rest and reporting the failure. A runner that
+    raises becomes ``failed(job, first error line, duration)``: that stack's failure, not the fleet's.
     """
 
-    def guarded(job: StackJob) -> StackResult:
+    def guarded(job: StackJob) -> R:
         start = clock()
         try:
             result = runner(job)
-        except (
-            Exception
-        ) as exc:  # a runner bug or a CLI crash must become this stack's failure, not the fleet's
-            result = StackResult(
-                stack=job.stack,
-                ok=False,
-                changes={},
-                duration_s=clock() - start,
-                error=first_error_line(f"{type(exc).__name__}: {exc}", job.secrets.values()),
-            )
+        except Exception as exc:  # a runner bug or a CLI crash must become this stack's failure
+            error = first_error_line(f"{type(exc).__name__}: {exc}", job.secrets.values())
+            result = failed(job, error, clock() - start)
         if on_done is not None:
             on_done(result)
         return result
@@ -289,6 +291,13 @@ def first_error_line(text: str, secrets: Any = ()) -> str:
         if secret:
             chosen = chosen.replace(secret, "[secret]")
     return chosen[:200]
+
+
+def command_error_line(exc: Exception, secrets: Any = ()) -> str:
+    """The first error line of an Automation API ``CommandError``: its text is "code: ...\n stdout: ...\n
+    stderr: ...", and the CLI's own words are in stderr."""
+    text = str(exc)
+    return first_error_line(text.partition(" stderr:")[2] or text, secrets)
 
 
 def render_table(results: Sequence[StackResult], *, verb: str = "") -> str:
@@ -437,26 +446,31 @@ class AutomationRunner:
         if proc.returncode != 0:
             raise create_command_error(CommandResult(proc.stdout, proc.stderr, proc.returncode))
 
+    def select(self, job: StackJob) -> Any:
+        """The job's stack (created on first use), with its config and secrets set."""
+        auto = self._auto
+        with self._select_lock:
+            stack = auto.create_or_select_stack(
+                job.stack,
+                project_name=self._project,
+                program=self._program,
+                opts=auto.LocalWorkspaceOptions(
+                    work_dir=self._work_dir, env_vars=self._env, pulumi_command=self._command
+                ),
+            )
+            # `up -c` would persist too; set_config the CLI way keeps secrets encrypted in the file.
+            for key, value in job.config.items():
+                stack.set_config(key, auto.ConfigValue(value=value), path=False)
+            for key, value in job.secrets.items():
+                self._set_secret(job.stack, key, value)
+        return stack
+
     def __call__(self, job: StackJob) -> StackResult:
         from pulumi.automation.errors import CommandError
 
-        auto = self._auto
         start = time.monotonic()
         try:
-            with self._select_lock:
-                stack = auto.create_or_select_stack(
-                    job.stack,
-                    project_name=self._project,
-                    program=self._program,
-                    opts=auto.LocalWorkspaceOptions(
-                        work_dir=self._work_dir, env_vars=self._env, pulumi_command=self._command
-                    ),
-                )
-                # `up -c` would persist too; set_config the CLI way keeps secrets encrypted in the file.
-                for key, value in job.config.items():
-                    stack.set_config(key, auto.ConfigValue(value=value), path=False)
-                for key, value in job.secrets.items():
-                    self._set_secret(job.stack, key, value)
+            stack = self.select(job)
             changes: Mapping[Any, int]
             outputs: dict[str, Any] = {}
             p = self._resource_parallel
@@ -476,15 +490,7 @@ class AutomationRunner:
                 destroyed = stack.destroy(parallel=p, color="never", run_program=True)
                 changes = destroyed.summary.resource_changes or {}
         except CommandError as exc:
-            # str(CommandError) is "code: ...\n stdout: ...\n stderr: ..."; the CLI's own words are in stderr.
-            text = str(exc)
-            return StackResult(
-                stack=job.stack,
-                ok=False,
-                changes={},
-                duration_s=time.monotonic() - start,
-                error=first_error_line(text.partition(" stderr:")[2] or text, job.secrets.values()),
-            )
+            return _failed(job, command_error_line(exc, job.secrets.values()), time.monotonic() - start)
         return StackResult(
             stack=job.stack, ok=True, changes=changes, duration_s=time.monotonic() - start, outputs=outputs
         )
@@ -499,17 +505,14 @@ def _automation_runner(fleet_plan: FleetPlan, args: argparse.Namespace) -> Runne
     )
 
 
-def build_parser(engines: Sequence[str] = ("automation",)) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fleet.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("verb", choices=VERBS)
+def add_stack_options(p: argparse.ArgumentParser) -> None:
+    """The options that pick the stacks and their config, shared with tools/status.py."""
     p.add_argument("--stacks", required=True, help="comma-separated stack names, or 'all'")
     p.add_argument(
         "--parallel", type=int, help=f"stacks at once (default: all, at most {DEFAULT_MAX_PARALLEL})"
     )
-    p.add_argument("--resource-parallel", type=int, help="resource operations at once within a stack")
     p.add_argument("--work-dir", type=Path, default=Path("."), help="the Pulumi project (default: .)")
     p.add_argument("--backend-url", help="state backend, e.g. file://~/.pulumi-state (else the CLI's login)")
-    p.add_argument("--engine", choices=engines, default="automation")
     p.add_argument(
         "-c", "--config", action="append", default=[], help="KEY=VALUE for every stack ({STACK} ok)"
     )
@@ -519,10 +522,18 @@ def build_parser(engines: Sequence[str] = ("automation",)) -> argparse.ArgumentP
     p.add_argument(
         "--secret-env", action="append", default=[], help="KEY=ENV_VAR_TEMPLATE, value kept secret"
     )
+    p.add_argument("--json", type=Path, dest="json_path", help="also write the results as JSON to this file")
+
+
+def build_parser(engines: Sequence[str] = ("automation",)) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fleet.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("verb", choices=VERBS)
+    add_stack_options(p)
+    p.add_argument("--resource-parallel", type=int, help="resource operations at once within a stack")
+    p.add_argument("--engine", choices=engines, default="automation")
     p.add_argument(
         "--allow-missing-stack-config", action="store_true", help="run stacks without a stack file"
     )
-    p.add_argument("--json", type=Path, dest="json_path", help="also write the results as JSON to this file")
     return p
 
 
