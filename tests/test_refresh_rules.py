@@ -17,7 +17,8 @@ from tests.test_component_engine import engine
 
 def _changed(result: object) -> dict[str, str]:
     steps = result.data["steps"]  # type: ignore[attr-defined]
-    return {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in steps if s["op"] not in ("same", "read")}
+    quiet = ("same", "read", "refresh")
+    return {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in steps if s["op"] not in quiet}
 
 
 def test_any_number_of_refreshes_stay_clean_and_a_changed_secret_still_shows(
@@ -58,3 +59,28 @@ def test_a_refresh_that_finds_the_site_deleted_leaves_a_state_the_cli_imports(
     assert not any(r["urn"].endswith("::eci-aircall-site") for r in exported["deployment"]["resources"])
     assert integrity_errors(exported) == []
     assert_importable(exported)
+
+
+def test_preview_refresh_is_a_drift_alarm_that_does_not_clear_itself(
+    org: EmulatorHandle, tmp_path: Path
+) -> None:
+    """`refresh --expect-no-changes` fails once for a drift, then stores it as the baseline; the scheduled
+    check (`preview --refresh --expect-no-changes`, and tools/status.py on it) compares the org with the
+    program and fails on every run, a refresh in between included, until `up` puts the org back."""
+    state = tmp_path / "state"
+    engine("up", org, state)
+    nc = org.mdapi().NamedCredential.read(["Aircall"])
+    nc.endpoint = "https://drifted.example.com/"
+    org.mdapi().NamedCredential.update(nc)
+    check = ["--refresh"]
+    for _ in range(2):
+        alarm = engine("preview", org, state, extra_args=check, expect_no_changes=True, check=False)
+        assert alarm.returncode != 0 and _changed(alarm) == {"eci-aircall-aircall-named-credential": "update"}
+    assert engine("refresh", org, state, expect_no_changes=True, check=False).returncode != 0
+    assert engine("refresh", org, state, expect_no_changes=True, check=False).returncode == 0  # the edge
+    alarm = engine("preview", org, state, extra_args=check, expect_no_changes=True, check=False)
+    assert alarm.returncode != 0  # the level
+    engine("up", org, state)
+    assert (
+        engine("preview", org, state, extra_args=check, expect_no_changes=True, check=False).returncode == 0
+    )
