@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from devtools.pulumi_cli import api
-from devtools.sf_emulator.handle import EmulatorHandle
+from devtools.sf_emulator.client import EmulatorHandle
 from providers import guide
 from tools import fleet, status
 
