@@ -25,7 +25,6 @@ Salesforce CLI Command Reference, ``org login sfdx-url``; OAuth 2.0 JWT bearer f
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jwt
 import requests
@@ -43,10 +42,10 @@ import zeep
 import zeep.exceptions
 import zeep.helpers
 from simple_salesforce import Salesforce
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from zeep.xsd import SkipValue
 
-from salesforce import sf_cli
+from salesforce import progress, sf_cli
 from salesforce.errors import (
     CERTIFICATE_ERROR,
     DAILY_LIMIT_HINT,
@@ -77,8 +76,6 @@ from salesforce.settings import (
     is_secure_url,
     jwt_audience,
 )
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -532,20 +529,39 @@ class SalesforceClient:
 
         return self._retrying(artifact, operation, renewing_attempt, state)
 
+    def org_label(self) -> str:
+        """The org as progress lines name it, without a call: its host once known, else the alias."""
+        url = self._instance_url or self.settings.instance_url
+        if url:
+            return urlsplit(url).hostname or url
+        return self.settings.target_org or "the org"
+
     def _retrying(self, artifact: str, operation: str, fn: Callable[[], T], state: _CallState) -> T:
         base = retry_base_seconds()
+        wait = progress.Wait(f"{artifact} ({operation})", self.org_label(), "Salesforce to answer again")
+
+        def before_sleep(rs: RetryCallState) -> None:
+            error = rs.outcome.exception() if rs.outcome else None
+            code = getattr(error, "error_code", "") or type(error).__name__
+            seconds = rs.next_action.sleep if rs.next_action else base
+            attempt = f"attempt {rs.attempt_number} of {RETRY_ATTEMPTS} failed"
+            wait.sleep(seconds, f"a retry after {code} ({attempt})")
+
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, SalesforceError) and e.transient),
             stop=stop_after_attempt(RETRY_ATTEMPTS),
             wait=wait_exponential(multiplier=base, min=base, max=base * 16),
             reraise=True,
-            before_sleep=lambda rs: log.warning(
-                "%s: %s failed transiently (attempt %d), retrying", artifact, operation, rs.attempt_number
-            ),
+            # The sleep itself is the progress wait's, so a long back-off is announced before it starts.
+            sleep=lambda _seconds: None,
+            before_sleep=before_sleep,
         )
         try:
-            return retrying(fn)
+            result = retrying(fn)
+            wait.done()
+            return result
         except SalesforceError as err:
+            wait.done("gave up")
             if state.uncertain_write:
                 err.uncertain_write = True
             if err.error_code in TRANSIENT_CODES:
@@ -937,13 +953,16 @@ class SalesforceClient:
 
         deadline = time.monotonic() + max_wait_seconds
         delay = DEPLOY_POLL_FIRST_SECONDS
+        wait = progress.Wait(artifact, self.org_label(), "Salesforce's check-only deploy (queued in the org)")
         while True:
             result = _plain(self._call(artifact, "metadata.checkDeployStatus", check)) or {}
             if result.get("done"):
+                wait.done()
                 return dict(result)
             if time.monotonic() + delay > deadline:
+                wait.done(f"still not done, stopped waiting after {max_wait_seconds:.0f} s")
                 return None
-            time.sleep(delay)
+            wait.sleep(delay)
             delay = min(delay * 2, DEPLOY_POLL_MAX_SECONDS)
 
     # ---- Tooling API

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import re
 import ssl
 import threading
 import time
@@ -19,6 +20,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from providers.integration_user import IntegrationUserProvider
 from salesforce import (
+    RETRY_ATTEMPTS,
     ConfigurationError,
     ConnectionSettings,
     SalesforceClient,
@@ -682,3 +684,50 @@ def test_a_refused_login_keeps_salesforces_reason(org: Any) -> None:
     assert info.value.error_code == "AUTHENTICATION_FAILED"
     assert "invalid_grant: expired access/refresh token" in text  # the emulator's reason, as Salesforce's
     assert "{content}" not in text and "5Aep861NotARealRefreshToken" not in text
+
+
+# ---- progress: a wait longer than about 2 s says what it waits for ---------------------------------------
+def test_a_short_wait_prints_nothing_and_a_long_one_prints_start_and_end_once() -> None:
+    import io
+
+    from salesforce.progress import Wait
+
+    now = [0.0]
+    out = io.StringIO()
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    wait = Wait("AuthProvider ECI_Auth_Provider", "acme.my.salesforce.com", "a deploy", stream=out,
+                clock=lambda: now[0], sleep=sleep)  # fmt: skip
+    wait.sleep(0.5)
+    wait.sleep(1.0)
+    assert out.getvalue() == ""
+    wait.sleep(1.0)  # past 2 s in all: announced before it sleeps
+    wait.sleep(4.0)
+    wait.done()
+    assert out.getvalue().splitlines() == [
+        "AuthProvider ECI_Auth_Provider on acme.my.salesforce.com: waiting for a deploy...",
+        "AuthProvider ECI_Auth_Provider on acme.my.salesforce.com: done after 6 s",
+    ]
+    quiet = Wait("x", "y", "z", stream=out, clock=lambda: now[0], sleep=sleep)
+    quiet.sleep(0.1)
+    quiet.done()
+    assert len(out.getvalue().splitlines()) == 2
+
+
+def test_a_retry_back_off_past_two_seconds_names_the_step_the_org_and_the_error(
+    org: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECI_RETRY_BASE_SECONDS", "1.1")  # back-offs of 1.1 s, then 2.2 s
+    org.fault(kind="unable_to_lock_row", operation="rest.query", count=2)
+    client = SalesforceClient(settings_for(org))
+    assert client.query("SELECT Id FROM Organization", artifact="Organization")
+    lines = capsys.readouterr().err.splitlines()
+    host = org.instance_url.split("//", 1)[1].split(":", 1)[0]
+    assert lines[0] == (
+        f"Organization (rest.query) on {host}: waiting for a retry after UNABLE_TO_LOCK_ROW (attempt 2 of "
+        f"{RETRY_ATTEMPTS} failed)..."
+    )
+    assert re.fullmatch(rf"Organization \(rest.query\) on {re.escape(host)}: done after [34] s", lines[1])
+    assert len(lines) == 2
