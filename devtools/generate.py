@@ -8,36 +8,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 from pathlib import Path
 from typing import Any
 
 import components.config
-import providers
-from providers.base import AdoptableInputs, ArtifactResource
 from providers.config_keys import KEYS
+from providers.kit import AdoptableInputs, ArtifactResource
+from providers.registry import RESOURCES
 
-
-def _resources() -> tuple[type[ArtifactResource], ...]:
-    """Every resource class of every providers module, in module then source order: a new artifact module
-    appears here (and in the table) without being listed."""
-    found: list[type[ArtifactResource]] = []
-    for module in sorted(m.name for m in pkgutil.iter_modules(providers.__path__)):
-        namespace = importlib.import_module(f"providers.{module}")
-        found += [
-            value
-            for value in vars(namespace).values()
-            if isinstance(value, type)
-            and issubclass(value, ArtifactResource)
-            and value.__module__ == namespace.__name__
-            and "provider_class" in vars(value)
-        ]
-    return tuple(found)
-
-
-RESOURCES = _resources()
 REPO = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO / "docs" / "contracts.md"
 README = REPO / "README.md"
@@ -55,7 +34,7 @@ def _value(value: Any) -> str:
 def row(resource: type[ArtifactResource]) -> str:
     provider = resource.provider_class
     inputs = []
-    fields = provider.inputs_model.model_fields
+    fields = provider.input_fields
     # The module's own inputs first, then those it inherits (``adopt_existing``).
     for name in sorted(fields, key=lambda n: n in AdoptableInputs.model_fields):
         field = fields[name]

@@ -21,14 +21,25 @@ cannot change the type of a saved provider).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-import pulumi
 from pydantic import Field
 
 from providers import guide
-from providers.base import DEVELOPER_NAME, AdoptableInputs, ArtifactResource, Live, MetadataProvider
 from providers.config_keys import ADOPT_SHARED_HINT
+from providers.kit import (
+    COMPUTED,
+    DEVELOPER_NAME,
+    NAME,
+    REPLACE,
+    SECRET,
+    SECRET_OUTPUT,
+    SF,
+    AdoptableInputs,
+    ArtifactResource,
+    Live,
+    MetadataProvider,
+)
 
 # Metadata API v63.0 WSDL, simpleType AuthProviderType.
 AuthProviderType = Literal[
@@ -42,30 +53,24 @@ def callback_url(my_domain_url: str, url_suffix: str) -> str:
 
 
 class AuthProviderInputs(AdoptableInputs):
-    full_name: str = Field(default=guide.AUTH_PROVIDER_NAME, pattern=DEVELOPER_NAME, max_length=32)
-    friendly_name: str = Field(default=guide.AUTH_PROVIDER_LABEL, min_length=1, max_length=32)
-    provider_type: AuthProviderType = "Salesforce"
-    consumer_key: str = Field(min_length=1, max_length=256)
-    consumer_secret: str = Field(min_length=1, max_length=256)
+    full_name: Annotated[str, SF("fullName"), NAME, REPLACE] = Field(
+        default=guide.AUTH_PROVIDER_NAME, pattern=DEVELOPER_NAME, max_length=32
+    )
+    friendly_name: Annotated[str, SF("friendlyName")] = Field(
+        default=guide.AUTH_PROVIDER_LABEL, min_length=1, max_length=32
+    )
+    provider_type: Annotated[AuthProviderType, SF("providerType"), REPLACE] = "Salesforce"
+    # The key travels with its secret: kept secret in state and outputs like the OAuthConsumer's.
+    consumer_key: Annotated[str, SF("consumerKey"), SECRET_OUTPUT] = Field(min_length=1, max_length=256)
+    consumer_secret: Annotated[str, SF("consumerSecret"), SECRET] = Field(min_length=1, max_length=256)
+    callback_url: Annotated[str | None, COMPUTED] = None
 
 
 class AuthProviderProvider(MetadataProvider):
     kind = "AuthProvider"
     adopt_opt_in = ADOPT_SHARED_HINT
     inputs_model = AuthProviderInputs
-    name_field = "full_name"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "full_name": "fullName",
-        "friendly_name": "friendlyName",
-        "provider_type": "providerType",
-        "consumer_key": "consumerKey",
-        "consumer_secret": "consumerSecret",
-    }
-    secret_fields = frozenset({"consumer_secret"})
-    # The key travels with its secret: kept secret in state and outputs like the OAuthConsumer's.
-    secret_outputs = frozenset({"consumer_key"})
-    replace_keys = frozenset({"full_name", "provider_type"})
-    computed = ("callback_url",)
+    listing_group = 1
 
     def computed_outputs(
         self,
@@ -79,11 +84,5 @@ class AuthProviderProvider(MetadataProvider):
 
 class AuthProvider(ArtifactResource, module="eci-aircall", name="AuthProvider"):
     """``ECI_Auth_Provider``; ``callback_url`` goes into the OAuth app (connected or external client app)."""
-
-    full_name: pulumi.Output[str]
-    friendly_name: pulumi.Output[str]
-    provider_type: pulumi.Output[str]
-    consumer_key: pulumi.Output[str]
-    callback_url: pulumi.Output[str]
 
     provider_class = AuthProviderProvider

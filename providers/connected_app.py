@@ -40,10 +40,10 @@ The input model is shared with the external client app (same OAuth settings, con
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from providers.base import InputError
 from providers.config_keys import OAUTH_APP_KIND
+from providers.kit import InputError
 from providers.oauth_app import PERMITTED_ADMIN_APPROVED, OAuthApp, OAuthAppProvider
 from salesforce import SalesforceError
 
@@ -79,22 +79,7 @@ def refresh_days_from_connected_app(value: Any) -> int | str | None:
 
 class ConnectedAppProvider(OAuthAppProvider):
     kind = "ConnectedApp"
-    # Paths for the plain fields; the boolean/enum translations are in to_/from_salesforce.
-    field_map: ClassVar[Mapping[str, str]] = {
-        "full_name": "fullName",
-        "label": "label",
-        "contact_email": "contactEmail",
-        "callback_url": "oauthConfig.callbackUrl",
-        "consumer_key": "oauthConfig.consumerKey",
-        "consumer_secret": "oauthConfig.consumerSecret",
-        "scopes": "oauthConfig.scopes",
-        "profiles": "profileName",
-        "require_secret_for_web_server_flow": "oauthConfig.isConsumerSecretOptional",
-        "require_secret_for_refresh_token_flow": "oauthConfig.isSecretRequiredForRefreshToken",
-        "permitted_users": "oauthConfig.isAdminApproved",
-        "ip_relaxation": "oauthPolicy.ipRelaxation",
-        "refresh_token_validity_days": "oauthPolicy.refreshTokenPolicy",
-    }
+    listing_group = 1
     create_only_paths = ("oauthConfig.consumerKey", "oauthConfig.consumerSecret")
 
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:

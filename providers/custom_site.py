@@ -20,13 +20,18 @@ are served from ``MyDomainName.my.salesforce-sites.com`` with enhanced domains).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-import pulumi
 from pydantic import Field, field_validator
 
 from providers import guide
-from providers.base import (
+from providers.config_keys import ADOPT_SHARED_HINT
+from providers.kit import (
+    COMPUTED,
+    FIXED,
+    NAME,
+    REPLACE,
+    SF,
     AdoptableInputs,
     ArtifactInputs,
     ArtifactResource,
@@ -36,7 +41,6 @@ from providers.base import (
     MetadataProvider,
     SObjectProvider,
 )
-from providers.config_keys import ADOPT_SHARED_HINT
 from salesforce import SalesforceError, soql_quote
 
 SITE_STEP = (
@@ -59,16 +63,20 @@ CREATE_DEFAULTS: dict[str, Any] = {
 
 
 class CustomSiteInputs(AdoptableInputs):
-    full_name: str = Field(default=guide.SITE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80)
-    label: str = Field(default=guide.SITE_NAME, min_length=1, max_length=80)
-    active: bool = True
-    home_page: str = guide.SITE_HOME_PAGE
-    clickjack_protection_level: Literal["AllowAllFraming", "External", "SameOriginOnly", "NoFraming"] = (
-        guide.SITE_CLICKJACK_PROTECTION
+    full_name: Annotated[str, SF("fullName"), NAME, REPLACE] = Field(
+        default=guide.SITE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=80
     )
-    site_admin: str | None = None
-    guest_record_default_owner: str | None = None
+    label: Annotated[str, SF("masterLabel")] = Field(default=guide.SITE_NAME, min_length=1, max_length=80)
+    active: Annotated[bool, SF("active")] = True
+    home_page: Annotated[str, SF("indexPage")] = guide.SITE_HOME_PAGE
+    clickjack_protection_level: Annotated[
+        Literal["AllowAllFraming", "External", "SameOriginOnly", "NoFraming"], SF("clickjackProtectionLevel")
+    ] = guide.SITE_CLICKJACK_PROTECTION
+    site_admin: Annotated[str | None, SF("siteAdmin")] = None
+    guest_record_default_owner: Annotated[str | None, SF("siteGuestRecordDefaultOwner")] = None
     contact_email: Email | None = None
+    guest_user_id: Annotated[str | None, COMPUTED] = None
+    site_url: Annotated[str | None, COMPUTED] = None
 
     @field_validator("site_admin", "guest_record_default_owner")
     @classmethod
@@ -81,18 +89,7 @@ class CustomSiteProvider(MetadataProvider):
     kind = "CustomSite"
     adopt_opt_in = ADOPT_SHARED_HINT
     inputs_model = CustomSiteInputs
-    name_field = "full_name"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "full_name": "fullName",
-        "label": "masterLabel",
-        "active": "active",
-        "home_page": "indexPage",
-        "clickjack_protection_level": "clickjackProtectionLevel",
-        "site_admin": "siteAdmin",
-        "guest_record_default_owner": "siteGuestRecordDefaultOwner",
-    }
-    replace_keys = frozenset({"full_name"})
-    computed = ("guest_user_id", "site_url")
+    listing_group = 1
 
     def to_salesforce(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         record = super().to_salesforce(inputs, creating=creating)
@@ -144,9 +141,6 @@ class CustomSiteProvider(MetadataProvider):
 class CustomSite(ArtifactResource, module="eci-aircall", name="CustomSite"):
     """The ``VoiceConnector`` site; ``guest_user_id`` feeds :class:`SiteGuestUser` and its permission sets."""
 
-    guest_user_id: pulumi.Output[str]
-    site_url: pulumi.Output[str]
-
     provider_class = CustomSiteProvider
 
 
@@ -154,8 +148,8 @@ class CustomSite(ArtifactResource, module="eci-aircall", name="CustomSite"):
 # The site's guest user: Salesforce creates it with the site; we only keep it active.
 # ----------------------------------------------------------------------------------------------------------
 class SiteGuestUserInputs(ArtifactInputs):
-    user_id: str = Field(pattern=r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
-    is_active: bool = True
+    user_id: Annotated[str, SF("Id"), NAME, REPLACE] = Field(pattern=r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+    is_active: Annotated[bool, SF("IsActive"), FIXED] = True
 
 
 class SiteGuestUserProvider(SObjectProvider):
@@ -164,9 +158,6 @@ class SiteGuestUserProvider(SObjectProvider):
 
     kind = "User"
     inputs_model = SiteGuestUserInputs
-    name_field = "user_id"
-    field_map: ClassVar[Mapping[str, str]] = {"user_id": "Id", "is_active": "IsActive"}
-    replace_keys = frozenset({"user_id"})
 
     def soql_fields(self) -> list[str]:
         return ["Id", "IsActive"]
@@ -215,8 +206,4 @@ class SiteGuestUserProvider(SObjectProvider):
 class SiteGuestUser(ArtifactResource, module="eci-aircall", name="SiteGuestUser"):
     """Keeps the site guest user active; outputs ``user_id`` (for its permission sets) and ``is_active``."""
 
-    user_id: pulumi.Output[str]
-    is_active: pulumi.Output[bool]
-
     provider_class = SiteGuestUserProvider
-    fixed_inputs: ClassVar[Mapping[str, Any]] = {"is_active": True}

@@ -43,9 +43,9 @@ reads + one update per component that differs; delete 4.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from providers.base import Live, merge
+from providers.kit import Live, merge
 from providers.oauth_app import OAuthApp, OAuthAppProvider
 from salesforce import SalesforceError
 
@@ -75,21 +75,7 @@ def _clean(record: Any) -> Any:
 
 class ExternalClientAppProvider(OAuthAppProvider):
     kind = "ExternalClientApplication"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "full_name": "app.fullName",
-        "label": "app.label",
-        "contact_email": "app.contactEmail",
-        "callback_url": "global.callbackUrl",
-        "consumer_key": "global.consumerKey",
-        "consumer_secret": "global.consumerSecret",
-        "scopes": "oauth.commaSeparatedOauthScopes",
-        "profiles": "policies.commaSeparatedProfile",
-        "require_secret_for_web_server_flow": "global.isConsumerSecretOptional",
-        "require_secret_for_refresh_token_flow": "global.isSecretRequiredForRefreshToken",
-        "permitted_users": "policies.permittedUsersPolicyType",
-        "ip_relaxation": "policies.ipRelaxationPolicyType",
-        "refresh_token_validity_days": "policies.refreshTokenValidityPeriod",
-    }
+    listing_group = 2
     create_only_paths = ("global.consumerKey", "global.consumerSecret")
 
     # --- mapping ---

@@ -22,13 +22,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
-from providers.base import (
+from providers.config_keys import (
+    INTEGRATION_USER_ADOPT_EXISTING,
+    INTEGRATION_USER_PROFILE,
+    INTEGRATION_USER_USERNAME,
+    key,
+)
+from providers.kit import (
+    COMPUTED,
+    FIXED,
+    NAME,
+    SF,
     AdoptableInputs,
     ArtifactResource,
     Email,
@@ -37,12 +46,6 @@ from providers.base import (
     SObjectProvider,
     same_id,
     unwrap,
-)
-from providers.config_keys import (
-    INTEGRATION_USER_ADOPT_EXISTING,
-    INTEGRATION_USER_PROFILE,
-    INTEGRATION_USER_USERNAME,
-    key,
 )
 from salesforce import SalesforceError, soql_quote
 
@@ -61,15 +64,20 @@ PROTECTED_FIELDS = frozenset(
 
 class IntegrationUserInputs(AdoptableInputs):
     # Object Reference "User": Username is an email-shaped string up to 80 characters; Alias up to 8.
-    username: Email = Field(max_length=80)
-    email: Email = Field(max_length=128)
-    first_name: str | None = Field(default=None, max_length=40)
-    last_name: str = Field(min_length=1, max_length=80)
-    alias: str = Field(min_length=1, max_length=8)
+    username: Annotated[Email, SF("Username"), NAME] = Field(max_length=80)
+    email: Annotated[Email, SF("Email")] = Field(max_length=128)
+    first_name: Annotated[str | None, SF("FirstName")] = Field(default=None, max_length=40)
+    last_name: Annotated[str, SF("LastName")] = Field(min_length=1, max_length=80)
+    alias: Annotated[str, SF("Alias")] = Field(min_length=1, max_length=8)
     # The guide's values, declared with the stack config keys that set them.
-    time_zone: str = str(key("integrationUser.timeZone").default)
-    locale: str = str(key("integrationUser.locale").default)
-    profile_name: str = str(INTEGRATION_USER_PROFILE.default)
+    time_zone: Annotated[str, SF("TimeZoneSidKey")] = str(key("integrationUser.timeZone").default)
+    locale: Annotated[str, SF("LocaleSidKey")] = str(key("integrationUser.locale").default)
+    profile_name: Annotated[str, SF("Profile.Name")] = str(INTEGRATION_USER_PROFILE.default)
+    #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
+    is_active: Annotated[bool, SF("IsActive"), FIXED] = True
+    user_id: Annotated[str | None, COMPUTED] = None
+    #: For an adopted user, False when adopting activated it (destroy deactivates it again); None otherwise.
+    restore_is_active: Annotated[bool | None, COMPUTED] = None
 
     @field_validator("username")
     @classmethod
@@ -77,30 +85,11 @@ class IntegrationUserInputs(AdoptableInputs):
         # Salesforce stores usernames in lower case; comparing as stored keeps refresh from reporting drift.
         return value.lower()
 
-    #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
-    is_active: bool = True
-
 
 class IntegrationUserProvider(SObjectProvider):
     kind = "User"
     adopt_opt_in = f"choose a new username, or opt in with `pulumi config set --path {ADOPT_KEY} true`"
     inputs_model = IntegrationUserInputs
-    name_field = "username"
-    lookup_fields = ("username",)
-    field_map: ClassVar[Mapping[str, str]] = {
-        "username": "Username",
-        "email": "Email",
-        "first_name": "FirstName",
-        "last_name": "LastName",
-        "alias": "Alias",
-        "time_zone": "TimeZoneSidKey",
-        "locale": "LocaleSidKey",
-        "profile_name": "Profile.Name",
-        "is_active": "IsActive",
-    }
-    #: ``restore_is_active``: for an adopted user, False when adopting activated it (destroy deactivates it
-    #: again); None otherwise.
-    computed = ("user_id", "restore_is_active")
 
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         profile = self._profile(inputs)
@@ -214,8 +203,4 @@ class IntegrationUserProvider(SObjectProvider):
 class IntegrationUser(ArtifactResource, module="eci-aircall", name="IntegrationUser"):
     """The integration user; ``user_id`` feeds the permission set assignments."""
 
-    user_id: pulumi.Output[str]
-    username: pulumi.Output[str]
-
     provider_class = IntegrationUserProvider
-    fixed_inputs: ClassVar[Mapping[str, Any]] = {"is_active": True}

@@ -25,8 +25,9 @@ Outputs besides the inputs:
   for it.
 * ``health`` (with ``health_check``, for the guide's two): ``ok`` or the classified failure of a callout
   through the credential from inside the org (providers/health.py), measured by ``create`` and by every
-  ``refresh``; a refresh that measures something else than before reports a change (base.py, observed
-  outputs), so a scheduled ``pulumi refresh --expect-no-changes`` fails when the integration breaks.
+  ``refresh``; a refresh that measures something else than before reports a change
+  (providers/kit/artifact.py, observed outputs), so a scheduled ``pulumi refresh --expect-no-changes`` fails
+  when the integration breaks.
 * ``authentication_status``: ``NotRequired`` for password (and no) authentication — the stored username and
   password are used as they are. For OAuth, Setup shows "Authentication Status: Authenticated as <user>" but
   no API (Metadata, sObject or Tooling) exposes it for a legacy named credential (the token fields
@@ -38,16 +39,23 @@ Outputs besides the inputs:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 from providers import guide, health
-from providers.base import (
+from providers.config_keys import ADOPT_AIRCALL_NAMED_CREDENTIAL, ADOPT_SHARED_HINT
+from providers.kit import (
+    COMPUTED,
     DEVELOPER_NAME,
+    NAME,
+    OBSERVED,
+    REMEASURE,
+    REPLACE,
+    SECRET,
+    SF,
     AdoptableInputs,
     ArtifactResource,
     InputError,
@@ -56,7 +64,6 @@ from providers.base import (
     is_unknown,
     unwrap,
 )
-from providers.config_keys import ADOPT_AIRCALL_NAMED_CREDENTIAL, ADOPT_SHARED_HINT
 from salesforce import soql_quote
 
 STATUS_NOT_REQUIRED = "NotRequired"
@@ -64,21 +71,24 @@ STATUS_UNKNOWN = "Unknown"
 
 
 class NamedCredentialInputs(AdoptableInputs):
-    full_name: str = Field(pattern=DEVELOPER_NAME, max_length=80)
-    label: str = Field(min_length=1, max_length=80)
-    endpoint: str = Field(min_length=1, max_length=2000)
+    full_name: Annotated[str, SF("fullName"), NAME, REPLACE] = Field(pattern=DEVELOPER_NAME, max_length=80)
+    label: Annotated[str, SF("label")] = Field(min_length=1, max_length=80)
+    endpoint: Annotated[str, SF("endpoint")] = Field(min_length=1, max_length=2000)
     # WSDL v63.0 AuthenticationProtocol / ExternalPrincipalType (the values the guide needs and "none").
-    protocol: Literal["Password", "Oauth", "NoAuthentication"] = "Password"
-    principal_type: Literal["NamedUser", "PerUser", "Anonymous"] = "NamedUser"
-    username: str | None = Field(default=None, max_length=255)
-    password: str | None = Field(default=None, max_length=255)
-    auth_provider: str | None = Field(default=None, pattern=DEVELOPER_NAME)
-    oauth_scope: str | None = Field(default=None, max_length=512)
-    generate_authorization_header: bool = True
-    allow_merge_fields_in_header: bool = False
-    allow_merge_fields_in_body: bool = False
+    protocol: Annotated[Literal["Password", "Oauth", "NoAuthentication"], SF("protocol")] = "Password"
+    principal_type: Annotated[Literal["NamedUser", "PerUser", "Anonymous"], SF("principalType")] = "NamedUser"
+    username: Annotated[str | None, SF("username")] = Field(default=None, max_length=255)
+    password: Annotated[str | None, SF("password"), SECRET] = Field(default=None, max_length=255)
+    auth_provider: Annotated[str | None, SF("authProvider")] = Field(default=None, pattern=DEVELOPER_NAME)
+    oauth_scope: Annotated[str | None, SF("oauthScope")] = Field(default=None, max_length=512)
+    generate_authorization_header: Annotated[bool, SF("generateAuthorizationHeader")] = True
+    allow_merge_fields_in_header: Annotated[bool, SF("allowMergeFieldsInHeader")] = False
+    allow_merge_fields_in_body: Annotated[bool, SF("allowMergeFieldsInBody")] = False
     #: Probe the credential from inside the org (providers/health.py); only the guide's two have a probe.
-    health_check: bool = False
+    health_check: Annotated[bool, REMEASURE] = False
+    authorize_url: Annotated[str | None, COMPUTED] = None
+    health: Annotated[str | None, OBSERVED] = None
+    authentication_status: Annotated[str | None, OBSERVED] = None
 
     @field_validator("endpoint")
     @classmethod
@@ -113,26 +123,7 @@ def protocol_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
 class NamedCredentialProvider(MetadataProvider):
     kind = "NamedCredential"
     inputs_model = NamedCredentialInputs
-    name_field = "full_name"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "full_name": "fullName",
-        "label": "label",
-        "endpoint": "endpoint",
-        "protocol": "protocol",
-        "principal_type": "principalType",
-        "username": "username",
-        "password": "password",
-        "auth_provider": "authProvider",
-        "oauth_scope": "oauthScope",
-        "generate_authorization_header": "generateAuthorizationHeader",
-        "allow_merge_fields_in_header": "allowMergeFieldsInHeader",
-        "allow_merge_fields_in_body": "allowMergeFieldsInBody",
-    }
-    secret_fields = frozenset({"password"})
-    replace_keys = frozenset({"full_name"})
-    computed = ("authorize_url",)
-    observed = ("health", "authentication_status")
-    observed_by = frozenset({"health_check"})
+    listing_group = 2
 
     def adopt_hint(self, inputs: Mapping[str, Any]) -> str:
         # The guide's Aircall credential belongs to this voice connector; the ECI one is shared by all.
@@ -238,11 +229,5 @@ class NamedCredentialProvider(MetadataProvider):
 
 class NamedCredential(ArtifactResource, module="eci-aircall", name="NamedCredential"):
     """A legacy named credential; ``authorize_url`` is where an admin completes the OAuth "Authorize"."""
-
-    full_name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    authentication_status: pulumi.Output[str]
-    authorize_url: pulumi.Output[str | None]
-    health: pulumi.Output[str]
 
     provider_class = NamedCredentialProvider

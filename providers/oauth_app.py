@@ -9,15 +9,21 @@ secret replaces the app (the key cannot be changed on update, the secret is writ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, cast
 from urllib.parse import urlparse
 
-import pulumi
 from pydantic import Field, field_validator
 
 from providers import guide
-from providers.base import (
+from providers.config_keys import ADOPT_SHARED_HINT, CONNECTED_APP_PROFILES
+from providers.kit import (
+    COMPUTED,
     DEVELOPER_NAME,
+    NAME,
+    REPLACE,
+    SECRET,
+    SECRET_OUTPUT,
+    SF,
     AdoptableInputs,
     ArtifactResource,
     Email,
@@ -25,7 +31,6 @@ from providers.base import (
     Live,
     MetadataProvider,
 )
-from providers.config_keys import ADOPT_SHARED_HINT, CONNECTED_APP_PROFILES
 from salesforce import soql_quote
 
 # Metadata API v63.0 WSDL, simpleType ConnectedAppOauthAccessScope (external client apps use the same names in
@@ -49,27 +54,83 @@ IpRelaxation = Literal["Enforce", "Bypass", "Enforce_RelaxRefresh"]
 
 
 class OAuthAppInputs(AdoptableInputs):
-    """What the guide asks of the OAuth app, for a connected app and an external client app alike."""
+    """What the guide asks of the OAuth app, for a connected app and an external client app alike: each
+    field's path per Metadata type (an external client app's first part names its component, see
+    :mod:`providers.external_client_app`)."""
 
-    full_name: str = Field(default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40)
-    label: str = Field(default=guide.CONNECTED_APP_LABEL, min_length=1, max_length=80)
-    contact_email: Email
-    callback_url: str = Field(min_length=1, max_length=2000)
-    consumer_key: str = Field(min_length=8, max_length=256)
-    consumer_secret: str = Field(min_length=8, max_length=256)
-    scopes: list[OAuthScope] = Field(
-        default_factory=lambda: list(DEFAULT_SCOPES), min_length=1, validate_default=True
+    full_name: Annotated[
+        str, SF(ConnectedApp="fullName", ExternalClientApplication="app.fullName"), NAME, REPLACE
+    ] = Field(default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40)
+    label: Annotated[str, SF(ConnectedApp="label", ExternalClientApplication="app.label")] = Field(
+        default=guide.CONNECTED_APP_LABEL, min_length=1, max_length=80
     )
+    contact_email: Annotated[
+        Email, SF(ConnectedApp="contactEmail", ExternalClientApplication="app.contactEmail")
+    ]
+    callback_url: Annotated[
+        str, SF(ConnectedApp="oauthConfig.callbackUrl", ExternalClientApplication="global.callbackUrl")
+    ] = Field(min_length=1, max_length=2000)
+    # The key travels with its secret: kept secret in state and outputs like the OAuthConsumer's.
+    consumer_key: Annotated[
+        str,
+        SF(ConnectedApp="oauthConfig.consumerKey", ExternalClientApplication="global.consumerKey"),
+        REPLACE,
+        SECRET_OUTPUT,
+    ] = Field(min_length=8, max_length=256)
+    consumer_secret: Annotated[
+        str,
+        SF(ConnectedApp="oauthConfig.consumerSecret", ExternalClientApplication="global.consumerSecret"),
+        REPLACE,
+        SECRET,
+    ] = Field(min_length=8, max_length=256)
+    scopes: Annotated[
+        list[OAuthScope],
+        SF(ConnectedApp="oauthConfig.scopes", ExternalClientApplication="oauth.commaSeparatedOauthScopes"),
+    ] = Field(default_factory=lambda: list(DEFAULT_SCOPES), min_length=1, validate_default=True)
     # The guide's profiles: the same default as the stack config key that sets them.
-    profiles: list[str] = Field(
+    profiles: Annotated[
+        list[str], SF(ConnectedApp="profileName", ExternalClientApplication="policies.commaSeparatedProfile")
+    ] = Field(
         default_factory=lambda: list(cast(tuple[str, ...], CONNECTED_APP_PROFILES.default)),
         validate_default=True,
     )
-    require_secret_for_web_server_flow: bool = True
-    require_secret_for_refresh_token_flow: bool = True
-    permitted_users: PermittedUsers = PERMITTED_ADMIN_APPROVED
-    ip_relaxation: IpRelaxation = "Bypass"
-    refresh_token_validity_days: int = Field(default=365, ge=1, le=36500)
+    # The next five are translated both ways by each kind's to_salesforce / from_salesforce.
+    require_secret_for_web_server_flow: Annotated[
+        bool,
+        SF(
+            ConnectedApp="oauthConfig.isConsumerSecretOptional",
+            ExternalClientApplication="global.isConsumerSecretOptional",
+        ),
+    ] = True
+    require_secret_for_refresh_token_flow: Annotated[
+        bool,
+        SF(
+            ConnectedApp="oauthConfig.isSecretRequiredForRefreshToken",
+            ExternalClientApplication="global.isSecretRequiredForRefreshToken",
+        ),
+    ] = True
+    permitted_users: Annotated[
+        PermittedUsers,
+        SF(
+            ConnectedApp="oauthConfig.isAdminApproved",
+            ExternalClientApplication="policies.permittedUsersPolicyType",
+        ),
+    ] = PERMITTED_ADMIN_APPROVED
+    ip_relaxation: Annotated[
+        IpRelaxation,
+        SF(
+            ConnectedApp="oauthPolicy.ipRelaxation",
+            ExternalClientApplication="policies.ipRelaxationPolicyType",
+        ),
+    ] = "Bypass"
+    refresh_token_validity_days: Annotated[
+        int,
+        SF(
+            ConnectedApp="oauthPolicy.refreshTokenPolicy",
+            ExternalClientApplication="policies.refreshTokenValidityPeriod",
+        ),
+    ] = Field(default=365, ge=1, le=36500)
+    app_name: Annotated[str | None, COMPUTED] = None
 
     @field_validator("callback_url")
     @classmethod
@@ -90,16 +151,10 @@ class OAuthAppInputs(AdoptableInputs):
 
 
 class OAuthAppProvider(MetadataProvider):
-    """The ECI OAuth app; a subclass gives its Metadata type, ``field_map`` and the translations."""
+    """The ECI OAuth app; a subclass gives its Metadata type, listing group and the translations."""
 
     inputs_model = OAuthAppInputs
     adopt_opt_in = ADOPT_SHARED_HINT
-    name_field = "full_name"
-    secret_fields = frozenset({"consumer_secret"})
-    # The key travels with its secret: kept secret in state and outputs like the OAuthConsumer's.
-    secret_outputs = frozenset({"consumer_key"})
-    replace_keys = frozenset({"full_name", "consumer_key", "consumer_secret"})
-    computed = ("app_name",)
 
     def prepare(self, inputs: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         self.check_profiles(inputs)
@@ -167,8 +222,4 @@ class OAuthApp(ArtifactResource):
     """``ECI_Connected_App``, the OAuth app the ECI service calls through; keyword arguments: the fields of
     :class:`OAuthAppInputs`."""
 
-    full_name: pulumi.Output[str]
-    app_name: pulumi.Output[str]
-    consumer_key: pulumi.Output[str]
-    callback_url: pulumi.Output[str]
     provider_class: ClassVar[type[OAuthAppProvider]]

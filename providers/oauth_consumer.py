@@ -32,21 +32,24 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import pulumi
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 import salesforce
 from providers import guide
-from providers.base import (
+from providers.kit import (
+    COMPUTED,
     DEVELOPER_NAME,
-    ORG_OUTPUT,
+    NAME,
+    PROVIDER_KEY,
+    REPLACE,
+    SECRET_OUTPUT,
     ArtifactInputs,
-    ArtifactProvider,
     ArtifactResource,
     InputError,
+    NonArtifactProvider,
     unwrap,
 )
 from salesforce import SalesforceError, soql_quote, url_quote
@@ -64,8 +67,15 @@ def generate_consumer_secret() -> str:
 
 
 class OAuthConsumerInputs(ArtifactInputs):
-    app_name: str = Field(default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40)
-    app_kind: AppKind = "ConnectedApp"
+    app_name: Annotated[str, NAME, REPLACE] = Field(
+        default=guide.CONNECTED_APP_NAME, pattern=DEVELOPER_NAME, max_length=40
+    )
+    app_kind: Annotated[AppKind, REPLACE] = "ConnectedApp"
+    consumer_key: Annotated[str | None, COMPUTED, SECRET_OUTPUT] = None
+    consumer_secret: Annotated[str | None, COMPUTED, SECRET_OUTPUT] = None
+    #: Set when an existing app was adopted (its credentials are re-read by refresh).
+    app_id: Annotated[str | None, COMPUTED] = None
+    consumer_id: Annotated[str | None, COMPUTED] = None
 
     @field_validator("app_kind", mode="before")
     @classmethod
@@ -74,13 +84,9 @@ class OAuthConsumerInputs(ArtifactInputs):
         return _KINDS.get(str(value).lower(), value)
 
 
-class OAuthConsumerProvider(ArtifactProvider):
+class OAuthConsumerProvider(NonArtifactProvider):
     kind = "OAuthConsumer"
     inputs_model = OAuthConsumerInputs
-    name_field = "app_name"
-    replace_keys = frozenset({"app_name", "app_kind"})
-    computed = ("consumer_key", "consumer_secret", "app_id", "consumer_id")
-    secret_outputs = frozenset({"consumer_key", "consumer_secret"})
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
@@ -97,7 +103,7 @@ class OAuthConsumerProvider(ArtifactProvider):
         return dyn.CreateResult(f"{inputs['app_kind']}:{inputs['app_name']}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        olds, _ = unwrap({k: v for k, v in props.items() if k != "__provider"})
+        olds, _ = unwrap({k: v for k, v in props.items() if k != PROVIDER_KEY})
         self.check_org(olds)
         inputs = {n: olds.get(n) for n in self.input_names()}
         key, secret = olds.get("consumer_key"), olds.get("consumer_secret")
@@ -135,11 +141,6 @@ class OAuthConsumerProvider(ArtifactProvider):
         )
         return dyn.UpdateResult(outs)
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """Nothing to remove: the key and secret live in the OAuth app, which has its own resource (but a
-        destroy whose login reaches another org stops here too)."""
-        self.check_org(unwrap(props)[0])
-
     def _outs(
         self,
         inputs: Mapping[str, Any],
@@ -151,11 +152,8 @@ class OAuthConsumerProvider(ArtifactProvider):
         adopted: bool,
         olds: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        outs = {n: inputs.get(n) for n in self.input_names()}
-        outs.update(
-            consumer_key=key, consumer_secret=secret, app_id=app_id, consumer_id=consumer_id, adopted=adopted
-        )
-        outs[ORG_OUTPUT] = self.org_record(olds)
+        outs = self.common_outputs(inputs, adopted=adopted, olds=olds)
+        outs.update(consumer_key=key, consumer_secret=secret, app_id=app_id, consumer_id=consumer_id)
         return self._wrap_secret_outputs(outs)
 
     # --- Connect REST ---
@@ -246,9 +244,5 @@ def _kind_of(app_type: Any) -> AppKind | None:
 
 class OAuthConsumer(ArtifactResource, module="eci-aircall", name="OAuthConsumer"):
     """The consumer key and secret for ``app_name``; both outputs are secret."""
-
-    consumer_key: pulumi.Output[str]
-    consumer_secret: pulumi.Output[str]
-    app_name: pulumi.Output[str]
 
     provider_class = OAuthConsumerProvider

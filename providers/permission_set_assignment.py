@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-import pulumi
 from pydantic import Field, field_validator
 
-from providers.base import ArtifactInputs, ArtifactResource, InputError, Live, SObjectProvider, same_id
 from providers.config_keys import PERMISSION_SET_KEYS
+from providers.kit import (
+    COMPUTED,
+    NAME,
+    REPLACE,
+    SF,
+    ArtifactInputs,
+    ArtifactResource,
+    InputError,
+    Live,
+    SObjectProvider,
+    same_id,
+)
 from salesforce import soql_quote
 
 PERMISSION_SETS_KEY = PERMISSION_SET_KEYS[0].top_full_name
@@ -26,8 +36,12 @@ _ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
 class PermissionSetAssignmentInputs(ArtifactInputs):
-    permission_set: str = Field(min_length=1, description="API name (Name) or label of the permission set")
-    assignee_id: str
+    permission_set: Annotated[str, SF("PermissionSet.Name"), NAME, REPLACE] = Field(
+        min_length=1, description="API name (Name) or label of the permission set"
+    )
+    assignee_id: Annotated[str, SF("AssigneeId"), REPLACE]
+    assignment_id: Annotated[str | None, COMPUTED] = None
+    permission_set_id: Annotated[str | None, COMPUTED] = None
 
     @field_validator("assignee_id")
     @classmethod
@@ -41,13 +55,6 @@ class PermissionSetAssignmentProvider(SObjectProvider):
     records_creator = False
     kind = "PermissionSetAssignment"
     inputs_model = PermissionSetAssignmentInputs
-    name_field = "permission_set"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "permission_set": "PermissionSet.Name",
-        "assignee_id": "AssigneeId",
-    }
-    replace_keys = frozenset({"permission_set", "assignee_id"})
-    computed = ("assignment_id", "permission_set_id")
     find_before_create = False
 
     def artifact(self, inputs: Mapping[str, Any]) -> str:
@@ -149,8 +156,5 @@ class PermissionSetAssignmentProvider(SObjectProvider):
 
 class PermissionSetAssignment(ArtifactResource, module="eci-aircall", name="PermissionSetAssignment"):
     """``permission_set`` (API name or label) assigned to ``assignee_id``."""
-
-    assignment_id: pulumi.Output[str]
-    permission_set_id: pulumi.Output[str]
 
     provider_class = PermissionSetAssignmentProvider

@@ -31,7 +31,8 @@ login), not one per check. The checks and how a client can see each:
   credential unless ``adopt_aircall_named_credential``; with ``shared_eci`` create, the shared ones too): one
   that exists was not made by this stack, and taking it over needs the config's opt-in. The component
   checks use ``listMetadata`` (Metadata API Developer Guide, "listMetadata()"): one call lists up to three
-  types, so two calls (the LISTED_TOGETHER groups) cover every component, with who created each and when.
+  types, so two calls (one per listing group of the Metadata providers) cover every component, with who
+  created each and when.
 * Aircall credentials — ``GET {aircall_api_url}/ping`` with Basic auth api_id:api_token (Aircall API
   reference, "Ping"); not a Salesforce call.
 """
@@ -46,26 +47,14 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-import pulumi
 import pulumi.dynamic as dyn
 import requests
 from pydantic import Field
 
 from providers import guide
 from providers.auth_provider import AuthProviderProvider
-from providers.base import (
-    ORG_OUTPUT,
-    ArtifactInputs,
-    ArtifactProvider,
-    ArtifactResource,
-    CreateJournal,
-    InputError,
-    listed_identity,
-    same_id,
-    unwrap,
-)
 from providers.config_keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
@@ -80,6 +69,19 @@ from providers.connected_app import SWITCH_TO_ECA, ConnectedAppProvider
 from providers.custom_site import SITE_STEP, CustomSiteInputs, CustomSiteProvider
 from providers.external_client_app import ExternalClientAppProvider
 from providers.integration_user import ADOPT_KEY, USERNAME_KEY
+from providers.kit import (
+    COMPUTED,
+    ORG_OUTPUT,
+    SECRET,
+    ArtifactInputs,
+    ArtifactResource,
+    CreateJournal,
+    InputError,
+    NonArtifactProvider,
+    listed_identity,
+    same_id,
+    unwrap,
+)
 from providers.named_credential import NamedCredentialProvider
 from salesforce import (
     SalesforceClient,
@@ -98,7 +100,7 @@ SUPPORTED_EDITIONS = ("Enterprise", "Performance", "Unlimited")
 #: and usernames: 5 SOQL / readMetadata checks, the site and connected-app checks, the check-only deploy
 #: (it waits for those two, submitted before it), 5 look-ups of components the stack is to create, the
 #: anonymous-Apex permission read, the Aircall ping, the WSDL warm-up), so none queues. The component
-#: look-ups share two ``listMetadata`` calls (one per LISTED_TOGETHER group; the others wait for its
+#: look-ups share two ``listMetadata`` calls (one per listing group; the others wait for its
 #: answer), so at most 10 Salesforce calls are in flight: within requests' default pool of 10 connections
 #: per host, so every socket is kept for reuse.
 MAX_CONCURRENT_CALLS = 16
@@ -151,7 +153,7 @@ class PreflightInputs(ArtifactInputs):
     shared_eci: SharedEci = cast(SharedEci, SHARED_ECI.default)
     aircall_api_url: str = Field(default=cast(str, AIRCALL_API_URL.default), pattern=r"^https?://\S+$")
     aircall_api_id: str = Field(min_length=1)
-    aircall_api_token: str = Field(min_length=1)
+    aircall_api_token: Annotated[str, SECRET] = Field(min_length=1)
     permission_sets: list[str] = Field(default_factory=lambda: [str(k.default) for k in PERMISSION_SET_KEYS])
     #: config key → profile names it holds (e.g. ``eci-aircall:connectedAppProfiles``); checked to exist.
     profiles: dict[str, list[str]] = Field(default_factory=dict)
@@ -165,14 +167,15 @@ class PreflightInputs(ArtifactInputs):
     adopt_aircall_named_credential: bool = False
     #: Config ``allowProduction``: the org this stack binds itself to may be a production org.
     allow_production: bool = False
+    my_domain_url: Annotated[str | None, COMPUTED] = None
+    edition: Annotated[str | None, COMPUTED] = None
+    unverified: Annotated[list[str] | None, COMPUTED] = None
+    anonymous_apex: Annotated[str | None, COMPUTED] = None
 
 
-class PreflightProvider(ArtifactProvider):
+class PreflightProvider(NonArtifactProvider):
     kind = "Preflight"
     inputs_model = PreflightInputs
-    secret_fields = frozenset({"aircall_api_token"})
-    computed = ("my_domain_url", "edition", "unverified", "anonymous_apex")
-    field_map: ClassVar[Mapping[str, str]] = {}
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         if not olds:
@@ -183,11 +186,11 @@ class PreflightProvider(ArtifactProvider):
             threading.Thread(target=metadata_wsdl_client, name="metadata-wsdl-warm-up", daemon=True).start()
         return super().check(olds, news)
 
-    # create/update run the checks; read and delete touch nothing.
+    # create/update run the checks; read and delete touch nothing (NonArtifactProvider).
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         inputs = self._validated(props)
         found = self.run_checks(inputs, new_user=True, new_stack=True, binding=True)
-        outs = self.outputs("", inputs, adopted=False, olds=None, live=None)
+        outs = self.common_outputs(inputs, adopted=False, olds=None)
         outs.update(found)
         return dyn.CreateResult(f"preflight-{uuid.uuid4().hex[:12]}", outs)
 
@@ -201,20 +204,9 @@ class PreflightProvider(ArtifactProvider):
             inputs.get("integration_username") or ""
         ).lower() or (bool(old_plain.get("adopt_existing_user")) and not inputs.get("adopt_existing_user"))
         found = self.run_checks(inputs, new_user=new_user, binding=not old_plain.get(ORG_OUTPUT))
-        outs = self.outputs(id_, inputs, adopted=False, olds=olds, live=None)
+        outs = self.common_outputs(inputs, adopted=False, olds=olds)
         outs.update(found)
         return dyn.UpdateResult(outs)
-
-    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        # Nothing in the org "is" the preflight: refresh keeps it as it is, at no cost.
-        olds = {k: v for k, v in props.items() if k != "__provider"}
-        self.check_org(unwrap(olds)[0])
-        olds[ORG_OUTPUT] = self.org_record(unwrap(olds)[0])  # a state from before the binding: recorded now
-        return dyn.ReadResult(id_, olds, self.refreshed_inputs(olds))
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # Nothing to delete, but a destroy whose login reaches another org stops here too.
-        self.check_org(unwrap(props)[0])
 
     def artifact(self, inputs: Mapping[str, Any]) -> str:
         return "Preflight"
@@ -465,7 +457,7 @@ class PreflightProvider(ArtifactProvider):
         return wanted
 
     def _list_identity(self, type_name: str, full_name: str) -> dict[str, Any] | None:
-        # listMetadata by LISTED_TOGETHER group, the listing kept and shared: two calls for all five.
+        # listMetadata by listing group, the listing kept and shared: two calls for all five.
         return listed_identity(
             self.client, type_name, full_name, artifact="Preflight existing components", reuse=True
         )
@@ -678,10 +670,5 @@ def _package_zip(components: list[tuple[str, str, str, dict[str, str]]]) -> byte
 
 class Preflight(ArtifactResource, module="eci-aircall", name="Preflight"):
     """Checks the guide's prerequisites; everything else depends on it, so a failure means 0 writes."""
-
-    my_domain_url: pulumi.Output[str]
-    edition: pulumi.Output[str]
-    unverified: pulumi.Output[list[str]]
-    anonymous_apex: pulumi.Output[str]
 
     provider_class = PreflightProvider

@@ -178,7 +178,7 @@ def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
     calls = org.calls()
     # Budget (issue 15): at most one call per resource plus one per probe (2 probes). The identities of the
     # five Metadata components (readMetadata gives none) come from 2 listMetadata calls, not 5
-    # (providers/base.py LISTED_TOGETHER).
+    # (the listing_group each Metadata provider declares).
     assert calls["by_operation"]["tooling.executeAnonymous"] == 2
     assert calls["by_operation"]["metadata.listMetadata"] == 2
     # The two users (integration, guest) one query each, and their four permission set assignments one

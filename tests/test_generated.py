@@ -1,4 +1,4 @@
-"""What `make generate` writes is current; the resources take exactly their inputs models' fields."""
+"""What `make generate` writes is current; the resources take exactly their inputs models' input fields."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from devtools import generate
-from providers.base import ArtifactResource
+from providers.kit import ArtifactResource
 
 
 def test_generated_files_are_current() -> None:
@@ -15,23 +15,14 @@ def test_generated_files_are_current() -> None:
 
 
 @pytest.mark.parametrize("resource", generate.RESOURCES, ids=lambda r: r.__name__)
-def test_field_map_names_only_fields_of_the_inputs_model(resource: type[ArtifactResource]) -> None:
-    provider = resource.provider_class
-    fields = set(provider.inputs_model.model_fields)
-    assert set(provider.field_map) <= fields
-    assert provider.secret_fields <= fields and provider.replace_keys <= fields
-    assert set(resource.fixed_inputs) <= fields
-
-
-@pytest.mark.parametrize("resource", generate.RESOURCES, ids=lambda r: r.__name__)
 def test_props_are_the_model_fields_with_the_model_defaults(resource: type[ArtifactResource]) -> None:
-    model = resource.provider_class.inputs_model
+    fields = resource.provider_class.input_fields
     given = object()  # stands for any Input, Outputs included: props() passes values through unvalidated
-    required = {name: given for name, field in model.model_fields.items() if field.is_required()}
+    required = {name: given for name, field in fields.items() if field.is_required()}
     props = resource.props(required)
     assert all(props[name] is given for name in required)
-    assert set(props) | set(resource.fixed_inputs) == set(model.model_fields)
-    for name, field in model.model_fields.items():
+    assert set(props) | set(resource.fixed_inputs) == set(fields)
+    for name, field in fields.items():
         if not field.is_required() and name not in resource.fixed_inputs:
             assert props[name] == field.get_default(call_default_factory=True), name
 

@@ -24,9 +24,9 @@ from lxml import etree
 from devtools.pulumi_cli.api import stack_export
 from devtools.sf_emulator.client import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
-from providers.base import MetadataProvider
 from providers.connected_app import ConnectedAppProvider
 from providers.custom_site import CustomSiteProvider
+from providers.kit import MetadataProvider
 from providers.named_credential import NamedCredentialProvider
 from salesforce.client import _plain, metadata_wsdl_client
 from tests.acceptance.conftest import Sf

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
 import salesforce
-from providers.base import ArtifactProvider, unwrap
+from providers.kit import ProviderBase, unwrap
+
+P = TypeVar("P", bound=ProviderBase)
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +26,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def create_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own create journal (providers.base.CreateJournal), never the user's home."""
+    """Each test gets its own create journal (providers.kit.journal.CreateJournal), never the user's home."""
     journal = tmp_path / "create-journal"
     monkeypatch.setenv("ECI_CREATE_JOURNAL_DIR", str(journal))
     return journal
@@ -40,7 +42,7 @@ def provider_config(org: Any, **extra: str) -> dict[str, str]:
     return config
 
 
-def configured(provider: ArtifactProvider, org: Any, **extra: str) -> ArtifactProvider:
+def configured(provider: P, org: Any, **extra: str) -> P:
     """The provider as the provider host leaves it: unpickled, then configured with the stack config."""
     provider.configure(ConfigureRequest(Config(provider_config(org, **extra), "test-project")))
     return provider
@@ -49,7 +51,7 @@ def configured(provider: ArtifactProvider, org: Any, **extra: str) -> ArtifactPr
 class Driver:
     """Calls a provider the way the engine does and keeps the outputs, like state."""
 
-    def __init__(self, provider: ArtifactProvider) -> None:
+    def __init__(self, provider: ProviderBase) -> None:
         self.provider = provider
         self.id: str = ""
         self.outs: dict[str, Any] = {}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from providers.auth_provider import AuthProviderProvider
-from providers.base import is_unknown, secret_matches
+from providers.kit import is_unknown, secret_matches
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 from tests.seeds import auth_provider_by_hand

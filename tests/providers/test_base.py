@@ -8,14 +8,19 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
 import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import Field
 
-from providers.base import (
+from providers.kit import (
+    COMPUTED,
+    NAME,
+    REPLACE,
+    SECRET,
+    SF,
     ArtifactInputs,
     ArtifactProvider,
     CreateJournal,
@@ -28,10 +33,11 @@ from salesforce import SalesforceError
 
 
 class WidgetInputs(ArtifactInputs):
-    name: str = Field(min_length=1)
-    size: int = 1
-    owner: Email | None = None
-    password: str | None = None
+    name: Annotated[str, SF("Name"), NAME, REPLACE] = Field(min_length=1)
+    size: Annotated[int, SF("Size")] = 1
+    owner: Annotated[Email | None, SF("Owner")] = None
+    password: Annotated[str | None, SF("Pw"), SECRET] = None
+    widget_id: Annotated[str | None, COMPUTED] = None
 
 
 class WidgetProvider(ArtifactProvider):
@@ -39,16 +45,6 @@ class WidgetProvider(ArtifactProvider):
 
     kind = "Widget"
     inputs_model = WidgetInputs
-    name_field = "name"
-    field_map: ClassVar[Mapping[str, str]] = {
-        "name": "Name",
-        "size": "Size",
-        "owner": "Owner",
-        "password": "Pw",
-    }
-    secret_fields = frozenset({"password"})
-    replace_keys = frozenset({"name"})
-    computed = ("widget_id",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -300,7 +296,7 @@ def test_pickled_provider_state_has_no_private_attributes(monkeypatch: pytest.Mo
     assert "_settings" not in provider.__getstate__()
 
 
-# ---- ownership across a crash (providers.base.CreateJournal)
+# ---- ownership across a crash (providers.kit.journal.CreateJournal)
 # ------------------------------------------------
 class Killed(BaseException):
     """Stands in for the provider process being killed: nothing after it runs."""
@@ -546,26 +542,3 @@ def test_a_create_first_artifact_cut_short_by_a_crash_is_claimed_on_the_duplicat
     third = CreateFirstWidgetProvider()
     third.store = first.store
     assert created(third, name="w")[1]["adopted"] is True  # the claim named the artifact made, not this one
-
-
-def test_every_metadata_artifact_is_listed_with_its_group() -> None:
-    """A Metadata type outside providers.base.LISTED_TOGETHER still works, but costs a refresh one
-    listMetadata call per component instead of one per group."""
-    import importlib
-    import pkgutil
-
-    import providers
-    from providers.base import LISTED_TOGETHER, MetadataProvider
-
-    for module in pkgutil.iter_modules(providers.__path__):
-        importlib.import_module(f"providers.{module.name}")
-    pending: list[type[MetadataProvider]] = [MetadataProvider]
-    kinds: set[str] = set()
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        if cls.kind and cls.__module__.startswith("providers."):  # not a test's fake
-            kinds.add(cls.list_type or cls.kind)
-    grouped = {t for group in LISTED_TOGETHER for t in group}
-    assert kinds and kinds <= grouped, kinds - grouped
-    assert all(len(group) <= 3 for group in LISTED_TOGETHER)  # listMetadata takes 3 queries per call

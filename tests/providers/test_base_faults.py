@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from providers.base import ArtifactProvider
 from providers.custom_site import CustomSiteProvider
 from providers.integration_user import IntegrationUserProvider
+from providers.kit import ArtifactProvider
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from providers.base import secret_matches
 from providers.connected_app import ConnectedAppProvider
+from providers.kit import secret_matches
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 

@@ -113,7 +113,7 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     org.reset_calls()
     refreshed = stack.refresh()
     # one read per artifact + one listMetadata per group of types (still the ones this stack made?
-    # ConnectedApp + AuthProvider, then both NamedCredentials: providers/base.py LISTED_TOGETHER); the
+    # ConnectedApp + AuthProvider, then both NamedCredentials: each provider's listing_group); the
     # OAuthConsumer's generated credentials need none
     assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4, "metadata.listMetadata": 2}
     steps = refreshed.steps_by_name()

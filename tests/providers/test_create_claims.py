@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import CreateJournal, InputError
+from providers.kit import CreateJournal, InputError
 from providers.named_credential import NamedCredentialProvider
 from tests.providers.conftest import Driver, configured
 

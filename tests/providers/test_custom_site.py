@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from providers.base import InputError
 from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
+from providers.kit import InputError
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from providers.base import secret_matches
 from providers.external_client_app import ExternalClientAppProvider
+from providers.kit import secret_matches
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured
 

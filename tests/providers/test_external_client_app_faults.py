@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from providers.auth_provider import AuthProviderProvider
-from providers.base import ArtifactProvider
 from providers.connected_app import ConnectedAppProvider
 from providers.external_client_app import ExternalClientAppProvider
+from providers.kit import ArtifactProvider
 from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
 from salesforce import SalesforceError

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from providers.base import InputError
 from providers.integration_user import IntegrationUserProvider
+from providers.kit import InputError
 from tests.providers.conftest import Driver, configured
 
 USER: dict[str, Any] = {

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from providers.base import secret_matches
+from providers.kit import secret_matches
 from providers.named_credential import NamedCredentialProvider
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured

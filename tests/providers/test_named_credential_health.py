@@ -76,7 +76,7 @@ def aircall(org: Any, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(org: Any) -> Engine:
-    return Engine(configured(NamedCredentialProvider(), org))  # type: ignore[arg-type]
+    return Engine(configured(NamedCredentialProvider(), org))
 
 
 def probes(org: Any) -> int:

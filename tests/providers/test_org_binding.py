@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers.base import ORG_OUTPUT, ArtifactProvider
 from providers.integration_user import IntegrationUserProvider
+from providers.kit import ORG_OUTPUT, ArtifactProvider
 from providers.preflight import PreflightFailed, PreflightProvider
 from salesforce import SalesforceError
 from tests.providers.conftest import Driver, configured

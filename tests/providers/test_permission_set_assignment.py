@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import InputError
+from providers.kit import InputError
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
 from tests.providers.conftest import Driver, configured
 

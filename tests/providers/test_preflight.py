@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import CreateJournal, listed_identity
+from providers.kit import CreateJournal, listed_identity
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
 from tests.providers.conftest import Driver, configured
 from tests.providers.program import Stack

@@ -167,8 +167,9 @@ class Stack:
         return config, secrets
 
     def env(self) -> dict[str, str]:
-        # Each stack its own create journal (providers/base.py CreateJournal), never the user's home: the
-        # tests share one emulator org, and a journal entry left by one test's crash must not reach another.
+        # Each stack its own create journal (providers/kit/journal.py CreateJournal), never the user's home:
+        # the tests share one emulator org, and a journal entry left by one test's crash must not reach
+        # another.
         return {**FAST_RETRIES, "ECI_CREATE_JOURNAL_DIR": str(self.state_dir.parent / "create-journal")}
 
     def settings(self) -> tuple[dict[str, str], dict[str, str]]:

@@ -153,8 +153,9 @@ def test_destroy_after_a_provider_crash_mid_up_still_removes_what_the_stack_crea
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
     """Found here first (the in-flight creates were adopted, so destroy left them, and a left ECI named
-    credential made the auth provider's delete fail); fixed by the create journal in providers/base.py. The
-    site, whose create was cut short before it answered, is refused until removed in Setup (issue 21, M1)."""
+    credential made the auth provider's delete fail); fixed by the create journal (providers/kit/journal.py).
+    The site, whose create was cut short before it answered, is refused until removed in Setup (issue 21,
+    M1)."""
     before = org_snapshot(org)
     stack = Stack(org, tmp_path / "state")
     code, _ = _up_killing_the_provider(stack, org)
