@@ -376,3 +376,16 @@ def test_bad_config_registers_no_resource(monitor: RecordingMonitor) -> None:
     with pytest.raises(ConfigError, match="aircallApiToken is not set"):
         EciAircallIntegration(NAME, load())
     assert monitor.registrations == {}
+
+
+def test_the_component_creates_every_registered_resource(monitor: RecordingMonitor) -> None:
+    """docs/contracts.md "Adding an artifact", step 3: the component creates each registered resource (the
+    OAuth app as one kind or the other, per oauthAppKind)."""
+    from providers.registry import RESOURCES
+
+    build(monitor)
+    build(monitor, oauth_app_kind="externalClientApp")
+    dynamic = "pulumi-python:dynamic/eci-aircall:"
+    types = {r.type for r in monitor.registrations.values()}
+    made = {t.removeprefix(dynamic) for t in types if t.startswith(dynamic)}
+    assert made == {r.__name__ for r in RESOURCES}

@@ -21,6 +21,7 @@ from pulumi.dynamic import ResourceProvider
 
 from devtools.pulumi_cli import api
 from devtools.sf_emulator.client import EmulatorHandle
+from providers.registry import RESOURCES
 from tests.test_component_engine import REPO, STACK, engine
 
 # module:qualname of every provider class a state written by this project's main may pickle.
@@ -45,6 +46,12 @@ def test_every_pinned_provider_class_path_still_resolves(path: str) -> None:
     for part in qualname.split("."):
         obj = getattr(obj, part)
     assert isinstance(obj, type) and issubclass(obj, ResourceProvider)
+
+
+def test_every_registered_provider_class_is_pinned() -> None:
+    """docs/contracts.md "Adding an artifact", step 4: a new provider class joins the list."""
+    registered = {f"{r.provider_class.__module__}:{r.provider_class.__qualname__}" for r in RESOURCES}
+    assert registered <= PICKLED_PROVIDER_CLASSES, sorted(registered - PICKLED_PROVIDER_CLASSES)
 
 
 def _classes_in_pickle(blob: bytes) -> set[str]:
