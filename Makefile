@@ -56,7 +56,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy salesforce providers components devtools tools tests __main__.py
 
 # What is written from the one declaration of a fact: Pulumi.yaml's config block and the README's config
-# table (from the config keys in providers/config_keys.py and salesforce/settings.py), docs/contracts.md's
+# table (from the config keys in providers/config/keys.py), docs/contracts.md's
 # resource table (from the inputs models). tests/test_generated.py fails when any is stale.
 generate: $(STAMP)
 	$(PY) -m devtools.generate

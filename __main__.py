@@ -5,8 +5,8 @@ Stack config (namespace ``eci-aircall``, see Pulumi.yaml) → ``EciAircallIntegr
 
 import pulumi
 
-from components.config import load
 from components.eci_aircall import EciAircallIntegration
+from providers.config.stack import load
 
 # Raises one ConfigError listing every bad or missing key before any resource is registered (0 API calls).
 config = load()

@@ -33,10 +33,10 @@ from typing import Any
 
 import pulumi
 
-from components.config import StackConfig
-from providers import config_keys as keys
 from providers import guide
 from providers.auth_provider import AuthProvider
+from providers.config import keys
+from providers.config.stack import StackConfig
 from providers.connected_app import ConnectedApp
 from providers.custom_site import CustomSite, SiteGuestUser
 from providers.external_client_app import ExternalClientApp

@@ -32,13 +32,13 @@ from zeep.transports import Transport
 
 from devtools.pulumi_cli import api
 from providers import guide
-from salesforce.settings import CONFIG_NAMESPACE
+from providers.config.keys import NAMESPACE
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 STATE = DEMO / "state"
 STACK = "demo"
-NS = CONFIG_NAMESPACE
+NS = NAMESPACE
 SITE = guide.SITE_NAME
 # The drift the demo introduces: an admin relaxes the site's clickjack protection in Setup, away from the
 # guide's "Allow framing by the same origin only (Recommended)".

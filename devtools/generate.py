@@ -1,7 +1,7 @@
 """What is written from the one declaration of a fact, and rewritten by ``make generate``
 (``python -m devtools.generate``); tests/test_generated.py fails when any of it is stale:
 
-* ``Pulumi.yaml``'s ``config`` block, from the config key declarations (``components.config``);
+* ``Pulumi.yaml``'s ``config`` block, from the config key declarations (``providers/config/``);
 * the README's configuration table, from the same declarations;
 * docs/contracts.md's resource table, from each resource's inputs model.
 """
@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import components.config
-from providers.config_keys import KEYS
+from providers.config.keys import KEYS
+from providers.config.stack import pulumi_yaml_config
 from providers.kit import AdoptableInputs, ArtifactResource
 from providers.registry import RESOURCES
 
@@ -91,7 +91,7 @@ def stale() -> list[str]:
     """The generated files whose generated part differs from what the declarations give."""
     project = PROJECT.read_text()
     found = []
-    if project[project.index("\nconfig:\n") + 1 :] != components.config.pulumi_yaml_config():
+    if project[project.index("\nconfig:\n") + 1 :] != pulumi_yaml_config():
         found.append("Pulumi.yaml")
     if _block(README.read_text(), CONFIG_BEGIN) != config_table():
         found.append("README.md")
@@ -102,7 +102,7 @@ def stale() -> list[str]:
 
 def write() -> None:
     project = PROJECT.read_text()
-    PROJECT.write_text(project[: project.index("\nconfig:\n") + 1] + components.config.pulumi_yaml_config())
+    PROJECT.write_text(project[: project.index("\nconfig:\n") + 1] + pulumi_yaml_config())
     readme = README.read_text()
     README.write_text(readme.replace(_block(readme, CONFIG_BEGIN), config_table()))
     contracts = CONTRACTS.read_text()

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from providers import guide
-from providers.config_keys import ADOPT_SHARED_HINT
+from providers.config.keys import ADOPT_SHARED_HINT
 from providers.kit import (
     COMPUTED,
     DEVELOPER_NAME,

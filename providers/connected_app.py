@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.config_keys import OAUTH_APP_KIND
+from providers.config.keys import OAUTH_APP_KIND
 from providers.kit import InputError
 from providers.oauth_app import PERMITTED_ADMIN_APPROVED, OAuthApp, OAuthAppProvider
 from salesforce import SalesforceError

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from providers import guide
-from providers.config_keys import ADOPT_SHARED_HINT
+from providers.config.keys import ADOPT_SHARED_HINT
 from providers.kit import (
     COMPUTED,
     FIXED,

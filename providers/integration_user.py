@@ -27,11 +27,12 @@ from typing import Annotated, Any
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
-from providers.config_keys import (
+from providers.config.keys import (
     INTEGRATION_USER_ADOPT_EXISTING,
+    INTEGRATION_USER_LOCALE,
     INTEGRATION_USER_PROFILE,
+    INTEGRATION_USER_TIME_ZONE,
     INTEGRATION_USER_USERNAME,
-    key,
 )
 from providers.kit import (
     COMPUTED,
@@ -70,8 +71,8 @@ class IntegrationUserInputs(AdoptableInputs):
     last_name: Annotated[str, SF("LastName")] = Field(min_length=1, max_length=80)
     alias: Annotated[str, SF("Alias")] = Field(min_length=1, max_length=8)
     # The guide's values, declared with the stack config keys that set them.
-    time_zone: Annotated[str, SF("TimeZoneSidKey")] = str(key("integrationUser.timeZone").default)
-    locale: Annotated[str, SF("LocaleSidKey")] = str(key("integrationUser.locale").default)
+    time_zone: Annotated[str, SF("TimeZoneSidKey")] = str(INTEGRATION_USER_TIME_ZONE.default)
+    locale: Annotated[str, SF("LocaleSidKey")] = str(INTEGRATION_USER_LOCALE.default)
     profile_name: Annotated[str, SF("Profile.Name")] = str(INTEGRATION_USER_PROFILE.default)
     #: Kept True: an admin deactivating the user shows as drift on refresh and `up` reactivates it.
     is_active: Annotated[bool, SF("IsActive"), FIXED] = True

@@ -46,7 +46,7 @@ import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
 from providers import guide, health
-from providers.config_keys import ADOPT_AIRCALL_NAMED_CREDENTIAL, ADOPT_SHARED_HINT
+from providers.config.keys import ADOPT_AIRCALL_NAMED_CREDENTIAL, ADOPT_SHARED_HINT
 from providers.kit import (
     COMPUTED,
     DEVELOPER_NAME,

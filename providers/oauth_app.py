@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator
 
 from providers import guide
-from providers.config_keys import ADOPT_SHARED_HINT, CONNECTED_APP_PROFILES
+from providers.config.keys import ADOPT_SHARED_HINT, CONNECTED_APP_PROFILES
 from providers.kit import (
     COMPUTED,
     DEVELOPER_NAME,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from providers.config_keys import PERMISSION_SET_KEYS
+from providers.config.keys import PERMISSION_SET_KEYS
 from providers.kit import (
     COMPUTED,
     NAME,

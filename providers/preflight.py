@@ -55,11 +55,12 @@ from pydantic import Field
 
 from providers import guide
 from providers.auth_provider import AuthProviderProvider
-from providers.config_keys import (
+from providers.config.keys import (
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
     AIRCALL_API_URL,
     ALLOW_PRODUCTION,
+    CA_BUNDLE,
     HEALTH_CHECKS,
     PERMISSION_SET_KEYS,
     SHARED_ECI,
@@ -91,7 +92,7 @@ from salesforce import (
     soql_quote,
 )
 from salesforce.errors import map_exception
-from salesforce.settings import CA_BUNDLE, is_secure_url
+from salesforce.settings import is_secure_url
 
 T = TypeVar("T")
 

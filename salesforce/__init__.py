@@ -1,7 +1,7 @@
 """The Salesforce transport, knowing no artifact: connection settings, the one client every call goes
 through (login, session renewal, retries), the error type and secret redaction.
 
-    settings.py   ConnectionSettings: the connection keys, parsed once
+    settings.py   ConnectionSettings: the connection, with the config keys behind it (handed in)
     client.py     SalesforceClient: the one chokepoint (REST, SOQL, Metadata SOAP, Connect REST)
     errors.py     SalesforceError and the mapping of every library's failure onto it
     redaction.py  scrub(): no secret in an exception or a log record
@@ -26,24 +26,16 @@ from salesforce.errors import (
     SalesforceError,
 )
 from salesforce.redaction import register_secret, scrub
-from salesforce.settings import (
-    CONFIG_NAMESPACE,
-    DEFAULT_API_VERSION,
-    DEFAULT_LOGIN_URL,
-    ConnectionSettings,
-    jwt_audience,
-)
+from salesforce.settings import ConnectionKeys, ConnectionSettings, jwt_audience
 
 __all__ = [
-    "CONFIG_NAMESPACE",
     "DAILY_LIMIT_HINT",
-    "DEFAULT_API_VERSION",
-    "DEFAULT_LOGIN_URL",
     "DUPLICATE_CODES",
     "NOT_FOUND_CODES",
     "RETRY_ATTEMPTS",
     "TRANSIENT_CODES",
     "ConfigurationError",
+    "ConnectionKeys",
     "ConnectionSettings",
     "SalesforceClient",
     "SalesforceError",

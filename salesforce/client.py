@@ -61,14 +61,7 @@ from salesforce.errors import (
 )
 from salesforce.redaction import register_secret
 from salesforce.settings import (
-    ACCESS_TOKEN,
-    CLIENT_ID,
-    INSTANCE_URL,
-    LOGIN_URL,
-    PRIVATE_KEY,
-    SFDX_AUTH_URL,
-    TARGET_ORG,
-    USERNAME,
+    ConnectionKeys,
     ConnectionSettings,
     _ca_bundle_path,
     _parse_sfdx_auth_url,
@@ -84,15 +77,17 @@ RETRY_ATTEMPTS = 5
 # `pulumi refresh` and `pulumi destroy` configure the provider from the config saved in state at the last
 # `up` (pulumi/pulumi pkg/resource/deploy/providers/registry.go loads it from the default provider's inputs),
 # unless `--run-program` is given; so a token set since then only reaches them with that flag.
-ACCESS_TOKEN_EXPIRED_HINT = (
-    f"the access token in {ACCESS_TOKEN.full_name} has expired or was revoked. Get a new one "
-    "and set it on stdin, never in argv: "
-    f"`sf org auth show-access-token --target-org <alias> --json | jq -r .result.accessToken | "
-    f"pulumi config set --secret {ACCESS_TOKEN.full_name}`, then `pulumi up`, or for a refresh or "
-    "destroy `pulumi refresh --run-program` / `pulumi destroy --run-program` (without --run-program they use "
-    "the token saved at the last `up`). To stop pasting tokens, log in with the Salesforce CLI "
-    f"(`sf org login web --alias <alias>`) and set {TARGET_ORG.full_name} to that alias instead"
-)
+def access_token_expired_hint(keys: ConnectionKeys) -> str:
+    """What to do when the configured access token is refused (INVALID_SESSION_ID)."""
+    return (
+        f"the access token in {keys.access_token.full_name} has expired or was revoked. Get a new one "
+        "and set it on stdin, never in argv: "
+        f"`sf org auth show-access-token --target-org <alias> --json | jq -r .result.accessToken | "
+        f"pulumi config set --secret {keys.access_token.full_name}`, then `pulumi up`, or for a refresh or "
+        "destroy `pulumi refresh --run-program` / `pulumi destroy --run-program` (without --run-program they "
+        "use the token saved at the last `up`). To stop pasting tokens, log in with the Salesforce CLI "
+        f"(`sf org login web --alias <alias>`) and set {keys.target_org.full_name} to that alias instead"
+    )
 
 
 def retry_base_seconds() -> float:
@@ -225,24 +220,26 @@ class SalesforceClient:
             if self._session is None:
                 session = _Session()
                 if self.settings.ca_bundle:
-                    session.forced_verify = session.verify = _ca_bundle_path(self.settings.ca_bundle)
+                    session.forced_verify = session.verify = _ca_bundle_path(
+                        self.settings.ca_bundle, self.settings.keys.ca_bundle
+                    )
                 self._session = session
             return self._session
 
     def _url_key(self) -> str:
         """The config key that says where the org is, for this connection."""
+        keys = self.settings.keys
         return {
-            "access_token": "eci-aircall:instanceUrl",
-            "sfdx_auth_url": "eci-aircall:sfdxAuthUrl",
-            "jwt": "eci-aircall:loginUrl",
-        }.get(self.settings.auth_mode, "eci-aircall:instanceUrl")
+            "sfdx_auth_url": keys.sfdx_auth_url,
+            "jwt": keys.login_url,
+        }.get(self.settings.auth_mode, keys.instance_url).full_name
 
-    @staticmethod
-    def _url_hint(code: str, key: str) -> str:
+    def _url_hint(self, code: str, key: str) -> str:
         if code == CERTIFICATE_ERROR:
             return (
                 f"not retried: check {key} (the org's https:// My Domain URL, e.g. from `sf org display "
-                "--json`); if a company proxy or private CA signs it, add that CA with eci-aircall:caBundle "
+                "--json`); if a company proxy or private CA signs it, add that CA with "
+                f"{self.settings.keys.ca_bundle.full_name} "
                 "(it adds to the default roots)"
             )
         return (
@@ -306,36 +303,39 @@ class SalesforceClient:
                 if self.settings.auth_mode == "access_token" and self.settings.instance_url:
                     self._instance_url = self.settings.instance_url
                 elif self.settings.auth_mode == "sfdx_auth_url" and self.settings.sfdx_auth_url:
-                    self._instance_url = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)[3]
+                    url = self.settings.sfdx_auth_url
+                    self._instance_url = _parse_sfdx_auth_url(url, self.settings.keys.sfdx_auth_url)[3]
                 else:
                     self.sf  # noqa: B018 - JWT / sf CLI: the instance URL comes with the session
             assert self._instance_url is not None
             return self._instance_url
 
     def _connect(self) -> None:
-        mode = self.settings.auth_mode
+        mode, keys = self.settings.auth_mode, self.settings.keys
         if mode == "none":
             raise ConfigurationError(
                 "no Salesforce connection is configured",
-                hint=f"set {INSTANCE_URL.full_name} and {ACCESS_TOKEN.full_name} (`sf org display --json`: "
-                "instanceUrl; `sf org auth show-access-token --json`: accessToken; "
-                f"`{ACCESS_TOKEN.set_command()}`), or {SFDX_AUTH_URL.full_name} "
-                f"(`sf org auth show-sfdx-auth-url --json`), or {USERNAME.full_name} + "
-                f"{CLIENT_ID.full_name} + "
-                f"{PRIVATE_KEY.full_name} (+ {LOGIN_URL.full_name}) for the JWT bearer flow",
+                hint=f"set {keys.target_org.full_name} to a Salesforce CLI login "
+                f"(`{keys.target_org.set_command()}`), or {keys.instance_url.full_name} and "
+                f"{keys.access_token.full_name} (`sf org display --json`: instanceUrl; "
+                "`sf org auth show-access-token --json`: accessToken; "
+                f"`{keys.access_token.set_command()}`), or {keys.sfdx_auth_url.full_name} "
+                f"(`sf org auth show-sfdx-auth-url --json`), or {keys.username.full_name} + "
+                f"{keys.client_id.full_name} + "
+                f"{keys.private_key.full_name} (+ {keys.login_url.full_name}) for the JWT bearer flow",
             )
         if mode == "access_token":
             if not self.settings.instance_url:
                 raise ConfigurationError(
-                    f"{INSTANCE_URL.full_name} is not set (needed with {ACCESS_TOKEN.full_name})",
+                    f"{keys.instance_url.full_name} is not set (needed with {keys.access_token.full_name})",
                     hint="take instanceUrl from `sf org display --json` and run "
-                    f"`pulumi config set {INSTANCE_URL.full_name} <url>`",
+                    f"`{keys.instance_url.set_command()}`",
                 )
             if not is_secure_url(self.settings.instance_url):
                 raise ConfigurationError(
-                    "eci-aircall:instanceUrl is not an https:// URL; the access token would be sent in clear",
-                    hint="set the org's https:// My Domain URL: `pulumi config set eci-aircall:instanceUrl "
-                    "https://<mydomain>.my.salesforce.com`",
+                    f"{keys.instance_url.full_name} is not an https:// URL; the access token would be sent "
+                    "in clear",
+                    hint=f"set the org's https:// My Domain URL: `{keys.instance_url.set_command()}`",
                 )
             token = self.settings.access_token
             assert token is not None
@@ -358,19 +358,22 @@ class SalesforceClient:
     def _login(self) -> None:
         """The Salesforce CLI's session for targetOrg, or a refresh-token grant (SFDX auth URL) or JWT bearer
         grant via simple-salesforce's token_login."""
+        keys = self.settings.keys
         if self.settings.auth_mode == "sf_cli":
             assert self.settings.target_org is not None
-            token, instance, org_id = sf_cli.org_login(self.settings.target_org)
+            token, instance, org_id = sf_cli.org_login(self.settings.target_org, keys.target_org)
             self._open(instance, token)
             self._org_id = org_id or self._org_id
             return
         if self.settings.auth_mode == "sfdx_auth_url":
             assert self.settings.sfdx_auth_url is not None
-            client_id, client_secret, refresh_token, base = _parse_sfdx_auth_url(self.settings.sfdx_auth_url)
+            client_id, client_secret, refresh_token, base = _parse_sfdx_auth_url(
+                self.settings.sfdx_auth_url, keys.sfdx_auth_url
+            )
             data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
             if client_secret:
                 data["client_secret"] = client_secret
-            token_url, key_name = f"{base}/services/oauth2/token", SFDX_AUTH_URL.full_name
+            token_url, key_name = f"{base}/services/oauth2/token", keys.sfdx_auth_url.full_name
         else:
             settings = self.settings
             assert settings.username and settings.client_id and settings.private_key
@@ -384,11 +387,12 @@ class SalesforceClient:
                 assertion = jwt.encode(claims, _private_key_text(settings.private_key), algorithm="RS256")
             except Exception:
                 raise ConfigurationError(
-                    f"{PRIVATE_KEY.full_name} is not a usable RSA private key (PEM) for the JWT bearer flow",
-                    hint=f"set it with `{PRIVATE_KEY.set_command()}`",
+                    f"{keys.private_key.full_name} is not a usable RSA private key (PEM) for the JWT bearer "
+                    "flow",
+                    hint=f"set it with `{keys.private_key.set_command()}`",
                 ) from None
             data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-            token_url, key_name = f"{settings.login_url}/services/oauth2/token", PRIVATE_KEY.full_name
+            token_url, key_name = f"{settings.login_url}/services/oauth2/token", keys.login_url.full_name
 
         if not is_secure_url(token_url):
             raise ConfigurationError(
@@ -506,10 +510,11 @@ class SalesforceClient:
                     self._renew(sf)
                     raise _RenewAndRetry()
                 if self.settings.auth_mode == "access_token":
-                    err.hint = ACCESS_TOKEN_EXPIRED_HINT
+                    err.hint = access_token_expired_hint(self.settings.keys)
                 elif self.settings.auth_mode == "sf_cli":
                     err.hint = (
-                        f"the Salesforce CLI's session for {TARGET_ORG.full_name} was refused twice: log in "
+                        f"the Salesforce CLI's session for {self.settings.keys.target_org.full_name} was "
+                        "refused twice: log in "
                         f"again with `sf org login web --alias {self.settings.target_org}`"
                     )
             if err.error_code == "REQUEST_LIMIT_EXCEEDED":

@@ -22,7 +22,7 @@ from typing import Any
 
 from salesforce.errors import ConfigurationError
 from salesforce.redaction import register_secret
-from salesforce.settings import TARGET_ORG, is_secure_url
+from salesforce.settings import SettingKey, is_secure_url
 
 TIMEOUT_SECONDS = 120
 
@@ -108,30 +108,31 @@ def _run(exe: str, target_org: str, *command: str) -> tuple[int, dict[str, Any]]
     return proc.returncode, doc if isinstance(doc, dict) else {}
 
 
-def _no_login(target_org: str, doc: dict[str, Any]) -> ConfigurationError:
+def _no_login(target_org: str, key: SettingKey, doc: dict[str, Any]) -> ConfigurationError:
     message = str(doc.get("message") or "").strip()
     return ConfigurationError(
-        f"the Salesforce CLI has no usable login for eci-aircall:targetOrg '{target_org}'"
+        f"the Salesforce CLI has no usable login for {key.full_name} '{target_org}'"
         + (f": {message}" if message else ""),
         hint=f"log in with `sf org login web --alias {target_org}` (a sandbox: add --instance-url "
         "https://test.salesforce.com), then run the same pulumi command again",
     )
 
 
-def org_display(target_org: str) -> tuple[str, str]:
+def org_display(target_org: str, key: SettingKey) -> tuple[str, str]:
     """(access token, instance URL) of ``target_org`` as the Salesforce CLI holds it now."""
-    token, instance, _org_id = org_login(target_org)
+    token, instance, _org_id = org_login(target_org, key)
     return token, instance
 
 
-def org_login(target_org: str) -> tuple[str, str, str | None]:
+def org_login(target_org: str, key: SettingKey) -> tuple[str, str, str | None]:
     """(access token, instance URL, org Id) of ``target_org`` as the Salesforce CLI holds it now. The org Id
     is ``org display``'s ``result.id`` (the Organization Id of the login; Salesforce CLI Command Reference,
-    "org display"), None when the CLI gives none: learnt without a call to the org."""
+    "org display"), None when the CLI gives none: learnt without a call to the org. ``key`` is the config key
+    that names ``target_org`` (in the errors)."""
     exe = shutil.which("sf")
     if exe is None:
         raise ConfigurationError(
-            "eci-aircall:targetOrg needs the Salesforce CLI (`sf`), which is not on PATH",
+            f"{key.full_name} needs the Salesforce CLI (`sf`), which is not on PATH",
             hint="install it (https://developer.salesforce.com/tools/salesforcecli) and log in with "
             f"`sf org login web --alias {target_org}`",
         )
@@ -141,11 +142,11 @@ def org_login(target_org: str) -> tuple[str, str, str | None]:
     token = result.get("accessToken") if isinstance(result, dict) else None
     org_id = str(result.get("id") or "") if isinstance(result, dict) else ""
     if code != 0 or not instance:
-        raise _no_login(target_org, doc)
+        raise _no_login(target_org, key, doc)
     if not is_secure_url(str(instance)):
         # The bearer token would travel in clear: the same rule as instanceUrl, sfdxAuthUrl and loginUrl.
         raise ConfigurationError(
-            f"the Salesforce CLI's login for {TARGET_ORG.full_name} '{target_org}' is to an http:// instance "
+            f"the Salesforce CLI's login for {key.full_name} '{target_org}' is to an http:// instance "
             "URL; the access token would be sent in clear (plain http is allowed only to loopback)",
             hint=f"log in again to the org's https:// My Domain: `sf org login web --alias {target_org} "
             "--instance-url https://<mydomain>.my.salesforce.com`",
@@ -155,6 +156,6 @@ def org_login(target_org: str) -> tuple[str, str, str | None]:
         result = doc.get("result")
         token = result.get("accessToken") if isinstance(result, dict) else None
         if code != 0 or _hidden(token):
-            raise _no_login(target_org, doc)
+            raise _no_login(target_org, key, doc)
     register_secret(str(token))
     return str(token), str(instance).rstrip("/"), org_id or None

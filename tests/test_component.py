@@ -14,8 +14,8 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components.config import ConfigError, IntegrationUserConfig, load
 from components.eci_aircall import TYPE_TOKEN, EciAircallIntegration, EciAircallIntegrationArgs, out
+from providers.config.stack import ConfigError, IntegrationUserConfig, load
 
 NAME = "eci"
 TOKEN = "aircall-token-Qx19"

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pulumi
 import pytest
 
-from components import config as cfgmod
-from components.config import ConfigError, load, parse
-from salesforce.settings import ConnectionSettings
+from providers.config import stack as cfgmod
+from providers.config.connection import connection_settings
+from providers.config.stack import ConfigError, load, parse
 
 TOKEN = "aircall-token-Zq81x"  # recognisable, so a leak into an error message is easy to spot
 ACCESS = "00Dxx!access-token-Kk29"
@@ -51,7 +51,7 @@ def test_minimal_config_gets_the_guides_defaults() -> None:
     )
     assert values["aircall_api_url"] == "https://api.aircall.io/v1"
     assert values["aircall_endpoint"] == "https://api.aircall.io/"  # guide: Add Aircall Named Credentials
-    settings = ConnectionSettings.from_config(MINIMAL)  # the connection keys' defaults, declared once
+    settings = connection_settings(MINIMAL)  # the connection keys' defaults, declared once
     assert settings.api_version == "63.0" and settings.login_url == "https://login.salesforce.com"
     assert settings.auth_mode == "access_token"
     user = values["integration_user"]
@@ -68,7 +68,7 @@ def test_empty_strings_count_as_unset_like_the_pulumi_yaml_defaults() -> None:
     raw = with_(sfdxAuthUrl="", privateKey="", username="", clientId="", caBundle="", aircallEndpoint="")
     values, problems = parse(raw)
     assert problems == []
-    assert ConnectionSettings.from_config(raw).auth_mode == "access_token"
+    assert connection_settings(raw).auth_mode == "access_token"
     assert values["aircall_endpoint"] == "https://api.aircall.io/"
 
 
@@ -109,7 +109,7 @@ def test_every_override_is_honoured() -> None:
     assert values["delete_adopted"] is True
     assert values["aircall_api_url"] == "https://127.0.0.1:8443/aircall/v1"
     assert values["aircall_endpoint"] == "https://api.eu.aircall.io/"
-    settings = ConnectionSettings.from_config(raw)
+    settings = connection_settings(raw)
     assert settings.api_version == "62.0" and settings.ca_bundle == "/etc/ssl/corp.pem"
     assert values["integration_user"] == cfgmod.IntegrationUserConfig(
         username="u@acme.example",
@@ -275,7 +275,7 @@ def test_two_login_methods_are_rejected() -> None:
 def test_sfdx_auth_url_alone_is_a_complete_login() -> None:
     raw = with_(accessToken=None, instanceUrl=None, sfdxAuthUrl=SFDX)
     assert parse(raw)[1] == []
-    assert ConnectionSettings.from_config(raw).auth_mode == "sfdx_auth_url"
+    assert connection_settings(raw).auth_mode == "sfdx_auth_url"
 
 
 def test_jwt_login_needs_all_three_keys() -> None:
@@ -283,7 +283,7 @@ def test_jwt_login_needs_all_three_keys() -> None:
     assert [p.split(" ")[0] for p in problems] == ["eci-aircall:clientId", "eci-aircall:privateKey"]
     raw = with_(accessToken=None, username="ci@acme.example", clientId="3MVG9", privateKey=KEY_PEM)
     assert parse(raw)[1] == []
-    settings = ConnectionSettings.from_config(raw)
+    settings = connection_settings(raw)
     assert settings.auth_mode == "jwt" and settings.login_url == "https://login.salesforce.com"
 
 

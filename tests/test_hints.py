@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import KEYS
-from salesforce.client import ACCESS_TOKEN_EXPIRED_HINT
+from providers.config.keys import CONNECTION, KEYS
+from salesforce.client import access_token_expired_hint
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET_KEYS = "|".join(re.escape(k.full_name) for k in KEYS if k.secret)
@@ -22,7 +22,7 @@ VALUE_IN_ARGV = re.compile(
     r"(?!< |[`|)\n]|$)(?P<value>\S+)",
     re.MULTILINE,
 )
-PATTERNS = ("salesforce/*.py", "providers/*.py", "components/*.py", "tools/*.py", "*.md", "docs/**/*.md",
+PATTERNS = ("salesforce/*.py", "providers/**/*.py", "components/*.py", "tools/*.py", "*.md", "docs/**/*.md",
             "docs/**/*.yml", "stacks/*", "Makefile", "Pulumi.yaml")  # fmt: skip
 SOURCES = sorted(p for pattern in PATTERNS for p in REPO.glob(pattern))
 
@@ -42,5 +42,6 @@ def test_no_command_we_print_puts_a_secret_in_argv(path: Path) -> None:
 
 
 def test_the_expired_token_hint_pipes_the_token() -> None:
-    assert not VALUE_IN_ARGV.search(ACCESS_TOKEN_EXPIRED_HINT)
-    assert "| pulumi config set --secret eci-aircall:accessToken`" in ACCESS_TOKEN_EXPIRED_HINT
+    hint = access_token_expired_hint(CONNECTION)
+    assert not VALUE_IN_ARGV.search(hint)
+    assert "| pulumi config set --secret eci-aircall:accessToken`" in hint

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import SECRET_KEYS, TOP_KEYS, pulumi_yaml_config
-from providers.config_keys import KEYS
+from providers.config.keys import KEYS
+from providers.config.stack import SECRET_KEYS, TOP_KEYS, pulumi_yaml_config
 
 REPO = Path(__file__).resolve().parent.parent
 # CI clones the repo with ../shared beside it (see .ci/run).
@@ -75,7 +75,7 @@ def test_secret_keys_say_so_and_none_is_declared_secret_with_a_default() -> None
 
 
 def test_pulumi_yaml_config_block_is_exactly_the_one_generated_from_the_declarations() -> None:
-    """Each key is declared once (providers/config_keys.py, salesforce/settings.py); Pulumi.yaml is written
+    """Each key is declared once (providers/config/keys.py); Pulumi.yaml is written
     from that by `make generate`, and a hand edit or a forgotten regeneration fails here."""
     text = (REPO / "Pulumi.yaml").read_text()
     assert text[text.index("\nconfig:\n") + 1 :] == pulumi_yaml_config(), "run `make generate`"

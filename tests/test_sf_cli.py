@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from providers.config.keys import TARGET_ORG
 from salesforce import ConfigurationError, sf_cli
 
 TOKEN = "00Dxx!SessionFromTheCli-Qq42"
@@ -55,7 +56,7 @@ def test_sf_gets_only_the_allow_listed_environment_with_telemetry_off(
     monkeypatch.setenv("SF_USE_GENERIC_UNIX_KEYCHAIN", "true")
     monkeypatch.setenv("SFDX_DISABLE_TELEMETRY", "false")
 
-    assert sf_cli.org_display("uat") == (TOKEN, "https://acme.my.salesforce.com")
+    assert sf_cli.org_display("uat", TARGET_ORG) == (TOKEN, "https://acme.my.salesforce.com")
 
     env = json.loads((tmp_path / "env.json").read_text())
     text = json.dumps(env)
@@ -73,7 +74,7 @@ def test_an_http_instance_url_from_sf_is_refused_before_the_token_is_asked_for(
     bin_dir = fake_sf(tmp_path, "http://acme.my.salesforce.com")
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     with pytest.raises(ConfigurationError) as info:
-        sf_cli.org_display("uat")
+        sf_cli.org_display("uat", TARGET_ORG)
     text = str(info.value)
     assert "eci-aircall:targetOrg" in text and "http://" in text and "sf org login web --alias uat" in text
     assert calls(tmp_path) == [["org", "display", "--target-org", "uat", "--json"]]  # no token fetched
@@ -85,7 +86,7 @@ def test_http_to_loopback_stays_allowed_for_local_emulators(
 ) -> None:
     bin_dir = fake_sf(tmp_path, "http://127.0.0.1:8443")
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    assert sf_cli.org_display("uat") == (TOKEN, "http://127.0.0.1:8443")
+    assert sf_cli.org_display("uat", TARGET_ORG) == (TOKEN, "http://127.0.0.1:8443")
 
 
 def test_the_cli_login_names_the_org_without_a_call_to_it(
@@ -93,4 +94,5 @@ def test_the_cli_login_names_the_org_without_a_call_to_it(
 ) -> None:
     bin_dir = fake_sf(tmp_path, "https://acme.my.salesforce.com")
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    assert sf_cli.org_login("uat") == (TOKEN, "https://acme.my.salesforce.com", "00D000000000001EAA")
+    login = sf_cli.org_login("uat", TARGET_ORG)
+    assert login == (TOKEN, "https://acme.my.salesforce.com", "00D000000000001EAA")

@@ -7,23 +7,27 @@ from typing import Any
 
 from devtools.sf_emulator.client import EmulatorHandle
 from providers import guide
-from providers.config_keys import (
+from providers.config.keys import (
+    ACCESS_TOKEN,
     AIRCALL_API_ID,
     AIRCALL_API_TOKEN,
     AIRCALL_API_URL,
     AIRCALL_ENDPOINT,
+    CA_BUNDLE,
+    INSTANCE_URL,
+    PERMISSION_SET_INTEGRATION_USER,
+    PERMISSION_SET_VOICE_CONNECTOR,
+    SFDX_AUTH_URL,
     SHARED_ECI,
-    key,
 )
 from providers.custom_site import CREATE_DEFAULTS
-from salesforce.settings import ACCESS_TOKEN, CA_BUNDLE, INSTANCE_URL, SFDX_AUTH_URL
 
 from .harness import REPO, Target
 
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 GUEST_PERMISSION_SETS = (
-    str(key("permissionSets.voiceConnector").default),
-    str(key("permissionSets.integrationUser").default),
+    str(PERMISSION_SET_VOICE_CONNECTOR.default),
+    str(PERMISSION_SET_INTEGRATION_USER.default),
 )
 
 

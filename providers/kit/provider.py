@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 import salesforce
+from providers.config.connection import connection_settings
+from providers.config.keys import ACCESS_TOKEN, INSTANCE_URL, TARGET_ORG
 from providers.kit.inputs import ArtifactInputs, Facts, InputError
 from providers.kit.values import (
     PROVIDER_KEY,
@@ -27,7 +29,6 @@ from providers.kit.values import (
     unwrap,
 )
 from salesforce import ConnectionSettings, SalesforceClient, SalesforceError
-from salesforce.settings import ACCESS_TOKEN, INSTANCE_URL
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class ProviderBase(dyn.ResourceProvider):
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def configure(self, req: dyn.ConfigureRequest) -> None:
-        self._settings = ConnectionSettings.from_config(req.config)
+        self._settings = connection_settings(req.config)
 
     @property
     def client(self) -> SalesforceClient:
@@ -153,8 +154,8 @@ class ProviderBase(dyn.ResourceProvider):
             f"({self.client.instance_url}); nothing was read or written",
             artifact=self.artifact(recorded),
             hint="point this stack's login back at org "
-            f"{org['id']} (eci-aircall:targetOrg, or instanceUrl + accessToken, sfdxAuthUrl, or the JWT keys "
-            f"username/clientId/privateKey/loginUrl), or give org {current} a stack of its own "
+            f"{org['id']} ({TARGET_ORG.full_name}, or instanceUrl + accessToken, sfdxAuthUrl, or the JWT "
+            f"keys username/clientId/privateKey/loginUrl), or give org {current} a stack of its own "
             "(`pulumi stack init <name>`)",
             service="eci-aircall",
         )

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from providers.config.connection import connection_settings
 from providers.integration_user import IntegrationUserProvider
 from salesforce import (
     RETRY_ATTEMPTS,
@@ -40,11 +41,11 @@ USER = {
 
 
 def settings_for(org: Any, **extra: str) -> ConnectionSettings:
-    return ConnectionSettings.from_config(provider_config(org, **extra))
+    return connection_settings(provider_config(org, **extra))
 
 
 def sfdx_settings(org: Any) -> ConnectionSettings:
-    return ConnectionSettings.from_config(
+    return connection_settings(
         {"eci-aircall:sfdxAuthUrl": org.sfdx_auth_url(), "eci-aircall:caBundle": org.ca_cert}
     )
 
@@ -78,7 +79,7 @@ def test_settings_repr_hides_secrets(org: Any) -> None:
 
 
 def test_missing_connection_names_the_config_keys() -> None:
-    client = SalesforceClient(ConnectionSettings())
+    client = SalesforceClient(connection_settings({}))
     with pytest.raises(ConfigurationError) as info:
         client.query("SELECT Id FROM Organization", artifact="test")
     assert "eci-aircall:accessToken" in str(info.value) and "sf org display" in str(info.value)
@@ -86,7 +87,7 @@ def test_missing_connection_names_the_config_keys() -> None:
 
 def test_malformed_sfdx_auth_url_is_a_configuration_error_without_the_secret() -> None:
     bad = "force://PlatformCLI-no-separators-5Aep861SECRETPART"
-    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": bad})
+    settings = connection_settings({"eci-aircall:sfdxAuthUrl": bad})
     with pytest.raises(ConfigurationError) as info:
         SalesforceClient(settings).query("SELECT Id FROM Organization", artifact="test")
     assert "eci-aircall:sfdxAuthUrl" in str(info.value)
@@ -135,7 +136,7 @@ def test_jwt_bearer_logs_in_with_username_client_id_and_private_key(org: Any) ->
             )
         ]
     )
-    settings = ConnectionSettings.from_config(
+    settings = connection_settings(
         provider_config(
             org,
             accessToken="",
@@ -546,7 +547,7 @@ def loopback_https(org: Any) -> Iterator[tuple[str, type[_Recorder]]]:
 
 
 def test_an_sfdx_auth_url_with_an_http_host_is_refused_before_any_request() -> None:
-    settings = ConnectionSettings.from_config(
+    settings = connection_settings(
         {"eci-aircall:sfdxAuthUrl": "force://PlatformCLI::RefreshToken5aa1@http://acme.my.salesforce.com"}
     )
     with pytest.raises(ConfigurationError, match="eci-aircall:sfdxAuthUrl names an http:// host") as info:
@@ -563,7 +564,7 @@ def test_an_http_instance_url_in_a_token_response_is_refused(
         "application/json",
         json.dumps({"access_token": "00Dxx!SessionFromLoopback", "instance_url": "http://acme.example.com"}),
     )
-    settings = ConnectionSettings.from_config(
+    settings = connection_settings(
         {"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::RefreshToken77@{base}"}
     )
     with pytest.raises(SalesforceError) as info:
@@ -579,7 +580,7 @@ def _wrong_host_client(org: Any, base: str) -> SalesforceClient:
         "eci-aircall:accessToken": "00Dxx!TokenForTheWrongHost",
         "eci-aircall:caBundle": org.ca_cert,
     }
-    return SalesforceClient(ConnectionSettings.from_config(settings))
+    return SalesforceClient(connection_settings(settings))
 
 
 def test_a_host_answering_html_fails_at_once_naming_the_key(
@@ -619,7 +620,7 @@ def test_a_host_answering_a_5xx_page_fails_at_once_naming_the_key(
 def test_a_login_endpoint_answering_a_5xx_page_fails_at_once(loopback: tuple[str, type[_Recorder]]) -> None:
     base, handler = loopback
     handler.reply = (502, "text/html", "<html><body>Bad Gateway</body></html>")
-    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
+    settings = connection_settings({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
     with pytest.raises(SalesforceError) as info:
         SalesforceClient(settings).sf  # noqa: B018
     assert info.value.error_code == "NOT_SALESFORCE_API" and len(handler.seen) == 1
@@ -629,7 +630,7 @@ def test_a_login_endpoint_answering_html_fails_at_once_naming_the_key(
     loopback: tuple[str, type[_Recorder]],
 ) -> None:
     base, handler = loopback
-    settings = ConnectionSettings.from_config({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
+    settings = connection_settings({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::Rt9@{base}"})
     with pytest.raises(SalesforceError) as info:
         SalesforceClient(settings).sf  # noqa: B018
     assert info.value.error_code == "NOT_SALESFORCE_API"
@@ -641,7 +642,7 @@ def test_a_certificate_failure_fails_at_once_and_is_no_uncertain_write(org: Any)
     """The emulator's certificate without its CA in caBundle: what a wrong host or an intercepting proxy
     looks like. Not retried, not "the write may have happened", and the message names the keys to fix."""
     client = SalesforceClient(
-        ConnectionSettings.from_config(
+        connection_settings(
             {"eci-aircall:instanceUrl": org.instance_url, "eci-aircall:accessToken": org.access_token}
         )
     )
@@ -664,9 +665,10 @@ def test_a_certificate_failure_fails_at_once_and_is_no_uncertain_write(org: Any)
 def test_ca_bundle_adds_to_the_default_roots(org: Any) -> None:
     import certifi
 
+    from providers.config.keys import CA_BUNDLE
     from salesforce.settings import _ca_bundle_path
 
-    bundle = Path(_ca_bundle_path(org.ca_cert)).read_text()
+    bundle = Path(_ca_bundle_path(org.ca_cert, CA_BUNDLE)).read_text()
     emulator_ca = Path(org.ca_cert).read_text() if "-----BEGIN" not in org.ca_cert else org.ca_cert
     default_roots = Path(certifi.where()).read_text()
     assert emulator_ca.strip() in bundle
@@ -675,7 +677,7 @@ def test_ca_bundle_adds_to_the_default_roots(org: Any) -> None:
 
 def test_a_refused_login_keeps_salesforces_reason(org: Any) -> None:
     stale = f"force://PlatformCLI::5Aep861NotARealRefreshToken@{org.instance_url.removeprefix('https://')}"
-    settings = ConnectionSettings.from_config(
+    settings = connection_settings(
         {"eci-aircall:sfdxAuthUrl": stale, "eci-aircall:caBundle": org.ca_cert}
     )
     with pytest.raises(SalesforceError) as info:

@@ -1,9 +1,9 @@
-"""The stack configuration (namespace ``eci-aircall``): read, default, validate.
+"""The program's side of the stack configuration (namespace ``eci-aircall``): read, default, validate.
 
-Every key is declared once (``providers/config_keys.py``, the connection keys in ``salesforce/settings.py``):
-its default, check, example and source come from there, and so does ``Pulumi.yaml``'s ``config`` block
-(:func:`pulumi_yaml_config`; ``make generate`` writes it). This module adds only what spans keys: which login
-is configured, defaults that depend on another key, and the typed :class:`StackConfig` the component reads.
+Every key is declared once (``keys.py``): its default, check, example and source come from there, and so does
+``Pulumi.yaml``'s ``config`` block (:func:`pulumi_yaml_config`; ``make generate`` writes it). This module adds
+only what spans keys: which login is configured, defaults that depend on another key, and the typed
+:class:`StackConfig` the component reads.
 
 Everything is checked before the component registers a single resource, so a bad or missing value costs no
 Salesforce API call. All problems found are reported together in ONE :class:`ConfigError`, each naming the
@@ -33,19 +33,20 @@ import yaml
 from pulumi.runtime.config import is_config_secret
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers import config_keys as keys
-from providers.config_keys import KEYS, OAuthAppKind, SharedEci
-from salesforce.settings import (
+from providers.config import keys
+from providers.config.keys import (
     ACCESS_TOKEN,
-    CONFIG_NAMESPACE,
     INSTANCE_URL,
     JWT_KEYS,
+    KEYS,
+    NAMESPACE,
     SFDX_AUTH_URL,
     TARGET_ORG,
     ConfigKey,
+    OAuthAppKind,
+    SharedEci,
 )
 
-NAMESPACE = CONFIG_NAMESPACE
 SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)
 #: The keys Pulumi stores (a structured key once), in declaration order.
 TOP_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k.top for k in KEYS))
@@ -80,24 +81,24 @@ class IntegrationUserConfig(_Frozen):
     first_name: str
     last_name: str
     alias: str
-    time_zone: str = _default(keys.key("integrationUser.timeZone"))
-    locale: str = _default(keys.key("integrationUser.locale"))
+    time_zone: str = _default(keys.INTEGRATION_USER_TIME_ZONE)
+    locale: str = _default(keys.INTEGRATION_USER_LOCALE)
     profile: str = _default(keys.INTEGRATION_USER_PROFILE)
     #: Use an existing user of that username as it is (never changing it) instead of refusing it.
     adopt_existing: bool = _default(keys.INTEGRATION_USER_ADOPT_EXISTING)
 
 
 class PermissionSetNames(_Frozen):
-    eci_access: str = _default(keys.key("permissionSets.eciAccess"))
-    integration_user: str = _default(keys.key("permissionSets.integrationUser"))
-    voice_connector: str = _default(keys.key("permissionSets.voiceConnector"))
+    eci_access: str = _default(keys.PERMISSION_SET_ECI_ACCESS)
+    integration_user: str = _default(keys.PERMISSION_SET_INTEGRATION_USER)
+    voice_connector: str = _default(keys.PERMISSION_SET_VOICE_CONNECTOR)
 
 
 class StackConfig(_Frozen):
     """The validated stack configuration, which is also the component's args (``EciAircallIntegrationArgs``).
 
     ``aircall_api_token`` is an Output marked secret. The connection keys are not here: the providers read
-    them in ``configure()`` (``salesforce.settings.ConnectionSettings``).
+    them in ``configure()`` (``connection.py``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
