@@ -87,6 +87,7 @@ from providers.named_credential import NamedCredentialProvider
 from salesforce import (
     SalesforceClient,
     SalesforceError,
+    UsageError,
     metadata_wsdl_client,
     register_secret,
     soql_quote,
@@ -470,7 +471,8 @@ class PreflightProvider(NonArtifactProvider):
         connector's, or set up by hand): refused before anything is written, naming the opt-in. Only a
         create of this stack that was cut short (its create journal entry claims it) makes it ours."""
         taken: list[str] = []
-        hints: dict[str, None] = {}
+        #: each fix once, with the components it applies to (the shared ones all take `sharedEci`)
+        fixes: dict[str, list[str]] = {}
         for (type_name, name), identity in zip(wanted, identities, strict=True):
             if identity is None:
                 continue
@@ -478,13 +480,13 @@ class PreflightProvider(NonArtifactProvider):
                 continue
             made = f"created {identity.get('created_date')} by {identity.get('created_by_id')}"
             taken.append(f"{type_name} {name} ({made})")
-            hints[f"{type_name} {name}: {ADOPTION_HINTS[type_name]({'full_name': name})}"] = None
+            fixes.setdefault(ADOPTION_HINTS[type_name]({"full_name": name}), []).append(f"{type_name} {name}")
         if taken:
             raise self._fail(
                 "already in this org and not created by this stack, so not this stack's to change: "
                 + "; ".join(taken)
                 + "; nothing was written",
-                "; ".join(hints),
+                "; ".join(f"{', '.join(names)}: {fix}" for fix, names in fixes.items()),
             )
 
     def _made_by_this_stack(self, artifact: str, identity: Mapping[str, Any]) -> bool:
@@ -625,9 +627,9 @@ def aircall_ping(client: SalesforceClient, url: str, api_id: str, api_token: str
     artifact = "Preflight Aircall"
     if not is_secure_url(url):
         # Basic auth carries the token itself: never in clear over a network.
-        raise SalesforceError(
+        raise UsageError(
             "INSECURE_URL", "the Aircall API URL is not https://; not called", artifact=artifact,
-            hint=f"set {AIRCALL_API_URL.full_name} to https://api.aircall.io/v1", service="eci-aircall",
+            hint=f"set {AIRCALL_API_URL.full_name} to https://api.aircall.io/v1",
         )  # fmt: skip
 
     def attempt() -> requests.Response:

@@ -3,7 +3,8 @@ through (login, session renewal, retries), the error type and secret redaction.
 
     settings.py   ConnectionSettings: the connection, with the config keys behind it (handed in)
     client.py     SalesforceClient: the one chokepoint (REST, SOQL, Metadata SOAP, Connect REST)
-    errors.py     SalesforceError and the mapping of every library's failure onto it
+    errors.py     SalesforceError (a failure) / UsageError (ours, for the user to fix), and the mapping of
+                  every library's failure onto them
     redaction.py  scrub(): no secret in an exception or a log record
 """
 
@@ -24,6 +25,7 @@ from salesforce.errors import (
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
+    UsageError,
 )
 from salesforce.redaction import register_secret, scrub
 from salesforce.settings import ConnectionKeys, ConnectionSettings, jwt_audience
@@ -48,4 +50,5 @@ __all__ = [
     "scrub",
     "soql_quote",
     "url_quote",
+    "UsageError",
 ]

@@ -54,6 +54,7 @@ from salesforce.errors import (
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
+    UsageError,
     _first_rest_error,
     _map_exception,
     _raise_for_results,
@@ -462,12 +463,11 @@ class SalesforceClient:
         instance_url = instance if "://" in instance else f"https://{instance}"
         if not instance or not is_secure_url(instance_url):
             # The session id would then travel in clear to whatever the token endpoint named.
-            raise SalesforceError(
+            raise UsageError(
                 "INSECURE_INSTANCE_URL",
                 "the token endpoint answered a non-https instance_url; not used",
                 artifact="login",
                 hint=f"check {key_name}: it must lead to the org's https:// login",
-                service="eci-aircall",
             )
         self._open(instance_url, token)
         self._org_id = _org_of_identity_url(identity_url) or self._org_id
@@ -799,11 +799,10 @@ class SalesforceClient:
             return
         with self._lock:
             if self._org_id and self._org_id[:15] != org_id[:15]:
-                raise SalesforceError(
+                raise UsageError(
                     "ORG_MISMATCH",
                     f"the login named org {self._org_id} but the session is in org {org_id}",
                     artifact="Organization",
-                    service="eci-aircall",
                 )
             self._org_id = org_id if not self._org_id or len(org_id) > len(self._org_id) else self._org_id
             if sandbox is not None:
@@ -860,11 +859,10 @@ class SalesforceClient:
         with self._lock:
             self._user_id = user_id
             if self._org_id and self._org_id[:15] != org_id[:15]:  # an 18-char Id: the 15 + a checksum
-                raise SalesforceError(
+                raise UsageError(
                     "ORG_MISMATCH",
                     f"the login named org {self._org_id} but the session is in org {org_id}",
                     artifact="userinfo",
-                    service="eci-aircall",
                 )
             self._org_id = org_id if not self._org_id or len(org_id) > len(self._org_id) else self._org_id
 

@@ -1,4 +1,12 @@
-"""The one exception type of the transport, and the mapping of every client library's failure onto it.
+"""The error types, by who must act, and the mapping of every client library's failure onto them.
+
+A :class:`SalesforceError` is a failure of a service (Salesforce, or Aircall): it refused or failed a call.
+A :class:`UsageError`, its subclass, is a refusal of ours that whoever runs the stack resolves (the config,
+a missing opt-in, an artifact that is not this stack's to take over, a login that reaches another org), the
+split CumulusCI makes between ``CumulusCIUsageError`` and ``CumulusCIFailure`` (cumulusci/core/exceptions.py).
+Each prints as ``[<artifact>: ]<service> <CODE>: <message>[ — <fix>]``, where a usage error's service is
+always :data:`OURS`: that is how a report reading the CLI's output tells them apart (:func:`kind_of`), and
+:data:`EXIT_CODES` says what a tool exits with for each.
 
 Sources: REST error body ``[{"errorCode", "message", "fields"}]``: REST API Developer Guide, "Status Codes
 and Error Responses"; Metadata ``SaveResult``/``Error(statusCode, message, fields)``: Metadata API Developer
@@ -8,8 +16,9 @@ Guide, "createMetadata()".
 from __future__ import annotations
 
 import http.client
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import requests
 import zeep.exceptions
@@ -42,6 +51,17 @@ DAILY_LIMIT_HINT = (
     "the org's daily API request limit is reached; nothing further was changed. Run `pulumi up` again when "
     "the rolling 24-hour limit frees up (Setup → Company Information → API Requests, Last 24 Hours)"
 )
+
+
+#: The service named in our own refusals (every :class:`UsageError`); no other error names it.
+OURS = "eci-aircall"
+#: Who must act on an error: ``usage`` (whoever runs the stack) or ``failure`` (a service failed a call).
+ErrorKind = Literal["usage", "failure"]
+#: What a tool of this project exits with when a step ends with an error of each kind (the status report,
+#: preview checks); 0 is success, and an exception of no kind (a bug: a traceback) exits 3.
+EXIT_CODES: dict[ErrorKind, int] = {"failure": 1, "usage": 2}
+EXIT_UNEXPECTED = 3
+_SHAPE = re.compile(r"(?:^|: |\n)(?P<service>[A-Za-z][\w-]*) (?P<code>[A-Z][A-Z0-9_]*): ")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -79,6 +99,17 @@ class SalesforceError(Exception):
         self.non_api = False
         super().__init__(str(self))
 
+    #: Who must act (see the module's docstring); a subclass says otherwise.
+    kind: ClassVar[ErrorKind] = "failure"
+
+    def with_hint(self, hint: str) -> SalesforceError:
+        """A copy of this error with another fix (not rebuilt through a constructor: subclasses' differ)."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.hint = scrub(hint)
+        twin.args = (str(twin),)
+        return twin
+
     @property
     def transient(self) -> bool:
         return self.error_code in TRANSIENT_CODES
@@ -101,11 +132,32 @@ class SalesforceError(Exception):
         return scrub(text)
 
 
-class ConfigurationError(SalesforceError):
+class UsageError(SalesforceError):
+    """A refusal of ours, resolved by whoever runs the stack: the config, an opt-in, the org's setup, or the
+    login. Its ``hint`` is the fix. Raised before anything of the failing step is written."""
+
+    kind: ClassVar[ErrorKind] = "usage"
+
+    def __init__(
+        self, error_code: str, message: str, *, artifact: str = "", hint: str = "", fields: Sequence[str] = ()
+    ) -> None:
+        super().__init__(error_code, message, fields=fields, artifact=artifact, hint=hint, service=OURS)
+
+
+class ConfigurationError(UsageError):
     """The provider configuration (``eci-aircall:*``) is missing or malformed; raised before any call."""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__("CONFIGURATION", message, hint=hint, service="eci-aircall")
+        super().__init__("CONFIGURATION", message, hint=hint)
+
+
+def kind_of(text: str) -> ErrorKind | None:
+    """Who must act on the error ``text`` (a message as the CLI shows it), or None when it is none of ours
+    (an unexpected exception). The first ``<service> <CODE>: `` in it decides."""
+    match = _SHAPE.search(text)
+    if match is None:
+        return None
+    return "usage" if match["service"] == OURS else "failure"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -147,7 +199,10 @@ def _map_exception(
                 last_status >= 500,
             )
         code = str(exc.code or "SOAP_FAULT").split(":")[-1]
-        return SalesforceError(code, str(exc.message or ""), artifact=artifact, status=500, service=service)
+        # Salesforce's faultstring repeats the code of an sf: fault ("INVALID_SESSION_ID: Invalid Session ID
+        # found in SessionHeader: Illegal Session", as forcedotcom/postman-salesforce-apis#56 shows it).
+        message = str(exc.message or "").removeprefix(f"{code}:").strip()
+        return SalesforceError(code, message, artifact=artifact, status=500, service=service)
     if isinstance(exc, zeep.exceptions.TransportError):
         status = int(exc.status_code or 0)
         code, message, fields = _first_rest_error(None, status)

@@ -376,7 +376,7 @@ def test_load_raises_one_config_error_listing_every_problem(stack_config: None) 
         load()
     assert isinstance(caught.value, pulumi.RunError)  # printed by Pulumi without a traceback
     assert len(caught.value.problems) == 2
-    assert str(caught.value).startswith("eci-aircall stack configuration has 2 problems:")
+    assert str(caught.value).startswith("eci-aircall CONFIGURATION: the stack configuration has 2 problems:")
     assert ACCESS not in str(caught.value)
 
 

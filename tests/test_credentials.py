@@ -139,6 +139,11 @@ def test_a_rotated_access_token_needs_run_program_and_the_error_says_so(
         text = stale.stdout + stale.stderr
         assert "INVALID_SESSION_ID" in text and f"pulumi {verb} --run-program" in text
         assert second not in text and first not in text
+        # Issue 23: one message per resource, no traceback, and the fix given once in the whole run.
+        errors = [e["message"] for e in stale.data["resource_errors"]]
+        assert errors and "Traceback" not in stale.text
+        assert sum(f"pulumi {verb} --run-program" in e for e in errors) == 1, errors
+        assert all(len(e.strip().splitlines()) == 1 and "INVALID_SESSION_ID" in e for e in errors), errors
     engine("refresh", second, "--run-program", expect_no_changes=True)
     engine("destroy", second, "--run-program")
     assert org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"] == 0

@@ -46,6 +46,7 @@ from providers.config.keys import (
     OAuthAppKind,
     SharedEci,
 )
+from salesforce.errors import UsageError
 
 SECRET_KEYS = frozenset(k.name for k in KEYS if k.secret)
 #: The keys Pulumi stores (a structured key once), in declaration order.
@@ -61,14 +62,16 @@ def _default(key: ConfigKey) -> Any:
     return key.default
 
 
-class ConfigError(pulumi.RunError):
-    """Bad or missing stack configuration. A RunError, so Pulumi prints the message without a traceback."""
+class ConfigError(UsageError, pulumi.RunError):
+    """Bad or missing stack configuration: a usage error, and a RunError, so the Python language host prints
+    the message without a traceback (pulumi/pulumi sdk/python/lib/pulumi/errors.py). Each problem names its
+    fix."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(f"eci-aircall stack configuration has {len(self.problems)} {noun}:\n{lines}")
+        count = f"{len(self.problems)} problem" + ("" if len(self.problems) == 1 else "s")
+        super().__init__("CONFIGURATION", f"the stack configuration has {count}:\n{lines}")
 
 
 class _Frozen(BaseModel):

@@ -16,7 +16,7 @@ from providers.kit.inputs import InputError
 from providers.kit.journal import CreateJournal, JournalEntry
 from providers.kit.provider import ORG_OUTPUT
 from providers.kit.values import PROVIDER_KEY, normalize, same_id, unwrap
-from salesforce import SalesforceError
+from salesforce import SalesforceError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -267,13 +267,12 @@ class ArtifactProvider(ArtifactHooks):
                 if current is not None:
                     current.identity = self.identity(current, old_plain)
                     if self.replaced(old_plain, current):
-                        raise SalesforceError(
+                        raise UsageError(
                             "REPLACED_OUTSIDE_STACK",
                             self._replaced_message(old_plain, current) + "; nothing was written",
                             artifact=self.artifact(old_plain),
                             hint="run `pulumi refresh` (it drops it from this stack's state), "
                             "then `pulumi up`",
-                            service="eci-aircall",
                         )
             self.update_live(id_, inputs, record, current)
             live = Live(id_, {}, record)

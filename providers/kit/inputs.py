@@ -39,7 +39,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
-from salesforce import SalesforceError
+from salesforce import UsageError
 
 
 class SF:
@@ -112,11 +112,11 @@ class AdoptableInputs(ArtifactInputs):
     adopt_existing: bool = False
 
 
-class InputError(SalesforceError):
+class InputError(UsageError):
     """Bad input found by a read-only look-up (unknown profile, permission set ...); raised before writes."""
 
     def __init__(self, message: str, *, artifact: str = "", hint: str = "") -> None:
-        super().__init__("INVALID_INPUT", message, artifact=artifact, hint=hint, service="eci-aircall")
+        super().__init__("INVALID_INPUT", message, artifact=artifact, hint=hint)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from providers.kit.values import (
     secret_matches,
     unwrap,
 )
-from salesforce import ConnectionSettings, SalesforceClient, SalesforceError
+from providers.reporting import Reporting
+from salesforce import ConnectionSettings, SalesforceClient, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ DERIVED = (
 )  # fmt: skip
 
 
-class ProviderBase(dyn.ResourceProvider):
+class ProviderBase(Reporting, dyn.ResourceProvider):
     """check / diff and the common outputs; create, read, update and delete are the subclass's."""
 
     # --- declarations (a module sets these) ---
@@ -147,7 +148,7 @@ class ProviderBase(dyn.ResourceProvider):
             return
         sandbox = org.get("sandbox")
         kind = "an org" if sandbox is None else "a sandbox" if sandbox else "production"
-        raise SalesforceError(
+        raise UsageError(
             "ORG_MISMATCH",
             f"this stack is bound to org {org['id']} ({kind} at {org.get('instance_url')}, recorded when the "
             f"stack first touched it), but its login now reaches org {current} "
@@ -157,7 +158,6 @@ class ProviderBase(dyn.ResourceProvider):
             f"{org['id']} ({TARGET_ORG.full_name}, or instanceUrl + accessToken, sfdxAuthUrl, or the JWT "
             f"keys username/clientId/privateKey/loginUrl), or give org {current} a stack of its own "
             "(`pulumi stack init <name>`)",
-            service="eci-aircall",
         )
 
     def org_record(self, olds: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -317,6 +317,23 @@ def test_a_new_stack_with_shared_eci_create_refuses_another_connectors_artifacts
     assert "do not exist" in adopt and "not created by this stack" not in adopt
 
 
+def test_the_fix_for_several_refused_artifacts_is_given_once(org: Any) -> None:
+    """Issue 23: the shared artifacts all take the same opt-in, so it is said once, naming each of them."""
+    auth_provider_by_hand(org)
+    md = org.mdapi()
+    md.NamedCredential.create(
+        md.NamedCredential(fullName="ECI_Named_Credential", label="ECI Named Credential",
+                           endpoint="https://old.example/", protocol="NoAuthentication",
+                           principalType="Anonymous")
+    )  # fmt: skip
+    text = failure(org)
+    both = "AuthProvider ECI_Auth_Provider, NamedCredential ECI_Named_Credential"
+    assert "AuthProvider ECI_Auth_Provider (created " in text
+    assert "NamedCredential ECI_Named_Credential (created " in text
+    assert text.count("eci-aircall:sharedEci adopt") == 1
+    assert f"{both}: another voice connector may use it" in text
+
+
 def test_the_check_runs_on_a_new_stack_only_and_a_cut_short_create_of_its_own_is_claimed(org: Any) -> None:
     driver = Driver(configured(PreflightProvider(), org))
     driver.create(**inputs(org))
