@@ -1,4 +1,5 @@
-"""Suite-wide setup: the emulator fixtures, and the real `pulumi` CLI every lifecycle test runs."""
+"""Suite-wide setup: the fixtures of tests/support (the emulator, the in-process Metadata client), and the
+real `pulumi` CLI every lifecycle test runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-pytest_plugins = ["tests.emulator.fixtures"]
+pytest_plugins = ["tests.support.emulator", "tests.support.in_process_mdapi"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

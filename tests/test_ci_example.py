@@ -3,12 +3,12 @@ stack through GitHub Actions' own matrix, and lists every stack this repository 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 WORKFLOW = REPO / "docs" / "examples" / "github-actions.yml"
 # The demo stack is the embedded emulator org that `make demo` starts; it is not an org CI can reach.
 NOT_AN_ORG = {"demo"}

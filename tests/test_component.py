@@ -16,6 +16,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from components.eci_aircall import TYPE_TOKEN, EciAircallIntegration, EciAircallIntegrationArgs, out
 from providers.config.stack import ConfigError, IntegrationUserConfig, load
+from tests.support.component_graph import EXPECTED_CREATE_GRAPH, SHARED
 
 NAME = "eci"
 TOKEN = "aircall-token-Qx19"
@@ -150,24 +151,6 @@ def graph(monitor: RecordingMonitor) -> dict[str, set[str]]:
     return out
 
 
-# The guide's order, reduced to what truly has to exist first.
-EXPECTED_CREATE_GRAPH = {
-    "preflight": set(),
-    "integration-user": {"preflight"},
-    "user-eci-access": {"preflight", "integration-user"},
-    "user-ci-integration-user": {"preflight", "integration-user"},
-    # Waits for the user by choice, not data: a refused username then writes nothing else (component doc).
-    "aircall-named-credential": {"preflight", "integration-user"},
-    "oauth-consumer": {"preflight"},
-    "auth-provider": {"preflight", "oauth-consumer", "integration-user"},
-    "oauth-app": {"preflight", "oauth-consumer", "auth-provider"},
-    "site": {"preflight", "integration-user"},
-    "eci-named-credential": {"preflight", "auth-provider"},
-    "site-guest-user": {"preflight", "site"},
-    "guest-voice-connector": {"preflight", "site-guest-user"},
-    "guest-ci-integration-user": {"preflight", "site-guest-user"},
-}
-
 
 def test_create_registers_every_guide_artifact_with_only_true_dependencies(monitor: RecordingMonitor) -> None:
     component, regs = build(monitor)
@@ -247,17 +230,6 @@ def test_skip_leaves_shared_artifacts_out_and_asks_preflight_to_check_them(monit
 
     preflight_inputs()
 
-
-SHARED = {
-    "oauth-consumer",
-    "auth-provider",
-    "oauth-app",
-    "site",
-    "eci-named-credential",
-    "site-guest-user",
-    "guest-voice-connector",
-    "guest-ci-integration-user",
-}
 
 
 def test_adopt_keeps_shared_artifacts_on_destroy(monitor: RecordingMonitor) -> None:

@@ -10,41 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from devtools.pulumi_cli.api import run, stack_export
 from devtools.sf_emulator.client import EmulatorHandle
-
-REPO = Path(__file__).resolve().parent.parent
-# The demo stack: its file holds the structured values (integrationUser), which `-c` cannot set by path;
-# the connection comes from the emulator at run time, as in `make demo`.
-STACK = "demo"
-NS = "eci-aircall"
-_DEMO = yaml.safe_load((REPO / "stacks" / f"Pulumi.{STACK}.yaml").read_text())["config"]
-USERNAME: str = _DEMO[f"{NS}:integrationUser"]["username"]
-
-
-def stack_config(org: EmulatorHandle, **overrides: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(config, secrets) for the demo stack on the emulator org, as `-c` / `--secret` would give them."""
-    config = {
-        f"{NS}:instanceUrl": org.instance_url,
-        f"{NS}:caBundle": org.ca_cert,
-        f"{NS}:aircallApiUrl": org.aircall_url,
-        f"{NS}:aircallApiId": org.aircall_api_id,
-        # The Aircall named credential points at the emulator's fake Aircall, so its health probe (a callout
-        # from inside the org) reaches it.
-        f"{NS}:aircallEndpoint": f"{org.instance_url}/aircall/",
-    }
-    secrets = {f"{NS}:accessToken": org.access_token, f"{NS}:aircallApiToken": org.aircall_api_token}
-    for key, value in overrides.items():
-        (secrets if key in ("accessToken", "aircallApiToken") else config)[f"{NS}:{key}"] = value
-    return config, secrets
-
-
-def engine(verb: str, org: EmulatorHandle, state: Path, **kw: Any) -> Any:
-    overrides = kw.pop("overrides", {})
-    config, secrets = stack_config(org, **overrides)
-    return run(verb, stack=STACK, cwd=REPO, state_dir=state, config=config, secrets=secrets, **kw)
+from tests.support import REPO
+from tests.support.component_graph import EXPECTED_CREATE_GRAPH
+from tests.support.demo_stack import NS, STACK, USERNAME, engine, stack_config
+from tests.support.seeds import consumer_credentials
 
 
 @dataclass
@@ -85,8 +57,6 @@ def test_after_one_up_the_connected_app_calls_back_to_the_auth_provider_and_prev
 
 
 def test_state_records_only_true_dependencies(deployed: Deployed) -> None:
-    from tests.test_component import EXPECTED_CREATE_GRAPH
-
     resources = stack_export(stack=STACK, cwd=REPO, state_dir=deployed.state)["deployment"]["resources"]
     name_of = {r["urn"]: r["urn"].rsplit("::", 1)[-1].removeprefix("eci-aircall-") for r in resources}
     children = [r for r in resources if r.get("parent") and "EciAircallIntegration" in r["parent"]]
@@ -127,14 +97,12 @@ def test_next_manual_step_points_at_the_named_credentials_setup_page(deployed: D
 
 def test_generated_consumer_secret_stays_out_of_state_and_output(deployed: Deployed) -> None:
     """The consumer secret travels OAuthConsumer → AuthProvider → ConnectedApp; it must stay encrypted."""
-    from tests.test_component_lifecycle import _consumer_credentials
-
     org, state, up = deployed.org, deployed.state, deployed.up
     preview = engine("preview", org, state)
     app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
         "records"
     ][0]
-    secret = _consumer_credentials(org, app_id["Id"])["secret"]
+    secret = consumer_credentials(org, app_id["Id"])["secret"]
     assert len(secret) >= 16
     exported = json.dumps(stack_export(stack=STACK, cwd=REPO, state_dir=state))
     state_files = "".join(p.read_text() for p in (state / ".pulumi").rglob("*.json"))

@@ -16,143 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from devtools.sf_emulator.client import EmulatorHandle
+from tests.support import REPO
+from tests.support.component_graph import SHARED
+from tests.support.demo_stack import NS, STACK, engine, stack_config
 from tests.support.lifecycle import CliRunner, Lifecycle
-from tests.test_component_engine import NS, REPO, STACK, USERNAME, engine, stack_config
+from tests.support.org_snapshot import org_restored, org_snapshot
+from tests.support.seeds import seed_shared_eci
 
-SHARED_NAMES = {
-    "eci-aircall-oauth-consumer",
-    "eci-aircall-auth-provider",
-    "eci-aircall-oauth-app",
-    "eci-aircall-site",
-    "eci-aircall-eci-named-credential",
-    "eci-aircall-site-guest-user",
-    "eci-aircall-guest-voice-connector",
-    "eci-aircall-guest-ci-integration-user",
-}
-
-
-def _rows(sf: Any, soql: str) -> list[tuple[Any, ...]]:
-    records = sf.query_all(soql)["records"]
-    return sorted(tuple(_flat(v) for k, v in r.items() if k != "attributes") for r in records)
-
-
-def _flat(value: Any) -> Any:
-    # Relationship fields come back as nested records ({"attributes": ..., "Username": ...}).
-    if isinstance(value, dict):
-        return tuple(v for k, v in value.items() if k != "attributes")
-    return value
-
-
-def org_snapshot(org: EmulatorHandle) -> dict[str, Any]:
-    """Everything the program touches, read as an admin would (SOQL and Metadata reads)."""
-    sf = org.sf()
-    eca: Any = org.mdapi().ExternalClientApplication.read(["ECI_Connected_App"])
-    return {
-        "connected_apps": _rows(sf, "SELECT Name FROM ConnectedApplication"),
-        "external_client_apps": [eca.fullName] if getattr(eca, "fullName", None) else [],
-        "auth_providers": _rows(sf, "SELECT DeveloperName FROM AuthProvider"),
-        "named_credentials": _rows(sf, "SELECT DeveloperName, Endpoint FROM NamedCredential"),
-        "sites": _rows(sf, "SELECT Name FROM Site"),
-        "users": _rows(sf, "SELECT Username, IsActive FROM User"),
-        "assignments": _rows(sf, "SELECT Assignee.Username, PermissionSet.Name FROM PermissionSetAssignment"),
-    }
-
-
-def org_restored(before: dict[str, Any], after: dict[str, Any]) -> None:
-    """As before, except that Salesforce never deletes users: those the stack made are left inactive."""
-    for key in before:
-        if key == "users":
-            continue
-        assert after[key] == before[key], f"destroy left {key} different: {before[key]} -> {after[key]}"
-    old_users = dict(before["users"])
-    for username, active in after["users"]:
-        if username in old_users:
-            assert active == old_users[username], f"destroy changed {username}'s IsActive"
-        else:
-            assert active is False, f"{username} is still active after destroy"
-    assert USERNAME in {u for u, _ in after["users"]}
-
-
-def seed_shared_eci(org: EmulatorHandle) -> None:
-    """What an earlier voice connector's setup leaves in the org (the guide's shared tasks), done as an admin
-    would: Metadata API for the connected app, auth provider, site and named credential; REST for the guest
-    user and its permission sets."""
-    sf = org.sf()
-    md = org.mdapi()
-    callback = f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
-    md.ConnectedApp.create(
-        md.ConnectedApp(
-            fullName="ECI_Connected_App",
-            label="ECI Connected App",
-            contactEmail="other-connector@acme.example",
-            oauthConfig=md.ConnectedAppOauthConfig(
-                callbackUrl=callback, scopes=["Content", "Api", "Web", "RefreshToken"]
-            ),
-        )
-    )
-    app_id = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"][0][
-        "Id"
-    ]
-    creds = _consumer_credentials(org, app_id)
-    md.AuthProvider.create(
-        md.AuthProvider(
-            fullName="ECI_Auth_Provider",
-            friendlyName="ECI Auth Provider",
-            providerType="Salesforce",
-            consumerKey=creds["key"],
-            consumerSecret=creds["secret"],
-        )
-    )
-    md.CustomSite.create(
-        md.CustomSite(
-            fullName="VoiceConnector",
-            masterLabel="VoiceConnector",
-            active=True,
-            indexPage="SiteLogin",
-            clickjackProtectionLevel="SameOriginOnly",
-            siteAdmin=org.username,
-            siteGuestRecordDefaultOwner=org.username,
-            siteType="Visualforce",
-            allowHomePage=True,
-            allowStandardIdeasPages=True,
-            allowStandardLookups=True,
-            allowStandardPortalPages=True,
-            allowStandardSearch=True,
-            browserXssProtection=True,
-            contentSniffingProtection=True,
-            referrerPolicyOriginWhenCrossOrigin=True,
-        )
-    )
-    md.NamedCredential.create(
-        md.NamedCredential(
-            fullName="ECI_Named_Credential",
-            label="ECI Named Credential",
-            endpoint=org.instance_url,
-            principalType="NamedUser",
-            protocol="Oauth",
-            authProvider="ECI_Auth_Provider",
-            oauthScope="refresh_token web api content",
-            generateAuthorizationHeader=True,
-        )
-    )
-    guest_id = sf.query("SELECT GuestUserId FROM Site WHERE Name = 'VoiceConnector'")["records"][0][
-        "GuestUserId"
-    ]
-    sf.User.update(guest_id, {"IsActive": True})
-    for name in ("Voice_Connector_Permission", "Conversation_Insights_Integration_User"):
-        ps_id = sf.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'")["records"][0]["Id"]
-        sf.PermissionSetAssignment.create({"AssigneeId": guest_id, "PermissionSetId": ps_id})
-
-
-def _consumer_credentials(org: EmulatorHandle, app_id: str) -> dict[str, str]:
-    """Setup's "Manage Consumer Details", through its API (Connect REST OAuth credentials)."""
-    session = org.session()
-    session.headers["Authorization"] = f"Bearer {org.access_token}"
-    base = f"{org.instance_url}/services/data/v63.0/apps/oauth/credentials/{app_id}"
-    consumers = session.get(base, timeout=30).json()
-    consumer_id = consumers["consumers"][0]["id"] if "consumers" in consumers else consumers[0]["id"]
-    body = session.get(f"{base}/{consumer_id}", params={"part": "keyandsecret"}, timeout=30).json()
-    return {"key": body["key"], "secret": body["secret"]}
+SHARED_NAMES = {f"eci-aircall-{name}" for name in SHARED}
 
 
 def lifecycle(org: EmulatorHandle, tmp_path: Path, **overrides: str) -> Lifecycle:

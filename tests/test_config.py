@@ -334,7 +334,7 @@ def test_parse_result_holds_no_secret_value() -> None:
 def test_pulumi_yaml_defaults_equal_the_defaults_applied_here() -> None:
     """Real `pulumi` serves Pulumi.yaml defaults as config; the program applying the same ones keeps behaviour
     identical under an engine that does not."""
-    from tests.test_project import load_project
+    from tests.support import load_project
 
     declared = load_project()["config"]
     raw = dict(MINIMAL)
@@ -413,7 +413,7 @@ def test_load_returns_the_aircall_token_as_a_secret_output(stack_config: None) -
 def test_shipped_stack_files_are_valid_once_their_secrets_are_set(stack_file: str) -> None:
     import yaml
 
-    from tests.test_project import REPO
+    from tests.support import REPO
 
     doc = yaml.safe_load((REPO / "stacks" / stack_file).read_text())["config"]
     raw: dict[str, str | None] = {}

@@ -18,7 +18,8 @@ from typing import Any
 
 from devtools.pulumi_cli.api import run
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.test_component_engine import NS, REPO, STACK
+from tests.support import REPO
+from tests.support.demo_stack import NS, STACK
 
 
 def _fresh_token(org: EmulatorHandle) -> str:

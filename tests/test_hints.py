@@ -11,8 +11,8 @@ import pytest
 
 from providers.config.keys import CONNECTION, KEYS
 from salesforce.client import access_token_expired_hint
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET_KEYS = "|".join(re.escape(k.full_name) for k in KEYS if k.secret)
 # `pulumi config set [--path] --secret [--path] <secret key>` (spelt out, or an f-string's `{KEY.full_name}`)
 # followed on the same line by a value: anything but the end of the command (a backtick, `|`, `)`, the end

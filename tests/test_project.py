@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from providers.config.keys import KEYS
 from providers.config.stack import SECRET_KEYS, TOP_KEYS, pulumi_yaml_config
+from tests.support import REPO, load_project
 
-REPO = Path(__file__).resolve().parent.parent
 # CI clones the repo with ../shared beside it (see .ci/run).
 SCHEMA = REPO.parent / "shared" / "reference" / "pulumi-project.schema.json"
-
-
-def load_project() -> dict[str, Any]:
-    data = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-    assert isinstance(data, dict)
-    return data
 
 
 def test_pulumi_yaml_validates_against_the_pulumi_project_schema() -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.test_component_engine import engine
+from tests.support import REPO
+from tests.support.demo_stack import STACK, engine
 
 
 def _changed(result: object) -> dict[str, str]:
@@ -47,7 +48,6 @@ def test_a_refresh_that_finds_the_site_deleted_leaves_a_state_the_cli_imports(
     passes Pulumi's schemas and VerifyIntegrity's reference rules (tests/support/deployment_checks.py)."""
     from devtools.pulumi_cli.api import stack_export
     from tests.support.deployment_checks import assert_importable, integrity_errors
-    from tests.test_component_engine import REPO, STACK
 
     state = tmp_path / "state"
     engine("up", org, state)

@@ -15,9 +15,9 @@ import pytest
 from devtools.pulumi_cli import api
 from devtools.sf_emulator.client import EmulatorHandle
 from providers import guide
+from tests.support import REPO
 from tools import fleet, status
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO / "docs" / "status.schema.json").read_text())
 NS = "eci-aircall"
 URN = (

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools import audit
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
 
 
 def _pins(path: Path) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.acceptance.conftest import Sf
+from tests.support.sf_cli import Sf
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.acceptance.conftest import Sf
-from tests.keys import rsa_key_and_certificate
+from tests.support.keys import rsa_key_and_certificate
+from tests.support.sf_cli import Sf
 
 CONSUMER_KEY = "3MVG9acceptanceJwtConsumerKey000000000000000000000000000000000000000"
 

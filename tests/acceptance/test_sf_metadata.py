@@ -29,8 +29,9 @@ from providers.custom_site import CustomSiteProvider
 from providers.kit import MetadataProvider
 from providers.named_credential import NamedCredentialProvider
 from salesforce.client import _plain, metadata_wsdl_client
-from tests.acceptance.conftest import Sf
-from tests.test_component_engine import REPO, STACK, engine
+from tests.support import REPO
+from tests.support.demo_stack import STACK, engine
+from tests.support.sf_cli import Sf
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 PROVIDERS: dict[str, MetadataProvider] = {

@@ -12,8 +12,9 @@ from typing import Any
 
 from devtools.pulumi_cli.api import run, stack_export
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.acceptance.conftest import NODE, RUN_JS, Sf
-from tests.test_component_engine import NS, REPO, STACK
+from tests.support import REPO
+from tests.support.demo_stack import NS, STACK
+from tests.support.sf_cli import NODE, RUN_JS, Sf
 
 
 def _env_with_sf_on_path(sf: Sf, tmp_path: Path) -> dict[str, str]:

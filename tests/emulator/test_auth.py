@@ -13,7 +13,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.keys import rsa_key_and_certificate
+from tests.support.keys import rsa_key_and_certificate
 
 CONSUMER_KEY = "3MVG9emulatorTestConsumerKey0000000000000000000000000000000000000000"
 CONSUMER_SECRET = "E8D3C9A1B2F40000TESTSECRET"

@@ -1,19 +1,12 @@
 """Connect REST OAuth Credentials / OAuth Usage resources (connect.py), after real Metadata API calls."""
 
-# Fixtures are imported from test_metadata_support, so their parameter names shadow the imports.
-# ruff: noqa: F811
 from __future__ import annotations
 
 from typing import Any
 
 from devtools.sf_emulator import connect
 from devtools.sf_emulator.store import Org
-from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
-    _shared_mdapi,
-    connected_app,
-    md_org,
-    mdapi,
-)
+from tests.support.in_process_mdapi import connected_app
 
 BASE = "/services/data/v63.0/apps/oauth"
 

@@ -3,19 +3,12 @@
 "NamedCredential" and "ExternalCredential"). The shapes are those public projects deploy, e.g. a Url
 parameter plus an Authentication parameter naming the external credential."""
 
-# Fixtures are imported from test_metadata_support, so their parameter names shadow the imports.
-# ruff: noqa: F811
 from __future__ import annotations
 
 from typing import Any
 
 from devtools.sf_emulator.store import Org
-from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
-    _shared_mdapi,
-    md_org,
-    mdapi,
-)
-from tests.emulator.test_metadata_types import _save, auth_provider
+from tests.support.in_process_mdapi import auth_provider, save
 
 
 def external_credential(
@@ -60,7 +53,7 @@ def secured_endpoint(mdapi: Any, name: str = "Billing_API", url: str | None = "h
 def test_a_secured_endpoint_with_its_external_credential_is_accepted_without_a_legacy_endpoint(
     mdapi: Any, md_org: Org
 ) -> None:
-    results = _save(mdapi, "createMetadata", [external_credential(mdapi), secured_endpoint(mdapi)])
+    results = save(mdapi, "createMetadata", [external_credential(mdapi), secured_endpoint(mdapi)])
     assert [r.success for r in results] == [True, True], results
     read = mdapi.NamedCredential.read(["Billing_API"])
     assert read.namedCredentialType == "SecuredEndpoint" and read.endpoint is None
@@ -76,7 +69,7 @@ def test_a_secured_endpoint_with_its_external_credential_is_accepted_without_a_l
 
 
 def test_a_secured_endpoint_needs_an_existing_external_credential(mdapi: Any) -> None:
-    (result,) = _save(mdapi, "createMetadata", [secured_endpoint(mdapi, credential="Nope")])
+    (result,) = save(mdapi, "createMetadata", [secured_endpoint(mdapi, credential="Nope")])
     assert result.success is False
     assert (result.errors[0].statusCode, result.errors[0].fields) == (
         "INVALID_CROSS_REFERENCE_KEY",
@@ -87,7 +80,7 @@ def test_a_secured_endpoint_needs_an_existing_external_credential(mdapi: Any) ->
 
 def test_a_secured_endpoint_needs_its_url_parameter(mdapi: Any) -> None:
     mdapi.ExternalCredential.create([external_credential(mdapi)])
-    (result,) = _save(mdapi, "createMetadata", [secured_endpoint(mdapi, url=None)])
+    (result,) = save(mdapi, "createMetadata", [secured_endpoint(mdapi, url=None)])
     assert result.success is False and result.errors[0].statusCode == "REQUIRED_FIELD_MISSING"
 
 
@@ -95,7 +88,7 @@ def test_a_legacy_named_credential_still_needs_its_endpoint(mdapi: Any) -> None:
     legacy = mdapi.NamedCredential(
         fullName="Old", label="Old", principalType="Anonymous", protocol="NoAuthentication"
     )
-    (result,) = _save(mdapi, "createMetadata", [legacy])
+    (result,) = save(mdapi, "createMetadata", [legacy])
     assert (result.success, result.errors[0].fields) == (False, ["endpoint"])
 
 
@@ -110,7 +103,7 @@ def test_an_oauth_external_credential_needs_an_existing_auth_provider(mdapi: Any
             parameter(parameterName="AuthProvider", parameterType="AuthProvider", authProvider="Nope")
         ],
     )
-    results = _save(mdapi, "createMetadata", [no_provider, unknown])
+    results = save(mdapi, "createMetadata", [no_provider, unknown])
     assert [r.errors[0].statusCode for r in results] == [
         "REQUIRED_FIELD_MISSING",
         "INVALID_CROSS_REFERENCE_KEY",
@@ -120,7 +113,7 @@ def test_an_oauth_external_credential_needs_an_existing_auth_provider(mdapi: Any
         parameterName="AuthProvider", parameterType="AuthProvider", authProvider="ECI_Auth_Provider"
     )
     known = external_credential(mdapi, "OAuth_Known", protocol="Oauth", parameters=[provider])
-    assert _save(mdapi, "createMetadata", [known])[0].success is True
+    assert save(mdapi, "createMetadata", [known])[0].success is True
     # The auth provider is now in use by the external credential.
     (refused,) = mdapi._service.deleteMetadata(
         "AuthProvider", ["ECI_Auth_Provider"], _soapheaders=[mdapi._session_header]

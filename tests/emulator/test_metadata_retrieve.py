@@ -2,8 +2,6 @@
 "RetrieveRequest", "checkRetrieveStatus()", "RetrieveResult"), through simple-salesforce's zeep client wired
 in-process, and deploy() of what was retrieved."""
 
-# Fixtures are imported from test_metadata_support, so their parameter names shadow the imports.
-# ruff: noqa: F811
 from __future__ import annotations
 
 import base64
@@ -15,12 +13,7 @@ from lxml import etree
 
 from devtools.sf_emulator import metadata_api
 from devtools.sf_emulator.store import Org
-from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
-    _shared_mdapi,
-    connected_app,
-    md_org,
-    mdapi,
-)
+from tests.support.in_process_mdapi import connected_app
 
 MD = metadata_api.MD_NS
 

@@ -1,7 +1,5 @@
 """The Metadata SOAP surface: parsing, per-record results, faults and limits, via simple-salesforce."""
 
-# Fixtures are imported from test_metadata_support, so their parameter names shadow the imports.
-# ruff: noqa: F811
 from __future__ import annotations
 
 from typing import Any
@@ -12,12 +10,7 @@ from lxml import etree
 
 from devtools.sf_emulator import metadata_api
 from devtools.sf_emulator.store import Org
-from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
-    _shared_mdapi,
-    connected_app,
-    md_org,
-    mdapi,
-)
+from tests.support.in_process_mdapi import connected_app
 
 MD = metadata_api.MD_NS
 

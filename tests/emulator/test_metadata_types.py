@@ -1,7 +1,5 @@
 """Per-type Salesforce behaviour of the emulated Metadata API (rules and sources: metadata_types.py)."""
 
-# Fixtures are imported from test_metadata_support, so their parameter names shadow the imports.
-# ruff: noqa: F811
 from __future__ import annotations
 
 import re
@@ -11,19 +9,7 @@ import pytest
 
 from devtools.sf_emulator import connect, metadata_api, metadata_types
 from devtools.sf_emulator.store import ADMIN_USERNAME, ApiError, Org
-from tests.emulator.test_metadata_support import (  # noqa: F401  (fixtures)
-    INSTANCE_URL,
-    _shared_mdapi,
-    connected_app,
-    custom_site,
-    md_org,
-    mdapi,
-)
-
-
-def _save(mdapi: Any, operation: str, records: list[Any]) -> list[Any]:
-    """Raw per-record results (simple-salesforce's helpers only raise on failure)."""
-    return list(getattr(mdapi._service, operation)(records, _soapheaders=[mdapi._session_header]))
+from tests.support.in_process_mdapi import INSTANCE_URL, auth_provider, connected_app, custom_site, save
 
 
 def _credentials(org: Org, app_id: str) -> dict[str, Any]:
@@ -38,19 +24,6 @@ def _credentials(org: Org, app_id: str) -> dict[str, Any]:
     )
     assert status == 200, body
     return dict(body)
-
-
-def auth_provider(mdapi: Any, name: str = "ECI_Auth_Provider", **extra: Any) -> Any:
-    fields = {
-        "fullName": name,
-        "friendlyName": "ECI Auth Provider",
-        "providerType": "Salesforce",
-        "consumerKey": "3MVG9.key",
-        "consumerSecret": "provider-secret-value",
-        "defaultScopes": "refresh_token web api content",
-        **extra,
-    }
-    return mdapi.AuthProvider(**fields)
 
 
 def named_credential(mdapi: Any, name: str = "ECI_Named_Credential", **extra: Any) -> Any:
@@ -99,7 +72,7 @@ def test_connected_app_without_key_gets_a_generated_key_and_secret(mdapi: Any, m
 
 def test_connected_app_update_with_a_different_consumer_key_fails(mdapi: Any) -> None:
     mdapi.ConnectedApp.create([connected_app(mdapi, consumerKey="3MVG9.original")])
-    results = _save(mdapi, "updateMetadata", [connected_app(mdapi, consumerKey="3MVG9.other")])
+    results = save(mdapi, "updateMetadata", [connected_app(mdapi, consumerKey="3MVG9.other")])
     assert results[0].success is False
     assert results[0].errors[0].message == "You cannot provide a Consumer Key"
     assert results[0].errors[0].fields == ["consumerKey"]
@@ -120,14 +93,14 @@ def test_connected_app_update_keeps_key_and_secret_when_omitted_or_unchanged(mda
 
 def test_changing_a_connected_app_secret_is_refused_without_echoing_it(mdapi: Any) -> None:
     mdapi.ConnectedApp.create([connected_app(mdapi, consumerSecret="first-secret-value")])
-    results = _save(mdapi, "updateMetadata", [connected_app(mdapi, consumerSecret="second-secret-value")])
+    results = save(mdapi, "updateMetadata", [connected_app(mdapi, consumerSecret="second-secret-value")])
     assert results[0].success is False
     assert "secret-value" not in results[0].errors[0].message
 
 
 def test_two_apps_cannot_share_a_consumer_key(mdapi: Any) -> None:
     mdapi.ConnectedApp.create([connected_app(mdapi, "One", consumerKey="3MVG9.same")])
-    results = _save(mdapi, "createMetadata", [connected_app(mdapi, "Two", consumerKey="3MVG9.same")])
+    results = save(mdapi, "createMetadata", [connected_app(mdapi, "Two", consumerKey="3MVG9.same")])
     assert results[0].errors[0].statusCode == "DUPLICATE_VALUE"
     assert results[0].errors[0].message == "The consumer key is already taken."
 
@@ -138,15 +111,15 @@ def test_blocked_connected_app_creation_refuses_create_and_upsert_of_new_apps_on
     mdapi.ConnectedApp.create([connected_app(mdapi, "Existing")])
     md_org.settings["connected_app_creation_allowed"] = False
 
-    created = _save(mdapi, "createMetadata", [connected_app(mdapi, "Brand_New")])
-    upserted = _save(mdapi, "upsertMetadata", [connected_app(mdapi, "Brand_New")])
+    created = save(mdapi, "createMetadata", [connected_app(mdapi, "Brand_New")])
+    upserted = save(mdapi, "upsertMetadata", [connected_app(mdapi, "Brand_New")])
     for result in (created[0], upserted[0]):
         assert result.success is False
         assert "Creation of connected apps is disabled" in result.errors[0].message
     assert mdapi.ConnectedApp.read(["Brand_New"]).fullName is None
 
     # Existing apps stay fully manageable (Help 005228017: editing and deletion are not affected).
-    assert _save(mdapi, "upsertMetadata", [connected_app(mdapi, "Existing", callbackUrl="https://x/cb")])[
+    assert save(mdapi, "upsertMetadata", [connected_app(mdapi, "Existing", callbackUrl="https://x/cb")])[
         0
     ].success
     mdapi.ConnectedApp.update([connected_app(mdapi, "Existing", callbackUrl="https://y/cb")])
@@ -158,11 +131,11 @@ def test_blocked_connected_app_creation_refuses_create_and_upsert_of_new_apps_on
 def test_connected_app_profiles_and_permission_sets_must_exist(mdapi: Any) -> None:
     app = connected_app(mdapi)
     app.profileName = ["System Administrator", "No Such Profile"]
-    results = _save(mdapi, "createMetadata", [app])
+    results = save(mdapi, "createMetadata", [app])
     assert results[0].errors[0].message == "In field: profileName - no Profile named No Such Profile found"
     app.profileName = ["System Administrator"]
     app.permissionSetName = ["Voice_Connector_Permission"]
-    assert _save(mdapi, "createMetadata", [app])[0].success
+    assert save(mdapi, "createMetadata", [app])[0].success
 
 
 def test_connected_application_sobject_row_follows_the_app(mdapi: Any, md_org: Org) -> None:
@@ -242,7 +215,7 @@ def test_named_credential_password_is_write_only(mdapi: Any, md_org: Org) -> Non
 
 
 def test_oauth_named_credential_needs_an_existing_auth_provider(mdapi: Any) -> None:
-    results = _save(mdapi, "createMetadata", [named_credential(mdapi)])
+    results = save(mdapi, "createMetadata", [named_credential(mdapi)])
     assert results[0].success is False
     assert results[0].errors[0].statusCode == "INVALID_CROSS_REFERENCE_KEY"
     assert results[0].errors[0].fields == ["authProvider"]
@@ -288,11 +261,11 @@ def test_authorizing_an_unknown_or_password_named_credential_is_refused(mdapi: A
 
 def test_custom_site_needs_a_registered_site_domain(mdapi: Any, md_org: Org) -> None:
     md_org.settings["site_domain_registered"] = False
-    results = _save(mdapi, "createMetadata", [custom_site(mdapi)])
+    results = save(mdapi, "createMetadata", [custom_site(mdapi)])
     assert results[0].success is False and "register" in results[0].errors[0].message
     assert md_org.sobject_find("Site") == []
     md_org.settings["site_domain_registered"] = True
-    assert _save(mdapi, "createMetadata", [custom_site(mdapi)])[0].success
+    assert save(mdapi, "createMetadata", [custom_site(mdapi)])[0].success
 
 
 def test_custom_site_creates_its_guest_user_with_the_guest_profile(mdapi: Any, md_org: Org) -> None:
@@ -314,7 +287,7 @@ def test_custom_site_creates_its_guest_user_with_the_guest_profile(mdapi: Any, m
 
 
 def test_custom_site_admin_and_record_owner_must_be_existing_users(mdapi: Any, md_org: Org) -> None:
-    results = _save(mdapi, "createMetadata", [custom_site(mdapi, siteAdmin="nobody@example.com")])
+    results = save(mdapi, "createMetadata", [custom_site(mdapi, siteAdmin="nobody@example.com")])
     assert results[0].errors[0].fields == ["siteAdmin"]
     assert md_org.sobject_find("Site") == []
 
@@ -336,9 +309,9 @@ def test_deactivating_or_deleting_a_site_deactivates_but_keeps_its_guest_user(
 
 def test_two_sites_cannot_share_a_url_path_prefix(mdapi: Any, md_org: Org) -> None:
     mdapi.CustomSite.create([custom_site(mdapi)])
-    clash = _save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site")])
+    clash = save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site")])
     assert clash[0].errors[0].message == "A site with those parameters is already in use."
-    assert _save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site", urlPathPrefix="second")])[
+    assert save(mdapi, "createMetadata", [custom_site(mdapi, "Second_Site", urlPathPrefix="second")])[
         0
     ].success
     assert {r["UrlPathPrefix"] for r in md_org.sobject_find("Site")} == {None, "second"}
@@ -349,7 +322,7 @@ def test_an_org_holds_at_most_25_sites(mdapi: Any, md_org: Org) -> None:
     sites = [custom_site(mdapi, f"Site_{n}", urlPathPrefix=f"s{n}") for n in range(25)]
     for start in range(0, 25, 10):
         mdapi.CustomSite.create(sites[start : start + 10])
-    over = _save(mdapi, "createMetadata", [custom_site(mdapi, "Site_26", urlPathPrefix="s26")])
+    over = save(mdapi, "createMetadata", [custom_site(mdapi, "Site_26", urlPathPrefix="s26")])
     assert over[0].errors[0].statusCode == "LIMIT_EXCEEDED"
     assert len(md_org.sobject_find("Site")) == 25
 
@@ -430,7 +403,7 @@ def test_external_client_app_can_be_created_while_connected_apps_are_blocked(mda
 
 
 def test_eca_settings_must_name_an_existing_app(mdapi: Any) -> None:
-    results = _save(mdapi, "createMetadata", [_global_oauth(mdapi, "Missing_App")])
+    results = save(mdapi, "createMetadata", [_global_oauth(mdapi, "Missing_App")])
     assert results[0].errors[0].statusCode == "INVALID_CROSS_REFERENCE_KEY"
     assert results[0].errors[0].fields == ["externalClientApplication"]
 

@@ -9,8 +9,8 @@ import pytest
 from providers.auth_provider import AuthProviderProvider
 from providers.kit import is_unknown, secret_matches
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
-from tests.seeds import auth_provider_by_hand
+from tests.support.driver import Driver, configured
+from tests.support.seeds import auth_provider_by_hand
 
 KEY = "3MVG9providerTestKey0000000000000000"
 SECRET = "AUTH-PROVIDER-TEST-SECRET-5f1c0e"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.providers.program import Stack, changed_ops
+from tests.support.resource_program import Stack, changed_ops
 
 USER = {
     "username": "eci.engine@example.com",

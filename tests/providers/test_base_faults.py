@@ -14,7 +14,7 @@ from providers.integration_user import IntegrationUserProvider
 from providers.kit import ArtifactProvider
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver
+from tests.support.driver import Driver, sfdx_configured
 
 USER = {
     "username": "eci.faults@example.com",
@@ -22,15 +22,6 @@ USER = {
     "last_name": "Faults",
     "alias": "ecif",
 }
-
-
-def sfdx_configured(provider: ArtifactProvider, org: Any) -> ArtifactProvider:
-    """Configured with an SFDX auth URL, so an expired session can be renewed."""
-    from pulumi.dynamic import Config, ConfigureRequest
-
-    config = {"eci-aircall:sfdxAuthUrl": org.sfdx_auth_url(), "eci-aircall:caBundle": org.ca_cert}
-    provider.configure(ConfigureRequest(Config(config, "test-project")))
-    return provider
 
 
 def admin_id(org: Any) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from devtools.sf_emulator.metadata_types import RULES
 from devtools.sf_emulator.store import SCHEMA
 from providers.kit import ArtifactProvider, ArtifactResource, MetadataProvider
 from providers.registry import RESOURCES
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CHECKLIST = "### Adding an artifact\n"
 #: The resources with an artifact of their own in the org (not Preflight, not the OAuth consumer).
 ARTIFACTS = [r for r in RESOURCES if issubclass(r.provider_class, ArtifactProvider)]

@@ -10,20 +10,15 @@ import pytest
 from providers.connected_app import ConnectedAppProvider
 from providers.kit import secret_matches
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
+from tests.support.artifact_inputs import oauth_app
+from tests.support.driver import Driver, configured
 
 KEY = "ConnectedAppTestKey0123456789abcdefABCDEF"
 SECRET = "CONNECTED-APP-TEST-SECRET-0c9d8e7f"
 
 
 def inputs(org: Any, **overrides: Any) -> dict[str, Any]:
-    return {
-        "contact_email": "admin@example.com",
-        "callback_url": f"{org.instance_url}/services/authcallback/ECI_Auth_Provider",
-        "consumer_key": KEY,
-        "consumer_secret": SECRET,
-        **overrides,
-    }
+    return {**oauth_app(org, consumer_key=KEY, consumer_secret=SECRET), **overrides}
 
 
 @pytest.fixture

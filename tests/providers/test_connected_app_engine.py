@@ -8,71 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.providers.program import Stack, changed_ops
-
-AIRCALL_TOKEN = "AIRCALL-TOKEN-engine-chain-3c1f"
-
-
-def chain(
-    org: Any, app_type: str = "connected_app.ConnectedApp", app_kind: str = "ConnectedApp"
-) -> list[Any]:
-    return [
-        {"name": "consumer", "type": "oauth_consumer.OAuthConsumer", "inputs": {"app_kind": app_kind}},
-        {
-            "name": "auth",
-            "type": "auth_provider.AuthProvider",
-            "inputs": {
-                "consumer_key": "$ref:consumer.consumer_key",
-                "consumer_secret": "$ref:consumer.consumer_secret",
-            },
-        },
-        {
-            "name": "app",
-            "type": app_type,
-            "inputs": {
-                "contact_email": "admin@example.com",
-                "callback_url": "$ref:auth.callback_url",
-                "consumer_key": "$ref:consumer.consumer_key",
-                "consumer_secret": "$ref:consumer.consumer_secret",
-            },
-        },
-        {
-            "name": "aircall",
-            "type": "named_credential.NamedCredential",
-            "inputs": {
-                "full_name": "Aircall", "label": "Aircall", "endpoint": "https://api.aircall.io/",
-                "protocol": "Password", "username": "aircall-api-id", "password": "$secret:aircallToken",
-                "allow_merge_fields_in_header": True, "allow_merge_fields_in_body": True,
-            },
-        },
-        {
-            "name": "eci",
-            "type": "named_credential.NamedCredential",
-            "inputs": {
-                "full_name": "ECI_Named_Credential", "label": "ECI Named Credential",
-                "endpoint": f"{org.instance_url}/", "protocol": "Oauth",
-                "auth_provider": "$ref:auth.full_name",
-                "oauth_scope": "refresh_token web api content",
-            },
-        },
-    ]  # fmt: skip
-
-
-def outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
-    """One resource's outputs from a `stack export` (one export serves several look-ups)."""
-    for resource in state.get("deployment", {}).get("resources", []):
-        if resource.get("urn", "").endswith(f"::{name}"):
-            return dict(resource.get("outputs") or {})
-    raise KeyError(name)
-
-
-def salesforce_ops(calls: dict[str, Any]) -> dict[str, int]:
-    return {k: v for k, v in calls["by_operation"].items() if not k.startswith(("controls.", "aircall."))}
+from tests.support.artifact_inputs import AIRCALL_TOKEN, oauth_chain
+from tests.support.emulator import salesforce_ops
+from tests.support.resource_program import Stack, changed_ops, resource_outputs
 
 
 def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_path: Path) -> None:
     stack = Stack(org, tmp_path)
-    stack.resources = chain(org)
+    stack.resources = oauth_chain(org)
     stack.secrets = {"aircallToken": AIRCALL_TOKEN}
 
     org.reset_calls()
@@ -82,13 +25,13 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     app = mdapi.ConnectedApp.read("ECI_Connected_App")
     provider = mdapi.AuthProvider.read("ECI_Auth_Provider")
     state = stack.export()
-    auth_outs = outputs(state, "auth")
+    auth_outs = resource_outputs(state, "auth")
     assert app.oauthConfig.callbackUrl == auth_outs["callback_url"]
     assert auth_outs["callback_url"] == f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
     assert app.oauthConfig.consumerKey == provider.consumerKey
     nc = mdapi.NamedCredential.read("ECI_Named_Credential")
     assert (nc.authProvider, nc.protocol) == ("ECI_Auth_Provider", "Oauth")
-    assert outputs(state, "eci")["authorize_url"].startswith(
+    assert resource_outputs(state, "eci")["authorize_url"].startswith(
         f"{org.instance_url}/lightning/setup/NamedCredential/"
     )
     # Each artifact written once: nothing is created with a placeholder and patched afterwards.
@@ -97,7 +40,7 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
 
     # Secrets stay out of the state in plain text (the engine encrypts what is marked secret).
     assert AIRCALL_TOKEN not in json.dumps(state)
-    assert json.dumps(outputs(state, "consumer")["consumer_secret"]).count("ciphertext") == 1
+    assert json.dumps(resource_outputs(state, "consumer")["consumer_secret"]).count("ciphertext") == 1
 
     org.reset_calls()
     stack.up(expect_no_changes=True)
@@ -167,16 +110,17 @@ def test_existing_shared_app_and_provider_are_adopted_and_left_on_destroy(org: A
                            consumerSecret="FIRSTCONNECTORSECRET01")
     )  # fmt: skip
     stack = Stack(org, tmp_path)
-    stack.resources = chain(org)[:3]
+    stack.resources = oauth_chain(org)[:3]
     for resource in stack.resources[1:]:  # the opt-in that sharedEci adopt gives them
         resource["inputs"]["adopt_existing"] = True
     stack.up()
     state = stack.export()
     # The existing app keeps its key; the auth provider is set to the same one (read from Connect REST).
-    assert outputs(state, "consumer")["adopted"] is True
+    assert resource_outputs(state, "consumer")["adopted"] is True
     assert mdapi.ConnectedApp.read("ECI_Connected_App").oauthConfig.consumerKey == "FirstConnectorKey0001"
     assert mdapi.AuthProvider.read("ECI_Auth_Provider").consumerKey == "FirstConnectorKey0001"
-    assert outputs(state, "app")["adopted"] is True and outputs(state, "auth")["adopted"] is True
+    assert resource_outputs(state, "app")["adopted"] is True
+    assert resource_outputs(state, "auth")["adopted"] is True
     stack.up(expect_no_changes=True)
     stack.destroy()
     assert mdapi.ConnectedApp.read("ECI_Connected_App").fullName == "ECI_Connected_App"

@@ -13,7 +13,7 @@ import pytest
 
 from providers.kit import CreateJournal, InputError
 from providers.named_credential import NamedCredentialProvider
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 
 def _aircall(endpoint: str, username: str, password: str) -> dict[str, Any]:

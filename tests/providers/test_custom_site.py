@@ -12,7 +12,7 @@ import pytest
 from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
 from providers.kit import InputError
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 
 def site_inputs(org: Any, **extra: Any) -> dict[str, Any]:

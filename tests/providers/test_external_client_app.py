@@ -9,7 +9,8 @@ import pytest
 from providers.external_client_app import ExternalClientAppProvider
 from providers.kit import secret_matches
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
+from tests.support.artifact_inputs import oauth_app
+from tests.support.driver import Driver, configured
 
 KEY = "EcaTestKey0123456789abcdefABCDEF"
 SECRET = "ECA-TEST-SECRET-9f8e7d6c5b4a"
@@ -23,13 +24,7 @@ TYPES = {
 
 
 def inputs(org: Any, **overrides: Any) -> dict[str, Any]:
-    return {
-        "contact_email": "admin@example.com",
-        "callback_url": f"{org.instance_url}/services/authcallback/ECI_Auth_Provider",
-        "consumer_key": KEY,
-        "consumer_secret": SECRET,
-        **overrides,
-    }
+    return {**oauth_app(org, consumer_key=KEY, consumer_secret=SECRET), **overrides}
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.providers.program import Stack, changed_ops
-from tests.providers.test_connected_app_engine import chain, outputs, salesforce_ops
+from tests.support.artifact_inputs import oauth_chain
+from tests.support.emulator import salesforce_ops
+from tests.support.resource_program import Stack, changed_ops, resource_outputs
 
 
 def test_blocked_org_names_the_switch_and_the_external_client_app_path_then_converges(
@@ -14,7 +15,7 @@ def test_blocked_org_names_the_switch_and_the_external_client_app_path_then_conv
 ) -> None:
     org.settings(connected_app_creation_allowed=False)
     stack = Stack(org, tmp_path)
-    stack.resources = chain(org)[:3]
+    stack.resources = oauth_chain(org)[:3]
     org.reset_calls()
     failed = stack.up(check=False)
     assert failed.returncode != 0
@@ -25,13 +26,13 @@ def test_blocked_org_names_the_switch_and_the_external_client_app_path_then_conv
     assert org.calls()["writes_by_operation"] == {"metadata.createMetadata": 1}
 
     # What the error says to do: the same chain with an external client app.
-    stack.resources = chain(org, "external_client_app.ExternalClientApp", "ExternalClientApp")[:3]
+    stack.resources = oauth_chain(org, "external_client_app.ExternalClientApp", "ExternalClientApp")[:3]
     result = stack.up()
     assert changed_ops(result)["consumer"] == "replace"  # new kind: credentials for the new app
     mdapi = org.mdapi()
     state = stack.export()
     glbl = mdapi.ExtlClntAppGlobalOauthSettings.read("ECI_Connected_App_glbloauth")
-    assert glbl.callbackUrl == outputs(state, "auth")["callback_url"]
+    assert glbl.callbackUrl == resource_outputs(state, "auth")["callback_url"]
     assert glbl.consumerKey == mdapi.AuthProvider.read("ECI_Auth_Provider").consumerKey
     assert mdapi.ConnectedApp.read("ECI_Connected_App").fullName is None
 

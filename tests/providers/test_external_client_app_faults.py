@@ -20,11 +20,8 @@ from providers.kit import ArtifactProvider
 from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
 from salesforce import SalesforceError
-from tests.providers import test_connected_app as connected_app
-from tests.providers import test_external_client_app as eca
-from tests.providers import test_named_credential as named_credential
-from tests.providers.conftest import Driver, configured
-from tests.providers.test_base_faults import sfdx_configured
+from tests.support.artifact_inputs import aircall, oauth_app
+from tests.support.driver import Driver, configured, sfdx_configured
 
 Inputs = Callable[[Any], dict[str, Any]]
 KEYS = {"consumer_key": "k" * 20, "consumer_secret": "s" * 20}
@@ -39,20 +36,20 @@ ARTIFACTS: dict[str, tuple[Callable[[], ArtifactProvider], Inputs, Inputs, tuple
     ),
     "named_credential": (
         NamedCredentialProvider,
-        lambda org: named_credential.aircall(),
-        lambda org: named_credential.aircall(label="Aircall 2"),
+        lambda org: aircall(),
+        lambda org: aircall(label="Aircall 2"),
         ("NamedCredential", "Aircall"),
     ),
     "connected_app": (
         ConnectedAppProvider,
-        lambda org: connected_app.inputs(org),
-        lambda org: connected_app.inputs(org, contact_email="ops@example.com"),
+        lambda org: oauth_app(org, **KEYS),
+        lambda org: oauth_app(org, **KEYS, contact_email="ops@example.com"),
         ("ConnectedApp", "ECI_Connected_App"),
     ),
     "external_client_app": (
         ExternalClientAppProvider,
-        lambda org: eca.inputs(org),
-        lambda org: eca.inputs(org, contact_email="ops@example.com", scopes=["Api"]),
+        lambda org: oauth_app(org, **KEYS),
+        lambda org: oauth_app(org, **KEYS, contact_email="ops@example.com", scopes=["Api"]),
         ("ExternalClientApplication", "ECI_Connected_App"),
     ),
 }

@@ -10,7 +10,7 @@ import pytest
 
 from providers.integration_user import IntegrationUserProvider
 from providers.kit import InputError
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 USER: dict[str, Any] = {
     "username": "eci.integration@example.com",

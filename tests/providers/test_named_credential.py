@@ -10,45 +10,9 @@ from pulumi.runtime import rpc
 from providers.kit import secret_matches
 from providers.named_credential import NamedCredentialProvider
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
-from tests.seeds import aircall_named_credential_by_hand
-
-TOKEN = "AIRCALL-TOKEN-named-cred-test-77aa"
-
-
-def aircall(**overrides: Any) -> dict[str, Any]:
-    return {
-        "full_name": "Aircall",
-        "label": "Aircall",
-        "endpoint": "https://api.aircall.io/",
-        "protocol": "Password",
-        "username": "aircall-api-id",
-        "password": TOKEN,
-        "allow_merge_fields_in_header": True,
-        "allow_merge_fields_in_body": True,
-        **overrides,
-    }
-
-
-def eci(org: Any, **overrides: Any) -> dict[str, Any]:
-    return {
-        "full_name": "ECI_Named_Credential",
-        "label": "ECI Named Credential",
-        "endpoint": f"{org.instance_url}/",
-        "protocol": "Oauth",
-        "auth_provider": "ECI_Auth_Provider",
-        "oauth_scope": "refresh_token web api content",
-        **overrides,
-    }
-
-
-def with_auth_provider(org: Any, name: str = "ECI_Auth_Provider") -> None:
-    mdapi = org.mdapi()
-    mdapi.AuthProvider.create(
-        mdapi.AuthProvider(
-            fullName=name, friendlyName=name, providerType="Salesforce", consumerKey="k-12345678"
-        )
-    )
+from tests.support.artifact_inputs import AIRCALL_TOKEN, aircall, eci
+from tests.support.driver import Driver, configured
+from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
 
 
 @pytest.fixture
@@ -78,7 +42,7 @@ def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Drive
         True, True, True,
     )  # fmt: skip
     assert nc.password is None  # write-only: never read back
-    assert "password" not in outs and secret_matches(TOKEN, outs["password_hash"])
+    assert "password" not in outs and secret_matches(AIRCALL_TOKEN, outs["password_hash"])
     assert outs["write_only_fields"] == ["password"]
     assert (outs["authentication_status"], outs["authorize_url"]) == ("NotRequired", None)
 
@@ -86,7 +50,7 @@ def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Drive
 def test_eci_credential_points_at_the_auth_provider_and_outputs_the_authorize_url(
     org: Any, driver: Driver
 ) -> None:
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     org.reset_calls()
     outs = driver.create(**eci(org))
     # find + create + its identity (listMetadata) + the Id for the Setup URL
@@ -165,17 +129,17 @@ def test_in_place_update_of(org: Any, driver: Driver, field: str, value: Any, pa
 
 def test_changed_password_is_detected_by_its_hash_and_sent(org: Any, driver: Driver) -> None:
     driver.create(**aircall())
-    result = driver.diff(**aircall(password="ROTATED-TOKEN-123"))
+    result = driver.diff(**aircall(password="ROTATED-AIRCALL_TOKEN-123"))
     assert result.changes is True and result.replaces == []
     org.reset_calls()
-    outs = driver.update(**aircall(password="ROTATED-TOKEN-123"))
+    outs = driver.update(**aircall(password="ROTATED-AIRCALL_TOKEN-123"))
     assert ops(org).get("metadata.updateMetadata") == 1
-    assert secret_matches("ROTATED-TOKEN-123", outs["password_hash"])
+    assert secret_matches("ROTATED-AIRCALL_TOKEN-123", outs["password_hash"])
 
 
 def test_oauth_scope_and_auth_provider_update_in_place(org: Any, driver: Driver) -> None:
-    with_auth_provider(org)
-    with_auth_provider(org, "Other_Provider")
+    auth_provider_by_hand(org)
+    auth_provider_by_hand(org, fullName="Other_Provider")
     driver.create(**eci(org))
     changed = eci(org, oauth_scope="api refresh_token", auth_provider="Other_Provider")
     assert driver.diff(**changed).replaces == []
@@ -214,7 +178,7 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
 
 
 def test_refresh_keeps_the_authorize_url_without_another_query(org: Any, driver: Driver) -> None:
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     outs = driver.create(**eci(org))
     org.reset_calls()
     result = driver.read()
@@ -244,7 +208,7 @@ def test_bad_input_is_a_check_failure_with_no_call(org: Any, bad: dict[str, Any]
     org.reset_calls()
     result = provider.check({}, {"__provider": "p", **aircall(**bad)})
     assert [f.property for f in result.failures] == [prop]
-    assert TOKEN not in " ".join(f.reason for f in result.failures)
+    assert AIRCALL_TOKEN not in " ".join(f.reason for f in result.failures)
     assert ops(org) == {}
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.providers.program import Stack, changed_ops
-from tests.providers.test_connected_app_engine import AIRCALL_TOKEN, chain
+from tests.support.artifact_inputs import AIRCALL_TOKEN, oauth_chain
+from tests.support.resource_program import Stack, changed_ops
 
 
 def test_rename_replaces_delete_first_label_updates_in_place_and_bad_input_writes_nothing(
     org: Any, tmp_path: Path
 ) -> None:
     stack = Stack(org, tmp_path)
-    consumer, auth, _app, aircall, _eci = chain(org)
+    consumer, auth, _app, aircall, _eci = oauth_chain(org)
     stack.resources = [consumer, auth, aircall]
     stack.secrets = {"aircallToken": AIRCALL_TOKEN}
     stack.up()

@@ -15,8 +15,9 @@ import pytest
 
 from providers import health
 from providers.named_credential import NamedCredentialProvider
-from tests.providers.conftest import configured
-from tests.providers.test_named_credential import eci, with_auth_provider
+from tests.support.artifact_inputs import eci
+from tests.support.driver import configured
+from tests.support.seeds import auth_provider_by_hand
 
 EXECUTE = "tooling.executeAnonymous"
 
@@ -124,7 +125,7 @@ def test_aircall_key_disabled_is_a_401_with_aircalls_reason_and_refresh_reports_
 def test_eci_never_authorized_then_authorized_then_revoked_each_show_on_refresh(
     org: Any, engine: Engine
 ) -> None:
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     engine.up(eci(org, health_check=True))
     assert engine.health == "callout failed: System.CalloutException: Unable to fetch the OAuth token"
     assert engine.outs["authentication_status"] == "NotAuthenticated"
@@ -152,7 +153,7 @@ def test_eci_never_authorized_then_authorized_then_revoked_each_show_on_refresh(
 def test_the_first_refresh_after_create_reports_a_health_change(org: Any, engine: Engine) -> None:
     # Right after create the state's inputs hold no health (check ran before create): the refresh compares
     # with the health create measured (observed_before).
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     engine.up(eci(org, health_check=True))
     assert "health" not in engine.inputs
     org.authorize_named_credential("ECI_Named_Credential")
@@ -160,7 +161,7 @@ def test_the_first_refresh_after_create_reports_a_health_change(org: Any, engine
 
 
 def test_an_up_between_refreshes_keeps_the_baseline(org: Any, engine: Engine) -> None:
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     engine.up(eci(org, health_check=True))
     org.authorize_named_credential("ECI_Named_Credential")
     engine.refresh()
@@ -172,7 +173,7 @@ def test_an_up_between_refreshes_keeps_the_baseline(org: Any, engine: Engine) ->
 
 
 def test_health_checks_off_makes_no_probe_and_says_so(org: Any, engine: Engine) -> None:
-    with_auth_provider(org)
+    auth_provider_by_hand(org)
     engine.up(eci(org, health_check=False))
     assert engine.health == health.NOT_CHECKED
     assert engine.outs["authentication_status"] == "Unknown"

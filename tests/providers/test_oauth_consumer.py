@@ -16,7 +16,7 @@ from providers.external_client_app import ExternalClientAppProvider
 from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 KEY = "ExistingAppKey0123456789abcdef"
 SECRET = "EXISTING-APP-SECRET-a1b2c3d4e5"

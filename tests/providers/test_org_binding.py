@@ -14,7 +14,7 @@ from providers.integration_user import IntegrationUserProvider
 from providers.kit import ORG_OUTPUT, ArtifactProvider
 from providers.preflight import PreflightFailed, PreflightProvider
 from salesforce import SalesforceError
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 
 def _org_id(org: Any) -> str:

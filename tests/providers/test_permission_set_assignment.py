@@ -9,7 +9,7 @@ import pytest
 
 from providers.kit import InputError
 from providers.permission_set_assignment import PermissionSetAssignmentProvider
-from tests.providers.conftest import Driver, configured
+from tests.support.driver import Driver, configured
 
 USER: dict[str, Any] = {
     "username": "eci.psa@example.com",

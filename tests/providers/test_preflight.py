@@ -12,9 +12,9 @@ import pytest
 
 from providers.kit import CreateJournal, listed_identity
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
-from tests.providers.conftest import Driver, configured
-from tests.providers.program import Stack
-from tests.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
+from tests.support.driver import Driver, configured
+from tests.support.resource_program import Stack
+from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
 
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:

@@ -13,8 +13,7 @@ import requests
 
 from providers.preflight import PreflightFailed, PreflightInputs, PreflightProvider
 from salesforce import SalesforceClient
-from tests.providers.conftest import Driver, configured
-from tests.providers.test_salesforce import sfdx_settings
+from tests.support.driver import Driver, configured, sfdx_settings
 
 T = TypeVar("T")
 

@@ -29,8 +29,8 @@ from salesforce import (
     client_for,
     jwt_audience,
 )
-from tests.keys import rsa_key_and_certificate
-from tests.providers.conftest import Driver, configured, provider_config
+from tests.support.driver import Driver, configured, provider_config, sfdx_settings
+from tests.support.keys import rsa_key_and_certificate
 
 USER = {
     "username": "eci.client@example.com",
@@ -42,12 +42,6 @@ USER = {
 
 def settings_for(org: Any, **extra: str) -> ConnectionSettings:
     return connection_settings(provider_config(org, **extra))
-
-
-def sfdx_settings(org: Any) -> ConnectionSettings:
-    return connection_settings(
-        {"eci-aircall:sfdxAuthUrl": org.sfdx_auth_url(), "eci-aircall:caBundle": org.ca_cert}
-    )
 
 
 def assert_no_secret(text: str, *secrets: str) -> None:

@@ -22,7 +22,8 @@ from pulumi.dynamic import ResourceProvider
 from devtools.pulumi_cli import api
 from devtools.sf_emulator.client import EmulatorHandle
 from providers.registry import RESOURCES
-from tests.test_component_engine import REPO, STACK, engine
+from tests.support import REPO
+from tests.support.demo_stack import STACK, engine
 
 # module:qualname of every provider class a state written by this project's main may pickle.
 PICKLED_PROVIDER_CLASSES = frozenset({

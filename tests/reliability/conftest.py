@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.reliability.harness import cells, render_matrix
+from tests.support.reliability import cells, render_matrix
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

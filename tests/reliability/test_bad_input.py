@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.reliability.harness import NS, Stack, error_text
-from tests.seeds import aircall_named_credential_by_hand
-from tests.test_component_engine import USERNAME
-from tests.test_component_lifecycle import seed_shared_eci
+from tests.support.demo_stack import USERNAME
+from tests.support.reliability import NS, Stack, error_text
+from tests.support.seeds import aircall_named_credential_by_hand, person_by_hand, seed_shared_eci
 
 
 def _delete_package_permission_set(org: EmulatorHandle) -> None:
@@ -40,25 +39,6 @@ class Case:
     says: tuple[str, ...] = ()
     #: Structured values known only once the org runs (the connecting admin's username).
     structured_for: Callable[[EmulatorHandle], dict[str, Any]] | None = None
-
-
-def _seed_a_person(org: EmulatorHandle) -> None:
-    """Someone's own account under the username the stack config names (a rep, made in Setup)."""
-    sf = org.sf()
-    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
-    sf.User.create(
-        {
-            "Username": USERNAME,
-            "Email": "a.rep@demo.example",
-            "LastName": "Rep",
-            "Alias": "arep",
-            "TimeZoneSidKey": "Europe/Paris",
-            "LocaleSidKey": "fr_FR",
-            "LanguageLocaleKey": "fr",
-            "EmailEncodingKey": "UTF-8",
-            "ProfileId": profile,
-        }
-    )
 
 
 CASES: dict[str, Case] = {
@@ -133,7 +113,7 @@ CASES: dict[str, Case] = {
     ),
     # --- a user the stack did not create is never taken over (issue 14)
     "existing user not created by this stack": Case(
-        prepare=_seed_a_person,
+        prepare=lambda org: person_by_hand(org, USERNAME),
         says=(
             f"{NS}:integrationUser.username",
             "not created by this stack",

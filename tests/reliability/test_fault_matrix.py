@@ -23,18 +23,16 @@ types (48) + ExternalClientApp components (4); update 9, read 14, delete 7 + 4 (
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.pulumi_cli.api import finish, start
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.reliability.harness import (
+from tests.support.demo_stack import NS, USERNAME
+from tests.support.org_snapshot import org_restored, org_snapshot
+from tests.support.reliability import (
     ADMIN_DRIFT,
     AIRCALL_NC,
     ARTIFACTS,
@@ -56,10 +54,9 @@ from tests.reliability.harness import (
     record,
     record_ids,
     refused_then_half_made_removed,
+    up_killing_the_provider,
+    wait_for_site,
 )
-from tests.support.processes import descendants
-from tests.test_component_engine import NS, USERNAME
-from tests.test_component_lifecycle import org_restored, org_snapshot
 
 EXPECTED_OK = {
     "http_503": "retried -> ok",
@@ -303,31 +300,6 @@ def stack_outputs(stack: Stack) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------
 # Non-transient faults on create, chained: killed provider → expired access token → daily limit → converge.
 # ---------------------------------------------------------------------------------------------------------
-def _up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, str]:
-    """`up` whose provider process is killed (SIGKILL) while the site's create is held in flight."""
-    # The site's createMetadata is held 2.5 s by the emulator, then applied: the kill lands mid-call.
-    held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=2500)
-    config, secrets = stack.settings()
-    proc = start(
-        "up", stack=stack.stack, cwd=stack.project, state_dir=stack.state_dir, config=config, secrets=secrets,
-        env=stack.env(),
-    )  # fmt: skip
-    killed = False
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline and not killed:
-        # The fault is taken when the call arrives: from then on the call is in flight for 2.5 s.
-        if held not in pending_faults(org):
-            for pid, command in descendants(proc.pid):
-                if "pulumi.dynamic" in command:
-                    os.kill(pid, signal.SIGKILL)
-                    killed = True
-        time.sleep(0.05)
-    result = finish(proc, "up", timeout=120)
-    stack.transcript += [result.stdout, result.stderr]
-    assert killed, "the provider process was not found while the site's create was in flight"
-    return result.returncode, result.text
-
-
 def _each_error_names_artifact_and_code(result: Any, code: str) -> bool:
     """Every error the CLI reports against a resource says which artifact and Salesforce's code. The error is
     the traceback the SDK's dynamic provider host sends (pulumi/dynamic/__main__.py, traceback.format_exc()),
@@ -338,15 +310,6 @@ def _each_error_names_artifact_and_code(result: Any, code: str) -> bool:
     return bool(errors) and all(pattern.search(e["message"]) for e in errors)
 
 
-def _wait_for_site(org: EmulatorHandle) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the site's held create was never applied")
-
-
 def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
@@ -355,7 +318,7 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     # 1. The provider process dies mid-`up`: the CLI reports the broken gRPC stream of each call in flight
     #    ("error reading from server: EOF" or "... connection reset by peer"; the stand-in engine said "plugin
     #    exited unexpectedly"), and state keeps what was created before.
-    code, text = _up_killing_the_provider(stack, org)
+    code, text = up_killing_the_provider(stack, org)
     ok = code != 0 and "error reading from server" in text
     record(
         "provider killed",
@@ -368,7 +331,7 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     org.clear_faults()
     assert SITE not in stack.state_names()
     # Salesforce finishes a call whose client went away: the held create is applied after the kill.
-    _wait_for_site(org)
+    wait_for_site(org)
     # The creates in flight at the kill cannot be proven (issue 21, M1): refused once, then removed in Setup.
     assert "CustomSite VoiceConnector" in refused_then_half_made_removed(stack, org, runs=1)
 

@@ -19,9 +19,8 @@ from pathlib import Path
 
 from devtools.pulumi_cli import api
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.reliability.harness import Stack, Target, inject, pending_faults
-from tests.reliability.test_fault_matrix import _wait_for_site
 from tests.support.processes import descendants
+from tests.support.reliability import Stack, Target, inject, pending_faults, wait_for_site
 
 REFUSED = re.compile(r"already exists in this org and was not created by this stack \(Id (\w+), created ")
 
@@ -58,7 +57,7 @@ def test_a_killed_cli_leaves_pending_creates_and_the_next_up_refuses_what_it_fin
     for env in (first, second):
         Path(env["HOME"]).mkdir()
     _up_killing_the_cli(stack, org, first)
-    _wait_for_site(org)  # Salesforce finishes a call whose client went away
+    wait_for_site(org)  # Salesforce finishes a call whose client went away
     pending = api.stack_export(stack=stack.stack, cwd=stack.project, state_dir=stack.state_dir)
     pending_urns = {p["resource"]["urn"] for p in pending["deployment"].get("pending_operations") or []}
     assert any(urn.endswith("::eci-aircall-site") for urn in pending_urns)

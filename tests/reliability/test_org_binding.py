@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.reliability.harness import Stack, error_text
+from tests.support.reliability import Stack, error_text
 
 
 def _org_id(org: EmulatorHandle) -> str:

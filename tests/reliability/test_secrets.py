@@ -23,10 +23,10 @@ from devtools.pulumi_cli.api import REPO_ROOT, TEST_PASSPHRASE
 from devtools.sf_emulator.client import EmulatorHandle
 from providers.auth_provider import AuthProviderProvider
 from providers.named_credential import NamedCredentialProvider
-from tests.keys import rsa_key_and_certificate
-from tests.reliability.harness import NS, Stack, Target, inject
+from tests.support.keys import rsa_key_and_certificate
 from tests.support.passphrase import decrypter
-from tests.test_component_lifecycle import _consumer_credentials
+from tests.support.reliability import NS, Stack, Target, inject
+from tests.support.seeds import consumer_credentials
 
 JWT_CLIENT_ID = "RELIABILITY_JWT_CLIENT_ID_0123456789"
 
@@ -151,7 +151,7 @@ def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_pat
     app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
         "records"
     ][0]["Id"]
-    consumer = _consumer_credentials(org, app_id)
+    consumer = consumer_credentials(org, app_id)
 
     # Then with the JWT bearer login (the private key is a secret): refresh, human up, destroy.
     stack.auth = "jwt"

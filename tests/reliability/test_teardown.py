@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.providers.program import Stack as ProgramStack
-from tests.reliability.harness import (
+from tests.support.demo_stack import USERNAME
+from tests.support.org_snapshot import org_restored, org_snapshot
+from tests.support.reliability import (
     AIRCALL_NC,
     SITE,
     Stack,
     error_text,
     refused_then_half_made_removed,
+    up_killing_the_provider,
+    wait_for_site,
 )
-from tests.reliability.test_bad_input import _seed_a_person
-from tests.reliability.test_fault_matrix import _up_killing_the_provider, _wait_for_site
-from tests.test_component_engine import USERNAME
-from tests.test_component_lifecycle import org_restored, org_snapshot, seed_shared_eci
+from tests.support.resource_program import Stack as ProgramStack
+from tests.support.seeds import person_by_hand, seed_shared_eci
 
 PERMISSION_SETS = ("Einstein_Conversation_Insights", "Conversation_Insights_Integration_User")
 
@@ -158,10 +159,10 @@ def test_destroy_after_a_provider_crash_mid_up_still_removes_what_the_stack_crea
     M1)."""
     before = org_snapshot(org)
     stack = Stack(org, tmp_path / "state")
-    code, _ = _up_killing_the_provider(stack, org)
+    code, _ = up_killing_the_provider(stack, org)
     org.clear_faults()
     assert code != 0
-    _wait_for_site(org)
+    wait_for_site(org)
     refused_then_half_made_removed(stack, org)
     stack.run("up")
     assert SITE in stack.state_names()
@@ -259,7 +260,7 @@ def _user_row(org: EmulatorHandle, username: str) -> dict[str, Any]:
 def test_an_existing_user_adopted_by_opt_in_is_never_changed_and_destroy_leaves_it(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
-    _seed_a_person(org)
+    person_by_hand(org, USERNAME)
     person = _user_row(org, USERNAME)
     stack = Stack(org, tmp_path / "state", structured={"integrationUser": {"adoptExisting": "true"}})
     stack.overrides = {"deleteAdopted": "true"}  # even so: a person's account is never deactivated

@@ -1,20 +1,26 @@
-"""Shared pieces of the reliability matrices (issue 7): the program's demo stack run through the real CLI
-against the emulator, the artifact table the fault matrix is parametrised from, artifact counting (duplicates)
-and the matrix recorder that `conftest.py` prints at the end of the session."""
+"""Shared pieces of the reliability matrices (issue 7, tests/reliability): the program's demo stack run
+through the real CLI against the emulator, the artifact table the fault matrix is parametrised from, artifact
+counting (duplicates), a provider killed mid-`up`, and the matrix recorder that tests/reliability/conftest.py
+prints at the end of the session."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devtools.pulumi_cli.api import CliResult, run, stack_export
+from devtools.pulumi_cli.api import CliResult, finish, run, stack_export, start
 from devtools.sf_emulator.client import EmulatorHandle
-from tests.test_component_engine import NS, REPO, STACK
+from tests.support import REPO
+from tests.support.demo_stack import NS, STACK
+from tests.support.processes import descendants
 
 # Retries back off in milliseconds here (production: 1 s base, providers/salesforce.py retry_base_seconds).
 FAST_RETRIES = {"ECI_RETRY_BASE_SECONDS": "0.01"}
@@ -404,6 +410,41 @@ def pending_faults(org: EmulatorHandle) -> dict[int, dict[str, Any]]:
     listing = org.control("GET", "faults")
     items = listing["faults"] if isinstance(listing, dict) else listing
     return {int(f["id"]): f for f in items}
+
+
+def up_killing_the_provider(stack: Stack, org: EmulatorHandle) -> tuple[int, str]:
+    """`up` whose provider process is killed (SIGKILL) while the site's create is held in flight."""
+    # The site's createMetadata is held 2.5 s by the emulator, then applied: the kill lands mid-call.
+    held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=2500)
+    config, secrets = stack.settings()
+    proc = start(
+        "up", stack=stack.stack, cwd=stack.project, state_dir=stack.state_dir, config=config, secrets=secrets,
+        env=stack.env(),
+    )  # fmt: skip
+    killed = False
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not killed:
+        # The fault is taken when the call arrives: from then on the call is in flight for 2.5 s.
+        if held not in pending_faults(org):
+            for pid, command in descendants(proc.pid):
+                if "pulumi.dynamic" in command:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+        time.sleep(0.05)
+    result = finish(proc, "up", timeout=120)
+    stack.transcript += [result.stdout, result.stderr]
+    assert killed, "the provider process was not found while the site's create was in flight"
+    return result.returncode, result.text
+
+
+def wait_for_site(org: EmulatorHandle) -> None:
+    """Until the site a killed `up` left in flight is applied (Salesforce finishes a call its client left)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if org.sf().query("SELECT Id FROM Site WHERE Name = 'VoiceConnector'")["totalSize"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the site's held create was never applied")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Pytest fixtures for the org emulator (registered from tests/conftest.py).
+"""The org emulator as the tests use it: its pytest fixtures (registered from tests/conftest.py) and a
+reading of its call counters.
 
 - `emulator` (session): one server process for the whole test session.
 - `org` (function): that server reset to the seeded org (counters and faults cleared) before the test.
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devtools.sf_emulator.client import EmulatorHandle
 
-__all__ = ["EmulatorHandle", "emulator", "fresh_emulator", "org"]
+__all__ = ["EmulatorHandle", "emulator", "fresh_emulator", "org", "salesforce_ops"]
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,9 @@ def fresh_emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
         yield handle
     finally:
         handle.stop()
+
+
+def salesforce_ops(calls: dict[str, Any]) -> dict[str, int]:
+    """The Salesforce API calls of a `calls()` reading, by operation: the test's own control calls and the
+    fake Aircall's are listed under `by_operation` too, but are not Salesforce's (docs/contracts.md §1)."""
+    return {k: v for k, v in calls["by_operation"].items() if not k.startswith(("controls.", "aircall."))}

@@ -1,5 +1,4 @@
-"""The shared test-program helper: run `tests/providers/programs/resources` through the real pulumi CLI
-against
+"""The provider test program, `programs/resources` beside this module, run through the real pulumi CLI against
 the emulator, with the resources of a scenario given as data (see that program's docstring)."""
 
 from __future__ import annotations
@@ -66,12 +65,18 @@ class Stack:
 
     def outputs(self, name: str) -> dict[str, Any]:
         """The state outputs of resource `name` (secrets as the engine stores them)."""
-        for resource in self.export().get("deployment", {}).get("resources", []):
-            if resource.get("urn", "").endswith(f"::{name}"):
-                return dict(resource.get("outputs") or {})
-        raise KeyError(name)
+        return resource_outputs(self.export(), name)
+
+
+def resource_outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """One resource's outputs from a `stack export` (one export serves several look-ups)."""
+    for resource in state.get("deployment", {}).get("resources", []):
+        if resource.get("urn", "").endswith(f"::{name}"):
+            return dict(resource.get("outputs") or {})
+    raise KeyError(name)
 
 
 def changed_ops(result: CliResult) -> dict[str, str]:
     """Resource name → step op, for the steps that are not 'same'."""
     return {urn.rsplit("::", 1)[-1]: op for urn, op in result.ops().items()}
+
