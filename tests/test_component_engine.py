@@ -160,7 +160,7 @@ def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
     changed = {name for name, step in done.steps_by_name().items() if step["op"] != "same"}
     assert changed == {"eci-aircall-eci-named-credential"}
     # Stack outputs are the program's: a refresh does not run it, the next `up` (changing no resource) does.
-    # (The CLI's preview --json carries no stack outputs; the stand-in engine's did.)
+    # (The CLI's preview --json carries no stack outputs.)
     org.reset_calls()
     outputs = engine("up", org, tmp_path, expect_no_changes=True).outputs
     assert org.calls()["total"] == 0

@@ -1,6 +1,4 @@
-"""The real engine's rules this project relies on, each checked under the real CLI on the `fileprog` program,
-and each a place where the stand-in engine that was here before differed or could have (the divergences are
-named in each test)."""
+"""The engine's rules this project relies on, each checked under the real CLI on the `fileprog` program."""
 
 from __future__ import annotations
 
@@ -66,7 +64,7 @@ def test_a_refresh_compares_what_read_returned_with_the_inputs_it_keeps(fileprog
 
 
 def test_preview_json_names_the_providers_changed_keys_diff_reasons(fileprog: FileProg) -> None:
-    """The CLI's preview digest calls them `diffReasons` (pkg/display PreviewStep); the stand-in: `diffs`."""
+    """The CLI's preview digest calls them `diffReasons` (pkg/display PreviewStep)."""
     fileprog.run("up", [A])
     result = fileprog.run("preview", [{**A, "content": "beta"}])
     (raw,) = [s for s in json.loads(result.stdout)["steps"] if s["urn"].endswith("::a")]

@@ -316,8 +316,8 @@ def test_non_transient_faults_fail_clearly_and_the_next_up_converges(
     stack = Stack(org, tmp_path / "state")
 
     # 1. The provider process dies mid-`up`: the CLI reports the broken gRPC stream of each call in flight
-    #    ("error reading from server: EOF" or "... connection reset by peer"; the stand-in engine said "plugin
-    #    exited unexpectedly"), and state keeps what was created before.
+    #    ("error reading from server: EOF" or "... connection reset by peer"), and state keeps what was
+    #    created before.
     code, text = up_killing_the_provider(stack, org)
     ok = code != 0 and "error reading from server" in text
     record(

@@ -138,8 +138,7 @@ def test_a_protected_resource_blocks_destroy_with_the_clis_message(
     destroy = stack.destroy(check=False)
     text = error_text(destroy)
     # pulumi/pulumi v3.276.0 pkg/resource/deploy/step.go (the delete step's protect error): 'resource "<urn>"
-    # cannot be deleted\nbecause it is protected ... `pulumi state unprotect '<urn>'`'. The stand-in engine
-    # printed the pre-3.52 "unable to delete resource ... marked for protection".
+    # cannot be deleted\nbecause it is protected ... `pulumi state unprotect '<urn>'`'.
     assert destroy.returncode != 0
     assert "cannot be deleted\nbecause it is protected" in text
     assert "pulumi state unprotect" in text and "Traceback" not in text
