@@ -594,6 +594,8 @@ class PreflightProvider(NonArtifactProvider):
             response = aircall_ping(
                 self.client, url, str(inputs["aircall_api_id"]), str(inputs["aircall_api_token"])
             )
+        except UsageError:
+            raise
         except SalesforceError as err:
             if err.error_code == "CERTIFICATE_ERROR":
                 raise self._fail(
@@ -601,9 +603,15 @@ class PreflightProvider(NonArtifactProvider):
                     f"check {AIRCALL_API_URL.full_name}; behind a TLS-intercepting proxy add its CA with "
                     f"{CA_BUNDLE.full_name} (it adds to the default roots)",
                 ) from None
-            raise self._fail(
-                f"cannot reach the Aircall API at {url}: {err.error_code}",
-                f"check {AIRCALL_API_URL.full_name} and the network, then run `pulumi up` again",
+            # Aircall, or the network to it, still failing after the client's retries: a failure, not a
+            # setting of this stack (a wrong URL answers 404, below).
+            raise SalesforceError(
+                err.error_code,
+                f"cannot reach the Aircall API at {url}",
+                artifact="Preflight",
+                status=err.status,
+                service="Aircall",
+                hint=f"check {AIRCALL_API_URL.full_name} and the network, then run `pulumi up` again",
             ) from None
         if response.status_code in (401, 403):
             raise self._fail(

@@ -51,6 +51,7 @@ from salesforce.errors import (
     DAILY_LIMIT_HINT,
     NOT_AN_API,
     PERMANENT_TRANSPORT_CODES,
+    SERVICE_FAILURES,
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
@@ -497,7 +498,7 @@ class SalesforceClient:
                 return result
             except SalesforceError as exc:  # raised by fn from Salesforce's own answer: same rules below
                 err = exc
-            except Exception as exc:  # mapped to the one type below
+            except SERVICE_FAILURES as exc:  # mapped to the one type below; anything else is a bug
                 err = _map_exception(exc, artifact, last_status=self._last_status())
             if err.non_api and not self._proven:
                 if self._answers_as_api():

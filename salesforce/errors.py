@@ -177,6 +177,23 @@ def _marked(err: SalesforceError, non_api: bool) -> SalesforceError:
     return err
 
 
+#: What a service's failure reaches us as: the client libraries' errors and the transport's. Anything else
+#: raised during a call is a bug of ours (or of a library), and keeps its type and traceback.
+SERVICE_FAILURES: tuple[type[BaseException], ...] = (
+    SalesforceError,
+    _SimpleSalesforceError,
+    zeep.exceptions.Fault,
+    zeep.exceptions.TransportError,
+    zeep.exceptions.XMLSyntaxError,
+    # A request that fails the API's own WSDL (a required element missing): what Salesforce would refuse,
+    # found by zeep before sending.
+    zeep.exceptions.ValidationError,
+    requests.RequestException,
+    http.client.HTTPException,
+    ConnectionError,
+)
+
+
 def _map_exception(
     exc: BaseException, artifact: str, service: str = "Salesforce", last_status: int | None = None
 ) -> SalesforceError:

@@ -12,6 +12,7 @@ import pytest
 
 from providers.kit import CreateJournal, listed_identity
 from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, PreflightProvider, _package_zip
+from salesforce import SalesforceError
 from tests.support.driver import Driver, configured
 from tests.support.resource_program import Stack
 from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
@@ -122,6 +123,16 @@ def test_wrong_aircall_credentials_name_the_guide_step_without_the_token(org: An
     assert "Generate the API Key for Aircall" in text and "eci-aircall:aircallApiToken" in text
     for leaked in ("definitely-wrong-token", base64.b64encode(b"definitely-wrong-token").decode()):
         assert leaked not in text
+
+
+def test_an_aircall_that_keeps_failing_is_its_failure_not_a_usage_error(org: Any) -> None:
+    org.fault(kind="http_503", operation="aircall.ping", count=50)
+    driver = Driver(configured(PreflightProvider(), org))
+    with pytest.raises(SalesforceError) as info:
+        driver.create(**inputs(org))
+    assert (info.value.kind, info.value.service, info.value.error_code) == ("failure", "Aircall", "HTTP_503")
+    assert "cannot reach the Aircall API" in str(info.value)
+    assert "eci-aircall:aircallApiUrl" in info.value.hint
 
 
 def test_shared_eci_skip_requires_the_shared_artifacts(org: Any) -> None:

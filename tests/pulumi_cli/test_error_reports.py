@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zeep.exceptions
 
 from devtools.pulumi_cli import api
+from providers.config.connection import connection_settings
 from providers.reporting import Reporting, in_host
-from salesforce import SalesforceError, UsageError
+from salesforce import SalesforceClient, SalesforceError, UsageError
 from salesforce.errors import EXIT_CODES, kind_of
 from tests.support.raising import FIX, PROGRAM
 
@@ -68,3 +70,25 @@ def test_outside_the_provider_host_errors_pass_through_untouched() -> None:
         Provider().create({})
     assert info.value.hint == "fix" and not getattr(info.value, "__notes__", None)
     assert getattr(Provider.create, "__wrapped__", None) is not None  # wrapped when the class was made
+
+
+def test_a_bug_inside_a_call_keeps_its_type_and_a_refused_request_is_a_salesforce_error() -> None:
+    """Only what a service's failure reaches us as is mapped (salesforce.errors.SERVICE_FAILURES): a KeyError
+    in our own code is not dressed up as Salesforce's answer, so it keeps its traceback under the CLI."""
+    settings = connection_settings(
+        {"instanceUrl": "https://acme.my.salesforce.com", "accessToken": "00D000000000001!tok-1234"}
+    )
+    client = SalesforceClient(settings)  # an access token: no call until one is made, and none is here
+
+    def bug(_sf: Any) -> Any:
+        empty: dict[str, Any] = {}
+        return empty["missing"]
+
+    def refused(_sf: Any) -> Any:
+        raise zeep.exceptions.ValidationError("Missing element allowHomePage")
+
+    with pytest.raises(KeyError):
+        client._call("CustomSite X", "metadata.createMetadata", bug)
+    with pytest.raises(SalesforceError) as info:
+        client._call("CustomSite X", "metadata.createMetadata", refused)
+    assert info.value.artifact == "CustomSite X" and "allowHomePage" in info.value.message
