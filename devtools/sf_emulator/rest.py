@@ -18,7 +18,8 @@ from typing import Any
 
 from . import soql
 from .replies import Reply, error_reply, json_reply
-from .store import API_VERSION, SCHEMA, ApiError, Org, SObjectType, normalize_id, sobject_type
+from .schema import SCHEMA, SObjectType, sobject_type
+from .store import API_VERSION, ApiError, Org, normalize_id
 
 
 def sobject_for_id(record_id: str) -> SObjectType | None:

@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import API_VERSION, ApiError, Org, SObjectType, normalize_id, sobject_type
+from .schema import SObjectType, sobject_type
+from .store import API_VERSION, ApiError, Org, normalize_id
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|!=|<=|>=|=|<|>)"
