@@ -220,6 +220,10 @@ class EmulatorHandle:
     def reset(self) -> None:
         self.control("POST", "reset")
 
+    def receive_voice_calls(self, count: int) -> list[str]:
+        """`count` calls received through the Aircall recording provider; their VoiceCall Ids."""
+        return [str(i) for i in self.control("POST", "voice-calls", {"count": count})["ids"]]
+
     def refresh_token(self, username: str | None = None, client_id: str = "PlatformCLI") -> str:
         body: dict[str, Any] = {"client_id": client_id}
         if username:

@@ -17,11 +17,16 @@ POST oauth/refresh-token          {"username", "client_id"} -> {"refresh_token"}
                                   browser consent yields; default client is PlatformCLI
 POST foreign-usernames            {"usernames": [...]}: taken in another org (usernames are global)
 POST users/{id}/password          {"password", "security_token"}: set a user's login credentials
+POST voice-calls                  {"count": N}: N calls received through the Aircall recording provider (its
+                                  CallCoachingMediaProvider record, which must exist and be active) ->
+                                  {"ids": [VoiceCall Ids]}
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import tooling
@@ -29,6 +34,11 @@ from .auth import find_client
 from .context import Context, Request
 from .replies import Reply, json_reply
 from .store import ApiError
+
+#: The recording provider the calls come through (store.VOICE_CONNECTOR_PROVIDERS), matched as SOQL does.
+AIRCALL_PROVIDER = "Aircall"
+#: dateTime as the REST API writes it.
+SF_DATETIME = "%Y-%m-%dT%H:%M:%S.000+0000"
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -113,4 +123,48 @@ def _handle(ctx: Context, method: str, path: str, body: bytes) -> Reply:
             raise ApiError(404, "NOT_FOUND", "no such user")
         ctx.org.set_password(user["Id"], str(data["password"]), str(data.get("security_token") or ""))
         return json_reply(200, {"user_id": user["Id"]})
+    if head == "voice-calls" and len(parts) == 1 and method == "POST":
+        count = _json(body).get("count")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10000:
+            raise ApiError(400, "INVALID_FIELD", '{"count": N} expected, 1 <= N <= 10000')
+        return json_reply(200, {"ids": _aircall_calls(ctx, count)})
     raise ApiError(404, "NOT_FOUND", f"no control {method} {path}")
+
+
+def _aircall_calls(ctx: Context, count: int) -> list[str]:
+    """VoiceCall records as the Voice Connector writes them for calls Aircall delivered (Object Reference,
+    "VoiceCall": MediaProviderId is the CallCoachingMediaProvider the call came through). A provider that is
+    not active "can't upload voice recordings" (Metadata API, CallCoachingMediaProvider.isActive), so then
+    nothing is received."""
+    providers = ctx.org.sobject_find("CallCoachingMediaProvider", ProviderName=AIRCALL_PROVIDER)
+    if not providers:
+        raise ApiError(
+            409, "NOT_FOUND", "no Aircall CallCoachingMediaProvider: the Voice Connector is not installed"
+        )
+    if not providers[0].get("IsActive"):
+        raise ApiError(
+            409, "INACTIVE", "the Aircall CallCoachingMediaProvider is inactive: no call is received"
+        )
+    now = datetime.now(UTC)
+    ids: list[str] = []
+    with ctx.org.transaction():
+        for n in range(count):
+            start = now - timedelta(minutes=5 + n)
+            ids.append(
+                ctx.org.sobject_insert(
+                    "VoiceCall",
+                    {
+                        "CallType": "Inbound",
+                        "FromPhoneNumber": f"+1415555{n % 10000:04d}",
+                        "ToPhoneNumber": "+14155550100",
+                        "CallStartDateTime": start.strftime(SF_DATETIME),
+                        "CallEndDateTime": (start + timedelta(minutes=2)).strftime(SF_DATETIME),
+                        "CallDurationInSeconds": 120,
+                        "CallDisposition": "completed",
+                        "VendorCallKey": f"aircall-{secrets.token_hex(8)}",
+                        "MediaProviderId": providers[0]["Id"],
+                        "OwnerId": ctx.org.admin_user_id(),
+                    },
+                )
+            )
+    return ids

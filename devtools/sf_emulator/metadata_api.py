@@ -655,15 +655,17 @@ def _md_date(value: Any) -> str:
 def _describe(org: OrgLike, parsed: Any) -> bytes:
     client = schema().client
     describe_object = client.get_type(f"{{{MD_NS}}}DescribeMetadataObject")
+    # A settings type is listed once, as Settings (Metadata API Developer Guide, "Settings").
+    listed = {rule.manifest_type or rule.type_name: rule for rule in mt.RULES.values()}
     objects = [
         describe_object(
             directoryName=rule.directory,
             inFolder=False,
             metaFile=False,
             suffix=rule.suffix,
-            xmlName=rule.type_name,
+            xmlName=xml_name,
         )
-        for rule in mt.RULES.values()
+        for xml_name, rule in listed.items()
     ]
     result_type = client.get_type(f"{{{MD_NS}}}DescribeMetadataResult")
     result = result_type(
@@ -783,6 +785,7 @@ def _component_record(type_name: str, full_name: str, content: bytes) -> Record:
 def _deploy_component(org: OrgLike, type_name: str, full_name: str, content: bytes) -> bool:
     """Save one component with the CRUD path's rules: create if it does not exist, else update."""
     rule = _rule(type_name)
+    rule.check_deployable(org)
     record = _component_record(type_name, full_name, content)
     missing = _required_missing(type_name, record)
     if missing is not None:
@@ -815,7 +818,7 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
     try:
         with org.transaction():
             for type_name, full_name in members:
-                rule = mt.rule_for(type_name)
+                component_type, rule = mt.manifest_rule(type_name, full_name)
                 directory = rule.directory if rule is not None else type_name
                 suffix = rule.suffix if rule is not None else type_name
                 file_name = f"{directory}/{full_name}.{suffix}"
@@ -831,7 +834,7 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
                 }
                 try:
                     if rule is None:
-                        _rule(type_name)  # raises the CRUD path's INVALID_TYPE fault text
+                        _rule(component_type)  # raises the CRUD path's INVALID_TYPE fault text
                     try:
                         content = archive.read(f"{root}{file_name}")
                     except KeyError:
@@ -841,7 +844,7 @@ def _deploy(org: OrgLike, op: etree._Element) -> bytes:
                             f"An object '{full_name}' of type {type_name} was named in package.xml, but was "
                             "not found in zipped directory",
                         ) from None
-                    created = _deploy_component(org, type_name, full_name, content)
+                    created = _deploy_component(org, component_type, full_name, content)
                     saved = rule.get(org, full_name) if rule is not None else None
                     message.update(changed=True, created=created, success=True)
                     if saved and saved.get("_id"):
@@ -988,19 +991,28 @@ def _retrieve(org: OrgLike, parsed: Any) -> bytes:
         type_name = str(types.name or "")
         names = [str(n) for n in (types.members or [])]
         requested.setdefault(type_name, []).extend(names)
-        rule = mt.rule_for(type_name)
-        if rule is None:
-            messages.append(
-                {
-                    "fileName": f"{prefix}package.xml",
-                    "problem": f"Entity type: '{type_name}' is unknown or not supported in this emulator",
-                }
-            )
-            continue
-        if "*" in names:
-            names = [str(r["fullName"]) for r in rule.list_names(org)]
+        if "*" in names and type_name == "Settings":
+            settings = [r for r in mt.RULES.values() if r.manifest_type == "Settings"]
+            names = [r.type_name.removesuffix("Settings") for r in settings]
+        elif "*" in names:
+            rule = mt.rule_for(type_name)
+            names = [str(r["fullName"]) for r in rule.list_names(org)] if rule is not None else names
         for name in names:
-            stored = rule.get(org, name)
+            component_type, rule = mt.manifest_rule(type_name, name)
+            if rule is None:
+                messages.append(
+                    {
+                        "fileName": f"{prefix}package.xml",
+                        "problem": f"Entity type: '{component_type}' is unknown or not supported in this "
+                        "emulator",
+                    }
+                )
+                continue
+            try:
+                stored = rule.get(org, name)
+            except MetadataFault as exc:
+                messages.append({"fileName": f"{prefix}package.xml", "problem": exc.message})
+                continue
             if stored is None:
                 # Salesforce's wording for a package.xml member the org does not have.
                 messages.append(
@@ -1011,7 +1023,7 @@ def _retrieve(org: OrgLike, parsed: Any) -> bytes:
                 )
                 continue
             file_name = f"{prefix}{rule.directory}/{stored['fullName']}.{rule.suffix}"
-            files[file_name] = component_file(type_name, rule.read(org, stored))
+            files[file_name] = component_file(component_type, rule.read(org, stored))
             properties.append(
                 {
                     "createdById": admin_id,

@@ -160,6 +160,9 @@ class TypeRule:
     sobject: str | None = None
     id_prefix: str = "000"
     creatable: bool = True
+    # The type a package.xml names it by: its own name, or "Settings" (member ConversationalIntelligence for
+    # ConversationalIntelligenceSettings: Metadata API Developer Guide, "Settings").
+    manifest_type: str = ""
 
     # -- hooks for subclasses
     # --------------------------------------------------------------------------------------------------------
@@ -204,6 +207,9 @@ class TypeRule:
 
     def check_creatable(self, org: OrgLike) -> None:
         """Raise MetadataError when the org refuses new components of this type."""
+
+    def check_deployable(self, org: OrgLike) -> None:
+        """Raise MetadataError when the org refuses to deploy components of this type at all."""
 
     def prepare_new(self, org: OrgLike, record: Record) -> Record:
         stored = copy.deepcopy(record)
@@ -991,47 +997,127 @@ ECA_SETTINGS_TYPES = (
 
 
 # ------------------------------------------------------------------------------------------------------------
-# ConversationalIntelligenceSettings Source: Metadata API guide "ConversationalIntelligenceSettings"
-# (enableCallCoaching = Einstein Conversation Insights on). Settings components exist once per org under
-# fullName "ConversationalIntelligence" and cannot be created or deleted. In the emulator ECI is an org
-# setting (issue #3: "edition and ECI enabled are settings"), so the component is a read-only view of
-# org.settings["eci_enabled"]; change it with POST /__emulator/settings.
+# ConversationalIntelligenceSettings Sources: Metadata API Developer Guide
+# "ConversationalIntelligenceSettings" and "Settings" (one component per org, fullName
+# "ConversationalIntelligence", in a manifest as type Settings; read and updated, never created or deleted);
+# enableCallCoaching is the org preference behind Einstein Conversation Insights. The rest is what a public
+# enablement script and 37 retrieved ConversationalIntelligence.settings files in public repositories show:
+# * A retrieved file lists every field alphabetically, false ones included; enableRealtimeInsights never
+#   appears.
+# * An org without the licence (org permission ConversationPilot) has been seen both to read the settings
+#   with enableCallCoaching false, like a licensed org with ECI off, and to refuse the type; deploys answer
+#   "Not available for deploy for this organization". Setting eci_unlicensed_answer picks the answer.
+# * A refused switch is a well-formed result, success false with an errors statusCode, not a SOAP fault.
+# * Right after ECI is switched on a dependent preference (enableECICallScoring, a field the v63 WSDL does
+#   not have) is read-only for a while: updateMetadata answers INSUFFICIENT_ACCESS_OR_READONLY (its message
+#   was not published; the API's usual "insufficient access rights on object id" is used). Which fields
+#   depend on ECI is our reading: all but enableCallCoaching and enableCallCoachingZoom, which retrieved
+#   files show set independently. Setting eci_dependents_readonly says for how many updates after a
+#   switch-on; an update that switches ECI on and changes a dependent at once is refused whole.
+# enableCallCoaching lives in org.settings["eci_enabled"] (so POST /__emulator/settings stands for an admin
+# switching ECI in Setup); the other preferences in the stored component.
 
 ECI_SETTINGS_NAME = "ConversationalIntelligence"
+ECI_SWITCH = "enableCallCoaching"
+#: The fields a retrieve lists (the v63 WSDL's, without enableRealtimeInsights), alphabetically.
+ECI_FIELDS = (
+    "enableCallCoaching",
+    "enableCallCoachingZoom",
+    "enableCallExplorer",
+    "enableCallSummarization",
+    "enableConversationMining",
+    "enableDiarizationPref",
+    "enableGenerativeConvInsights",
+    "enableManualUpload",
+    "enableOpptyMatching",
+    "enableUnifiedActivities",
+)
+ECI_INDEPENDENT = ("enableCallCoaching", "enableCallCoachingZoom")
+NOT_AVAILABLE = "This type of metadata is not available for this organization"
 
 
 class ConversationalIntelligenceSettingsRule(TypeRule):
     type_name = "ConversationalIntelligenceSettings"
     directory = "settings"
     suffix = "settings"
+    manifest_type = "Settings"
     creatable = False
 
+    @staticmethod
+    def _unavailable(org: OrgLike) -> bool:
+        return not org.settings.get("eci_licensed", True) and (
+            org.settings.get("eci_unlicensed_answer", "off") == "unavailable"
+        )
+
     def get(self, org: OrgLike, full_name: str) -> Record | None:
+        if self._unavailable(org):
+            raise MetadataFault("sf:INVALID_TYPE", NOT_AVAILABLE)
         if full_name.lower() != ECI_SETTINGS_NAME.lower():
             return None
-        return {
-            "fullName": ECI_SETTINGS_NAME,
-            "enableCallCoaching": bool(org.settings.get("eci_enabled", False)),
+        stored = org.metadata_get(self.type_name, ECI_SETTINGS_NAME) or {
             "_id": "emulator-eci-settings",
             "_created": now_iso(),
-            "_modified": now_iso(),
         }
+        record: Record = {"fullName": ECI_SETTINGS_NAME}
+        for name in ECI_FIELDS:
+            record[name] = bool(stored.get(name, False))
+        licensed = bool(org.settings.get("eci_licensed", True))
+        record[ECI_SWITCH] = licensed and bool(org.settings.get("eci_enabled", False))
+        record.update({k: v for k, v in stored.items() if k.startswith("_")})
+        return record
+
+    def check_deployable(self, org: OrgLike) -> None:
+        # Salesforce CLI issues quote the deploy of a settings type the org is not licensed for failing with
+        # "Not available for deploy for this organization".
+        if self._unavailable(org):
+            raise MetadataError("INVALID_TYPE", "Not available for deploy for this organization")
 
     def list_names(self, org: OrgLike) -> list[Record]:
+        if self._unavailable(org):
+            return []
         record = self.get(org, ECI_SETTINGS_NAME)
         return [record] if record else []
 
+    def update(self, org: OrgLike, record: Record) -> Record:
+        existing = self.get(org, record["fullName"])
+        if existing is None:
+            raise not_found(self.type_name, record["fullName"])
+        changes = {k: v for k, v in record.items() if k in ECI_FIELDS and bool(v) != existing[k]}
+        if not org.settings.get("eci_licensed", True):
+            if changes:
+                raise MetadataError("INVALID_TYPE", "Not available for deploy for this organization")
+            return existing
+        switched_on = changes.get(ECI_SWITCH) is True
+        dependents = [k for k in changes if k not in ECI_INDEPENDENT]
+        left = int(existing.get("_dependents_readonly_left", 0))
+        if switched_on:
+            left = int(org.settings.get("eci_dependents_readonly", 0) or 0)
+        if dependents and left > 0:
+            if not switched_on:
+                stored = {**existing, "_dependents_readonly_left": left - 1}
+                org.metadata_put(self.type_name, ECI_SETTINGS_NAME, stored)
+            raise MetadataError(
+                "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id", dependents
+            )
+        stored = {**existing, **{k: bool(v) for k, v in changes.items()}}
+        stored["_dependents_readonly_left"] = left
+        stored["_modified"] = now_iso()
+        if ECI_SWITCH in changes:
+            org.settings["eci_enabled"] = bool(changes[ECI_SWITCH])
+        org.metadata_put(self.type_name, ECI_SETTINGS_NAME, stored)
+        return stored
+
     def _read_only(self) -> MetadataError:
+        # Settings exist once per org and are only read and updated (Metadata API Developer Guide,
+        # "Settings"); Salesforce's wording for a create or delete was not found: modelled on the API's
+        # refusal of an operation the component does not allow.
         return MetadataError(
             "INSUFFICIENT_ACCESS_OR_READONLY",
-            "ConversationalIntelligenceSettings is read-only in this org (Einstein Conversation Insights is "
-            "provisioned with the license).",
+            "ConversationalIntelligenceSettings can only be read and updated (settings are never created, "
+            "renamed or deleted).",
         )
 
     def create(self, org: OrgLike, record: Record) -> Record:
-        raise self._read_only()
-
-    def update(self, org: OrgLike, record: Record) -> Record:
         raise self._read_only()
 
     def delete(self, org: OrgLike, full_name: str) -> None:
@@ -1040,8 +1126,6 @@ class ConversationalIntelligenceSettingsRule(TypeRule):
     def rename(self, org: OrgLike, old_name: str, new_name: str) -> Record:
         raise self._read_only()
 
-
-# ------------------------------------------------------------------------------------------------------------
 
 RULES: dict[str, TypeRule] = {
     rule.type_name: rule
@@ -1063,6 +1147,14 @@ RULES: dict[str, TypeRule] = {
 
 def rule_for(type_name: str) -> TypeRule | None:
     return RULES.get(type_name)
+
+
+def manifest_rule(type_name: str, member: str) -> tuple[str, TypeRule | None]:
+    """The Metadata type a package.xml member stands for, and its rule: a ``Settings`` member ``X`` is the
+    component of type ``XSettings``."""
+    if type_name == "Settings":
+        type_name = f"{member}Settings"
+    return type_name, rule_for(type_name)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import soql
 from .replies import Reply, error_reply, json_reply
-from .schema import SCHEMA, SObjectType, sobject_type
+from .schema import SCHEMA, SObjectType
 from .store import API_VERSION, ApiError, Org, normalize_id
 
 
@@ -92,6 +92,9 @@ def route(method: str, path: str, query: dict[str, str]) -> Route | None:
     if head == "composite" and len(parts) == 2 and parts[1] == "sobjects":
         op = {"POST": "create", "PATCH": "update", "DELETE": "delete"}.get(method, "read")
         return Route(f"rest.composite.sobjects.{op}")
+    if head == "composite" and len(parts) == 3 and parts[1] == "sobjects":
+        # GET ...?ids=&fields= and POST {"ids", "fields"} both read records of one type.
+        return Route("rest.composite.sobjects.read", parts[2:3])
     if head == "apps" and len(parts) > 2 and parts[1] == "oauth":
         # Connect REST under /apps/oauth/: credentials/{appId}/{consumerId} and usage.
         return Route(f"connect.oauth_{parts[2]}", parts[3:])
@@ -224,6 +227,8 @@ class Rest:
             return self._sobjects(method, parts[1:], body, base)
         if head == "composite" and parts[1:] == ["sobjects"]:
             return self._collections(method, query, body)
+        if head == "composite" and len(parts) == 3 and parts[1] == "sobjects":
+            return self._collections_retrieve(method, parts[2], query, body, base)
         raise not_found()
 
     # ---- sObject Collections ---------------------------------------------------------------------------
@@ -288,6 +293,55 @@ class Rest:
                         r["id"] = None
         return json_reply(200, results)
 
+    def _collections_retrieve(
+        self, method: str, type_name: str, query: dict[str, str], body: bytes, base: str
+    ) -> Reply:
+        """``/composite/sobjects/{sObject}`` (REST API Developer Guide, "Get Records Using sObject
+        Collections" and "Get Records With a Request Body Using sObject Collections"): GET
+        ``?ids=&fields=`` (about 800 Ids before the URL is too long) or POST ``{"ids": [...], "fields":
+        [...]}`` (up to 2,000 records of one type). One answer per Id, in order: the record with the fields
+        asked for, or null "if a passed ID is invalid"; "an invalid field name" is HTTP 400."""
+        t = self._type(type_name)
+        if method == "GET":
+            ids: Any = [i for i in query.get("ids", "").split(",") if i]
+            fields: Any = [f for f in query.get("fields", "").split(",") if f]
+        elif method == "POST":
+            data = self._body(body)
+            ids, fields = data.get("ids"), data.get("fields")
+        else:
+            raise method_not_allowed(method, "GET,POST")
+        for name, value in (("ids", ids), ("fields", fields)):
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise ApiError(400, "MISSING_ARGUMENT", f"{name}: a list of one or more is required")
+        if len(ids) > 2000:
+            raise ApiError(
+                400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 2000 records"
+            )
+        columns = []
+        for name in fields:
+            f = t.field(name.strip())
+            if f is None:
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on entity '{t.name}'. If you are attempting to use a custom "
+                    "field, be sure to append the '__c' after the custom field name. Please reference your "
+                    "WSDL or the describe call for the appropriate names.",
+                    fields_member=False,
+                )
+            columns.append(f.name)
+        records: list[dict[str, Any] | None] = []
+        for rid in ids:
+            row = self.org.sobject_get(t.name, rid) if normalize_id(rid) else None
+            if row is None:
+                records.append(None)
+                continue
+            url = f"{base}/sobjects/{t.name}/{row['Id']}"
+            record: dict[str, Any] = {"attributes": {"type": t.name, "url": url}}
+            record.update({name: row.get(name) for name in columns})
+            records.append(record)
+        return json_reply(200, records)
+
     def _collection_item(self, method: str, item: Any) -> str:
         if method == "DELETE":
             rid = str(item)
@@ -298,7 +352,7 @@ class Rest:
             return rid
         if not isinstance(item, dict) or not isinstance(item.get("attributes"), dict):
             raise ApiError(400, "INVALID_FIELD", "Each record needs attributes.type")
-        t = sobject_type(str(item["attributes"].get("type", "")))
+        t = self.org.sobject_type(str(item["attributes"].get("type", "")))
         if t is None:
             name = item["attributes"].get("type")
             raise ApiError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.")
@@ -353,7 +407,7 @@ class Rest:
 
     # ---- sObjects ------------------------------------------------------------------------------------
     def _type(self, name: str) -> SObjectType:
-        t = sobject_type(name)
+        t = self.org.sobject_type(name)
         if t is None:
             raise not_found()
         return t
@@ -365,7 +419,7 @@ class Rest:
                 {
                     "encoding": "UTF-8",
                     "maxBatchSize": 200,
-                    "sobjects": [self._describe_head(t, base) for t in SCHEMA.values()],
+                    "sobjects": [self._describe_head(t, base) for t in self.org.sobject_types()],
                 },
             )
         t = self._type(parts[0])
@@ -601,7 +655,7 @@ class Rest:
             fields.append(
                 {
                     "name": f.name,
-                    "label": f.name,
+                    "label": f.label,
                     "type": f.type,
                     "length": f.length if f.type != "boolean" else 0,
                     "createable": f.createable,
@@ -623,7 +677,7 @@ class Rest:
                     "nameField": f.name_field,
                     "referenceTo": [f.reference_to] if f.reference_to else [],
                     "relationshipName": f.relationship_name,
-                    "custom": False,
+                    "custom": f.custom,
                     "picklistValues": [
                         {"value": v, "label": v, "active": True, "defaultValue": False} for v in f.picklist
                     ],

@@ -5,7 +5,10 @@ Grammar (SOQL and SOSL Reference, https://developer.salesforce.com/docs/atlas.en
     [ORDER BY field [ASC|DESC][, ...]]  [LIMIT n]  [OFFSET n]
     condition: expr {AND|OR} expr, NOT expr, (condition), field op literal,
                field [NOT] IN (literal, ...), field LIKE 'pattern'      op: = != <> < <= > >=
-    literal: 'string' (backslash escapes), number, TRUE, FALSE, NULL
+    literal: 'string' (backslash escapes), number, TRUE, FALSE, NULL, a dateTime (2026-12-07T10:00:00Z,
+             2026-12-07T10:00:00.000+0000) or date (2026-12-07), and the date literals TODAY, YESTERDAY and
+             LAST_N_DAYS:n (SOQL and SOSL Reference, "Date Formats and Date Literals"; days in UTC here, the
+             running user's time zone on Salesforce)
 Field paths follow relationships (`Profile.Name`, `Assignee.Username`); the result nests them as Salesforce
 does (`"Profile": {"attributes": {...}, "Name": "..."}`). Keywords and names are case-insensitive; string
 comparison with = / != / IN is case-insensitive, as in SOQL.
@@ -17,16 +20,21 @@ errors carry no `fields` member (unlike DML errors).
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import SObjectType, sobject_type
+from .schema import SObjectType
 from .store import API_VERSION, ApiError, Org, normalize_id
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|!=|<=|>=|=|<|>)"
-    r"|(?P<punct>[(),])|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')"
+    r"|(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))"
+    r"|(?P<date>\d{4}-\d{2}-\d{2})(?![\d:T])"
+    r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|!=|<=|>=|=|<|>)"
+    r"|(?P<punct>[(),])|(?P<daterange>[A-Za-z_]+:\d+)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
 )
 _KEYWORDS = {
     "select",
@@ -283,7 +291,39 @@ class _Parser:
             return t.value == "true"
         if t.kind == "kw" and t.value == "null":
             return None
+        if t.kind == "datetime":
+            return _as_datetime(t.text)
+        if t.kind == "date":
+            return _dt.date.fromisoformat(t.text)
+        today = _dt.datetime.now(_dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = _dt.timedelta(days=1)
+        if t.kind == "name" and t.value in ("today", "yesterday"):
+            start = today if t.value == "today" else today - day
+            return DateRange(start, start + day)
+        if t.kind == "daterange" and t.value.startswith("last_n_days:"):
+            # "LAST_N_DAYS:n ... starts with the current day and continues for the past n days. This includes
+            # the current day, not just previous days."
+            return DateRange(today - int(t.value.split(":")[1]) * day, today + day)
         raise self.fail(t)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A date literal: the instants from `start` up to (not including) `end`."""
+
+    start: _dt.datetime
+    end: _dt.datetime
+
+
+def _as_datetime(value: str) -> _dt.datetime:
+    """A dateTime as the API writes it (``...T10:00:00.000+0000``, ``...Z``, ``...+00:00``), in UTC."""
+    text = value.strip().replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    parsed = _dt.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.UTC)
+    return parsed.astimezone(_dt.UTC)
 
 
 def parse(soql: str) -> Query:
@@ -326,7 +366,7 @@ class _Resolver:
                 steps.append((t, f.name))
             else:
                 rel = t.relationships.get(part.lower())
-                target = sobject_type(rel.reference_to) if rel and rel.reference_to else None
+                target = self.org.sobject_type(rel.reference_to) if rel and rel.reference_to else None
                 if rel is None or target is None:
                     raise QueryError(
                         "INVALID_FIELD",
@@ -345,7 +385,7 @@ class _Resolver:
         self, t: SObjectType, row: dict[str, Any], rel_name: str
     ) -> tuple[SObjectType, dict[str, Any] | None]:
         rel = t.relationships[rel_name.lower()]
-        target = sobject_type(rel.reference_to or "")
+        target = self.org.sobject_type(rel.reference_to or "")
         assert target is not None
         ref = row.get(rel.name)
         if not ref:
@@ -367,6 +407,8 @@ class _Resolver:
 
 
 def _eq(a: Any, b: Any) -> bool:
+    if isinstance(b, (DateRange, _dt.datetime, _dt.date)):
+        return _cmp(a, "=", b)
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, str) and isinstance(b, str):
@@ -379,7 +421,43 @@ def _eq(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _temporal(a: Any, b: Any) -> Any:
+    """A stored date or dateTime string as the kind of value it is compared with (None: not one)."""
+    if not isinstance(a, str):
+        return None
+    try:
+        if isinstance(b, (DateRange, _dt.datetime)):
+            return _as_datetime(a)
+        return _dt.date.fromisoformat(a[:10])
+    except ValueError:
+        return None
+
+
 def _cmp(a: Any, op: str, b: Any) -> bool:
+    if isinstance(b, (DateRange, _dt.datetime, _dt.date)):
+        value = _temporal(a, b)
+        if value is None:
+            return op == "!=" and a is None
+        if isinstance(b, DateRange):
+            inside = b.start <= value < b.end
+            return {
+                "=": inside,
+                "!=": not inside,
+                "<": value < b.start,
+                "<=": value < b.end,
+                ">": value >= b.end,
+                ">=": value >= b.start,
+            }[op]
+        return bool(
+            {
+                "=": value == b,
+                "!=": value != b,
+                "<": value < b,
+                "<=": value <= b,
+                ">": value > b,
+                ">=": value >= b,
+            }[op]
+        )
     if op == "=":
         return _eq(a, b)
     if op == "!=":
@@ -433,7 +511,7 @@ def record_url(sobject: str, record_id: str) -> str:
 def execute(org: Org, soql: str) -> tuple[list[dict[str, Any]], int, bool]:
     """Run a query: (records shaped like the REST API's, totalSize, is COUNT())."""
     q = parse(soql)
-    root = sobject_type(q.sobject)
+    root = org.sobject_type(q.sobject)
     if root is None or not root.queryable:
         raise QueryError(
             "INVALID_TYPE",
@@ -539,7 +617,7 @@ def _column(f: Any, display: str) -> dict[str, Any]:
 
 def columns(org: Org, soql: str) -> dict[str, Any]:
     q = parse(soql)
-    root = sobject_type(q.sobject)
+    root = org.sobject_type(q.sobject)
     if root is None or not root.queryable:
         execute(org, soql)  # raises INVALID_TYPE with Salesforce's wording
         raise AssertionError("unreachable")

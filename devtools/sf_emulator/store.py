@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .schema import SCHEMA, SObjectType, sobject_type
+from .schema import SCHEMA, SObjectType, sobject_type, voice_connector_user_fields
 
 API_VERSION = "63.0"
 
@@ -124,10 +124,54 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Whether the org is a sandbox (Organization.IsSandbox: Object Reference, "Organization"). The emulated
     # org stands for the org one tries a configuration in first: a sandbox, unless a test says production.
     "sandbox": True,
+    # ---- Einstein Conversation Insights (metadata_types.ConversationalIntelligenceSettingsRule) ----------
+    # Whether the org has the ECI licence (the org permission ConversationPilot). Without it the settings
+    # answer as eci_unlicensed_answer says: "off" (readMetadata answers enableCallCoaching false, as for a
+    # licensed org with ECI off) or "unavailable" (the type is not available to this org).
+    "eci_licensed": True,
+    "eci_unlicensed_answer": "off",
+    # How many updateMetadata calls, after one that switched enableCallCoaching on, refuse a change of a
+    # dependent preference with INSUFFICIENT_ACCESS_OR_READONLY (0: none).
+    "eci_dependents_readonly": 0,
+    # Seats (TotalLicenses) of the "Einstein Conversation Insights" permission set license.
+    "eci_license_seats": 100,
+    # ---- the Voice Connector managed package ---------------------------------------------------------
+    # Installed: the CallCoachingMediaProvider records of its connectors (inactive) and its User fields exist.
+    "voice_connector_installed": True,
+    # The package's namespace prefix, which the API names of its User fields carry ("" for none).
+    "voice_connector_namespace": "vconn",
 }
+
+#: The values an org setting may take, where not any value of its default's type.
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {"eci_unlicensed_answer": ("off", "unavailable")}
 
 ADMIN_USERNAME = "admin@eci-emulator.example"
 GUEST_PROFILE = "VoiceConnector Profile"
+
+#: Key prefix of PermissionSetLicense Ids: a PermissionSet.LicenseId with it names a permission set license.
+PERMISSION_SET_LICENSE_PREFIX = "0PL"
+#: The permission set license behind ECI's licensed permission sets (its API name is the emulator's).
+ECI_PSL = "ConversationInsightsPsl"
+#: The ECI permission sets, by the labels of Sales Cloud help ("Guidelines to Start Using Einstein
+#: Conversation Insights": "Permission sets that grant ECI access include: Conversation Insights for Sales,
+#: Sales Engagement Conversation Insights, Einstein Conversation Insights Included, Einstein Conversation
+#: Insights Standard"). Their API names are unpublished (these are the emulator's); the permission set license
+#: each needs is our reading: the "Included" one comes with the edition, the Sales Engagement one with a Sales
+#: Engagement licence this org has no seat of, the other two with the ECI add-on's licence.
+ECI_PERMISSION_SETS = (
+    ("CallCoachingUser", "Conversation Insights for Sales", ECI_PSL),
+    ("SalesEngagementCallCoaching", "Sales Engagement Conversation Insights", "SalesEngagementPsl"),
+    ("CallCoachingIncluded", "Einstein Conversation Insights Included", None),
+    ("CallCoachingStandard", "Einstein Conversation Insights Standard", ECI_PSL),
+)
+#: The recording providers the Voice Connector package brings (CallCoachingMediaProvider ProviderName,
+#: ProviderDescription), inactive until an admin enables them (KB 000392584). The names Salesforce ships are
+#: not public (only Natterbox's is seen); these are the emulator's.
+VOICE_CONNECTOR_PROVIDERS = (
+    ("Aircall", "Aircall calls through the Voice Connector"),
+    ("Dialpad", "Dialpad calls through the Voice Connector"),
+    ("RingCentral", "RingCentral calls through the Voice Connector"),
+)
 
 
 class _Settings(dict[str, Any]):
@@ -260,16 +304,33 @@ class Org:
             self._set_meta("settings", json.dumps(dict(self.settings)))
             self._sync_org_row()
 
+    def setting(self, key: str) -> Any:
+        """An org setting's value (its default for a state made before the setting existed)."""
+        return self.settings.get(key, DEFAULT_SETTINGS[key])
+
     def apply_settings(self, values: dict[str, Any]) -> None:
         unknown = set(values) - set(DEFAULT_SETTINGS)
         if unknown:
             raise ApiError(400, "INVALID_FIELD", f"unknown setting(s): {', '.join(sorted(unknown))}")
-        self.settings.update(values)
-        if "author_apex" in values:
-            for row in self.sobject_find("UserPermissionAccess"):
-                self.sobject_update(
-                    "UserPermissionAccess", row["Id"], {"PermissionsAuthorApex": bool(values["author_apex"])}
-                )
+        for key, value in values.items():
+            choices = SETTING_CHOICES.get(key)
+            if choices is not None and value not in choices:
+                raise ApiError(400, "INVALID_FIELD", f"{key} must be one of {', '.join(choices)}")
+        with self.transaction():
+            self.settings.update(values)
+            if "author_apex" in values:
+                for row in self.sobject_find("UserPermissionAccess"):
+                    self.sobject_update(
+                        "UserPermissionAccess",
+                        row["Id"],
+                        {"PermissionsAuthorApex": bool(values["author_apex"])},
+                    )
+            if "eci_license_seats" in values:
+                for psl in self.sobject_find("PermissionSetLicense", DeveloperName=ECI_PSL):
+                    seats = int(values["eci_license_seats"])
+                    self.sobject_update("PermissionSetLicense", psl["Id"], {"TotalLicenses": seats})
+            if "voice_connector_installed" in values:
+                self._sync_voice_connector_providers()
 
     # ---- ids -------------------------------------------------------------------------------------------
     def new_id(self, key_prefix: str) -> str:
@@ -316,8 +377,20 @@ class Org:
         return [dict(json.loads(r[0])) for r in rows]
 
     # ---- sObjects ----------------------------------------------------------------------------------------
+    def sobject_type(self, name: str) -> SObjectType | None:
+        """The object as this org describes it: the shared definition plus the org's custom fields (those of
+        the Voice Connector package on User, while it is installed)."""
+        t = sobject_type(name)
+        if t is None or t.name != "User" or not self.setting("voice_connector_installed"):
+            return t
+        namespace = str(self.setting("voice_connector_namespace") or "")
+        return t.with_fields(voice_connector_user_fields(namespace))
+
+    def sobject_types(self) -> list[SObjectType]:
+        return [t for t in (self.sobject_type(name) for name in SCHEMA) if t is not None]
+
     def _canonical(self, sobject: str) -> SObjectType:
-        t = sobject_type(sobject)
+        t = self.sobject_type(sobject)
         if t is None:
             raise ApiError(
                 404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{sobject}'"
@@ -389,6 +462,8 @@ class Org:
             )
             self._apply_rules(t, row, None)
             self._write_row(t, row)
+            if t.name == "PermissionSetLicenseAssign":
+                self._count_license_seats(str(row["PermissionSetLicenseId"]))
             return str(row["Id"])
 
     def sobject_update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
@@ -420,6 +495,8 @@ class Org:
                 )
             self._db.execute("DELETE FROM sobjects WHERE id = ?", (old["Id"],))
             self._mark_write()
+            if t.name == "PermissionSetLicenseAssign":
+                self._count_license_seats(str(old.get("PermissionSetLicenseId") or ""))
 
     @staticmethod
     def _field_name(t: SObjectType, name: str) -> str:
@@ -435,6 +512,11 @@ class Org:
             self._user_rules(row, old)
         elif t.name == "PermissionSetAssignment":
             self._assignment_rules(row, old)
+        elif t.name == "PermissionSetLicenseAssign":
+            self._license_assignment_rules(row)
+        elif t.name == "CallCoachingMediaProvider" and old is None:
+            # Metadata API, CallCoachingMediaProvider.isActive: "Default value is false."
+            row["IsActive"] = bool(row.get("IsActive") or False)
         elif t.name == "PermissionSet" and old is None:
             row.setdefault("IsOwnedByProfile", False)
             row.setdefault("IsCustom", True)
@@ -541,7 +623,24 @@ class Org:
                 "DUPLICATE_VALUE",
                 f"Duplicate PermissionSetAssignment. Assignee: {user['Id']}; Permission Set: {ps['Id']}",
             )
-        if ps.get("LicenseId"):
+        if str(ps.get("LicenseId") or "").startswith(PERMISSION_SET_LICENSE_PREFIX):
+            if not self.sobject_find(
+                "PermissionSetLicenseAssign", AssigneeId=user["Id"], PermissionSetLicenseId=ps["LicenseId"]
+            ):
+                # Salesforce Help KB 000390789: assigning a permission set whose license the user lacks is
+                # refused with "Can't assign permission set <set> to user <user>. The permission set contains
+                # an object that requires a license. Before continuing, assign the user to the related
+                # permission set license." The status code is our reading (the one the user-license mismatch
+                # below answers).
+                raise ApiError(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"Can't assign permission set {ps.get('Label') or ps.get('Name')} to user "
+                    f"{user.get('Name')}. The permission set contains an object that requires a license. "
+                    "Before continuing, assign the user to the related permission set license.",
+                    ["PermissionSetId"],
+                )
+        elif ps.get("LicenseId"):
             profile = self.sobject_get("Profile", user["ProfileId"]) or {}
             if profile.get("UserLicenseId") != ps["LicenseId"]:
                 # Object Reference, PermissionSetAssignment: "if the PermissionSet has a UserLicenseId, its
@@ -552,6 +651,53 @@ class Org:
                     "The user license doesn't match the user license of the permission set.",
                     ["PermissionSetId"],
                 )
+
+    def _license_assignment_rules(self, row: dict[str, Any]) -> None:
+        """A permission set license assignment: a real license and user, once per pair, within the seats."""
+        psl = self.sobject_get("PermissionSetLicense", str(row.get("PermissionSetLicenseId") or ""))
+        if psl is None:
+            raise ApiError(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"invalid cross reference id: {row.get('PermissionSetLicenseId')}",
+                ["PermissionSetLicenseId"],
+            )
+        user = self.sobject_get("User", str(row.get("AssigneeId") or ""))
+        if user is None:
+            raise ApiError(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"invalid cross reference id: {row.get('AssigneeId')}",
+                ["AssigneeId"],
+            )
+        row["PermissionSetLicenseId"], row["AssigneeId"] = psl["Id"], user["Id"]
+        row.setdefault("IsRevoked", False)
+        held = self.sobject_find("PermissionSetLicenseAssign", PermissionSetLicenseId=psl["Id"])
+        mine = [r for r in held if r["AssigneeId"] == user["Id"] and r["Id"] != row["Id"]]
+        if mine:
+            # The API's wording for a second record on a unique key: "duplicate value found: <field>
+            # duplicates value on record with id: <id>" (<unknown> where the key spans several fields).
+            raise ApiError(
+                400,
+                "DUPLICATE_VALUE",
+                f"duplicate value found: <unknown> duplicates value on record with id: {mine[0]['Id']}",
+            )
+        if len(held) >= int(psl.get("TotalLicenses") or 0):
+            # Salesforce Help KB 000387847 ("Error 'License limit exceeded' when you use API to assign feature
+            # licenses"): "License limit exceeded" once the available count is used up; LICENSE_LIMIT_EXCEEDED
+            # is the API's StatusCode for it.
+            raise ApiError(
+                400, "LICENSE_LIMIT_EXCEEDED", "License limit exceeded", ["PermissionSetLicenseId"]
+            )
+
+    def _count_license_seats(self, psl_id: str) -> None:
+        """PermissionSetLicense.UsedLicenses: its assignments, counted again after each insert or delete."""
+        psl = self.sobject_get("PermissionSetLicense", psl_id)
+        if psl is None:
+            return
+        used = len(self.sobject_find("PermissionSetLicenseAssign", PermissionSetLicenseId=psl["Id"]))
+        if psl.get("UsedLicenses") != used:
+            self._write_row(self._canonical("PermissionSetLicense"), {**psl, "UsedLicenses": used})
 
     # ---- login credentials -------------------------------------------------------------------------------
     def set_password(self, user_id: str, password: str, security_token: str | None = None) -> None:
@@ -812,13 +958,41 @@ class Org:
         )
         # The managed package's permission sets carry no user license, so they can go on a site guest user, as
         # the guide requires; they live in the package namespace but are addressed by Name.
-        seeded_sets = [
+        seeded_sets: list[tuple[str, str, str | None]] = [
             ("Voice_Connector_Permission", "Voice Connector Permission", None),
             ("Conversation_Insights_Integration_User", "Conversation Insights Integration User", None),
             ("Einstein_Conversation_Insights", "Einstein Conversation Insights", None),
             # License-bound: proves that assigning a set whose license the user lacks fails.
             ("Salesforce_License_Only", "Salesforce License Only", sf_lic),
         ]
+        # Object Reference, "PermissionSetLicense": MasterLabel, DeveloperName, TotalLicenses, UsedLicenses.
+        licenses = {
+            ECI_PSL: put(
+                "PermissionSetLicense",
+                1,
+                DeveloperName=ECI_PSL,
+                MasterLabel="Einstein Conversation Insights",
+                PermissionSetLicenseKey=ECI_PSL,
+                Status="Active",
+                TotalLicenses=int(DEFAULT_SETTINGS["eci_license_seats"]),
+                UsedLicenses=0,
+                ExpirationDate=None,
+                MaximumPermissionsCallCoachingUser=True,
+            ),
+            "SalesEngagementPsl": put(
+                "PermissionSetLicense",
+                2,
+                DeveloperName="SalesEngagementPsl",
+                MasterLabel="Sales Engagement",
+                PermissionSetLicenseKey="SalesEngagementPsl",
+                Status="Active",
+                TotalLicenses=0,
+                UsedLicenses=0,
+                ExpirationDate=None,
+                MaximumPermissionsCallCoachingUser=True,
+            ),
+        }
+        seeded_sets += [(name, label, licenses.get(psl or "")) for name, label, psl in ECI_PERMISSION_SETS]
         for n, (name, label, lic) in enumerate(seeded_sets, start=1):
             put(
                 "PermissionSet",
@@ -831,13 +1005,35 @@ class Org:
                 ProfileId=None,
                 NamespacePrefix=None,
                 Type="Regular",
-                IsCustom=lic is not None,
+                IsCustom=lic == sf_lic,
             )
+        for n, (provider, description) in enumerate(VOICE_CONNECTOR_PROVIDERS, start=1):
+            put("CallCoachingMediaProvider", n, **self._provider_fields(provider, description))
         self._set_meta("seeded", "1")
         self._db.execute(
             "INSERT OR REPLACE INTO sessions (token, user_id, issued_at, kind) VALUES (?,?,?,?)",
             (self._meta("admin_token"), admin, _time(), "admin"),
         )
+
+    @staticmethod
+    def _provider_fields(provider: str, description: str) -> dict[str, Any]:
+        return {
+            "ProviderName": provider,
+            "ProviderDescription": description,
+            "IsActive": False,
+            "ConversationVendorInfoId": None,
+        }
+
+    def _sync_voice_connector_providers(self) -> None:
+        """The package's provider records exist exactly while it is installed (a reinstall brings them back
+        inactive)."""
+        installed = bool(self.setting("voice_connector_installed"))
+        for provider, description in VOICE_CONNECTOR_PROVIDERS:
+            rows = self.sobject_find("CallCoachingMediaProvider", ProviderName=provider)
+            if installed and not rows:
+                self.sobject_insert("CallCoachingMediaProvider", self._provider_fields(provider, description))
+            for row in rows if not installed else []:
+                self.sobject_delete("CallCoachingMediaProvider", row["Id"])
 
     def _sync_instance_url(self) -> None:
         """My Domain = the instance URL; the port may change between runs, so the Domain row follows it."""

@@ -85,12 +85,20 @@ def test_settings_round_trip_and_unknown_keys_are_refused(org: EmulatorHandle) -
         "deploy_checks_in_progress": 0,
         "author_apex": True,
         "sandbox": True,
+        "eci_licensed": True,
+        "eci_unlicensed_answer": "off",
+        "eci_dependents_readonly": 0,
+        "eci_license_seats": 100,
+        "voice_connector_installed": True,
+        "voice_connector_namespace": "vconn",
     }
     assert org.settings(edition="Developer")["edition"] == "Developer"
     org_type = org.sf().query("SELECT OrganizationType FROM Organization")["records"][0]["OrganizationType"]
     assert org_type == "Developer Edition"
     with pytest.raises(RuntimeError, match="unknown setting"):
         org.settings(no_such_setting=True)
+    with pytest.raises(RuntimeError, match="eci_unlicensed_answer must be one of off, unavailable"):
+        org.settings(eci_unlicensed_answer="maybe")
 
 
 def test_reset_restores_the_seeded_org_with_the_same_token(org: EmulatorHandle) -> None:

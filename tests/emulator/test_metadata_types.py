@@ -430,28 +430,3 @@ def test_eca_with_settings_cannot_be_deleted_before_its_settings(mdapi: Any) -> 
         mdapi.ExternalClientApplication.delete(["ECI_External_App"])
     mdapi.ExtlClntAppGlobalOauthSettings.delete(["ECI_External_App_glbloauth"])
     mdapi.ExternalClientApplication.delete(["ECI_External_App"])
-
-
-# ---- ConversationalIntelligenceSettings --------------------------------------------------------------------
-
-
-def test_conversation_insights_settings_mirror_the_org_setting_and_are_read_only(
-    mdapi: Any, md_org: Org
-) -> None:
-    assert (
-        mdapi.ConversationalIntelligenceSettings.read(["ConversationalIntelligence"]).enableCallCoaching
-        is True
-    )
-    md_org.settings["eci_enabled"] = False
-    assert (
-        mdapi.ConversationalIntelligenceSettings.read(["ConversationalIntelligence"]).enableCallCoaching
-        is False
-    )
-    with pytest.raises(Exception, match="INSUFFICIENT_ACCESS_OR_READONLY"):
-        mdapi.ConversationalIntelligenceSettings.update(
-            [
-                mdapi.ConversationalIntelligenceSettings(
-                    fullName="ConversationalIntelligence", enableCallCoaching=True
-                )
-            ]
-        )

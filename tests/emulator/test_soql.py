@@ -35,7 +35,13 @@ def test_in_and_or_with_parentheses(org: EmulatorHandle) -> None:
 def test_not_equal_null_and_boolean_literals(org: EmulatorHandle) -> None:
     sf = org.sf()
     licensed = sf.query("SELECT Name FROM PermissionSet WHERE LicenseId != null")
-    assert _names(licensed) == ["Salesforce_License_Only"]
+    # The seeded user-license-bound set and the ECI sets that need a permission set license.
+    assert _names(licensed) == [
+        "CallCoachingStandard",
+        "CallCoachingUser",
+        "SalesEngagementCallCoaching",
+        "Salesforce_License_Only",
+    ]
     unlicensed = sf.query("SELECT Name FROM PermissionSet WHERE LicenseId = null AND IsCustom = FALSE")
     assert "Voice_Connector_Permission" in _names(unlicensed)
     assert sf.query("SELECT Id FROM User WHERE IsActive = true")["totalSize"] == 1
@@ -82,7 +88,7 @@ def test_null_reference_renders_as_null_relationship(org: EmulatorHandle) -> Non
 
 def test_count_query_reports_total_size_without_records(org: EmulatorHandle) -> None:
     res = org.sf().query("SELECT COUNT() FROM PermissionSet")
-    assert res["totalSize"] == 4 and res["records"] == []
+    assert res["totalSize"] == 8 and res["records"] == []
 
 
 def test_order_by_and_like(org: EmulatorHandle) -> None:
@@ -121,15 +127,15 @@ def test_unknown_object_is_invalid_type(org: EmulatorHandle) -> None:
 
 
 def test_query_more_pages_through_next_records_url(org: EmulatorHandle) -> None:
-    org.settings(query_batch_size=2)
+    org.settings(query_batch_size=4)
     sf = org.sf()
     first = sf.query("SELECT Name FROM PermissionSet ORDER BY Name")
-    assert first["totalSize"] == 4 and first["done"] is False and len(first["records"]) == 2
+    assert first["totalSize"] == 8 and first["done"] is False and len(first["records"]) == 4
     assert first["nextRecordsUrl"].startswith("/services/data/v63.0/query/")
     second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
     assert second["done"] is True and "nextRecordsUrl" not in second
     everything = sf.query_all("SELECT Name FROM PermissionSet")
-    assert everything["totalSize"] == 4 and len(everything["records"]) == 4
+    assert everything["totalSize"] == 8 and len(everything["records"]) == 8
     calls = org.calls()["by_operation"]
     assert calls["rest.queryMore"] == 2
 
@@ -137,3 +143,22 @@ def test_query_more_pages_through_next_records_url(org: EmulatorHandle) -> None:
 def test_string_literals_with_escaped_quotes(org: EmulatorHandle) -> None:
     res = org.sf().query("SELECT Id FROM User WHERE LastName = 'O\\'Brien'")
     assert res["totalSize"] == 0
+
+
+def test_date_time_literals_and_relative_date_ranges(org: EmulatorHandle) -> None:
+    sf = org.sf()
+
+    def count(where: str) -> int:
+        return int(sf.query(f"SELECT COUNT() FROM User WHERE {where}")["totalSize"])
+
+    # The seeded admin was created at the reset that began this test.
+    assert count("CreatedDate > 2000-01-01T00:00:00Z") == 1
+    assert count("CreatedDate < 2000-01-01T00:00:00.000+0000") == 0
+    assert count("CreatedDate >= 2000-01-01T01:00:00+01:00") == 1
+    assert count("CreatedDate = LAST_N_DAYS:1") == 1
+    assert count("CreatedDate > LAST_N_DAYS:1") == 0
+    assert count("CreatedDate < LAST_N_DAYS:30") == 0
+    assert count("CreatedDate != LAST_N_DAYS:30") == 0
+    assert count("CreatedDate = TODAY OR CreatedDate = YESTERDAY") == 1
+    unknown = _err(sf, "SELECT Id FROM User WHERE CreatedDate = NEXT_FORTNIGHT")
+    assert unknown["errorCode"] == "MALFORMED_QUERY"
