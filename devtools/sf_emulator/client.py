@@ -220,6 +220,10 @@ class EmulatorHandle:
     def reset(self) -> None:
         self.control("POST", "reset")
 
+    def add_aircall_users(self, users: list[dict[str, str]]) -> list[int]:
+        """New users of the Aircall company (``{"email", "name"}`` each); their Aircall ids, in order."""
+        return [int(i) for i in self.control("POST", "aircall/users", {"users": users})["ids"]]
+
     def receive_voice_calls(self, count: int) -> list[str]:
         """`count` calls received through the Aircall recording provider; their VoiceCall Ids."""
         return [str(i) for i in self.control("POST", "voice-calls", {"count": count})["ids"]]

@@ -17,6 +17,8 @@ POST oauth/refresh-token          {"username", "client_id"} -> {"refresh_token"}
                                   browser consent yields; default client is PlatformCLI
 POST foreign-usernames            {"usernames": [...]}: taken in another org (usernames are global)
 POST users/{id}/password          {"password", "security_token"}: set a user's login credentials
+POST aircall/users                {"users": [{"email", "name"}, ...]}: new users of the Aircall company ->
+                                  {"ids": [...], "users": [{"id", "email", "name", "created_at"}, ...]}
 POST voice-calls                  {"count": N}: N calls received through the Aircall recording provider (its
                                   CallCoachingMediaProvider record, which must exist and be active) ->
                                   {"ids": [VoiceCall Ids]}
@@ -123,6 +125,12 @@ def _handle(ctx: Context, method: str, path: str, body: bytes) -> Reply:
             raise ApiError(404, "NOT_FOUND", "no such user")
         ctx.org.set_password(user["Id"], str(data["password"]), str(data.get("security_token") or ""))
         return json_reply(200, {"user_id": user["Id"]})
+    if head == "aircall" and parts[1:] == ["users"] and method == "POST":
+        wanted = _json(body).get("users")
+        if not isinstance(wanted, list) or not all(isinstance(u, dict) for u in wanted):
+            raise ApiError(400, "INVALID_FIELD", '{"users": [{"email": ..., "name": ...}]} expected')
+        added = ctx.org.aircall_add_users(wanted)
+        return json_reply(200, {"ids": [u["id"] for u in added], "users": added})
     if head == "voice-calls" and len(parts) == 1 and method == "POST":
         count = _json(body).get("count")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10000:

@@ -140,6 +140,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "voice_connector_installed": True,
     # The package's namespace prefix, which the API names of its User fields carry ("" for none).
     "voice_connector_namespace": "vconn",
+    # ---- the fake Aircall API (aircall.py) -----------------------------------------------------------
+    # Requests a minute per API key before 429 (Aircall's documented range is 60 to 120 per company).
+    "aircall_rate_limit": 60,
 }
 
 #: The values an org setting may take, where not any value of its default's type.
@@ -218,6 +221,7 @@ class Org:
                                                  issued_at REAL NOT NULL, kind TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS refresh_tokens (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,
                                                        client_id TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS aircall_users (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
             """
         )
         self.write_listener: Callable[[], None] | None = None
@@ -699,6 +703,36 @@ class Org:
         if psl.get("UsedLicenses") != used:
             self._write_row(self._canonical("PermissionSetLicense"), {**psl, "UsedLicenses": used})
 
+    # ---- the Aircall company the org's voice connector talks to -----------------------------------------
+    def aircall_add_users(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """New Aircall users, each ``{"email", "name"}``; their stored records (with ``id``), in order.
+
+        Aircall's user ids are integers (``user.id``); emails are unique within the company."""
+        with self.transaction():
+            taken = {str(u["email"]).lower() for u in self.aircall_users()}
+            added: list[dict[str, Any]] = []
+            for user in users:
+                email, name = user.get("email"), user.get("name")
+                if not isinstance(email, str) or "@" not in email or not isinstance(name, str) or not name:
+                    raise ApiError(400, "INVALID_FIELD", 'each user needs an "email" and a "name"')
+                if email.lower() in taken:
+                    raise ApiError(400, "DUPLICATE_VALUE", f"an Aircall user has the email {email} already")
+                taken.add(email.lower())
+                user_id = int(self._meta("aircall_user_id") or "100000") + 1
+                self._set_meta("aircall_user_id", str(user_id))
+                record = {"id": user_id, "email": email, "name": name, "created_at": _aircall_time()}
+                self._db.execute(
+                    "INSERT INTO aircall_users (id, data) VALUES (?, ?)", (user_id, json.dumps(record))
+                )
+                self._mark_write()
+                added.append(record)
+            return added
+
+    def aircall_users(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM aircall_users ORDER BY id").fetchall()
+        return [dict(json.loads(r[0])) for r in rows]
+
     # ---- login credentials -------------------------------------------------------------------------------
     def set_password(self, user_id: str, password: str, security_token: str | None = None) -> None:
         """A user's password (kept hashed), and its security token when given ("" = none)."""
@@ -820,6 +854,7 @@ class Org:
             self._db.execute("DELETE FROM metadata")
             self._db.execute("DELETE FROM sessions")
             self._db.execute("DELETE FROM refresh_tokens")
+            self._db.execute("DELETE FROM aircall_users")
             self._db.execute(
                 "DELETE FROM meta WHERE key LIKE 'password:%' OR key LIKE 'security_token:%' "
                 "OR key = 'foreign_usernames'"
@@ -1082,3 +1117,8 @@ def _time() -> float:
     import time
 
     return time.time()
+
+
+def _aircall_time() -> str:
+    """Aircall's timestamps, ISO 8601 in UTC ("2020-03-27T10:21:39.000Z")."""
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

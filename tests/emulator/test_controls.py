@@ -91,6 +91,7 @@ def test_settings_round_trip_and_unknown_keys_are_refused(org: EmulatorHandle) -
         "eci_license_seats": 100,
         "voice_connector_installed": True,
         "voice_connector_namespace": "vconn",
+        "aircall_rate_limit": 60,
     }
     assert org.settings(edition="Developer")["edition"] == "Developer"
     org_type = org.sf().query("SELECT OrganizationType FROM Organization")["records"][0]["OrganizationType"]

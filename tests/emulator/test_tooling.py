@@ -93,8 +93,7 @@ def test_aircall_probe_with_a_disabled_key_fails_its_assert_with_aircalls_answer
     result = execute(org, probe_apex("Aircall"))
     assert result["compiled"] is True and result["success"] is False
     assert result["exceptionMessage"] == (
-        'System.AssertException: Assertion Failed: {"error": "Unauthorized", "troubleshoot": "Check your API '
-        'key"}: Expected: 200, Actual: 401'
+        'System.AssertException: Assertion Failed: {"message": "Forbidden"}: Expected: 200, Actual: 403'
     )
     assert result["exceptionStackTrace"] == "AnonymousBlock: line 5, column 1"
 

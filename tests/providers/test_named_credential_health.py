@@ -93,7 +93,7 @@ def test_aircall_probe_ok_and_a_no_op_up_makes_no_call(org: Any, engine: Engine)
     assert org.calls()["total"] == 0
 
 
-def test_aircall_key_disabled_is_a_401_with_aircalls_reason_and_refresh_reports_it(
+def test_aircall_key_disabled_is_a_403_with_aircalls_reason_and_refresh_reports_it(
     org: Any, engine: Engine
 ) -> None:
     engine.up(aircall(org))
@@ -112,9 +112,7 @@ def test_aircall_key_disabled_is_a_401_with_aircalls_reason_and_refresh_reports_
     )
     org.reset_calls()
     assert engine.refresh() is True
-    assert engine.health == (
-        'HTTP 401 from callout:Aircall: {"error": "Unauthorized", "troubleshoot": "Check your API key"}'
-    )
+    assert engine.health == 'HTTP 403 from callout:Aircall: {"message": "Forbidden"}'
     calls = org.calls()
     assert calls["total"] == 3  # one read, one listMetadata (the ownership check), one probe
     ops = calls["by_operation"]
