@@ -1,7 +1,9 @@
 """What an artifact module may declare and override: the class settings and hooks of an artifact provider,
 with their defaults. The lifecycle that calls them (check, diff, create or adopt, read, update, delete) is
 :mod:`providers.kit.artifact`; :mod:`providers.kit.kinds` implements the calls for Metadata components and
-sObject records, so a module usually overrides only a translation or a look-up."""
+sObject records, so a module usually overrides only a translation or a look-up. (Rarely more: the
+integration user also overrides ``before_adopt``, ``update`` and ``delete``, to leave an adopted person's
+account as it was.)"""
 
 from __future__ import annotations
 
