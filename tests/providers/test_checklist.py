@@ -13,7 +13,7 @@ import pytest
 
 import providers
 from devtools.sf_emulator.metadata_types import RULES
-from devtools.sf_emulator.store import SCHEMA
+from devtools.sf_emulator.schema import SCHEMA
 from providers.kit import ArtifactProvider, ArtifactResource, MetadataProvider
 from providers.registry import RESOURCES
 from tests.support import REPO
