@@ -47,10 +47,9 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 import pulumi.dynamic as dyn
-import requests
 from pydantic import Field
 
 from providers import guide
@@ -94,6 +93,9 @@ from salesforce import (
 )
 from salesforce.errors import map_exception
 from salesforce.settings import is_secure_url
+
+if TYPE_CHECKING:
+    import requests
 
 T = TypeVar("T")
 
@@ -631,6 +633,8 @@ def aircall_ping(client: SalesforceClient, url: str, api_id: str, api_token: str
     Salesforce call: it only borrows the client's HTTP session (its CA bundle) and retry policy, so a
     gateway error or a dropped connection is retried like any call and reported as a SalesforceError with
     service Aircall. The token is registered for scrubbing before it is sent."""
+    import requests  # where a call is made: the program imports this module and makes none
+
     register_secret(api_token)
     artifact = "Preflight Aircall"
     if not is_secure_url(url):

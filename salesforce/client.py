@@ -21,6 +21,11 @@ and Error Responses"; Metadata ``SaveResult``/``Error(statusCode, message, field
 Guide, "createMetadata()"; SFDX auth URL ``force://<clientId>:<clientSecret>:<refreshToken>@<instanceUrl>`` —
 Salesforce CLI Command Reference, ``org login sfdx-url``; OAuth 2.0 JWT bearer flow (``iss``/``sub``/``aud``/
 ``exp``, RS256) — Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration".
+
+The client libraries (requests, simple-salesforce, zeep, PyJWT, tenacity) are imported where they are first
+used, not with this module: the Pulumi program imports it (through the providers it registers) and makes no
+call, and a provider process that makes none (a no-op ``up``) never loads them; they cost about as much CPU
+as the rest of the program's imports together (docs/benchmarks.md, "imports").
 """
 
 from __future__ import annotations
@@ -32,18 +37,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
-
-import jwt
-import requests
-import simple_salesforce
-import zeep
-import zeep.exceptions
-import zeep.helpers
-from simple_salesforce import Salesforce
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
-from zeep.xsd import SkipValue
 
 from salesforce import progress, sf_cli
 from salesforce.errors import (
@@ -51,7 +46,6 @@ from salesforce.errors import (
     DAILY_LIMIT_HINT,
     NOT_AN_API,
     PERMANENT_TRANSPORT_CODES,
-    SERVICE_FAILURES,
     TRANSIENT_CODES,
     ConfigurationError,
     SalesforceError,
@@ -60,6 +54,7 @@ from salesforce.errors import (
     _map_exception,
     _raise_for_results,
     non_api_5xx,
+    service_failures,
 )
 from salesforce.redaction import register_secret
 from salesforce.settings import (
@@ -71,6 +66,12 @@ from salesforce.settings import (
     is_secure_url,
     jwt_audience,
 )
+
+if TYPE_CHECKING:
+    import requests
+    import zeep
+    from simple_salesforce import Salesforce
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -118,6 +119,9 @@ def metadata_wsdl_client() -> zeep.Client:
     global _WSDL_CLIENT
     with _WSDL_LOCK:
         if _WSDL_CLIENT is None:
+            import simple_salesforce
+            import zeep
+
             wsdl = Path(simple_salesforce.__file__).parent / "metadata.wsdl"
             _WSDL_CLIENT = zeep.Client(
                 wsdl.absolute().as_uri(), settings=zeep.Settings(strict=False, xsd_ignore_sequence_order=True)
@@ -127,6 +131,8 @@ def metadata_wsdl_client() -> zeep.Client:
 
 def _plain(value: Any) -> Any:
     """zeep objects / OrderedDicts → plain dicts and lists (None for nil)."""
+    import zeep.helpers
+
     value = zeep.helpers.serialize_object(value, target_cls=dict)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
@@ -138,36 +144,6 @@ def _plain(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------------
 # The client.
 # ----------------------------------------------------------------------------------------------------
-class _Session(requests.Session):
-    """A Session whose configured CA bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
-
-    requests lets those environment variables override ``Session.verify`` (psf/requests#3829); with
-    ``caBundle`` set that would silently trust a different CA. Proxies from the environment still
-    apply (``trust_env`` stays on).
-    """
-
-    forced_verify: str | None = None
-    _local = threading.local()
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self._local.status = None
-        response = super().request(method, url, *args, **kwargs)
-        # zeep turns a non-XML error page (a 503 from a load balancer) into a Fault without a code; the
-        # status of the last response on this thread lets the error mapping still see it was a 503.
-        self._local.status = response.status_code
-        return response
-
-    @property
-    def last_status(self) -> int | None:
-        return getattr(self._local, "status", None)
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if self.forced_verify is not None:
-            settings["verify"] = self.forced_verify
-        return settings
-
-
 @dataclass
 class _CallState:
     renewed: bool = False
@@ -220,7 +196,9 @@ class SalesforceClient:
     def http(self) -> requests.Session:
         with self._lock:
             if self._session is None:
-                session = _Session()
+                from salesforce.http_session import HttpSession
+
+                session = HttpSession()
                 if self.settings.ca_bundle:
                     session.forced_verify = session.verify = _ca_bundle_path(
                         self.settings.ca_bundle, self.settings.keys.ca_bundle
@@ -255,6 +233,8 @@ class SalesforceClient:
         resource, `GET /services/data/`, needs no authentication and answers a JSON list of versions (REST API
         Developer Guide, "Versions"). A wrong host answers something else. So a 5xx page from a host not yet
         proven gets no token again, and an org whose first call of a process met a passing 503 is retried."""
+        import requests
+
         try:
             reply = self.http.get(
                 f"{self.instance_url}/services/data/", headers={"Accept": "application/json"}, timeout=30
@@ -281,8 +261,8 @@ class SalesforceClient:
         )
 
     def _last_status(self) -> int | None:
-        session = self._session
-        return session.last_status if isinstance(session, _Session) else None
+        status: int | None = getattr(self._session, "last_status", None)
+        return status
 
     @property
     def renewable(self) -> bool:
@@ -346,6 +326,8 @@ class SalesforceClient:
         self._login()
 
     def _open(self, instance_url: str, token: str) -> None:
+        from simple_salesforce import Salesforce
+
         register_secret(token)
         self._instance_url = instance_url.rstrip("/")
         self._sf = Salesforce(
@@ -385,6 +367,8 @@ class SalesforceClient:
                 "aud": jwt_audience(settings.login_url),
                 "exp": int((datetime.now(UTC) + timedelta(minutes=3)).timestamp()),
             }
+            import jwt
+
             try:
                 assertion = jwt.encode(claims, _private_key_text(settings.private_key), algorithm="RS256")
             except Exception:
@@ -401,6 +385,8 @@ class SalesforceClient:
                 f"{key_name} leads to an http:// token endpoint; credentials would be sent in clear",
                 hint=f"use the org's https:// URL in {key_name}",
             )
+
+        import requests
 
         def attempt() -> tuple[str, str, str]:
             # The token request is made here rather than with simple-salesforce's token_login, which drops
@@ -498,7 +484,7 @@ class SalesforceClient:
                 return result
             except SalesforceError as exc:  # raised by fn from Salesforce's own answer: same rules below
                 err = exc
-            except SERVICE_FAILURES as exc:  # mapped to the one type below; anything else is a bug
+            except service_failures() as exc:  # mapped to the one type below; anything else is a bug
                 err = _map_exception(exc, artifact, last_status=self._last_status())
             if err.non_api and not self._proven:
                 if self._answers_as_api():
@@ -543,6 +529,8 @@ class SalesforceClient:
         return self.settings.target_org or "the org"
 
     def _retrying(self, artifact: str, operation: str, fn: Callable[[], T], state: _CallState) -> T:
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
         base = retry_base_seconds()
         wait = progress.Wait(f"{artifact} ({operation})", self.org_label(), "Salesforce to answer again")
 
@@ -659,6 +647,8 @@ class SalesforceClient:
     def _metadata(self) -> tuple[Any, Any]:
         # The WSDL is parsed outside this client's lock: holding the lock for those ~0.2 s would stall every
         # other thread's call at ``self.sf`` (Preflight runs its checks concurrently).
+        import zeep
+
         shared = metadata_wsdl_client()
         with self._lock:
             sf = self.sf
@@ -922,6 +912,8 @@ class SalesforceClient:
         not done after ``max_wait_seconds`` (a busy org queues deploys; the caller treats that as not
         verified).
         """
+
+        from zeep.xsd import SkipValue
 
         def start(_sf: Salesforce) -> Any:
             service, header = self._metadata()

@@ -15,14 +15,11 @@ Guide, "createMetadata()".
 
 from __future__ import annotations
 
+import functools
 import http.client
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
-
-import requests
-import zeep.exceptions
-from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
 
 from salesforce.redaction import scrub
 
@@ -177,21 +174,28 @@ def _marked(err: SalesforceError, non_api: bool) -> SalesforceError:
     return err
 
 
-#: What a service's failure reaches us as: the client libraries' errors and the transport's. Anything else
-#: raised during a call is a bug of ours (or of a library), and keeps its type and traceback.
-SERVICE_FAILURES: tuple[type[BaseException], ...] = (
-    SalesforceError,
-    _SimpleSalesforceError,
-    zeep.exceptions.Fault,
-    zeep.exceptions.TransportError,
-    zeep.exceptions.XMLSyntaxError,
-    # A request that fails the API's own WSDL (a required element missing): what Salesforce would refuse,
-    # found by zeep before sending.
-    zeep.exceptions.ValidationError,
-    requests.RequestException,
-    http.client.HTTPException,
-    ConnectionError,
-)
+@functools.cache
+def service_failures() -> tuple[type[BaseException], ...]:
+    """What a service's failure reaches us as: the client libraries' errors and the transport's. Anything else
+    raised during a call is a bug of ours (or of a library), and keeps its type and traceback. A function, so
+    that the libraries are imported by the first call that can fail, not with this module."""
+    import requests
+    import zeep.exceptions
+    from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
+
+    return (
+        SalesforceError,
+        _SimpleSalesforceError,
+        zeep.exceptions.Fault,
+        zeep.exceptions.TransportError,
+        zeep.exceptions.XMLSyntaxError,
+        # A request that fails the API's own WSDL (a required element missing): what Salesforce would
+        # refuse, found by zeep before sending.
+        zeep.exceptions.ValidationError,
+        requests.RequestException,
+        http.client.HTTPException,
+        ConnectionError,
+    )
 
 
 def _map_exception(
@@ -199,6 +203,12 @@ def _map_exception(
 ) -> SalesforceError:
     if isinstance(exc, SalesforceError):
         return exc
+    # Imported here, not with this module: the client libraries load only in a process that makes calls
+    # (salesforce/client.py), and an exception of theirs means they are loaded already.
+    import requests
+    import zeep.exceptions
+    from simple_salesforce.exceptions import SalesforceError as _SimpleSalesforceError
+
     if isinstance(exc, _SimpleSalesforceError):
         status = getattr(exc, "status", None)
         content = getattr(exc, "content", None)

@@ -73,8 +73,9 @@ def test_outside_the_provider_host_errors_pass_through_untouched() -> None:
 
 
 def test_a_bug_inside_a_call_keeps_its_type_and_a_refused_request_is_a_salesforce_error() -> None:
-    """Only what a service's failure reaches us as is mapped (salesforce.errors.SERVICE_FAILURES): a KeyError
-    in our own code is not dressed up as Salesforce's answer, so it keeps its traceback under the CLI."""
+    """Only what a service's failure reaches us as is mapped (salesforce.errors.service_failures()): a
+    KeyError in our own code is not dressed up as Salesforce's answer, so it keeps its traceback under the
+    CLI."""
     settings = connection_settings(
         {"instanceUrl": "https://acme.my.salesforce.com", "accessToken": "00D000000000001!tok-1234"}
     )
