@@ -99,10 +99,7 @@ def test_generated_consumer_secret_stays_out_of_state_and_output(deployed: Deplo
     """The consumer secret travels OAuthConsumer → AuthProvider → ConnectedApp; it must stay encrypted."""
     org, state, up = deployed.org, deployed.state, deployed.up
     preview = engine("preview", org, state)
-    app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
-        "records"
-    ][0]
-    secret = consumer_credentials(org, app_id["Id"])["secret"]
+    secret = consumer_credentials(org)["secret"]
     assert len(secret) >= 16
     exported = json.dumps(stack_export(stack=STACK, cwd=REPO, state_dir=state))
     state_files = "".join(p.read_text() for p in (state / ".pulumi").rglob("*.json"))

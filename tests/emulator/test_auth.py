@@ -14,6 +14,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 
 from devtools.sf_emulator.client import EmulatorHandle
 from tests.support.keys import rsa_key_and_certificate
+from tests.support.seeds import person_by_hand
 
 CONSUMER_KEY = "3MVG9emulatorTestConsumerKey0000000000000000000000000000000000000000"
 CONSUMER_SECRET = "E8D3C9A1B2F40000TESTSECRET"
@@ -258,20 +259,7 @@ def test_activity_after_half_the_timeout_extends_the_session(org: EmulatorHandle
 
 def test_a_new_user_logs_in_after_set_password_until_deactivated(org: EmulatorHandle) -> None:
     sf = org.sf()
-    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
-    uid = sf.User.create(
-        {
-            "Username": "login.test@eci-test.example",
-            "LastName": "Login",
-            "Email": "login.test@eci-test.example",
-            "Alias": "login",
-            "TimeZoneSidKey": "America/Los_Angeles",
-            "LocaleSidKey": "en_US",
-            "EmailEncodingKey": "UTF-8",
-            "LanguageLocaleKey": "en_US",
-            "ProfileId": profile,
-        }
-    )["id"]
+    uid = person_by_hand(org, "login.test@eci-test.example")
     # REST API Developer Guide, "Set Password": POST /sobjects/User/{id}/password {"NewPassword": ...} -> 204.
     r = sf._call_salesforce(
         "POST", f"{sf.base_url}sobjects/User/{uid}/password", json={"NewPassword": "N3w-Passw0rd!"}

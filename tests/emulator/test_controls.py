@@ -15,6 +15,7 @@ from simple_salesforce.exceptions import (
 )
 
 from devtools.sf_emulator.client import EmulatorHandle
+from tests.support.seeds import auth_provider_by_hand, eci_named_credential_by_hand
 
 STANDARD_USER = {
     "LastName": "Fault",
@@ -228,32 +229,8 @@ def test_latency_setting_slows_every_api_call(org: EmulatorHandle) -> None:
 
 
 def test_named_credential_authorize_control_reaches_the_metadata_rules(org: EmulatorHandle) -> None:
-    mdapi = org.mdapi()
-    mdapi.AuthProvider.create(
-        [
-            mdapi.AuthProvider(
-                fullName="ECI_Auth_Provider",
-                friendlyName="ECI Auth Provider",
-                providerType="Salesforce",
-                consumerKey="3MVG9.key",
-                consumerSecret="secret",
-            )
-        ]
-    )
-    mdapi.NamedCredential.create(
-        [
-            mdapi.NamedCredential(
-                fullName="ECI_NC",
-                label="ECI NC",
-                endpoint=f"{org.instance_url}/",
-                principalType="NamedUser",
-                protocol="Oauth",
-                authProvider="ECI_Auth_Provider",
-                oauthScope="refresh_token api",
-                generateAuthorizationHeader=True,
-            )
-        ]
-    )
+    auth_provider_by_hand(org)
+    eci_named_credential_by_hand(org, fullName="ECI_NC", label="ECI NC", oauthScope="refresh_token api")
     assert org.control("POST", "named-credentials/ECI_NC/authorize") == {"authorized": "ECI_NC"}
     with pytest.raises(RuntimeError, match="404"):
         org.authorize_named_credential("No_Such_NC")

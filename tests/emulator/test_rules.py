@@ -9,6 +9,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from devtools.sf_emulator.client import EmulatorHandle
+from tests.support.seeds import site_by_hand
 
 
 def _ps(sf: Salesforce, name: str) -> str:
@@ -21,29 +22,7 @@ def _admin(sf: Salesforce, org: EmulatorHandle) -> str:
 
 def _guest_user(org: EmulatorHandle) -> str:
     """A site's guest user, created the way Salesforce creates one: by creating the site."""
-    mdapi = org.mdapi()
-    mdapi.CustomSite.create(
-        [
-            mdapi.CustomSite(
-                fullName="VoiceConnector",
-                masterLabel="VoiceConnector",
-                active=True,
-                allowHomePage=False,
-                allowStandardIdeasPages=False,
-                allowStandardLookups=False,
-                allowStandardPortalPages=False,
-                allowStandardSearch=False,
-                browserXssProtection=True,
-                clickjackProtectionLevel="SameOriginOnly",
-                contentSniffingProtection=True,
-                indexPage="SiteLogin",
-                referrerPolicyOriginWhenCrossOrigin=True,
-                siteType="Visualforce",
-                siteAdmin=org.username,
-                siteGuestRecordDefaultOwner=org.username,
-            )
-        ]
-    )
+    site_by_hand(org, siteAdmin=org.username, siteGuestRecordDefaultOwner=org.username)
     site = org.sf().query("SELECT GuestUserId FROM Site WHERE Name = 'VoiceConnector'")["records"][0]
     return str(site["GuestUserId"])
 

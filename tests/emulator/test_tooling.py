@@ -12,6 +12,7 @@ import pytest
 
 from devtools.sf_emulator.client import EmulatorHandle
 from providers.health import probe_apex
+from tests.support.seeds import auth_provider_by_hand, eci_named_credential_by_hand, person_by_hand
 
 SUCCESS = {
     "line": -1,
@@ -52,35 +53,6 @@ def aircall_named_credential(org: EmulatorHandle, password: str | None = None) -
     )
 
 
-def eci_named_credential(org: EmulatorHandle) -> None:
-    mdapi = org.mdapi()
-    mdapi.AuthProvider.create(
-        [
-            mdapi.AuthProvider(
-                fullName="ECI_Auth_Provider",
-                friendlyName="ECI Auth Provider",
-                providerType="Salesforce",
-                consumerKey="3MVG9.key",
-                consumerSecret="secret",
-            )
-        ]
-    )
-    mdapi.NamedCredential.create(
-        [
-            mdapi.NamedCredential(
-                fullName="ECI_Named_Credential",
-                label="ECI Named Credential",
-                endpoint=f"{org.instance_url}/",
-                principalType="NamedUser",
-                protocol="Oauth",
-                authProvider="ECI_Auth_Provider",
-                oauthScope="refresh_token web api content",
-                generateAuthorizationHeader=True,
-            )
-        ]
-    )
-
-
 def test_aircall_probe_succeeds_through_the_stored_password(org: EmulatorHandle) -> None:
     aircall_named_credential(org)
     assert execute(org, probe_apex("Aircall")) == SUCCESS
@@ -99,7 +71,8 @@ def test_aircall_probe_with_a_disabled_key_fails_its_assert_with_aircalls_answer
 
 
 def test_eci_probe_needs_the_authorize_step_and_fails_again_after_revoke(org: EmulatorHandle) -> None:
-    eci_named_credential(org)
+    auth_provider_by_hand(org)
+    eci_named_credential_by_hand(org)
     never = execute(org, probe_apex("ECI_Named_Credential"))
     assert never["compiled"] is True and never["success"] is False
     assert never["exceptionMessage"] == "System.CalloutException: Unable to fetch the OAuth token"
@@ -122,22 +95,10 @@ def test_eci_probe_needs_the_authorize_step_and_fails_again_after_revoke(org: Em
 
 
 def test_eci_probe_gets_401_from_the_org_when_its_user_was_deactivated(org: EmulatorHandle) -> None:
-    eci_named_credential(org)
+    auth_provider_by_hand(org)
+    eci_named_credential_by_hand(org)
     sf = org.sf()
-    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
-    user = sf.User.create(
-        {
-            "Username": "eci-probe@demo.example",
-            "LastName": "Probe",
-            "Email": "eci-probe@demo.example",
-            "Alias": "probe",
-            "TimeZoneSidKey": "America/Los_Angeles",
-            "LocaleSidKey": "en_US",
-            "EmailEncodingKey": "UTF-8",
-            "LanguageLocaleKey": "en_US",
-            "ProfileId": profile,
-        }
-    )["id"]
+    user = person_by_hand(org, "eci-probe@demo.example")
     org.authorize_named_credential("ECI_Named_Credential", username="eci-probe@demo.example")
     assert execute(org, probe_apex("ECI_Named_Credential")) == SUCCESS
     sf.User.update(user, {"IsActive": False})

@@ -12,6 +12,8 @@ from providers.kit import secret_matches
 from salesforce import SalesforceError
 from tests.support.artifact_inputs import oauth_app
 from tests.support.driver import Driver, configured
+from tests.support.emulator import salesforce_ops
+from tests.support.seeds import connected_app_by_hand, consumer_credentials
 
 KEY = "ConnectedAppTestKey0123456789abcdefABCDEF"
 SECRET = "CONNECTED-APP-TEST-SECRET-0c9d8e7f"
@@ -30,22 +32,6 @@ def read_md(org: Any, name: str = "ECI_Connected_App") -> Any:
     return org.mdapi().ConnectedApp.read(name)
 
 
-def salesforce_ops(calls: dict[str, Any]) -> dict[str, int]:
-    """The Salesforce API calls by operation (the test's own control calls left out)."""
-    return {k: v for k, v in calls["by_operation"].items() if not k.startswith(("controls.", "aircall."))}
-
-
-def connect_secret(org: Any) -> tuple[str, str]:
-    """The key and secret as the Connect REST credentials resource hands them to an admin."""
-    sf = org.sf()
-    app_id = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"][0][
-        "Id"
-    ]
-    consumer = sf.restful(f"apps/oauth/credentials/{app_id}")["consumers"][0]["id"]
-    body = sf.restful(f"apps/oauth/credentials/{app_id}/{consumer}", params={"part": "keyandsecret"})
-    return body["key"], body["secret"]
-
-
 def test_create_configures_the_app_as_the_guide_says(org: Any, driver: Driver) -> None:
     org.reset_calls()
     outs = driver.create(**inputs(org))
@@ -59,7 +45,7 @@ def test_create_configures_the_app_as_the_guide_says(org: Any, driver: Driver) -
     assert oauth.isAdminApproved is True
     assert (policy.ipRelaxation, policy.refreshTokenPolicy) == ("BYPASS", "specific_lifetime:365:DAYS")
     assert sorted(app.profileName) == ["Standard User", "System Administrator"]
-    assert connect_secret(org) == (KEY, SECRET)
+    assert consumer_credentials(org) == {"key": KEY, "secret": SECRET}
     assert (outs["app_name"], outs["adopted"]) == ("ECI_Connected_App", False)
     assert secret_matches(SECRET, outs["consumer_secret_hash"]) and "consumer_secret" not in outs
     # profile check (SOQL) + find (readMetadata) + createMetadata + listMetadata (the app's identity)
@@ -73,14 +59,9 @@ def test_create_configures_the_app_as_the_guide_says(org: Any, driver: Driver) -
 
 
 def test_existing_app_is_adopted_and_its_key_is_never_sent(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://dummy_url/services/authcallback/x",
-                                                      scopes=["Api"], consumerKey=KEY, consumerSecret=SECRET),
-        )
-    )  # fmt: skip
+    connected_app_by_hand(
+        org, callbackUrl="https://dummy_url/services/authcallback/x", consumerKey=KEY, consumerSecret=SECRET
+    )
     sent: list[dict[str, Any]] = []
     client = driver.provider.client
     original = client.metadata_update
@@ -228,14 +209,7 @@ def test_blocked_org_says_so_and_names_the_switch_to_an_external_client_app(org:
 
 
 def test_blocked_org_still_adopts_an_existing_app(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://x.example/cb", scopes=["Api"],
-                                                      consumerKey=KEY, consumerSecret=SECRET),
-        )
-    )  # fmt: skip
+    connected_app_by_hand(org, consumerKey=KEY, consumerSecret=SECRET)
     org.settings(connected_app_creation_allowed=False)
     outs = driver.create(**inputs(org), adopt_existing=True)
     assert outs["adopted"] is True and read_md(org).contactEmail == "admin@example.com"
@@ -247,7 +221,7 @@ def test_reply_lost_after_the_app_was_saved_converges_to_one_app_of_ours(org: An
     assert outs["adopted"] is False
     rows = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"]
     assert len(rows) == 1
-    assert connect_secret(org) == (KEY, SECRET)
+    assert consumer_credentials(org) == {"key": KEY, "secret": SECRET}
 
 
 def test_a_refresh_policy_outside_the_guide_shows_as_drift_and_is_restored(org: Any, driver: Driver) -> None:
@@ -264,15 +238,7 @@ def test_a_refresh_policy_outside_the_guide_shows_as_drift_and_is_restored(org: 
 
 
 def test_existing_app_with_another_key_is_not_silently_adopted(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://x.example/cb", scopes=["Api"],
-                                                      consumerKey="SomeoneElsesKey0001",
-                                                      consumerSecret=SECRET),
-        )
-    )  # fmt: skip
+    connected_app_by_hand(org, consumerKey="SomeoneElsesKey0001", consumerSecret=SECRET)
     org.reset_calls()
     with pytest.raises(SalesforceError) as caught:
         driver.create(**inputs(org))
@@ -284,14 +250,9 @@ def test_refresh_never_logs_the_apps_consumer_key(org: Any, caplog: pytest.LogCa
     """The consumer key is a secret output; a refresh in a fresh provider process reads it back (readMetadata)
     before anything has registered it as a secret, and zeep logs every SOAP envelope at DEBUG."""
     key = "RefreshOnlyConsumerKey7a6b5c4d3e2f1a0b"  # never seen by this process's secret registry
-    mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="old@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://dummy_url/services/authcallback/x",
-                                                      scopes=["Api"], consumerKey=key, consumerSecret=SECRET),
-        )
-    )  # fmt: skip
+    connected_app_by_hand(
+        org, callbackUrl="https://dummy_url/services/authcallback/x", consumerKey=key, consumerSecret=SECRET
+    )
     driver = Driver(configured(ConnectedAppProvider(), org))
     driver.id, driver.outs = "ECI_Connected_App", {"full_name": "ECI_Connected_App"}
     caplog.set_level(logging.DEBUG)  # zeep.transports logs each envelope

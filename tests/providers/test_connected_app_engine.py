@@ -11,6 +11,7 @@ from typing import Any
 from tests.support.artifact_inputs import AIRCALL_TOKEN, oauth_chain
 from tests.support.emulator import salesforce_ops
 from tests.support.resource_program import Stack, changed_ops, resource_outputs
+from tests.support.seeds import auth_provider_by_hand, connected_app_by_hand, consumer_credentials
 
 
 def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_path: Path) -> None:
@@ -73,12 +74,7 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
     stack.preview(expect_no_changes=True)
     # After create, refresh and update, the consumer secret (as Connect REST hands it to an admin) and the
     # Aircall token appear nowhere in the state in plain text, nor base64-encoded.
-    sf = org.sf()
-    app_id = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"][0][
-        "Id"
-    ]
-    consumer_id = sf.restful(f"apps/oauth/credentials/{app_id}")["consumers"][0]["id"]
-    secret = sf.restful(f"apps/oauth/credentials/{app_id}/{consumer_id}", params={"part": "secret"})["secret"]
+    secret = consumer_credentials(org)["secret"]
     state_text = json.dumps(stack.export())
     for value in (secret, AIRCALL_TOKEN):
         assert value not in state_text and base64.b64encode(value.encode()).decode() not in state_text
@@ -95,20 +91,12 @@ def test_chain_lifecycle_wires_the_callback_url_without_any_dummy(org: Any, tmp_
 def test_existing_shared_app_and_provider_are_adopted_and_left_on_destroy(org: Any, tmp_path: Path) -> None:
     # Another voice connector configured ECI before: the app (with its own key) and the auth provider exist.
     mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="first@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(
-                callbackUrl=f"{org.instance_url}/services/authcallback/ECI_Auth_Provider",
-                scopes=["Api", "Web", "RefreshToken", "Content"], consumerKey="FirstConnectorKey0001",
-                consumerSecret="FIRSTCONNECTORSECRET01"),
-        )
+    first = {"consumerKey": "FirstConnectorKey0001", "consumerSecret": "FIRSTCONNECTORSECRET01"}
+    connected_app_by_hand(
+        org, "first@example.com", callbackUrl=f"{org.instance_url}/services/authcallback/ECI_Auth_Provider",
+        scopes=["Api", "Web", "RefreshToken", "Content"], **first,
     )  # fmt: skip
-    mdapi.AuthProvider.create(
-        mdapi.AuthProvider(fullName="ECI_Auth_Provider", friendlyName="ECI Auth Provider",
-                           providerType="Salesforce", consumerKey="FirstConnectorKey0001",
-                           consumerSecret="FIRSTCONNECTORSECRET01")
-    )  # fmt: skip
+    auth_provider_by_hand(org, friendlyName="ECI Auth Provider", **first)
     stack = Stack(org, tmp_path)
     stack.resources = oauth_chain(org)[:3]
     for resource in stack.resources[1:]:  # the opt-in that sharedEci adopt gives them

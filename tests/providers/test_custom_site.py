@@ -13,6 +13,7 @@ from providers.custom_site import CustomSiteProvider, SiteGuestUserProvider
 from providers.kit import InputError
 from salesforce import SalesforceError
 from tests.support.driver import Driver, configured
+from tests.support.seeds import site_by_hand
 
 
 def site_inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -84,28 +85,7 @@ def test_calls_for_create_read_and_delete(org: Any) -> None:
 
 
 def test_existing_site_is_adopted_and_left_on_delete(org: Any) -> None:
-    mdapi = org.mdapi()
-    mdapi.CustomSite.create(
-        [
-            mdapi.CustomSite(
-                fullName="VoiceConnector",
-                masterLabel="VoiceConnector",
-                active=True,
-                indexPage="SiteLogin",
-                clickjackProtectionLevel="NoFraming",
-                allowHomePage=True,
-                allowStandardIdeasPages=True,
-                allowStandardLookups=True,
-                allowStandardPortalPages=True,
-                allowStandardSearch=True,
-                browserXssProtection=True,
-                contentSniffingProtection=True,
-                referrerPolicyOriginWhenCrossOrigin=True,
-                siteType="Visualforce",
-                description="made by hand",
-            )
-        ]
-    )
+    site_by_hand(org, clickjackProtectionLevel="NoFraming", description="made by hand")
     driver = Driver(configured(CustomSiteProvider(), org))
     org.reset_calls()
     outs = driver.create(**site_inputs(org), adopt_existing=True)

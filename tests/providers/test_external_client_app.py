@@ -11,6 +11,8 @@ from providers.kit import secret_matches
 from salesforce import SalesforceError
 from tests.support.artifact_inputs import oauth_app
 from tests.support.driver import Driver, configured
+from tests.support.emulator import salesforce_ops
+from tests.support.seeds import external_client_app_by_hand
 
 KEY = "EcaTestKey0123456789abcdefABCDEF"
 SECRET = "ECA-TEST-SECRET-9f8e7d6c5b4a"
@@ -38,17 +40,12 @@ def read_md(org: Any, part: str) -> Any:
     return result if result is not None and result.fullName else None
 
 
-def ops(org: Any) -> dict[str, int]:
-    calls = org.calls()["by_operation"]
-    return {k: v for k, v in calls.items() if not k.startswith(("controls.", "aircall."))}
-
-
 def test_create_makes_the_four_components_with_the_guide_settings(org: Any, driver: Driver) -> None:
     org.settings(connected_app_creation_allowed=False)  # the org this path is for
     org.reset_calls()
     outs = driver.create(**inputs(org))
     # + listMetadata of ExternalClientApplication: the app's identity (id, createdDate, createdById)
-    assert ops(org) == {
+    assert salesforce_ops(org.calls()) == {
         "rest.query": 1, "metadata.readMetadata": 1, "metadata.createMetadata": 4, "metadata.listMetadata": 1
     }  # fmt: skip
     app, oauth, glbl, policies = (read_md(org, p) for p in ("app", "oauth", "global", "policies"))
@@ -94,15 +91,9 @@ def test_a_failed_create_removes_what_it_had_made(org: Any, driver: Driver) -> N
 
 
 def test_existing_app_is_adopted_and_missing_parts_are_added(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.ExternalClientApplication.create(
-        mdapi.ExternalClientApplication(fullName=APP, label="Old label", contactEmail="old@example.com")
-    )
-    mdapi.ExtlClntAppGlobalOauthSettings.create(
-        mdapi.ExtlClntAppGlobalOauthSettings(
-            fullName=f"{APP}_glbloauth", externalClientApplication=APP, label="g",
-            callbackUrl="https://dummy_url/cb", consumerKey=KEY, consumerSecret=SECRET,
-        )
+    external_client_app_by_hand(
+        org, {"label": "Old label", "contactEmail": "old@example.com"},
+        callbackUrl="https://dummy_url/cb", consumerKey=KEY, consumerSecret=SECRET,
     )  # fmt: skip
     outs = driver.create(**inputs(org), adopt_existing=True)
     assert outs["adopted"] is True
@@ -118,7 +109,7 @@ def test_same_inputs_diff_to_no_change_without_any_call(org: Any, driver: Driver
     driver.create(**inputs(org))
     org.reset_calls()
     assert driver.diff(**inputs(org, profiles=["System Administrator", "Standard User"])).changes is False
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
 
 
 @pytest.mark.parametrize(
@@ -147,7 +138,7 @@ def test_in_place_update_of(
     org.reset_calls()
     driver.update(**inputs(org, **{field: value}))
     # only the component that holds the field is written
-    assert ops(org).get("metadata.updateMetadata") == 1
+    assert salesforce_ops(org.calls()).get("metadata.updateMetadata") == 1
     assert observe(read_md(org, part)) == value
     assert read_md(org, "global").consumerKey == KEY
     assert driver.diff(**inputs(org, **{field: value})).changes is False
@@ -173,7 +164,8 @@ def test_refresh_shows_admin_edits_and_update_restores_them(org: Any, driver: Dr
     mdapi.ExternalClientApplication.update(app)
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 4, "metadata.listMetadata": 1}  # + the app's identity
+    # + the app's identity
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 4, "metadata.listMetadata": 1}
     assert (result.inputs["ip_relaxation"], result.inputs["contact_email"]) == (
         "Enforce",
         "setup-edit@example.com",
@@ -191,7 +183,7 @@ def test_delete_removes_all_four_in_reverse_order_and_twice_is_fine(org: Any, dr
     org.reset_calls()
     driver.delete()
     # listMetadata first: only the app this stack created is deleted
-    assert ops(org) == {"metadata.listMetadata": 1, "metadata.deleteMetadata": 4}
+    assert salesforce_ops(org.calls()) == {"metadata.listMetadata": 1, "metadata.deleteMetadata": 4}
     assert all(read_md(org, part) is None for part in TYPES)
     driver.delete()
 
@@ -221,16 +213,9 @@ def test_reply_lost_after_a_component_was_saved_converges_without_duplicates(
 
 
 def test_existing_app_with_another_key_is_not_silently_adopted(org: Any, driver: Driver) -> None:
-    mdapi = org.mdapi()
-    mdapi.ExternalClientApplication.create(
-        mdapi.ExternalClientApplication(fullName=APP, label="ECI Connected App")
+    external_client_app_by_hand(
+        org, callbackUrl="https://dummy_url/cb", consumerKey="SomeoneElsesKey0001", consumerSecret=SECRET
     )
-    mdapi.ExtlClntAppGlobalOauthSettings.create(
-        mdapi.ExtlClntAppGlobalOauthSettings(
-            fullName=f"{APP}_glbloauth", externalClientApplication=APP, label="g",
-            callbackUrl="https://dummy_url/cb", consumerKey="SomeoneElsesKey0001", consumerSecret=SECRET,
-        )
-    )  # fmt: skip
     org.reset_calls()
     with pytest.raises(SalesforceError) as caught:
         driver.create(**inputs(org))

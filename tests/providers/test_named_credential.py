@@ -12,6 +12,7 @@ from providers.named_credential import NamedCredentialProvider
 from salesforce import SalesforceError
 from tests.support.artifact_inputs import AIRCALL_TOKEN, aircall, eci
 from tests.support.driver import Driver, configured
+from tests.support.emulator import salesforce_ops
 from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
 
 
@@ -24,16 +25,13 @@ def read_md(org: Any, name: str = "Aircall") -> Any:
     return org.mdapi().NamedCredential.read(name)
 
 
-def ops(org: Any) -> dict[str, int]:
-    calls = org.calls()["by_operation"]
-    return {k: v for k, v in calls.items() if not k.startswith(("controls.", "aircall."))}
-
-
 def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Driver) -> None:
     org.reset_calls()
     outs = driver.create(**aircall())
     # + listMetadata: the identity it was created with (id, createdDate, createdById)
-    assert ops(org) == {"metadata.readMetadata": 1, "metadata.createMetadata": 1, "metadata.listMetadata": 1}
+    assert salesforce_ops(org.calls()) == {
+        "metadata.readMetadata": 1, "metadata.createMetadata": 1, "metadata.listMetadata": 1,
+    }  # fmt: skip
     nc = read_md(org)
     assert (nc.label, nc.endpoint, nc.principalType, nc.protocol, nc.username) == (
         "Aircall", "https://api.aircall.io/", "NamedUser", "Password", "aircall-api-id",
@@ -54,7 +52,7 @@ def test_eci_credential_points_at_the_auth_provider_and_outputs_the_authorize_ur
     org.reset_calls()
     outs = driver.create(**eci(org))
     # find + create + its identity (listMetadata) + the Id for the Setup URL
-    assert ops(org) == {
+    assert salesforce_ops(org.calls()) == {
         "metadata.readMetadata": 1, "metadata.createMetadata": 1, "metadata.listMetadata": 1, "rest.query": 1
     }  # fmt: skip
     nc = read_md(org, "ECI_Named_Credential")
@@ -104,7 +102,7 @@ def test_same_inputs_diff_to_no_change_without_any_call(org: Any, driver: Driver
     driver.create(**aircall())
     org.reset_calls()
     assert driver.diff(**aircall()).changes is False
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
 
 
 @pytest.mark.parametrize(
@@ -133,7 +131,7 @@ def test_changed_password_is_detected_by_its_hash_and_sent(org: Any, driver: Dri
     assert result.changes is True and result.replaces == []
     org.reset_calls()
     outs = driver.update(**aircall(password="ROTATED-AIRCALL_TOKEN-123"))
-    assert ops(org).get("metadata.updateMetadata") == 1
+    assert salesforce_ops(org.calls()).get("metadata.updateMetadata") == 1
     assert secret_matches("ROTATED-AIRCALL_TOKEN-123", outs["password_hash"])
 
 
@@ -165,7 +163,8 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
     org.mdapi().NamedCredential.update(nc)
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}  # values + identity
+    # values + identity
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}
     assert (result.inputs["endpoint"], result.inputs["allow_merge_fields_in_body"]) == (
         "https://evil.example/",
         False,
@@ -182,7 +181,8 @@ def test_refresh_keeps_the_authorize_url_without_another_query(org: Any, driver:
     outs = driver.create(**eci(org))
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}  # values + identity
+    # values + identity
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 1, "metadata.listMetadata": 1}
     assert result.outs["authorize_url"] == outs["authorize_url"]
 
 
@@ -209,7 +209,7 @@ def test_bad_input_is_a_check_failure_with_no_call(org: Any, bad: dict[str, Any]
     result = provider.check({}, {"__provider": "p", **aircall(**bad)})
     assert [f.property for f in result.failures] == [prop]
     assert AIRCALL_TOKEN not in " ".join(f.reason for f in result.failures)
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
 
 
 def test_an_auth_provider_computed_by_another_resource_is_not_a_failure_in_preview(org: Any) -> None:

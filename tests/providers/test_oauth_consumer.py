@@ -17,6 +17,8 @@ from providers.named_credential import NamedCredentialProvider
 from providers.oauth_consumer import OAuthConsumerProvider
 from salesforce import SalesforceError
 from tests.support.driver import Driver, configured
+from tests.support.emulator import salesforce_ops
+from tests.support.seeds import connected_app_by_hand, external_client_app_by_hand
 
 KEY = "ExistingAppKey0123456789abcdef"
 SECRET = "EXISTING-APP-SECRET-a1b2c3d4e5"
@@ -27,39 +29,10 @@ def driver(org: Any) -> Driver:
     return Driver(configured(OAuthConsumerProvider(), org))
 
 
-def ops(org: Any) -> dict[str, int]:
-    calls = org.calls()["by_operation"]
-    return {k: v for k, v in calls.items() if not k.startswith(("controls.", "aircall."))}
-
-
-def existing_connected_app(org: Any) -> None:
-    mdapi = org.mdapi()
-    mdapi.ConnectedApp.create(
-        mdapi.ConnectedApp(
-            fullName="ECI_Connected_App", label="ECI Connected App", contactEmail="a@example.com",
-            oauthConfig=mdapi.ConnectedAppOauthConfig(callbackUrl="https://x.example/cb", scopes=["Api"],
-                                                      consumerKey=KEY, consumerSecret=SECRET),
-        )
-    )  # fmt: skip
-
-
-def existing_external_client_app(org: Any) -> None:
-    mdapi = org.mdapi()
-    mdapi.ExternalClientApplication.create(
-        mdapi.ExternalClientApplication(fullName="ECI_Connected_App", label="ECI Connected App")
-    )
-    mdapi.ExtlClntAppGlobalOauthSettings.create(
-        mdapi.ExtlClntAppGlobalOauthSettings(
-            fullName="ECI_Connected_App_glbloauth", externalClientApplication="ECI_Connected_App",
-            callbackUrl="https://x.example/cb", consumerKey=KEY, consumerSecret=SECRET,
-        )
-    )  # fmt: skip
-
-
 def test_new_app_gets_generated_credentials_without_any_write(org: Any, driver: Driver) -> None:
     org.reset_calls()
     driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
-    assert ops(org) == {"metadata.readMetadata": 1}
+    assert salesforce_ops(org.calls()) == {"metadata.readMetadata": 1}
     assert org.calls()["writes"] == 0
     assert rpc.is_rpc_secret(driver.outs["consumer_key"]) and rpc.is_rpc_secret(
         driver.outs["consumer_secret"]
@@ -78,16 +51,18 @@ def test_two_consumers_never_share_credentials(org: Any) -> None:
 
 
 def test_existing_connected_app_credentials_are_read_from_connect_rest(org: Any, driver: Driver) -> None:
-    existing_connected_app(org)
+    connected_app_by_hand(org, "a@example.com", consumerKey=KEY, consumerSecret=SECRET)
     org.reset_calls()
     outs = driver.create(app_name="ECI_Connected_App", app_kind="ConnectedApp")
     assert (outs["consumer_key"], outs["consumer_secret"], outs["adopted"]) == (KEY, SECRET, True)
-    assert ops(org) == {"metadata.readMetadata": 1, "connect.oauth_usage": 1, "connect.oauth_credentials": 2}
+    assert salesforce_ops(org.calls()) == {
+        "metadata.readMetadata": 1, "connect.oauth_usage": 1, "connect.oauth_credentials": 2,
+    }  # fmt: skip
     assert org.calls()["writes"] == 0
 
 
 def test_existing_external_client_app_credentials_are_read_too(org: Any, driver: Driver) -> None:
-    existing_external_client_app(org)
+    external_client_app_by_hand(org, consumerKey=KEY, consumerSecret=SECRET)
     # The stack config's spelling is accepted as well as the contract's.
     outs = driver.create(app_name="ECI_Connected_App", app_kind="externalClientApp")
     assert (outs["app_kind"], outs["consumer_key"], outs["consumer_secret"]) == (
@@ -112,7 +87,7 @@ def test_existing_app_without_oauth_is_an_error_saying_what_to_do(org: Any, driv
 
 
 def test_an_app_of_the_other_kind_does_not_count_as_existing(org: Any, driver: Driver) -> None:
-    existing_connected_app(org)
+    connected_app_by_hand(org, "a@example.com", consumerKey=KEY, consumerSecret=SECRET)
     outs = driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
     assert outs["adopted"] is False and outs["consumer_key"] != KEY
 
@@ -123,14 +98,14 @@ def test_same_inputs_diff_to_no_change_and_app_changes_replace(org: Any, driver:
     assert driver.diff(app_name="ECI_Connected_App").changes is False
     assert driver.diff(app_name="Other_App").replaces == ["app_name"]
     assert driver.diff(app_name="ECI_Connected_App", app_kind="ExternalClientApp").replaces == ["app_kind"]
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
 
 
 def test_refresh_of_generated_credentials_costs_nothing_and_keeps_them(org: Any, driver: Driver) -> None:
     before = driver.create(app_name="ECI_Connected_App")
     org.reset_calls()
     result = driver.read()
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
     assert driver.plain()["consumer_secret"] == before["consumer_secret"]
     assert result.inputs == {
         "delete_adopted": False,
@@ -140,7 +115,7 @@ def test_refresh_of_generated_credentials_costs_nothing_and_keeps_them(org: Any,
 
 
 def test_refresh_of_adopted_credentials_picks_up_a_secret_rotated_in_setup(org: Any, driver: Driver) -> None:
-    existing_external_client_app(org)
+    external_client_app_by_hand(org, consumerKey=KEY, consumerSecret=SECRET)
     driver.create(app_name="ECI_Connected_App", app_kind="ExternalClientApp")
     mdapi = org.mdapi()
     settings = mdapi.ExtlClntAppGlobalOauthSettings.read("ECI_Connected_App_glbloauth")
@@ -148,7 +123,7 @@ def test_refresh_of_adopted_credentials_picks_up_a_secret_rotated_in_setup(org: 
     mdapi.ExtlClntAppGlobalOauthSettings.update(settings)
     org.reset_calls()
     driver.read()
-    assert ops(org) == {"connect.oauth_credentials": 1}
+    assert salesforce_ops(org.calls()) == {"connect.oauth_credentials": 1}
     outs = driver.plain()
     assert outs["consumer_key"] == KEY and outs["consumer_secret"] != SECRET
 
@@ -157,7 +132,7 @@ def test_delete_makes_no_call(org: Any, driver: Driver) -> None:
     driver.create(app_name="ECI_Connected_App")
     org.reset_calls()
     driver.delete()
-    assert ops(org) == {}
+    assert salesforce_ops(org.calls()) == {}
 
 
 def test_bad_app_name_is_a_check_failure(org: Any) -> None:

@@ -15,7 +15,7 @@ from providers.preflight import VALIDATION_CONNECTED_APP, PreflightFailed, Prefl
 from salesforce import SalesforceError
 from tests.support.driver import Driver, configured
 from tests.support.resource_program import Stack
-from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
+from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand, site_by_hand
 
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:
@@ -147,27 +147,7 @@ def test_shared_eci_skip_requires_the_shared_artifacts(org: Any) -> None:
 
 
 def test_an_existing_site_proves_the_domain_is_registered(org: Any) -> None:
-    mdapi = org.mdapi()
-    mdapi.CustomSite.create(
-        [
-            mdapi.CustomSite(
-                fullName="Other",
-                masterLabel="Other",
-                active=True,
-                indexPage="SiteLogin",
-                clickjackProtectionLevel="SameOriginOnly",
-                allowHomePage=True,
-                allowStandardIdeasPages=True,
-                allowStandardLookups=True,
-                allowStandardPortalPages=True,
-                allowStandardSearch=True,
-                browserXssProtection=True,
-                contentSniffingProtection=True,
-                referrerPolicyOriginWhenCrossOrigin=True,
-                siteType="Visualforce",
-            )
-        ]
-    )
+    site_by_hand(org, fullName="Other")
     outs = Driver(configured(PreflightProvider(), org)).create(
         **inputs(org, oauth_app_kind="ExternalClientApp")
     )

@@ -35,7 +35,7 @@ class Case:
     unset: tuple[str, ...] = ()
     structured: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-    prepare: Callable[[EmulatorHandle], None] | None = None
+    prepare: Callable[[EmulatorHandle], object] | None = None
     says: tuple[str, ...] = ()
     #: Structured values known only once the org runs (the connecting admin's username).
     structured_for: Callable[[EmulatorHandle], dict[str, Any]] | None = None

@@ -148,10 +148,7 @@ def test_a_full_lifecycle_leaves_no_secret_anywhere(org: EmulatorHandle, tmp_pat
     rejected = stack.run("up", check=False)
     assert rejected.returncode != 0 and "aircallApiToken" in rejected.stdout + rejected.stderr
     stack.overrides = {}
-    app_id = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")[
-        "records"
-    ][0]["Id"]
-    consumer = consumer_credentials(org, app_id)
+    consumer = consumer_credentials(org)
 
     # Then with the JWT bearer login (the private key is a secret): refresh, human up, destroy.
     stack.auth = "jwt"

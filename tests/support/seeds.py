@@ -29,68 +29,75 @@ def auth_provider_by_hand(org: EmulatorHandle, **fields: Any) -> None:
     )  # fmt: skip
 
 
+def connected_app_by_hand(org: EmulatorHandle, contact_email: str = "old@example.com", **oauth: Any) -> None:
+    """`ECI_Connected_App` made in Setup; `oauth`: its ConnectedAppOauthConfig fields (an admin's own callback
+    URL and scope unless given; a consumer key and secret only when given)."""
+    md = org.mdapi()
+    config = {"callbackUrl": "https://x.example/cb", "scopes": ["Api"], **oauth}
+    md.ConnectedApp.create(
+        md.ConnectedApp(fullName="ECI_Connected_App", label="ECI Connected App", contactEmail=contact_email,
+                        oauthConfig=md.ConnectedAppOauthConfig(**config))
+    )  # fmt: skip
+
+
+def external_client_app_by_hand(org: EmulatorHandle, app: dict[str, Any] | None = None, **oauth: Any) -> None:
+    """`ECI_Connected_App` as an external client app made in Setup: the app (`app`: more of its fields) and
+    its global OAuth settings (`oauth`: ExtlClntAppGlobalOauthSettings fields, e.g. consumerKey)."""
+    md = org.mdapi()
+    fields = {"fullName": "ECI_Connected_App", "label": "ECI Connected App", **(app or {})}
+    md.ExternalClientApplication.create(md.ExternalClientApplication(**fields))
+    md.ExtlClntAppGlobalOauthSettings.create(
+        md.ExtlClntAppGlobalOauthSettings(**{
+            "fullName": "ECI_Connected_App_glbloauth", "externalClientApplication": "ECI_Connected_App",
+            "label": "g", "callbackUrl": "https://x.example/cb", **oauth,
+        })
+    )  # fmt: skip
+
+
+def site_by_hand(org: EmulatorHandle, **fields: Any) -> None:
+    """A Visualforce site made in Setup, `VoiceConnector` unless `fullName` says otherwise (Salesforce creates
+    its guest user with it)."""
+    name = fields.pop("fullName", "VoiceConnector")
+    md = org.mdapi()
+    md.CustomSite.create(
+        md.CustomSite(**{
+            "fullName": name, "masterLabel": name, "active": True, "indexPage": "SiteLogin",
+            "clickjackProtectionLevel": "SameOriginOnly", "siteType": "Visualforce", "allowHomePage": True,
+            "allowStandardIdeasPages": True, "allowStandardLookups": True, "allowStandardPortalPages": True,
+            "allowStandardSearch": True, "browserXssProtection": True, "contentSniffingProtection": True,
+            "referrerPolicyOriginWhenCrossOrigin": True, **fields,
+        })
+    )  # fmt: skip
+
+
+def eci_named_credential_by_hand(org: EmulatorHandle, **fields: Any) -> None:
+    """The guide's `ECI_Named_Credential` made in Setup: OAuth to the org through `ECI_Auth_Provider` (which
+    must exist)."""
+    md = org.mdapi()
+    md.NamedCredential.create(
+        md.NamedCredential(**{
+            "fullName": "ECI_Named_Credential", "label": "ECI Named Credential",
+            "endpoint": f"{org.instance_url}/", "principalType": "NamedUser", "protocol": "Oauth",
+            "authProvider": "ECI_Auth_Provider", "oauthScope": "refresh_token web api content",
+            "generateAuthorizationHeader": True, **fields,
+        })
+    )  # fmt: skip
+
+
 def seed_shared_eci(org: EmulatorHandle) -> None:
     """What an earlier voice connector's setup leaves in the org (the guide's shared tasks), done as an admin
     would: Metadata API for the connected app, auth provider, site and named credential; REST for the guest
     user and its permission sets."""
     sf = org.sf()
-    md = org.mdapi()
     callback = f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
-    md.ConnectedApp.create(
-        md.ConnectedApp(
-            fullName="ECI_Connected_App",
-            label="ECI Connected App",
-            contactEmail="other-connector@acme.example",
-            oauthConfig=md.ConnectedAppOauthConfig(
-                callbackUrl=callback, scopes=["Content", "Api", "Web", "RefreshToken"]
-            ),
-        )
+    scopes = ["Content", "Api", "Web", "RefreshToken"]
+    connected_app_by_hand(org, "other-connector@acme.example", callbackUrl=callback, scopes=scopes)
+    creds = consumer_credentials(org)
+    auth_provider_by_hand(
+        org, friendlyName="ECI Auth Provider", consumerKey=creds["key"], consumerSecret=creds["secret"]
     )
-    app_id = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"][0][
-        "Id"
-    ]
-    creds = consumer_credentials(org, app_id)
-    md.AuthProvider.create(
-        md.AuthProvider(
-            fullName="ECI_Auth_Provider",
-            friendlyName="ECI Auth Provider",
-            providerType="Salesforce",
-            consumerKey=creds["key"],
-            consumerSecret=creds["secret"],
-        )
-    )
-    md.CustomSite.create(
-        md.CustomSite(
-            fullName="VoiceConnector",
-            masterLabel="VoiceConnector",
-            active=True,
-            indexPage="SiteLogin",
-            clickjackProtectionLevel="SameOriginOnly",
-            siteAdmin=org.username,
-            siteGuestRecordDefaultOwner=org.username,
-            siteType="Visualforce",
-            allowHomePage=True,
-            allowStandardIdeasPages=True,
-            allowStandardLookups=True,
-            allowStandardPortalPages=True,
-            allowStandardSearch=True,
-            browserXssProtection=True,
-            contentSniffingProtection=True,
-            referrerPolicyOriginWhenCrossOrigin=True,
-        )
-    )
-    md.NamedCredential.create(
-        md.NamedCredential(
-            fullName="ECI_Named_Credential",
-            label="ECI Named Credential",
-            endpoint=org.instance_url,
-            principalType="NamedUser",
-            protocol="Oauth",
-            authProvider="ECI_Auth_Provider",
-            oauthScope="refresh_token web api content",
-            generateAuthorizationHeader=True,
-        )
-    )
+    site_by_hand(org, siteAdmin=org.username, siteGuestRecordDefaultOwner=org.username)
+    eci_named_credential_by_hand(org, endpoint=org.instance_url)
     guest_id = sf.query("SELECT GuestUserId FROM Site WHERE Name = 'VoiceConnector'")["records"][0][
         "GuestUserId"
     ]
@@ -100,8 +107,16 @@ def seed_shared_eci(org: EmulatorHandle) -> None:
         sf.PermissionSetAssignment.create({"AssigneeId": guest_id, "PermissionSetId": ps_id})
 
 
-def consumer_credentials(org: EmulatorHandle, app_id: str) -> dict[str, str]:
-    """Setup's "Manage Consumer Details", through its API (Connect REST OAuth credentials)."""
+def eci_connected_app_id(org: EmulatorHandle) -> str:
+    """The Id of the `ECI Connected App` ConnectedApplication row."""
+    rows = org.sf().query("SELECT Id FROM ConnectedApplication WHERE Name = 'ECI Connected App'")["records"]
+    return str(rows[0]["Id"])
+
+
+def consumer_credentials(org: EmulatorHandle, app_id: str | None = None) -> dict[str, str]:
+    """Setup's "Manage Consumer Details" of an app (the ECI connected app unless `app_id` names another),
+    through its API (Connect REST OAuth credentials): {"key", "secret"}."""
+    app_id = app_id or eci_connected_app_id(org)
     session = org.session()
     session.headers["Authorization"] = f"Bearer {org.access_token}"
     base = f"{org.instance_url}/services/data/v63.0/apps/oauth/credentials/{app_id}"
@@ -111,11 +126,11 @@ def consumer_credentials(org: EmulatorHandle, app_id: str) -> dict[str, str]:
     return {"key": body["key"], "secret": body["secret"]}
 
 
-def person_by_hand(org: EmulatorHandle, username: str) -> None:
-    """Someone's own account under `username` (a rep, made in Setup)."""
+def person_by_hand(org: EmulatorHandle, username: str, **fields: Any) -> str:
+    """Someone's own account under `username` (a rep, made in Setup); `fields`: more User fields. Its Id."""
     sf = org.sf()
     profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
-    sf.User.create(
+    created = sf.User.create(
         {
             "Username": username,
             "Email": "a.rep@demo.example",
@@ -126,5 +141,7 @@ def person_by_hand(org: EmulatorHandle, username: str) -> None:
             "LanguageLocaleKey": "fr",
             "EmailEncodingKey": "UTF-8",
             "ProfileId": profile,
+            **fields,
         }
     )
+    return str(created["id"])
