@@ -5,7 +5,7 @@ Run in a child process, as the bench loads it (PYTHONPATH + ECI_BENCH_CALL_LOG):
 `grpc.server` and requests' `HTTPAdapter.send` process-wide, which must not leak into the test session.
 The child serves a real gRPC `ResourceProvider/Create` (the request type the dynamic provider host gets)
 and, inside it, sends HTTP requests to a local server from the handler's thread, from a pool worker given a
-copy of the context (what providers/preflight.py does), and from a bare thread (no context copied).
+copy of the context (what providers/preflight/ does), and from a bare thread (no context copied).
 """
 
 from __future__ import annotations

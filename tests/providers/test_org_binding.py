@@ -39,10 +39,14 @@ def test_a_production_org_needs_the_opt_in_the_first_time(org: Any) -> None:
     org.settings(sandbox=False)
     driver = Driver(configured(PreflightProvider(), org))
     org.reset_calls()
+    # In check (a preview, or `up` before create) as in a create that runs the checks itself.
+    failures = driver.provider.check({}, {"__provider": "p", **_preflight_inputs(org)}).failures
+    assert [f.property for f in failures] == ["allow_production"]
     with pytest.raises(PreflightFailed) as info:
-        driver.create(**_preflight_inputs(org))
-    assert "production" in str(info.value) and "eci-aircall:allowProduction true" in str(info.value)
-    assert _org_id(org) in str(info.value) and org.calls()["writes"] == 0
+        driver.provider.create({"__provider": "p", **_preflight_inputs(org)})
+    for text in (str(info.value), failures[0].reason):
+        assert "production" in text and "eci-aircall:allowProduction true" in text and _org_id(org) in text
+    assert org.calls()["writes"] == 0
     outs = driver.create(**_preflight_inputs(org, allow_production=True))
     assert outs[ORG_OUTPUT]["sandbox"] is False
 

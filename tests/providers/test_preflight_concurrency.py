@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from providers.preflight import PreflightFailed, PreflightInputs, PreflightProvider
+from providers.preflight import PreflightInputs, PreflightProvider
 from salesforce import SalesforceClient
 from tests.support.driver import Driver, configured, sfdx_settings
 
@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 def inputs(org: Any, **extra: Any) -> dict[str, Any]:
     return {
+        "__provider": "p",
         "aircall_api_url": org.aircall_url,
         "aircall_api_id": org.aircall_api_id,
         "aircall_api_token": org.aircall_api_token,
@@ -64,7 +65,7 @@ class RendezvousClient:
     def query(self, soql: str, *, artifact: str) -> list[dict[str, Any]]:
         self._meet(soql.split(" FROM ")[1].split()[0])
         if "FROM Organization" in soql:
-            return [{"Id": "00D", "OrganizationType": "Enterprise Edition"}]
+            return [{"Id": "00D", "OrganizationType": "Enterprise Edition", "IsSandbox": True}]
         if "FROM UserPermissionAccess" in soql:
             return [
                 dict.fromkeys(
@@ -131,7 +132,9 @@ def test_all_preflight_reads_are_in_flight_at_the_same_time() -> None:
     # ConnectedApp check shares the first).
     provider = FakeClientPreflight()
     provider.fake = fake = RendezvousClient(parties=8)
-    found = provider.run_checks(model_inputs(), new_stack=True)
+    outcome = provider.run_checks(model_inputs(), new_stack=True)
+    assert outcome.blockers == []
+    found = outcome.outputs
     assert sorted(fake.calls) == sorted(
         [
             "Organization",
@@ -164,7 +167,7 @@ def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -
     SalesforceClient.warm_metadata(driver.provider.client)  # the process-wide WSDL parse is not timed here
     org.reset_calls()
     started = time.monotonic()
-    driver.create(**inputs(org))
+    driver.create(**{k: v for k, v in inputs(org).items() if k != "__provider"})
     elapsed = time.monotonic() - started
     calls = org.calls()
     # The same 5 Salesforce reads (and the ping) as when they ran one after another, which took >= 6 x 0.4 s,
@@ -176,19 +179,22 @@ def test_preflight_costs_about_one_round_trip_not_one_per_check(slow_org: Any) -
     assert elapsed < 5 * 0.4, f"{elapsed:.2f} s: the reads did not overlap"
 
 
-def test_with_several_prerequisites_missing_the_first_in_guide_order_is_reported(org: Any) -> None:
+def test_with_several_prerequisites_missing_every_one_is_reported_in_guide_order(org: Any) -> None:
+    """Issue 23: it took three runs to learn edition, then ECI off, then the rest. One run lists them all."""
     org.settings(edition="Professional", eci_enabled=False)
-    driver = Driver(configured(PreflightProvider(), org))
-    with pytest.raises(PreflightFailed) as info:
-        driver.create(**inputs(org, aircall_api_token="wrong-token", permission_sets=["Not_Installed_Set"]))
-    text = str(info.value)
-    assert "Professional Edition" in text
-    assert "not enabled" not in text and "Not_Installed_Set" not in text and "Aircall refused" not in text
-
-    org.settings(edition="Enterprise")
-    with pytest.raises(PreflightFailed) as info:
-        driver.create(**inputs(org, aircall_api_token="wrong-token", permission_sets=["Not_Installed_Set"]))
-    assert "Einstein Conversation Insights is not enabled" in str(info.value)
+    provider = configured(PreflightProvider(), org)
+    org.reset_calls()
+    result = provider.check(
+        {}, inputs(org, aircall_api_token="wrong-token", permission_sets=["Not_Installed_Set"])
+    )
+    found = [f.reason for f in result.failures]
+    assert len(found) == 4, found
+    for reason, what in zip(
+        found,
+        ("Professional Edition", "not enabled", "Not_Installed_Set", "Aircall refused"),
+        strict=True,
+    ):
+        assert what in reason
     assert org.calls()["writes"] == 0
 
 
@@ -204,11 +210,11 @@ def test_shared_artifacts_are_read_concurrently_and_only_the_missing_ones_are_na
             )
         ]
     )
-    driver = Driver(configured(PreflightProvider(), org))
+    provider = configured(PreflightProvider(), org)
     org.reset_calls()
-    with pytest.raises(PreflightFailed) as info:
-        driver.create(**inputs(org, shared_eci="adopt"))
-    text = str(info.value)
+    failures = provider.check({}, inputs(org, shared_eci="adopt")).failures
+    assert len(failures) == 1
+    text = failures[0].reason
     assert (
         "do not exist: ConnectedApp ECI_Connected_App (guide: Set Up the Connected App); CustomSite "
         "VoiceConnector (guide: Set Up the Salesforce Site); NamedCredential ECI_Named_Credential" in text
@@ -242,15 +248,13 @@ def test_threads_meeting_the_same_expired_session_log_in_again_once(org: Any) ->
     assert client.query("SELECT Id FROM Organization", artifact="test")
 
 
-def test_a_preflight_about_to_be_created_parses_the_metadata_wsdl_ahead_and_a_no_op_does_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    parsed = threading.Event()
-    monkeypatch.setattr("providers.preflight.metadata_wsdl_client", parsed.set)
-    provider = PreflightProvider()
+def test_a_preflight_about_to_be_created_parses_the_metadata_wsdl_ahead_and_a_no_op_does_not() -> None:
+    provider = FakeClientPreflight()
+    provider.fake = fake = RendezvousClient(parties=1)
     news = {"aircall_api_id": "id", "aircall_api_token": "token-value"}
-    provider.check({}, news)  # a new resource: the engine calls Check without old inputs, then Create
-    assert parsed.wait(timeout=10)
-    parsed.clear()
-    provider.check(dict(news), news)  # already deployed: a no-op `up` runs Check and Diff only
-    assert not parsed.wait(timeout=0.5)
+    checked = provider.check({}, news)  # a new resource: the engine calls Check without old inputs
+    assert checked.failures == [] and fake.warmed.is_set()
+    fake.warmed.clear()
+    fake.calls.clear()
+    provider.check(dict(checked.inputs), news)  # already deployed: a no-op `up` runs Check and Diff only
+    assert not fake.warmed.is_set() and fake.calls == []

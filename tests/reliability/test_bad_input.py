@@ -168,7 +168,8 @@ CASES: dict[str, Case] = {
 
 # Cases that cannot be refused before the first write. Empty: "site domain not registered" and
 # "connected-app creation blocked" have no read-only query, but Preflight asks Salesforce with a check-only
-# deploy of the components still to be created (providers/preflight.py), so they fail with 0 writes too.
+# deploy of the components still to be created (providers/preflight/validation.py), so they fail with 0
+# writes too.
 NOT_CHECKABLE_BEFORE_WRITING: dict[str, str] = {}
 
 

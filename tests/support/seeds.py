@@ -9,9 +9,32 @@ from typing import Any
 from devtools.sf_emulator.client import EmulatorHandle
 
 
-def aircall_named_credential_by_hand(org: EmulatorHandle) -> None:
-    """The guide's `Aircall` named credential, with an admin's own (older) values."""
-    md = org.mdapi()
+def colleague_session(org: EmulatorHandle, first_name: str = "Jane", last_name: str = "Admin") -> str:
+    """A session of another System Administrator of the org (a colleague working in Setup): what she makes
+    is created by her, not by the user the stack connects as. Her session comes from the refresh token her
+    browser login would have given (the OAuth refresh-token grant)."""
+    sf = org.sf()
+    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'System Administrator'")["records"][0]["Id"]
+    username = f"{first_name}.{last_name}@colleague.example".lower()
+    sf.User.create(
+        {"Username": username, "Email": username, "FirstName": first_name, "LastName": last_name,
+         "Alias": first_name[:8].lower(), "TimeZoneSidKey": "Europe/Paris", "LocaleSidKey": "en_US",
+         "LanguageLocaleKey": "en_US", "EmailEncodingKey": "UTF-8", "ProfileId": profile}
+    )  # fmt: skip
+    token = org.session().post(
+        f"{org.instance_url}/services/oauth2/token",
+        data={"grant_type": "refresh_token", "client_id": "PlatformCLI",
+              "refresh_token": org.refresh_token(username=username)},
+        timeout=30,
+    )  # fmt: skip
+    token.raise_for_status()
+    return str(token.json()["access_token"])
+
+
+def aircall_named_credential_by_hand(org: EmulatorHandle, session_id: str | None = None) -> None:
+    """The guide's `Aircall` named credential, with an admin's own (older) values; made by the user whose
+    session is given (default: the admin the stack connects as)."""
+    md = org.mdapi(session_id)
     md.NamedCredential.create(
         md.NamedCredential(fullName="Aircall", label="Old", endpoint="https://old.example/",
                            protocol="Password", principalType="NamedUser", username="old",
