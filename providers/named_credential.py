@@ -24,10 +24,9 @@ Outputs besides the inputs:
   credential is created (or adopted) and kept in state afterwards, so refresh and no-op runs cost nothing
   for it.
 * ``health`` (with ``health_check``, for the guide's two): ``ok`` or the classified failure of a callout
-  through the credential from inside the org (providers/health.py), measured by ``create`` and by every
-  ``refresh``; a refresh that measures something else than before reports a change
-  (providers/kit/artifact.py, observed outputs), so a scheduled ``pulumi refresh --expect-no-changes`` fails
-  when the integration breaks.
+  through the credential from inside the org (providers/health.py), measured by ``create``, every ``update``
+  and every ``refresh``, and kept in the outputs only (providers/kit/artifact.py, observed outputs): the
+  alarm is tools/status.py, which reads it live on every run.
 * ``authentication_status``: ``NotRequired`` for password (and no) authentication — the stored username and
   password are used as they are. For OAuth, Setup shows "Authentication Status: Authenticated as <user>" but
   no API (Metadata, sObject or Tooling) exposes it for a legacy named credential (the token fields
@@ -52,7 +51,6 @@ from providers.kit import (
     DEVELOPER_NAME,
     NAME,
     OBSERVED,
-    REMEASURE,
     REPLACE,
     SECRET,
     SF,
@@ -85,7 +83,7 @@ class NamedCredentialInputs(AdoptableInputs):
     allow_merge_fields_in_header: Annotated[bool, SF("allowMergeFieldsInHeader")] = False
     allow_merge_fields_in_body: Annotated[bool, SF("allowMergeFieldsInBody")] = False
     #: Probe the credential from inside the org (providers/health.py); only the guide's two have a probe.
-    health_check: Annotated[bool, REMEASURE] = False
+    health_check: bool = False
     authorize_url: Annotated[str | None, COMPUTED] = None
     health: Annotated[str | None, OBSERVED] = None
     authentication_status: Annotated[str | None, OBSERVED] = None

@@ -151,7 +151,6 @@ def graph(monitor: RecordingMonitor) -> dict[str, set[str]]:
     return out
 
 
-
 def test_create_registers_every_guide_artifact_with_only_true_dependencies(monitor: RecordingMonitor) -> None:
     component, regs = build(monitor)
     assert regs[""].type == TYPE_TOKEN
@@ -229,7 +228,6 @@ def test_skip_leaves_shared_artifacts_out_and_asks_preflight_to_check_them(monit
         assert values[1]["authenticated"] is None and "sharedEci=skip" in values[1]["instructions"]
 
     preflight_inputs()
-
 
 
 def test_adopt_keeps_shared_artifacts_on_destroy(monitor: RecordingMonitor) -> None:

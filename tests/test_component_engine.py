@@ -127,11 +127,12 @@ def test_missing_config_fails_before_any_salesforce_call(org: EmulatorHandle, tm
     assert org.calls()["total"] == 0
 
 
-def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
+def test_health_is_measured_by_refresh_and_shown_by_the_next_up_without_alarming_refresh(
     org: EmulatorHandle, tmp_path: Path
 ) -> None:
-    """The manual step done, then undone (token revoked): each shows on `refresh`, which a scheduled
-    `refresh --expect-no-changes` turns into a failed job; an unchanged org refreshes clean within budget."""
+    """The manual step done, then undone (token revoked): each is measured by `refresh` and shown by the next
+    `up`, and no refresh reports it as a change (it would store it as its baseline and be clean from the next
+    run: the level alarm is tools/status.py, tests/test_status.py); a refresh stays within budget."""
     up = engine("up", org, tmp_path)
     # The resources that can call Salesforce: the stack and the component never do.
     resources = sum(1 for s in up.data["steps"] if s["type"].startswith("pulumi-python:dynamic/"))
@@ -152,10 +153,7 @@ def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
     assert calls["total"] <= resources + 2
 
     org.authorize_named_credential("ECI_Named_Credential", username=USERNAME)
-    done = engine("refresh", org, tmp_path, expect_no_changes=True, check=False)
-    assert done.returncode != 0
-    changed = {name for name, step in done.steps_by_name().items() if step["op"] != "same"}
-    assert changed == {"eci-aircall-eci-named-credential"}
+    assert engine("refresh", org, tmp_path, expect_no_changes=True).returncode == 0
     # Stack outputs are the program's: a refresh does not run it, the next `up` (changing no resource) does.
     # (The CLI's preview --json carries no stack outputs.)
     org.reset_calls()
@@ -165,8 +163,7 @@ def test_health_is_measured_by_refresh_and_a_change_fails_expect_no_changes(
     assert outputs["nextManualStep"] == {"authenticated": True, "status": "Authenticated", "health": "ok"}
 
     org.revoke_named_credential("ECI_Named_Credential")
-    broken = engine("refresh", org, tmp_path, expect_no_changes=True, check=False)
-    assert broken.returncode != 0
+    assert engine("refresh", org, tmp_path, expect_no_changes=True).returncode == 0
     after = engine("up", org, tmp_path).outputs
     assert after["health"]["eciOAuth"].startswith("callout failed: System.CalloutException: Unable to fetch")
     assert after["nextManualStep"]["authenticated"] is False

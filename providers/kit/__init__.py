@@ -25,11 +25,12 @@ Metadata and sObject calls), then docs/contracts.md "Adding an artifact". The re
 (the lifecycle), :mod:`~providers.kit.journal` (ownership across a crash), :mod:`~providers.kit.values`
 (wire values, hashes, paths) and :mod:`~providers.kit.resource` (the program side).
 
-Shape of the state (outputs) of every resource: each non-secret input under its own name; for each
-``SECRET`` input ``<field>_hash`` (salted PBKDF2, so a changed input is detected without keeping the value)
-and ``write_only_fields`` naming them (their drift cannot be seen by ``refresh``); ``adopted`` (True when
-create found the artifact already there); ``org``; an artifact's ``identity``; the ``COMPUTED`` and
-``OBSERVED`` outputs. ``SECRET_OUTPUT`` values are returned wrapped as secrets.
+Shape of the state (outputs) of every resource: each input under its own name, a ``SECRET`` one wrapped as
+a secret (encrypted in state; ``refresh`` returns it as the input it cannot read back, so an unchanged secret
+never shows in a diff), with its ``<field>_hash`` (salted PBKDF2: how a changed input is detected) and
+``write_only_fields`` naming them (their drift cannot be seen by ``refresh``); ``adopted`` (True when create
+found the artifact already there); ``org``; an artifact's ``identity``; the ``COMPUTED`` and ``OBSERVED``
+outputs. ``SECRET_OUTPUT`` values are returned wrapped as secrets too.
 """
 
 from providers.kit.artifact import OBSERVED_BEFORE, ArtifactProvider
@@ -40,7 +41,6 @@ from providers.kit.inputs import (
     FIXED,
     NAME,
     OBSERVED,
-    REMEASURE,
     REPLACE,
     SECRET,
     SECRET_OUTPUT,
@@ -78,7 +78,6 @@ __all__ = [
     "OBSERVED_BEFORE",
     "ORG_OUTPUT",
     "PROVIDER_KEY",
-    "REMEASURE",
     "REPLACE",
     "SECRET",
     "SECRET_OUTPUT",

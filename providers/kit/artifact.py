@@ -15,12 +15,12 @@ from providers.kit.hooks import ArtifactHooks, Live
 from providers.kit.inputs import InputError
 from providers.kit.journal import CreateJournal, JournalEntry
 from providers.kit.provider import ORG_OUTPUT
-from providers.kit.values import PROVIDER_KEY, normalize, same_id, unwrap
+from providers.kit.values import PROVIDER_KEY, same_id, unwrap
 from salesforce import SalesforceError, UsageError
 
 log = logging.getLogger(__name__)
 
-#: Output holding the ``observed`` values as they were before the last measurement (see ``observed_changes``).
+#: An output of states written before measurements were kept in the outputs only: dropped at the next refresh.
 OBSERVED_BEFORE = "observed_before"
 
 
@@ -29,54 +29,18 @@ class ArtifactProvider(ArtifactHooks):
 
     @classmethod
     def output_names(cls) -> list[str]:
-        names = [*super().output_names(), "identity"]
-        if cls.observed:
-            names += [*cls.observed, OBSERVED_BEFORE]
-        return names
+        return [*super().output_names(), "identity", *cls.observed]
 
     # --- observed outputs (measured in the org) ---
     #
-    # The real engine decides what a refresh changed by calling diff(olds = the refreshed outputs, news = the
-    # inputs in state) (pulumi/pulumi pkg/resource/deploy/step.go, RefreshStep.Apply: diffResource with the
-    # new inputs/outputs as olds and the old inputs as news; ResultOp: DiffNone is "same"), and `refresh
-    # --expect-no-changes` fails on any step that is not "same" (pkg/engine/update.go, HasChanges). A value
-    # that only appears in the outputs is therefore never reported. So a measurement is kept where that diff
-    # sees it: ``read`` returns it in the inputs too (the engine stores them for the next refresh), ``check``
-    # carries it from the old inputs into the new ones (so an ``up`` does not lose it), and ``diff`` compares
-    # it with the outputs. Right after ``create`` the inputs cannot hold it (they are what check returned
-    # before create ran); ``read`` then compares with ``observed_before`` (the outputs' values before it
-    # measured), which create sets equal to its own measurement.
-    def carried(self, olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The last measurements, carried from the old inputs while what they measured is unchanged."""
-        if not self.observed or not olds:
-            return {}
-        old_plain, _ = unwrap(olds)
-        keys = {self.name_field, *self.observed_by} - {""}
-        if any(normalize(old_plain.get(k)) != normalize(unwrap(dict(inputs))[0].get(k)) for k in keys):
-            return {}
-        return {n: old_plain[n] for n in self.observed if old_plain.get(n) is not None}
-
-    def changes(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
-        return super().changes(olds, news) | self.observed_changes(unwrap(olds)[0], unwrap(news)[0])
-
-    def observed_changes(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
-        """Observed outputs whose value differs from the last one recorded: in the inputs when a refresh put
-        it there, else (first refresh after create) in ``observed_before``."""
-        changed: set[str] = set()
-        before = olds.get(OBSERVED_BEFORE) or {}
-        for name in self.observed:
-            now = olds.get(name)
-            recorded = news.get(name)
-            if recorded is None and isinstance(before, Mapping):
-                recorded = before.get(name)
-            if now is not None and recorded is not None and now != recorded:
-                changed.add(name)
-        return changed
-
-    def measured(self, artifact_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """``observe`` plus ``observed_before`` equal to it (nothing earlier to compare with)."""
-        values = self.observe(artifact_id, inputs)
-        return {**values, OBSERVED_BEFORE: dict(values)}
+    # A measurement is kept in the outputs only, never compared with the one before. The real engine
+    # stores what ``read`` returns as the new baseline (pulumi/pulumi pkg/resource/deploy/step.go,
+    # RefreshStep.Apply), so a refresh that compared measurements would alarm once when a credential
+    # breaks (an edge), be clean from the next refresh while it is still broken, and alarm again for the
+    # recovery. The alarm is a level instead, raised by what reads the measurement now: tools/status.py
+    # (`preview --refresh`, nothing stored) fails on every run while a probe fails. ``create`` and every
+    # ``update`` measure, so the ``up`` that fixes something shows the health it left; a no-op ``up``
+    # calls nothing and keeps the last measurement.
 
     # --- create (adopt when it exists) ---
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
@@ -234,14 +198,10 @@ class ArtifactProvider(ArtifactHooks):
                 outs[name] = value
         inputs_now = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
         outs.update(self.computed_outputs(live.id, inputs_now, live, olds))
+        outs.pop(OBSERVED_BEFORE, None)
         if self.observed:
-            values = self.observe(live.id, inputs_now)
-            outs[OBSERVED_BEFORE] = {n: olds.get(n) for n in self.observed}
-            outs.update(values)
+            outs.update(self.observe(live.id, inputs_now))
         inputs_now = self.refreshed_inputs(outs)
-        if self.observed:
-            # In the inputs too: the next refresh's diff compares with them (observed outputs, above).
-            inputs_now.update({n: outs[n] for n in self.observed})
         if self.secret_fields:
             outs["write_only_fields"] = sorted(self.secret_fields)
             log.info(
@@ -319,10 +279,5 @@ class ArtifactProvider(ArtifactHooks):
         outs["identity"] = {k: v for k, v in identity.items() if v is not None} if identity else None
         outs.update(self.computed_outputs(artifact_id, inputs, live, olds))
         if self.observed:
-            keys = {self.name_field, *self.observed_by} - {""}
-            if olds is None or any(normalize(olds.get(k)) != normalize(inputs.get(k)) for k in keys):
-                outs.update(self.measured(artifact_id, inputs))
-            else:
-                # What was measured is unchanged: keep the measurement (the inputs carry it; check).
-                outs.update({n: olds.get(n) for n in (*self.observed, OBSERVED_BEFORE)})
+            outs.update(self.observe(artifact_id, inputs))
         return self._wrap_secret_outputs(outs)

@@ -22,7 +22,6 @@ CheckFailure naming the property); the markers say what the provider does with i
 * ``FIXED``: not a keyword argument: the resource always passes the field's default (``is_active=True``).
 * ``COMPUTED``: an output only, set by the provider (its ``computed_outputs`` hook); default None.
 * ``OBSERVED``: an output only, measured in the org (its ``observe`` hook); default None.
-* ``REMEASURE``: a change of this input measures the ``OBSERVED`` outputs again.
 
 A provider derives its field map, secret fields, replace keys and outputs from the model once, when its class
 is defined (:class:`Facts`); no provider declares them again.
@@ -69,11 +68,10 @@ class Fact(enum.Enum):
     FIXED = "fixed"
     COMPUTED = "computed"
     OBSERVED = "observed"
-    REMEASURE = "remeasure"
 
 
 NAME, REPLACE, SECRET, SECRET_OUTPUT = Fact.NAME, Fact.REPLACE, Fact.SECRET, Fact.SECRET_OUTPUT
-FIXED, COMPUTED, OBSERVED, REMEASURE = Fact.FIXED, Fact.COMPUTED, Fact.OBSERVED, Fact.REMEASURE
+FIXED, COMPUTED, OBSERVED = Fact.FIXED, Fact.COMPUTED, Fact.OBSERVED
 _OUTPUT_ONLY = frozenset({COMPUTED, OBSERVED})
 
 
@@ -133,7 +131,6 @@ class Facts:
     fixed_inputs: Mapping[str, Any]
     computed: tuple[str, ...]
     observed: tuple[str, ...]
-    observed_by: frozenset[str]
     #: Every field's type (outputs included): the resource's ``pulumi.Output`` annotations.
     types: Mapping[str, Any]
 
@@ -166,7 +163,6 @@ class Facts:
             fixed_inputs={n: fields[n].get_default(call_default_factory=True) for n in having(FIXED)},
             computed=tuple(having(COMPUTED)),
             observed=tuple(having(OBSERVED)),
-            observed_by=frozenset(having(REMEASURE)),
             types={n: f.annotation for n, f in fields.items()},
         )
 

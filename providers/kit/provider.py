@@ -38,7 +38,7 @@ ORG_OUTPUT = "org"
 #: What the model's markers give (providers.kit.inputs.Facts); set on each class, never declared by hand.
 DERIVED = (
     "field_map", "name_field", "secret_fields", "secret_outputs", "replace_keys", "computed", "observed",
-    "observed_by", "input_fields",
+    "input_fields",
 )  # fmt: skip
 
 
@@ -57,12 +57,10 @@ class ProviderBase(Reporting, dyn.ResourceProvider):
     replace_keys: ClassVar[frozenset[str]] = frozenset()
     computed: ClassVar[tuple[str, ...]] = ()
     secret_outputs: ClassVar[frozenset[str]] = frozenset()
-    #: Outputs measured in the org rather than set by the program (a named credential's health). ``create``
-    #: and ``read`` (refresh) measure them with ``observe``; ``update`` measures again only when one of
-    #: ``observed_by`` (or the name) changed, else keeps the last measurement: a no-op ``up`` makes no call.
-    #: A refresh reports a change when a measurement differs from the one before (``observed_changes``).
+    #: Outputs measured in the org rather than set by the program (a named credential's health): ``create``,
+    #: ``update`` and ``read`` (refresh) measure them with ``observe``; a no-op ``up`` makes no call
+    #: (providers/kit/artifact.py, observed outputs).
     observed: ClassVar[tuple[str, ...]] = ()
-    observed_by: ClassVar[frozenset[str]] = frozenset()
     facts: ClassVar[Facts]
 
     #: ``<project>/<stack>`` of the program that registered the resource: scopes the create journal. Set by
@@ -181,7 +179,7 @@ class ProviderBase(Reporting, dyn.ResourceProvider):
 
     @classmethod
     def output_names(cls) -> list[str]:
-        names = [n for n in cls.input_names() if n not in cls.secret_fields]
+        names = list(cls.input_names())
         names += [f"{n}_hash" for n in sorted(cls.secret_fields)]
         names += ["adopted", ORG_OUTPUT, *cls.computed]
         if cls.secret_fields:
@@ -229,14 +227,9 @@ class ProviderBase(Reporting, dyn.ResourceProvider):
                 and not is_unknown(value)
             ):
                 inputs[name] = rpc.wrap_rpc_secret(value)
-        inputs.update(self.carried(olds, inputs))
         if provider_value is not None:
             inputs[PROVIDER_KEY] = provider_value
         return dyn.CheckResult(inputs, failures)
-
-    def carried(self, olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """What ``check`` carries from the old inputs into the new ones besides the model's. Default: none."""
-        return {}
 
     def _validated(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Inputs as the model sees them (defaults applied). Raises InputError naming the property."""
@@ -304,9 +297,13 @@ class ProviderBase(Reporting, dyn.ResourceProvider):
     ) -> dict[str, Any]:
         """What every resource outputs: its non-secret inputs under their own names, ``<field>_hash`` for
         each write-only secret and ``write_only_fields`` naming them, ``adopted``, and ``org``."""
-        outs: dict[str, Any] = {n: inputs.get(n) for n in self.input_names() if n not in self.secret_fields}
+        outs: dict[str, Any] = {n: inputs.get(n) for n in self.input_names()}
         for name in sorted(self.secret_fields):
             value = inputs.get(name)
+            if value is not None and not rpc.is_rpc_secret(value):
+                # Kept for refresh to return (refreshed_inputs), encrypted: wrapped here, for every caller.
+                salesforce.register_secret(value)
+                outs[name] = rpc.wrap_rpc_secret(value)
             stored = (olds or {}).get(f"{name}_hash")
             if value is None:
                 outs[f"{name}_hash"] = None
@@ -321,24 +318,30 @@ class ProviderBase(Reporting, dyn.ResourceProvider):
         return outs
 
     def _wrap_secret_outputs(self, outs: dict[str, Any]) -> dict[str, Any]:
-        for name in self.secret_outputs:
+        for name in self.secret_outputs | self.secret_fields:
             if outs.get(name) is not None and not rpc.is_rpc_secret(outs[name]):
                 salesforce.register_secret(outs[name])
                 outs[name] = rpc.wrap_rpc_secret(outs[name])
         return outs
 
     def refreshed_inputs(self, outs: Mapping[str, Any]) -> dict[str, Any]:
-        """The inputs ``read`` returns: the live values, and for each write-only field its ``<field>_hash``.
+        """The inputs ``read`` returns: the live values, and each write-only field as the outputs keep it.
 
         The real engine decides a refresh by calling ``diff(olds=refreshed outputs, news=inputs in state)``
-        (pulumi/pulumi pkg/resource/deploy/step.go, RefreshStep.Apply) and stores these inputs for the next
-        refresh, so they must diff clean against the outputs: a write-only value cannot be read back, and
-        leaving it out would read as "the secret was removed" on every later refresh. Its hash says "the
-        value the outputs were made with"; a program run (``up``) brings the real value, compared as usual.
+        (pulumi/pulumi pkg/resource/deploy/step.go, RefreshStep.Apply) and stores these inputs as the next
+        operation's old inputs, and ``pulumi preview --diff`` prints old inputs against the program's
+        (pkg/backend/display/object_diff.go, getResourcePropertiesDetails: a dynamic provider's diff names no
+        keys). A write-only value cannot be read back from Salesforce, so the outputs keep the value the
+        artifact was written with (encrypted in state, as a secret) and it is returned here: an unchanged
+        secret then diffs clean, where leaving it out would print it as removed on every preview. A state
+        written before the outputs kept it has only its ``<field>_hash``, which stands in for it.
         """
         inputs = {n: outs[n] for n in self.input_names() if n in outs and n not in self.secret_fields}
         for name in sorted(self.secret_fields):
-            if outs.get(f"{name}_hash") is not None:
+            value = outs.get(name)
+            if value is not None:
+                inputs[name] = value if rpc.is_rpc_secret(value) else rpc.wrap_rpc_secret(value)
+            elif outs.get(f"{name}_hash") is not None:
                 inputs[f"{name}_hash"] = outs[f"{name}_hash"]
         return inputs
 

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi.dynamic as dyn
 
-from providers.kit.artifact import OBSERVED_BEFORE
 from providers.kit.provider import ORG_OUTPUT, ProviderBase
 
 #: The types of the outputs every resource (or every artifact) has besides its model's fields.
@@ -18,7 +17,6 @@ COMMON_OUTPUTS: Mapping[str, Any] = {
     ORG_OUTPUT: dict[str, Any] | None,
     "identity": dict[str, Any] | None,
     "write_only_fields": list[str],
-    OBSERVED_BEFORE: dict[str, Any] | None,
 }
 
 

@@ -27,6 +27,7 @@ def _env_with_sf_on_path(sf: Sf, tmp_path: Path) -> dict[str, str]:
     path = os.pathsep.join([str(bin_dir), sf.env["PATH"], os.environ.get("PATH", "")])
     return {**sf.env, "PATH": path}
 
+
 def test_target_org_up_refresh_destroy_through_the_real_sf_cli(
     sf: Sf, sf_org: EmulatorHandle, tmp_path: Path
 ) -> None:

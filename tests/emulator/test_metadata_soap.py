@@ -341,7 +341,7 @@ def test_replies_use_the_metadata_namespace_as_default_and_unprefixed_xsi_types(
     )
     assert answer.startswith(b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope')
     assert b'xmlns="http://soap.sforce.com/2006/04/metadata"' in answer
-    assert b"<soapenv:Body><readMetadataResponse><result><records xsi:type=\"ConnectedApp\">" in answer
+    assert b'<soapenv:Body><readMetadataResponse><result><records xsi:type="ConnectedApp">' in answer
     assert b"ns0" not in answer
 
 

@@ -113,11 +113,15 @@ def test_the_identifier_is_written_and_queried_like_any_field(org: EmulatorHandl
     assert [(r["Id"], r[name]) for r in rows] == [(admin, "1234567")]
     assert sf.User.get(admin)[name] == "1234567"
     # Through sObject Collections too, as a client batching reps does.
-    answer = org.session().patch(
-        f"{org.instance_url}/services/data/v63.0/composite/sobjects",
-        json={"allOrNone": True, "records": [{"attributes": {"type": "User"}, "Id": admin, name: None}]},
-        headers={"Authorization": f"Bearer {org.access_token}"},
-    ).json()
+    answer = (
+        org.session()
+        .patch(
+            f"{org.instance_url}/services/data/v63.0/composite/sobjects",
+            json={"allOrNone": True, "records": [{"attributes": {"type": "User"}, "Id": admin, name: None}]},
+            headers={"Authorization": f"Bearer {org.access_token}"},
+        )
+        .json()
+    )
     assert answer == [{"id": admin, "success": True, "errors": []}]
     assert sf.User.get(admin)[name] is None
 

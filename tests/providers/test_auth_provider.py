@@ -10,6 +10,7 @@ from providers.auth_provider import AuthProviderProvider
 from providers.kit import is_unknown, secret_matches
 from salesforce import SalesforceError
 from tests.support.driver import Driver, configured
+from tests.support.kept_secrets import kept_secret
 from tests.support.seeds import auth_provider_by_hand
 
 KEY = "3MVG9providerTestKey0000000000000000"
@@ -39,7 +40,8 @@ def test_create_writes_the_guide_values_and_outputs_the_callback_url(org: Any, d
     )  # fmt: skip
     assert outs["callback_url"] == f"{org.instance_url}/services/authcallback/ECI_Auth_Provider"
     assert outs["adopted"] is False
-    assert "consumer_secret" not in outs and secret_matches(SECRET, outs["consumer_secret_hash"])
+    assert kept_secret(driver.outs["consumer_secret"]) == SECRET
+    assert secret_matches(SECRET, outs["consumer_secret_hash"])
     assert outs["write_only_fields"] == ["consumer_secret"]
     # find (readMetadata) + createMetadata + listMetadata (the identity it was created with: id, createdDate,
     # createdById, which readMetadata does not give); the callback URL needs no call.
@@ -48,12 +50,14 @@ def test_create_writes_the_guide_values_and_outputs_the_callback_url(org: Any, d
     assert calls["total"] == 3 and calls["writes"] == 1
 
 
-def test_consumer_key_output_is_secret_and_secret_never_in_outputs(driver: Driver) -> None:
+def test_consumer_key_and_secret_are_output_only_as_secrets(driver: Driver) -> None:
     driver.create(**inputs())
     from pulumi.runtime import rpc
 
     assert rpc.is_rpc_secret(driver.outs["consumer_key"])
-    assert SECRET not in repr(driver.outs)
+    assert kept_secret(driver.outs["consumer_secret"]) == SECRET  # encrypted in state
+    unwrapped = {k: v for k, v in driver.outs.items() if not rpc.is_rpc_secret(v)}
+    assert SECRET not in repr(unwrapped)
 
 
 def test_existing_auth_provider_is_adopted_not_duplicated(org: Any, driver: Driver) -> None:
@@ -151,7 +155,7 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
     result = driver.read()
     assert org.calls()["total"] == 2  # readMetadata + listMetadata (still the component this stack made?)
     assert result.inputs["friendly_name"] == "Edited in Setup"
-    assert "consumer_secret" not in result.inputs
+    assert kept_secret(result.inputs["consumer_secret"]) == SECRET
     assert result.outs["write_only_fields"] == ["consumer_secret"]
     assert driver.diff(**inputs()).changes is True
     driver.update(**inputs())

@@ -13,6 +13,7 @@ from salesforce import SalesforceError
 from tests.support.artifact_inputs import oauth_app
 from tests.support.driver import Driver, configured
 from tests.support.emulator import salesforce_ops
+from tests.support.kept_secrets import kept_secret
 from tests.support.seeds import connected_app_by_hand, consumer_credentials
 
 KEY = "ConnectedAppTestKey0123456789abcdefABCDEF"
@@ -47,7 +48,8 @@ def test_create_configures_the_app_as_the_guide_says(org: Any, driver: Driver) -
     assert sorted(app.profileName) == ["Standard User", "System Administrator"]
     assert consumer_credentials(org) == {"key": KEY, "secret": SECRET}
     assert (outs["app_name"], outs["adopted"]) == ("ECI_Connected_App", False)
-    assert secret_matches(SECRET, outs["consumer_secret_hash"]) and "consumer_secret" not in outs
+    assert secret_matches(SECRET, outs["consumer_secret_hash"])
+    assert kept_secret(driver.outs["consumer_secret"]) == SECRET
     # profile check (SOQL) + find (readMetadata) + createMetadata + listMetadata (the app's identity)
     assert salesforce_ops(calls) == {
         "rest.query": 1,
@@ -150,7 +152,7 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
     assert org.calls()["total"] == 2  # readMetadata + listMetadata (still the app this stack made?)
     assert result.inputs["contact_email"] == "changed-in-setup@example.com"
     assert result.inputs["ip_relaxation"] == "Enforce"
-    assert result.inputs["consumer_key"] == KEY and "consumer_secret" not in result.inputs
+    assert result.inputs["consumer_key"] == KEY and kept_secret(result.inputs["consumer_secret"]) == SECRET
     assert result.outs["write_only_fields"] == ["consumer_secret"]
     assert driver.diff(**inputs(org)).replaces == []
     driver.update(**inputs(org))

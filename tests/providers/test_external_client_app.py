@@ -12,6 +12,7 @@ from salesforce import SalesforceError
 from tests.support.artifact_inputs import oauth_app
 from tests.support.driver import Driver, configured
 from tests.support.emulator import salesforce_ops
+from tests.support.kept_secrets import kept_secret
 from tests.support.seeds import external_client_app_by_hand
 
 KEY = "EcaTestKey0123456789abcdefABCDEF"
@@ -170,7 +171,8 @@ def test_refresh_shows_admin_edits_and_update_restores_them(org: Any, driver: Dr
         "Enforce",
         "setup-edit@example.com",
     )
-    assert "consumer_secret" not in result.inputs and result.outs["write_only_fields"] == ["consumer_secret"]
+    assert kept_secret(result.inputs["consumer_secret"]) == SECRET
+    assert result.outs["write_only_fields"] == ["consumer_secret"]
     driver.update(**inputs(org))
     assert (read_md(org, "policies").ipRelaxationPolicyType, read_md(org, "app").contactEmail) == (
         "Bypass", "admin@example.com",

@@ -14,7 +14,6 @@ from providers.kit import (
     FIXED,
     NAME,
     OBSERVED,
-    REMEASURE,
     REPLACE,
     SECRET,
     SECRET_OUTPUT,
@@ -32,7 +31,7 @@ class GadgetInputs(ArtifactInputs):
     colour: Annotated[str, SF("colour")] = "red"
     key: Annotated[str, SF("oauth.key", Sprocket="creds.key"), REPLACE, SECRET_OUTPUT] = "k"
     secret: Annotated[str | None, SF("oauth.secret"), SECRET] = None
-    probe: Annotated[bool, REMEASURE] = False
+    probe: bool = False
     enabled: Annotated[bool, SF("Enabled"), FIXED] = True
     url: Annotated[str | None, COMPUTED] = None
     token: Annotated[str | None, COMPUTED, SECRET_OUTPUT] = None
@@ -68,7 +67,6 @@ def test_a_provider_derives_every_fact_from_its_fields() -> None:
     assert p.secret_outputs == {"key", "token"}
     assert p.computed == ("url", "token")
     assert p.observed == ("health",)
-    assert p.observed_by == {"probe"}
     assert list(p.input_fields) == ["delete_adopted", "name", "colour", "key", "secret", "probe", "enabled"]
     assert Gadget.fixed_inputs == {"enabled": True}
 
@@ -96,7 +94,7 @@ def test_the_resource_annotates_every_output_with_its_field_type() -> None:
     assert annotations["colour"] == pulumi.Output[str]
     assert annotations["url"] == pulumi.Output[str | None]
     assert annotations["adopted"] == pulumi.Output[bool]
-    assert "secret" not in annotations  # write-only: never an output (secret_hash is)
+    assert "secret" in annotations  # write-only: kept as a secret output, beside its hash
     assert annotations["secret_hash"] == pulumi.Output[str | None]
 
 

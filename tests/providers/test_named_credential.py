@@ -13,6 +13,7 @@ from salesforce import SalesforceError
 from tests.support.artifact_inputs import AIRCALL_TOKEN, aircall, eci
 from tests.support.driver import Driver, configured
 from tests.support.emulator import salesforce_ops
+from tests.support.kept_secrets import kept_secret
 from tests.support.seeds import aircall_named_credential_by_hand, auth_provider_by_hand
 
 
@@ -40,7 +41,8 @@ def test_aircall_credential_is_created_as_the_guide_says(org: Any, driver: Drive
         True, True, True,
     )  # fmt: skip
     assert nc.password is None  # write-only: never read back
-    assert "password" not in outs and secret_matches(AIRCALL_TOKEN, outs["password_hash"])
+    assert kept_secret(driver.outs["password"]) == AIRCALL_TOKEN
+    assert secret_matches(AIRCALL_TOKEN, outs["password_hash"])
     assert outs["write_only_fields"] == ["password"]
     assert (outs["authentication_status"], outs["authorize_url"]) == ("NotRequired", None)
 
@@ -169,7 +171,8 @@ def test_refresh_shows_an_admin_edit_and_update_restores_it(org: Any, driver: Dr
         "https://evil.example/",
         False,
     )
-    assert "password" not in result.inputs and result.outs["write_only_fields"] == ["password"]
+    assert kept_secret(result.inputs["password"]) == AIRCALL_TOKEN
+    assert result.outs["write_only_fields"] == ["password"]
     assert driver.diff(**aircall()).changes is True
     driver.update(**aircall())
     assert (read_md(org).endpoint, read_md(org).allowMergeFieldsInBody) == ("https://api.aircall.io/", True)

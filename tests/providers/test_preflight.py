@@ -22,6 +22,7 @@ from providers.preflight import (
 )
 from salesforce import SalesforceError, UsageError
 from tests.support.driver import Driver, configured
+from tests.support.kept_secrets import kept_secret
 from tests.support.resource_program import Stack
 from tests.support.seeds import (
     aircall_named_credential_by_hand,
@@ -88,7 +89,10 @@ def test_checks_run_in_check_and_create_takes_their_verdict(org: Any) -> None:
     outs = created.outs or {}
     assert outs["anonymous_apex"] == "allowed" and outs["unverified"] == []
     assert outs["edition"] == "Enterprise" and outs["my_domain_url"] == org.instance_url
-    assert org.aircall_api_token not in repr(outs)
+    # The token is kept only as a secret output (encrypted in state).
+    assert kept_secret(outs["aircall_api_token"]) == org.aircall_api_token
+    others = {k: v for k, v in outs.items() if k != "aircall_api_token"}
+    assert org.aircall_api_token not in repr(others)
 
     # Unchanged inputs (the old inputs are the ones check returned last time): nothing to check, no call.
     org.reset_calls()

@@ -558,9 +558,7 @@ def test_an_http_instance_url_in_a_token_response_is_refused(
         "application/json",
         json.dumps({"access_token": "00Dxx!SessionFromLoopback", "instance_url": "http://acme.example.com"}),
     )
-    settings = connection_settings(
-        {"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::RefreshToken77@{base}"}
-    )
+    settings = connection_settings({"eci-aircall:sfdxAuthUrl": f"force://PlatformCLI::RefreshToken77@{base}"})
     with pytest.raises(SalesforceError) as info:
         SalesforceClient(settings).sf  # noqa: B018
     assert info.value.error_code == "INSECURE_INSTANCE_URL"
@@ -671,9 +669,7 @@ def test_ca_bundle_adds_to_the_default_roots(org: Any) -> None:
 
 def test_a_refused_login_keeps_salesforces_reason(org: Any) -> None:
     stale = f"force://PlatformCLI::5Aep861NotARealRefreshToken@{org.instance_url.removeprefix('https://')}"
-    settings = connection_settings(
-        {"eci-aircall:sfdxAuthUrl": stale, "eci-aircall:caBundle": org.ca_cert}
-    )
+    settings = connection_settings({"eci-aircall:sfdxAuthUrl": stale, "eci-aircall:caBundle": org.ca_cert})
     with pytest.raises(SalesforceError) as info:
         SalesforceClient(settings).sf  # noqa: B018
     text = str(info.value)

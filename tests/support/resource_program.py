@@ -79,4 +79,3 @@ def resource_outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
 def changed_ops(result: CliResult) -> dict[str, str]:
     """Resource name → step op, for the steps that are not 'same'."""
     return {urn.rsplit("::", 1)[-1]: op for urn, op in result.ops().items()}
-
