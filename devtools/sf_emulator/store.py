@@ -558,15 +558,7 @@ class Org:
                 "address). ",
                 ["Username"],
             )
-        profile = self.sobject_get("Profile", str(row.get("ProfileId") or ""))
-        if profile is None:
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"invalid cross reference id: {row.get('ProfileId')}",
-                ["ProfileId"],
-            )
-        row["ProfileId"] = profile["Id"]
+        profile = self._referenced(row, "ProfileId", "Profile")
         row["UserType"] = profile.get("UserType", "Standard")
         row.setdefault("IsActive", True)
         row.setdefault("FirstName", None)
@@ -601,23 +593,8 @@ class Org:
                         [f],
                     )
             return
-        ps = self.sobject_get("PermissionSet", str(row.get("PermissionSetId") or ""))
-        if ps is None:
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"invalid cross reference id: {row.get('PermissionSetId')}",
-                ["PermissionSetId"],
-            )
-        user = self.sobject_get("User", str(row.get("AssigneeId") or ""))
-        if user is None:
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"invalid cross reference id: {row.get('AssigneeId')}",
-                ["AssigneeId"],
-            )
-        row["PermissionSetId"], row["AssigneeId"] = ps["Id"], user["Id"]
+        ps = self._referenced(row, "PermissionSetId", "PermissionSet")
+        user = self._referenced(row, "AssigneeId", "User")
         row.setdefault("IsActive", True)
         if self.sobject_find("PermissionSetAssignment", PermissionSetId=ps["Id"], AssigneeId=user["Id"]):
             # The message Salesforce gives (and `sf org assign permset` tools match on):
@@ -656,25 +633,21 @@ class Org:
                     ["PermissionSetId"],
                 )
 
+    def _referenced(self, row: dict[str, Any], field: str, sobject: str) -> dict[str, Any]:
+        """The record a reference field names (its Id written back in 18-character form); a field naming none
+        is INVALID_CROSS_REFERENCE_KEY, as the API answers it."""
+        target = self.sobject_get(sobject, str(row.get(field) or ""))
+        if target is None:
+            raise ApiError(
+                400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {row.get(field)}", [field]
+            )
+        row[field] = target["Id"]
+        return target
+
     def _license_assignment_rules(self, row: dict[str, Any]) -> None:
         """A permission set license assignment: a real license and user, once per pair, within the seats."""
-        psl = self.sobject_get("PermissionSetLicense", str(row.get("PermissionSetLicenseId") or ""))
-        if psl is None:
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"invalid cross reference id: {row.get('PermissionSetLicenseId')}",
-                ["PermissionSetLicenseId"],
-            )
-        user = self.sobject_get("User", str(row.get("AssigneeId") or ""))
-        if user is None:
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"invalid cross reference id: {row.get('AssigneeId')}",
-                ["AssigneeId"],
-            )
-        row["PermissionSetLicenseId"], row["AssigneeId"] = psl["Id"], user["Id"]
+        psl = self._referenced(row, "PermissionSetLicenseId", "PermissionSetLicense")
+        user = self._referenced(row, "AssigneeId", "User")
         row.setdefault("IsRevoked", False)
         held = self.sobject_find("PermissionSetLicenseAssign", PermissionSetLicenseId=psl["Id"])
         mine = [r for r in held if r["AssigneeId"] == user["Id"] and r["Id"] != row["Id"]]
@@ -1002,30 +975,25 @@ class Org:
         ]
         # Object Reference, "PermissionSetLicense": MasterLabel, DeveloperName, TotalLicenses, UsedLicenses.
         licenses = {
-            ECI_PSL: put(
+            name: put(
                 "PermissionSetLicense",
-                1,
-                DeveloperName=ECI_PSL,
-                MasterLabel="Einstein Conversation Insights",
-                PermissionSetLicenseKey=ECI_PSL,
+                n,
+                DeveloperName=name,
+                MasterLabel=label,
+                PermissionSetLicenseKey=name,
                 Status="Active",
-                TotalLicenses=int(DEFAULT_SETTINGS["eci_license_seats"]),
+                TotalLicenses=seats,
                 UsedLicenses=0,
                 ExpirationDate=None,
                 MaximumPermissionsCallCoachingUser=True,
-            ),
-            "SalesEngagementPsl": put(
-                "PermissionSetLicense",
-                2,
-                DeveloperName="SalesEngagementPsl",
-                MasterLabel="Sales Engagement",
-                PermissionSetLicenseKey="SalesEngagementPsl",
-                Status="Active",
-                TotalLicenses=0,
-                UsedLicenses=0,
-                ExpirationDate=None,
-                MaximumPermissionsCallCoachingUser=True,
-            ),
+            )
+            for n, (name, label, seats) in enumerate(
+                [
+                    (ECI_PSL, "Einstein Conversation Insights", int(DEFAULT_SETTINGS["eci_license_seats"])),
+                    ("SalesEngagementPsl", "Sales Engagement", 0),
+                ],
+                start=1,
+            )
         }
         seeded_sets += [(name, label, licenses.get(psl or "")) for name, label, psl in ECI_PERMISSION_SETS]
         for n, (name, label, lic) in enumerate(seeded_sets, start=1):
