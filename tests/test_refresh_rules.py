@@ -34,6 +34,8 @@ def test_any_number_of_refreshes_stay_clean_and_a_changed_secret_still_shows(
     engine("preview", org, state, expect_no_changes=True)
     # A rotated Aircall API token is a write-only value: the refreshed state holds only its hash, and the
     # providers' diff still tells the new value from it.
+    # The key is generated anew in Aircall (Preflight, which now runs in preview, tries the new one).
+    org.control("POST", "aircall/key", {"api_token": "rotated-aircall-token"})
     rotated = engine("preview", org, state, overrides={"aircallApiToken": "rotated-aircall-token"})
     assert _changed(rotated) == {
         "eci-aircall-preflight": "update",
@@ -174,6 +176,7 @@ def test_preview_diff_shows_each_drifted_field_old_to_new_and_no_unchanged_secre
 
     engine("up", org, state)
     rotated = "rotated-aircall-token-5e1f"
+    org.control("POST", "aircall/key", {"api_token": rotated})  # generated anew in Aircall
     preview = engine(
         "preview",
         org,

@@ -19,6 +19,8 @@ POST foreign-usernames            {"usernames": [...]}: taken in another org (us
 POST users/{id}/password          {"password", "security_token"}: set a user's login credentials
 POST aircall/users                {"users": [{"email", "name"}, ...]}: new users of the Aircall company ->
                                   {"ids": [...], "users": [{"id", "email", "name", "created_at"}, ...]}
+POST aircall/key                  {"api_token"}: the company's API key replaced (Aircall dashboard,
+                                  Integrations & API > API Keys > Generate): the old token is refused
 POST voice-calls                  {"count": N}: N calls received through the Aircall recording provider (its
                                   CallCoachingMediaProvider record, which must exist and be active) ->
                                   {"ids": [VoiceCall Ids]}
@@ -131,6 +133,14 @@ def _handle(ctx: Context, method: str, path: str, body: bytes) -> Reply:
             raise ApiError(400, "INVALID_FIELD", '{"users": [{"email": ..., "name": ...}]} expected')
         added = ctx.org.aircall_add_users(wanted)
         return json_reply(200, {"ids": [u["id"] for u in added], "users": added})
+    if head == "aircall" and parts[1:] == ["key"] and method == "POST":
+        token = _json(body).get("api_token")
+        if not isinstance(token, str) or not token:
+            raise ApiError(400, "INVALID_FIELD", '{"api_token": ...} expected')
+        if ctx.org.meta("aircall_seeded_api_token") is None:  # what `reset` gives back
+            ctx.org.set_meta_value("aircall_seeded_api_token", ctx.org.meta("aircall_api_token") or "")
+        ctx.org.set_meta_value("aircall_api_token", token)
+        return json_reply(200, {"api_id": ctx.org.meta("aircall_api_id")})
     if head == "voice-calls" and len(parts) == 1 and method == "POST":
         count = _json(body).get("count")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10000:

@@ -234,3 +234,16 @@ def test_named_credential_authorize_control_reaches_the_metadata_rules(org: Emul
     assert org.control("POST", "named-credentials/ECI_NC/authorize") == {"authorized": "ECI_NC"}
     with pytest.raises(RuntimeError, match="404"):
         org.authorize_named_credential("No_Such_NC")
+
+
+def test_a_new_aircall_key_refuses_the_old_one_until_reset(org: EmulatorHandle) -> None:
+    def ping(token: str) -> int:
+        return org.session().get(f"{org.aircall_url}/ping", auth=(org.aircall_api_id, token)).status_code
+
+    assert ping(org.aircall_api_token) == 200
+    assert org.control("POST", "aircall/key", {"api_token": "generated-anew-7d2c"}) == {
+        "api_id": org.aircall_api_id
+    }
+    assert (ping(org.aircall_api_token), ping("generated-anew-7d2c")) == (403, 200)
+    org.reset()
+    assert (ping(org.aircall_api_token), ping("generated-anew-7d2c")) == (200, 403)
