@@ -150,6 +150,7 @@ class EciAircallIntegration(pulumi.ComponentResource):
             profile_name=user_cfg.profile,
             delete_adopted=args.delete_adopted,
             adopt_existing=user_cfg.adopt_existing,
+            send_password_reset=user_cfg.send_password_reset,
             opts=child(after=first),
         )
         user_id = out(self.integration_user, "user_id")
@@ -365,26 +366,23 @@ class EciAircallIntegration(pulumi.ComponentResource):
         )
 
     def _authorize_step(self) -> pulumi.Output[dict[str, Any]]:
-        """The guide's step 5 of "Add ECI Named Credentials" (log in and click Authorize) needs a browser.
-        Whether it is done is measured by the credential's probe (a callout through it from inside the org):
-        the step is listed only while it is needed."""
+        """The guide's step 5 of "Add ECI Named Credentials" (log in as the integration user and click
+        Authorize) needs a browser. Whether it is done is measured by the credential's probe (a callout
+        through it from inside the org): the step is listed only while it is needed, as ``steps`` a person
+        follows."""
         assert self.eci_named_credential is not None
-        nc = self.eci_named_credential
+        nc, user = self.eci_named_credential, self.integration_user
 
         def describe(values: list[Any]) -> dict[str, Any]:
-            status, url, health = values
-            how = (
-                f"as the integration user, open url, edit {guide.ECI_NAMED_CREDENTIAL}, save with 'Start "
-                "Authentication Flow on Save' selected, log in and click Authorize (guide: Add ECI Named "
-                "Credentials, steps 5-6)"
-            )
+            status, url, health, username, email, reset_at, my_domain = values
             state = str(status or "").lower()
             if state == "authenticated":
                 return {"authenticated": True, "status": status, "health": health}
+            steps = _manual_steps(url, username, email, reset_at, my_domain)
             authenticated: bool | None
             if state == "notauthenticated":
                 authenticated = False
-                text = f"{how[0].upper()}{how[1:]}. Then `pulumi refresh` and `pulumi up` show it done here."
+                text = " ".join(steps)
             else:
                 # No probe ran (healthChecks false) or it could not tell (see health): Salesforce shows a
                 # legacy named credential's status in Setup only, and saying "not authenticated" would be a
@@ -393,19 +391,51 @@ class EciAircallIntegration(pulumi.ComponentResource):
                 text = (
                     f"Not measured ({health}). Salesforce shows whether {guide.ECI_NAMED_CREDENTIAL} is "
                     "authenticated in Setup only: open url; unless Authentication Status reads "
-                    f"'Authenticated as' the integration user, {how}."
+                    f"'Authenticated as' the integration user, follow the steps. " + " ".join(steps)
                 )
             return {
                 "authenticated": authenticated,
                 "status": status,
                 "health": health,
                 "url": url,
+                "steps": steps,
                 "instructions": text,
             }
 
         return pulumi.Output.all(
-            out(nc, "authentication_status"), out(nc, "authorize_url"), out(nc, "health")
+            out(nc, "authentication_status"),
+            out(nc, "authorize_url"),
+            out(nc, "health"),
+            out(user, "username"),
+            out(user, "email"),
+            out(user, "password_reset_requested_at"),
+            out(self.preflight, "my_domain_url"),
         ).apply(describe)
+
+
+def _manual_steps(url: Any, username: Any, email: Any, reset_at: Any, my_domain: Any) -> list[str]:
+    """The one manual step as a person does it: get a password for the integration user (a user created
+    through the API has none), log in as it, authorize the credential, check."""
+    login = f"{my_domain}/" if my_domain else "your org's My Domain login page"
+    if reset_at:
+        password = (
+            f"1. Open the password reset email Salesforce sent to {email} ({reset_at}) and set a password "
+            f"for {username}."
+        )
+    else:
+        password = (
+            f"1. Give {username} a password: Setup > Users > {username} > Reset Password (Salesforce emails "
+            f"{email}), or `sf org generate password --on-behalf-of {username} --target-org <alias>`; set "
+            f"`{keys.INTEGRATION_USER_SEND_PASSWORD_RESET.set_command()}` before the user is created to have "
+            "the email sent for you."
+        )
+    return [
+        password,
+        f"2. In a private browser window, log in at {login} as {username}.",
+        f"3. Open {url}, click Edit, select 'Start Authentication Flow on Save', click Save, log in as "
+        f"{username} if asked, and click Authorize (guide: Add ECI Named Credentials, step 5).",
+        "4. Check: `make status` (or `pulumi refresh`, then `pulumi up`) shows the manual step done.",
+    ]
 
 
 def _named_profiles(args: EciAircallIntegrationArgs, manages_shared: bool) -> dict[str, list[str]]:

@@ -14,6 +14,13 @@ A ``User`` with the System Administrator profile. What the guide asks of it and 
   every create).
 * Users cannot be deleted through the API (Object Reference, "User": delete() is not supported): delete
   deactivates (``IsActive = false``).
+* *Log in as the integration user* needs a password, which a user created through the API does not have.
+  With ``send_password_reset`` (``integrationUser.sendPasswordReset``) the create asks Salesforce to email
+  the user a password reset: REST ``DELETE /services/data/vXX.X/sobjects/User/{id}/password`` ("Reset User
+  Password", REST API Developer Guide: the current password becomes invalid, the user receives an email with
+  a reset link, and the response body carries a temporary password). That temporary password is never kept
+  nor logged. Never done for an adopted user (a person's account). A failed request does not undo the
+  create: it is reported with the fix, and the next ``up`` that changes the user asks again.
 * Usernames are unique across *all* orgs: a create that fails with ``DUPLICATE_USERNAME`` while no user of
   that name exists in this org means another org holds it — the error names the config key to change.
 """
@@ -22,15 +29,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pulumi.dynamic as dyn
 from pydantic import Field, field_validator
 
+import salesforce
 from providers.config.keys import (
     INTEGRATION_USER_ADOPT_EXISTING,
     INTEGRATION_USER_LOCALE,
     INTEGRATION_USER_PROFILE,
+    INTEGRATION_USER_SEND_PASSWORD_RESET,
     INTEGRATION_USER_TIME_ZONE,
     INTEGRATION_USER_USERNAME,
 )
@@ -79,6 +89,10 @@ class IntegrationUserInputs(AdoptableInputs):
     user_id: Annotated[str | None, COMPUTED] = None
     #: For an adopted user, False when adopting activated it (destroy deactivates it again); None otherwise.
     restore_is_active: Annotated[bool | None, COMPUTED] = None
+    #: Salesforce emails the user a password reset when the stack has created it (module doc).
+    send_password_reset: bool = bool(INTEGRATION_USER_SEND_PASSWORD_RESET.default)
+    #: When that email was asked for (ISO 8601, UTC); None if never.
+    password_reset_requested_at: Annotated[str | None, COMPUTED] = None
 
     @field_validator("username")
     @classmethod
@@ -144,7 +158,41 @@ class IntegrationUserProvider(SObjectProvider):
     def adoption_record(self, record: dict[str, Any]) -> dict[str, Any]:
         return {"IsActive": True}
 
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        created = super().create(props)
+        return dyn.CreateResult(created.id, self._password_reset(created.id, props, dict(created.outs or {})))
+
+    def _password_reset(self, user_id: str, props: Mapping[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
+        """Ask Salesforce to email the user a password reset, once, when the inputs ask for it and the stack
+        created the user (module doc)."""
+        inputs, done = unwrap(dict(props))[0], unwrap(outs)[0]
+        if (
+            not inputs.get("send_password_reset")
+            or done.get("adopted")
+            or done.get("password_reset_requested_at")
+        ):
+            return outs
+        artifact = self.artifact(inputs)
+        try:
+            answer = self.client.rest("DELETE", f"sobjects/User/{user_id}/password", artifact=artifact)
+        except SalesforceError as err:
+            log.warning(
+                "%s: the password reset email was not sent (%s: %s); send it from Setup > Users > %s > Reset "
+                "Password, or run `pulumi up` again",
+                artifact, err.error_code, err.message, inputs.get("username"),
+            )  # fmt: skip
+            return outs
+        # The temporary password in the answer is not ours to keep: scrubbed from any log line, then dropped.
+        if isinstance(answer, Mapping):
+            salesforce.register_secret(answer.get("NewPassword"))
+        outs["password_reset_requested_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        return outs
+
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        updated = self._update(id_, olds, news)
+        return dyn.UpdateResult(self._password_reset(id_, news, dict(updated.outs or {})))
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         self.check_org(unwrap(olds)[0])
         if unwrap(olds)[0].get("adopted"):
             changed = self.changed_fields(olds, news) & (PROTECTED_FIELDS | {"is_active"})
@@ -198,7 +246,11 @@ class IntegrationUserProvider(SObjectProvider):
         restore = (olds or {}).get("restore_is_active")
         if olds is None and live is not None and live.raw.get("IsActive") is False:
             restore = False  # found inactive and adopted: activated by this create
-        return {"user_id": artifact_id, "restore_is_active": restore}
+        return {
+            "user_id": artifact_id,
+            "restore_is_active": restore,
+            "password_reset_requested_at": (olds or {}).get("password_reset_requested_at"),
+        }
 
 
 class IntegrationUser(ArtifactResource, module="eci-aircall", name="IntegrationUser"):

@@ -89,6 +89,13 @@ def test_next_manual_step_points_at_the_named_credentials_setup_page(deployed: D
     # inside the org) measures it: a new credential has no token yet.
     assert step["authenticated"] is False and step["status"] == "NotAuthenticated"
     assert "Authorize" in step["instructions"]
+    # Step by step, as a person does it: a password for the user (none was asked for: how to get one), log in
+    # as it at the org's My Domain, authorize at the url, check.
+    assert step["steps"][0].startswith(f"1. Give {USERNAME} a password: Setup > Users > {USERNAME} > Reset")
+    assert "integrationUser.sendPasswordReset true" in step["steps"][0]
+    assert step["steps"][1] == f"2. In a private browser window, log in at {org.instance_url}/ as {USERNAME}."
+    assert step["steps"][2].startswith(f"3. Open {step['url']}, click Edit")
+    assert len(step["steps"]) == 4
     assert deployed.up.outputs["health"] == {
         "aircall": "ok",
         "eciOAuth": "callout failed: System.CalloutException: Unable to fetch the OAuth token",

@@ -452,12 +452,15 @@ class Rest:
         raise not_found()
 
     def _password(self, method: str, user_id: str, body: bytes) -> Reply:
-        """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it.
+        """`/sobjects/User/{id}/password`: GET says whether it expired, POST sets it, DELETE resets it.
 
-        REST API Developer Guide, "Set Password"."""
+        REST API Developer Guide, "Manage User Passwords" / "Reset User Password": a reset makes the current
+        password invalid, emails the user a reset link, and answers a temporary password (`NewPassword`),
+        which the user must change at the first login (so GET then says `isExpired: true`)."""
         user = self._get(self._type("User"), user_id)
+        expired = f"password_expired:{user['Id']}"
         if method == "GET":
-            return json_reply(200, {"isExpired": False})
+            return json_reply(200, {"isExpired": self.org.meta(expired) == "1"})
         if method in ("POST", "PUT"):
             new = self._body(body).get("NewPassword")
             if not isinstance(new, str) or len(new) < 8:
@@ -465,8 +468,14 @@ class Rest:
                     400, "INVALID_NEW_PASSWORD", "Your password must be at least 8 characters long."
                 )
             self.org.set_password(user["Id"], new)
+            self.org.set_meta_value(expired, "0")
             return 204, {}, b""
-        raise method_not_allowed(method, "GET,POST")
+        if method == "DELETE":
+            temporary = secrets.token_urlsafe(9)
+            self.org.set_password(user["Id"], temporary)
+            self.org.set_meta_value(expired, "1")
+            return json_reply(200, {"NewPassword": temporary})
+        raise method_not_allowed(method, "GET,POST,DELETE")
 
     @staticmethod
     def _body(body: bytes) -> dict[str, Any]:

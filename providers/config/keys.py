@@ -399,6 +399,16 @@ INTEGRATION_USER_ADOPT_EXISTING = ConfigKey(
     default=False,
     check=boolean,
 )
+INTEGRATION_USER_SEND_PASSWORD_RESET = ConfigKey(
+    "integrationUser.sendPasswordReset",
+    "Have Salesforce email the integration user a password reset when the stack creates it (REST "
+    "DELETE /sobjects/User/{id}/password), so the one manual step can log in as it. The temporary password "
+    "Salesforce answers with is thrown away unread. Never for a user the stack adopted.",
+    source="REST API Developer Guide: Reset User Password",
+    example="true",
+    default=False,
+    check=boolean,
+)
 INTEGRATION_USER_KEYS = (
     INTEGRATION_USER_USERNAME,
     INTEGRATION_USER_EMAIL,
@@ -409,6 +419,7 @@ INTEGRATION_USER_KEYS = (
     INTEGRATION_USER_LOCALE,
     INTEGRATION_USER_PROFILE,
     INTEGRATION_USER_ADOPT_EXISTING,
+    INTEGRATION_USER_SEND_PASSWORD_RESET,
 )
 SHARED_ECI = ConfigKey(
     "sharedEci",

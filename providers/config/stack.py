@@ -89,6 +89,8 @@ class IntegrationUserConfig(_Frozen):
     profile: str = _default(keys.INTEGRATION_USER_PROFILE)
     #: Use an existing user of that username as it is (never changing it) instead of refusing it.
     adopt_existing: bool = _default(keys.INTEGRATION_USER_ADOPT_EXISTING)
+    #: Salesforce emails the new user a password reset at create, for the manual step.
+    send_password_reset: bool = _default(keys.INTEGRATION_USER_SEND_PASSWORD_RESET)
 
 
 class PermissionSetNames(_Frozen):

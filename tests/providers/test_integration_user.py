@@ -169,3 +169,52 @@ def test_adopting_an_inactive_user_activates_it_and_destroy_restores_that(org: A
     assert org.calls()["writes_by_operation"] == {"rest.sobject.update": 1}  # IsActive only
     driver.delete()
     assert live_user(org) == before
+
+
+# ---- the password reset email (integrationUser.sendPasswordReset): the manual step can log in as the user
+def _password_expired(org: Any, user_id: str) -> bool:
+    return bool(org.sf().restful(f"sobjects/User/{user_id}/password")["isExpired"])
+
+
+def test_with_the_opt_in_salesforce_emails_a_password_reset_once_and_nothing_keeps_the_password(
+    org: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    org.reset_calls()
+    outs = driver.create(**USER, send_password_reset=True)
+    # Profile look-up, adopt look-up, insert, and the reset (REST DELETE .../password: a write).
+    assert org.calls()["total"] == 4 and org.calls()["writes"] == 2
+    user_id = outs["user_id"]
+    assert _password_expired(org, user_id)  # reset: the emailed link (or a temporary password) sets a new one
+    assert outs["password_reset_requested_at"]
+    # The temporary password Salesforce answered is in no output, input or log line.
+    assert "NewPassword" not in repr(driver.outs) and not any(
+        "NewPassword" in r.getMessage() for r in caplog.records
+    )
+    org.reset_calls()
+    driver.update(**{**USER, "alias": "eciint2"}, send_password_reset=True)
+    assert "rest.sobject.update" in org.calls()["writes_by_operation"]  # the alias, not a second reset
+    assert org.calls()["writes"] == 1
+    assert driver.plain()["password_reset_requested_at"] == outs["password_reset_requested_at"]
+
+
+def test_without_the_opt_in_or_for_an_adopted_user_no_reset_is_sent(org: Any) -> None:
+    driver = Driver(configured(IntegrationUserProvider(), org))
+    outs = driver.create(**USER)
+    assert not _password_expired(org, outs["user_id"]) and outs["password_reset_requested_at"] is None
+    other = {**USER, "username": "someone@example.com", "email": "someone@example.com", "alias": "someone"}
+    person = Driver(configured(IntegrationUserProvider(), org))
+    profile = org.sf().query("SELECT Id FROM Profile WHERE Name = 'Standard User'")["records"][0]["Id"]
+    org.sf().User.create(
+        {
+            "Username": other["username"], "Email": other["email"], "LastName": "Person", "Alias": "person",
+            "TimeZoneSidKey": "America/Los_Angeles", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+            "LanguageLocaleKey": "en_US", "ProfileId": profile,
+        }
+    )  # fmt: skip
+    adopted = person.create(**other, adopt_existing=True, send_password_reset=True)
+    assert adopted["adopted"] is True and adopted["password_reset_requested_at"] is None
+    assert not _password_expired(org, adopted["user_id"])  # a person's account: never reset
