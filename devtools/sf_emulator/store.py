@@ -830,6 +830,7 @@ class Org:
             self._db.execute("DELETE FROM aircall_users")
             self._db.execute(
                 "DELETE FROM meta WHERE key LIKE 'password:%' OR key LIKE 'security_token:%' "
+                "OR key LIKE 'password_expired:%' "
                 "OR key = 'foreign_usernames'"
             )
             admin = self._admin_id()
