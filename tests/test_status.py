@@ -244,3 +244,12 @@ def test_make_status_over_three_orgs_reports_each_level_and_exits_non_zero(
     for stack, org in orgs.items():
         assert org.calls()["writes"] == 0, (stack, org.calls()["writes_by_operation"])
         assert _resources(work, stack, state) == before[stack]
+
+    # Fixed: `up` puts the drifted org back (its update measures the probe again) and the revoked credential
+    # is authorized again. The check passes at once, and the drifted stack's outputs say `ok` with no refresh.
+    # (`up` alone would not: it starts from the state, which does not know the drift: refresh first.)
+    assert fleet.main(["refresh", *common]) == 0 and fleet.main(["up", *common]) == 0
+    orgs["revoked"].authorize_named_credential(guide.ECI_NAMED_CREDENTIAL, "eci-aircall@demo.example")
+    assert status.main(common) == 0, capsys.readouterr().out
+    shown = api.cli(["stack", "output", "health", "--json", "--stack", "drifted"], work=work, state_dir=state)
+    assert json.loads(shown.stdout)["aircall"] == "ok"

@@ -302,7 +302,10 @@ def render_stack(status: StackStatus) -> str:
         lines.append(f"  health {name}: {result}")
     for d in status.drift:
         lines.append(f"  drift {d.resource}.{d.field}: {_value(d.org)} -> {_value(d.program)}")
-    if not status.drift:
+    if status.drift:
+        # A plain `up` starts from the state, which a drift made in the org is not in.
+        lines.append(f"  fix: `pulumi up --refresh --stack {status.stack}` puts the org back to the program")
+    else:
         lines.append("  drift: none")
     return "\n".join(lines)
 
