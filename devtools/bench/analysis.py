@@ -255,6 +255,11 @@ def read_grpc_log(path: Path) -> list[dict[str, Any]]:
     return [e for e in _read_log(path) if e.get("kind") == "grpc"]
 
 
+def read_process_log(path: Path) -> list[dict[str, Any]]:
+    """Process starts and exits, gRPC server creations and unpickling times (the hook's other records)."""
+    return [e for e in _read_log(path) if e.get("kind") in ("process", "exit", "grpc_server", "unpickle")]
+
+
 def _read_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -313,3 +318,154 @@ def create_timings(grpc_events: Sequence[Mapping[str, Any]]) -> dict[str, Create
         )
         for urn, (t0, t1) in create.items()
     }
+
+
+# --- start-up split and CPU per process, from the hook's process records
+
+PROGRAM_ROLE = "devtools.pulumi_cli.client"  # the language host stand-in that runs the program (--client)
+PROVIDER_ROLE = "pulumi.dynamic"  # the dynamic-provider plugin
+
+
+@dataclass(frozen=True)
+class StartupSplit:
+    """Where the time before the first API call's reply went, in order (seconds after the run's start)."""
+
+    milestones: dict[str, float]  # milestone → seconds after start
+    segments: dict[str, float]  # consecutive segments between milestones, in order
+    groups: dict[str, float]  # the segments summed by who spends them (STARTUP_GROUPS)
+    wrap_up_s: float | None  # the program's end → the CLI's exit
+
+
+#: Segments of the start-up, each the span between two milestones, and the group that spends it.
+STARTUP_SEGMENTS: tuple[tuple[str, str, str, str], ...] = (
+    ("language host: Python start, grpc and pulumi.automation imports", "start", "cli_exec", "program"),
+    ("CLI: start, project and stack, until it asks for the program", "cli_exec", "program_run", "cli"),
+    ("program: imports and config, to its first registration", "program_run", "first_registration",
+     "program"),
+    ("CLI: registration → provider plugin started", "first_registration", "plugin_exec", "cli"),
+    ("provider plugin: Python start and pulumi.dynamic imports", "plugin_exec", "plugin_server", "provider"),
+    ("provider plugin: handshake and configure", "plugin_server", "first_unpickle", "provider"),
+    ("provider plugin: first unpickle (imports the provider modules)", "first_unpickle", "first_unpickle_end",
+     "provider"),
+    ("CLI/provider: on to the request that makes the first call", "first_unpickle_end", "first_call_request",
+     "cli"),
+    ("first call: client-side work before it is sent", "first_call_request", "first_api_call", "first_call"),
+    ("first call: its round trip", "first_api_call", "first_api_reply", "first_call"),
+)  # fmt: skip
+STARTUP_GROUPS = {
+    "cli": "the CLI",
+    "program": "the language host and program",
+    "provider": "the provider plugin's start and imports",
+    "first_call": "the first call",
+}
+
+
+def _role_pids(process_events: Sequence[Mapping[str, Any]], role: str) -> set[int]:
+    return {int(e["pid"]) for e in process_events if e.get("kind") == "process" and e.get("role") == role}
+
+
+def startup_split(
+    process_events: Sequence[Mapping[str, Any]],
+    grpc_events: Sequence[Mapping[str, Any]],
+    calls: Sequence[Mapping[str, Any]],
+    started_at: float,
+) -> StartupSplit:
+    """The start-up of one run under the real CLI, from the hook's records: when the CLI process started
+    (the provider plugin's parent), when it asked the language host for the program (`Run`), the program's
+    first registration, the plugin's start, its gRPC server (pulumi.dynamic imported), its first unpickling
+    (which imports the provider modules), the provider request that made the first API call, and that call
+    sent and answered."""
+    program = _role_pids(process_events, PROGRAM_ROLE)
+    provider = _role_pids(process_events, PROVIDER_ROLE)
+
+    def first(values: Iterable[Any]) -> float | None:
+        found = [float(v) for v in values if v is not None]
+        return min(found) if found else None
+
+    plugin_starts = [e for e in process_events if e.get("kind") == "process" and int(e["pid"]) in provider]
+    unpickles = [e for e in process_events if e.get("kind") == "unpickle" and int(e["pid"]) in provider]
+    first_unpickle = min(unpickles, key=lambda e: float(e["t0"]), default=None)
+    first_http = min(calls, key=lambda c: float(c["t0"]), default=None)
+    # The provider request that made the first call (a Check: Preflight runs its checks there; or a Create),
+    # from when its own work began: after the first unpickling when that happened inside it.
+    making = None
+    if first_http is not None:
+        t = float(first_http["t0"])
+        making = first(
+            e["t0"]
+            for e in grpc_events
+            if e.get("grpc") == first_http.get("grpc")
+            and e.get("urn") == first_http.get("urn")
+            and float(e["t0"]) <= t <= float(e["t1"])
+        )
+        if making is not None and first_unpickle is not None:
+            making = max(making, float(first_unpickle["t1"]))
+    at: dict[str, float | None] = {
+        "start": started_at,
+        "cli_exec": first(e.get("parent_exec_at") for e in plugin_starts),
+        "program_run": first(
+            e["t0"] for e in grpc_events if e.get("grpc") == "Run" and int(e.get("pid", -1)) in program
+        ),
+        "first_registration": first(e["t0"] for e in grpc_events if e.get("grpc") == "RegisterResource"),
+        "plugin_exec": first(e.get("exec_at") for e in plugin_starts),
+        "plugin_server": first(
+            e["t"] for e in process_events if e.get("kind") == "grpc_server" and int(e["pid"]) in provider
+        ),
+        "first_unpickle": None if first_unpickle is None else float(first_unpickle["t0"]),
+        "first_unpickle_end": None if first_unpickle is None else float(first_unpickle["t1"]),
+        "first_call_request": making,
+        "first_api_call": None if first_http is None else float(first_http["t0"]),
+        "first_api_reply": None if first_http is None else float(first_http["t1"]),
+    }
+    milestones = {k: round(v - started_at, 3) for k, v in at.items() if v is not None and k != "start"}
+    segments: dict[str, float] = {}
+    groups: dict[str, float] = {}
+    for label, a, b, group in STARTUP_SEGMENTS:
+        ta, tb = at.get(a), at.get(b)
+        if ta is None or tb is None:
+            continue
+        # A milestone may come before the previous one (the CLI can start the plugin before the program's
+        # first registration): nothing is spent on that segment then.
+        span = max(0.0, tb - ta)
+        segments[label] = round(span, 3)
+        groups[group] = round(groups.get(group, 0.0) + span, 3)
+    run_end = first(
+        [max((float(e["t1"]) for e in grpc_events if e.get("grpc") == "Run" and int(e["pid"]) in program),
+             default=None)]
+    )  # fmt: skip
+    exits = [float(e["t"]) for e in process_events if e.get("kind") == "exit" and int(e["pid"]) in program]
+    wrap = round(max(exits) - run_end, 3) if run_end is not None and exits else None
+    return StartupSplit(milestones, segments, {g: groups[g] for g in STARTUP_GROUPS if g in groups}, wrap)
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    total_s: float  # every process of the run (children's rusage: the CLI and what it waited for)
+    program_s: float | None  # the language host + program process
+    provider_s: float | None  # the provider plugin process(es)
+
+    @property
+    def cli_s(self) -> float | None:
+        """The rest: the `pulumi` CLI itself (a Go process the hook cannot see into)."""
+        if self.program_s is None or self.provider_s is None:
+            return None
+        return max(0.0, self.total_s - self.program_s - self.provider_s)
+
+
+def cpu_split(process_events: Sequence[Mapping[str, Any]], grpc_events: Sequence[Mapping[str, Any]],
+              total_s: float) -> CpuSplit:  # fmt: skip
+    """CPU per process of a run: each Python process's own CPU when it exited (its `exit` record), else at
+    its last recorded gRPC request (a process killed without running its exit handlers)."""
+
+    def of(role: str) -> float | None:
+        pids = _role_pids(process_events, role)
+        if not pids:
+            return None
+        total = 0.0
+        for pid in pids:
+            exits = [float(e["cpu"]) for e in process_events if e.get("kind") == "exit" and e["pid"] == pid]
+            seen = [float(e["cpu"]) for e in grpc_events if e.get("pid") == pid and "cpu" in e]
+            total += max(exits or seen or [0.0])
+        return round(total, 3)
+
+    return CpuSplit(round(total_s, 3), of(PROGRAM_ROLE), of(PROVIDER_ROLE))

@@ -118,10 +118,16 @@ class Target:
 BENCH_PASSPHRASE = "eci-aircall-bench"  # protects only the throw-away states under the bench's work dir
 
 
-def engine_env(call_log: Path | None) -> dict[str, str]:
+def engine_env(
+    call_log: Path | None, journal_dir: Path | None = None, profile_dir: Path | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
+    if profile_dir is not None:  # the hook's CPU profile of every Python process (sitecustomize._profile)
+        env["ECI_BENCH_PROFILE_DIR"] = str(profile_dir)
     env.setdefault("PULUMI_CONFIG_PASSPHRASE", BENCH_PASSPHRASE)
-    paths = [str(HOOK_DIR), str(REPO)] if call_log else [str(REPO)]
+    if journal_dir is not None:  # the providers' create journal: the bench's own, not ~/.eci-aircall
+        env["ECI_CREATE_JOURNAL_DIR"] = str(journal_dir)
+    paths = [str(HOOK_DIR), str(REPO)] if call_log or profile_dir else [str(REPO)]
     env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
     if call_log:
         env["ECI_BENCH_CALL_LOG"] = str(call_log)
@@ -130,19 +136,10 @@ def engine_env(call_log: Path | None) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Run:
-    verb: str
-    wall_s: float
-    returncode: int
-    data: dict[str, Any]
-    calls: dict[str, Any]  # the emulator's /__emulator/calls after the run
-    recorded: list[dict[str, Any]]  # the hook's per-call records
-    grpc_events: list[dict[str, Any]] = field(default_factory=list)  # the hook's gRPC request records
-    error: str = ""
-    started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
-    machine_busy: float = 0.0  # share of all cores busy during the run, any process (contention shows here)
-    cpu_s: float = 0.0  # CPU of the engine and the processes it waited for (program, provider host)
+class EmulatorCounts:
+    """The emulator's call counters after a run (`/__emulator/calls`), read the same way for every client."""
+
+    calls: dict[str, Any]
 
     @property
     def salesforce_calls(self) -> int:
@@ -152,6 +149,23 @@ class Run:
     def salesforce_by_operation(self) -> dict[str, int]:
         by_op = self.calls.get("by_operation") or {}
         return {k: int(v) for k, v in sorted(by_op.items()) if k.startswith(SALESFORCE_OP_PREFIXES)}
+
+
+@dataclass
+class Run(EmulatorCounts):
+    verb: str
+    wall_s: float
+    returncode: int
+    data: dict[str, Any]
+    calls: dict[str, Any]  # the emulator's /__emulator/calls after the run
+    recorded: list[dict[str, Any]]  # the hook's per-call records
+    grpc_events: list[dict[str, Any]] = field(default_factory=list)  # the hook's gRPC request records
+    # the hook's process records (start, exit), gRPC server creations and unpickling times
+    process_events: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    started_at: float = 0.0  # epoch seconds, comparable with the records' t0/t1
+    machine_busy: float = 0.0  # share of all cores busy during the run, any process (contention shows here)
+    cpu_s: float = 0.0  # CPU of the engine and the processes it waited for (program, provider host)
 
     @property
     def other_by_operation(self) -> dict[str, int]:
@@ -171,27 +185,30 @@ def run_engine(
     state_dir: Path,
     work: Path,
     expect_no_changes: bool = False,
+    profile_dir: Path | None = None,
 ) -> Run:
     from devtools.pulumi_cli import api
 
     config, secrets = target.config_for(emu)
     call_log = work / f"calls-{verb}-{time.monotonic_ns()}.jsonl"
+    env = engine_env(call_log, work / "journal", profile_dir)
+    # The stack and its config first, untimed (`pulumi stack init`, `pulumi config set --secret`): `run`
+    # then finds them in place, and the figures are the verb's alone.
+    where: dict[str, Any] = {
+        "stack": target.stack,
+        "cwd": target.project_dir,
+        "state_dir": state_dir,
+        "config": config,
+        "secrets": secrets,
+        "env": env,
+    }
+    api.prepare(**where)
     emu.reset_calls()
     started_at = time.time()
     ticks = machine_cpu_ticks()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    result = api.run(
-        verb,
-        stack=target.stack,
-        cwd=target.project_dir,
-        state_dir=state_dir,
-        config=config,
-        secrets=secrets,
-        expect_no_changes=expect_no_changes,
-        env=engine_env(call_log),
-        check=False,
-    )
+    result = api.run(verb, **where, expect_no_changes=expect_no_changes, check=False)
     wall = time.monotonic() - start
     busy = busy_share(ticks, machine_cpu_ticks())
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -211,6 +228,7 @@ def run_engine(
         calls=emu.calls(),
         recorded=analysis.read_call_log(call_log),
         grpc_events=analysis.read_grpc_log(call_log),
+        process_events=analysis.read_process_log(call_log),
         error=error,
         started_at=started_at,
         machine_busy=busy,
@@ -326,7 +344,7 @@ def run_fleet(target: Target, root: Path, n: int, *, latency_ms: int) -> FleetRu
         # fleet.py drives `pulumi` from PATH through the Automation API: the CLI this run uses, offline, on a
         # file backend of the fleet's own.
         (root / "state").mkdir(parents=True, exist_ok=True)
-        env = api.cli_env(root / "state", engine_env(None))
+        env = api.cli_env(root / "state", engine_env(None, root / "journal"))
         env["PATH"] = os.pathsep.join([str(Path(api.pulumi_binary()).parent), env.get("PATH", "")])
         cmd = [sys.executable, "tools/fleet.py", "up", "--stacks", ",".join(stacks)]
         cmd += ["--parallel", str(n), "--work-dir", str(project), "--backend-url", (root / "state").as_uri()]

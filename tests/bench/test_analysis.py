@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,99 @@ def test_health_probes_count_as_salesforce_calls_not_other_calls() -> None:
     run = Run("refresh", 1.0, 0, {}, {"total": 13, "by_operation": by_op}, [])
     assert run.salesforce_by_operation == {"rest.query": 11, "tooling.executeAnonymous": 2}
     assert run.other_by_operation == {"aircall.ping": 1}
+
+
+PROGRAM_PID, PLUGIN_PID = 10, 20
+PROVIDER = "pulumirpc.ResourceProvider"
+
+
+def startup_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One `up` as the hook records it: started at t=100, the CLI at 100.5, the program asked at 101.0, its
+    first registration at 101.4, the plugin started at 101.5, its server up at 101.8, first unpickling
+    101.85-102.1, first Create at 102.2, the first call 102.3-102.5, the program done at 104, its exit at
+    104.4."""
+    process = [
+        {"kind": "process", "pid": PROGRAM_PID, "role": analysis.PROGRAM_ROLE, "exec_at": 99.99,
+         "parent_exec_at": 90.0, "site_at": 100.05},
+        {"kind": "process", "pid": PLUGIN_PID, "role": analysis.PROVIDER_ROLE, "exec_at": 101.5,
+         "parent_exec_at": 100.5, "site_at": 101.55},
+        {"kind": "grpc_server", "pid": PROGRAM_PID, "t": 100.4, "cpu": 0.2},
+        {"kind": "grpc_server", "pid": PLUGIN_PID, "t": 101.8, "cpu": 0.2},
+        {"kind": "unpickle", "pid": PLUGIN_PID, "t0": 101.85, "t1": 102.1},
+        {"kind": "unpickle", "pid": PLUGIN_PID, "t0": 102.6, "t1": 102.61},
+        {"kind": "exit", "pid": PLUGIN_PID, "t": 104.1, "cpu": 0.9},
+        {"kind": "exit", "pid": PROGRAM_PID, "t": 104.4, "cpu": 0.5},
+    ]  # fmt: skip
+    grpc_events = [
+        {"pid": PROGRAM_PID, "service": "pulumirpc.LanguageRuntime", "grpc": "Run", "t0": 101.0, "t1": 104.0,
+         "cpu": 0.48},
+        {"pid": PROGRAM_PID, "side": "client", "grpc": "RegisterResource", "t0": 101.4, "t1": 101.41},
+        {"pid": PLUGIN_PID, "service": PROVIDER, "grpc": "Check", "urn": "a", "t0": 101.85, "t1": 102.15,
+         "cpu": 0.5},
+        {"pid": PLUGIN_PID, "service": PROVIDER, "grpc": "Create", "urn": "a", "t0": 102.2, "t1": 102.9,
+         "cpu": 0.8},
+    ]  # fmt: skip
+    calls = [
+        {"t0": 102.3, "t1": 102.5, "grpc": "Create", "urn": "a"},
+        {"t0": 102.6, "t1": 102.8, "grpc": "Create", "urn": "a"},
+    ]
+    return process, grpc_events, calls
+
+
+def test_startup_split_gives_each_segment_to_who_spends_it() -> None:
+    process, grpc_events, calls = startup_records()
+    split = analysis.startup_split(process, grpc_events, calls, 100.0)
+    assert split.milestones == {
+        "cli_exec": 0.5,
+        "program_run": 1.0,
+        "first_registration": 1.4,
+        "plugin_exec": 1.5,
+        "plugin_server": 1.8,
+        "first_unpickle": 1.85,
+        "first_unpickle_end": 2.1,
+        "first_call_request": 2.2,
+        "first_api_call": 2.3,
+        "first_api_reply": 2.5,
+    }
+    # the CLI: start → program asked (0.5) + registration → plugin started (0.1) + on to the Create that
+    # makes the first call (0.1)
+    # the program: language host start (0.5) + imports to the first registration (0.4)
+    # the provider: Python + pulumi.dynamic (0.3) + handshake (0.05) + first unpickling (0.25)
+    # the first call: 0.1 before it is sent + its 0.2 s round trip
+    assert split.groups == {"cli": 0.7, "program": 0.9, "provider": 0.6, "first_call": 0.3}
+    assert round(sum(split.segments.values()), 3) == 2.5  # start → the first reply, nothing counted twice
+    assert split.wrap_up_s == 0.4
+
+
+def test_startup_split_follows_the_first_call_into_the_check_that_made_it() -> None:
+    # Preflight runs its checks in Check: the first call is made there, inside the request whose first
+    # unpickling imported the providers; the client-side work is counted from the unpickling's end.
+    process, grpc_events, calls = startup_records()
+    calls = [{"t0": 102.12, "t1": 102.14, "grpc": "Check", "urn": "a"}]
+    split = analysis.startup_split(process, grpc_events, calls, 100.0)
+    assert split.milestones["first_call_request"] == 2.1 and split.milestones["first_api_call"] == 2.12
+    assert split.segments["CLI/provider: on to the request that makes the first call"] == 0.0
+    assert split.groups["first_call"] == 0.04
+    assert round(sum(split.segments.values()), 3) == 2.14
+
+
+def test_startup_split_spends_nothing_on_a_milestone_reached_early_and_skips_missing_ones() -> None:
+    process, grpc_events, calls = startup_records()
+    # The CLI may start the plugin before the program registers anything.
+    process[1] = {**process[1], "exec_at": 100.9}
+    split = analysis.startup_split(process, grpc_events, calls, 100.0)
+    assert split.segments["CLI: registration → provider plugin started"] == 0.0
+    # No plugin record (a run without the hook in the plugin): no segment that needs it is made up.
+    bare = analysis.startup_split(process[2:3], grpc_events, calls, 100.0)
+    assert "cli" not in bare.groups and "provider" not in bare.groups
+    assert bare.groups["first_call"] == 0.3
+
+
+def test_cpu_split_takes_each_python_process_at_exit_and_leaves_the_rest_to_the_cli() -> None:
+    process, grpc_events, _ = startup_records()
+    split = analysis.cpu_split(process, grpc_events, 2.0)
+    assert (split.program_s, split.provider_s, split.cli_s) == (0.5, 0.9, 0.6)
+    # A plugin killed before its exit handler ran: its CPU at its last recorded request.
+    killed = analysis.cpu_split([e for e in process if e != process[6]], grpc_events, 2.0)
+    assert killed.provider_s == 0.8 and killed.cli_s == 0.7
+    assert analysis.cpu_split([], [], 2.0).cli_s is None

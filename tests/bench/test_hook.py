@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -107,7 +108,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, ob
     http = {str(e["path"]): e for e in entries if e["kind"] == "http"}
     grpc_events = [e for e in entries if e["kind"] == "grpc"]
     assert len(grpc_events) == 1 and grpc_events[0]["grpc"] == "Create" and grpc_events[0]["urn"] == URN
-    return http
+    kinds = ("process", "exit", "grpc_server")
+    return {**http, **{f"<{e['kind']}>": e for e in entries if e["kind"] in kinds}}
 
 
 def test_a_call_on_the_handlers_own_thread_is_attributed_to_the_requests_resource(
@@ -132,6 +134,34 @@ def test_a_thread_started_without_the_context_and_calls_after_the_request_get_no
     # it in an empty context) and anything after the request ended are outside any resource.
     assert recorded["/bare-thread"]["urn"] == ""
     assert recorded["/after-the-request"]["urn"] == ""
+
+
+def test_the_process_is_recorded_from_its_start_to_its_exit_with_its_cpu(
+    recorded: dict[str, dict[str, object]],
+) -> None:
+    started, server, ended = recorded["<process>"], recorded["<grpc_server>"], recorded["<exit>"]
+    assert started["role"] == "-c" and started["pid"] == ended["pid"] == server["pid"]
+    # The kernel's start time (10 ms ticks) comes before Python had finished starting this module.
+    assert isinstance(started["exec_at"], float) and isinstance(started["site_at"], float)
+    assert started["exec_at"] <= started["site_at"] + 0.011
+    assert isinstance(started["parent_exec_at"], float) and started["parent_exec_at"] <= started["exec_at"]
+    assert isinstance(ended["cpu"], float) and ended["cpu"] > 0
+
+
+def test_the_hook_imports_nothing_ahead_of_the_process_and_patches_what_it_imports() -> None:
+    # Loaded first in every process, the recorder must not add grpc's or requests' import cost to a process
+    # that never loads them, nor move it earlier: the start-up it measures is the process's own.
+    code = (
+        "import sys, sitecustomize\n"
+        "print(*(m in sys.modules for m in ('grpc', 'requests', 'dill')))\n"
+        "import requests.adapters, grpc, dill\n"
+        "print(*(f.__module__ for f in (requests.adapters.HTTPAdapter.send, grpc.server, dill.loads)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=harness.REPO, env=harness.engine_env(Path(os.devnull)),
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert out == ["False False False", "sitecustomize sitecustomize sitecustomize"]
 
 
 def test_the_hook_is_loaded_but_inert_without_a_call_log() -> None:
