@@ -1,10 +1,13 @@
-"""`make bench`: what eci-aircall costs per operation, against the emulator with real-world latency.
+"""`make bench`: what eci-aircall costs per operation, against the emulator with real-world latency, beside
+the Salesforce CLI.
 
-    python -m devtools.bench [--latency-ms 200] [--fleet 1,4,16] [--target auto|program|probe]
-                          [--scenarios create,adopt] [--out bench/results/latest.json] [--keep]
+    python -m devtools.bench [--latency-ms 200] [--sf-rounds 3] [--zero-ms-runs 3] [--fleet 1,4,16]
+                          [--target auto|program|probe] [--scenarios create,adopt,login]
+                          [--out bench/results/latest.json] [--keep]
 
-Prints a table (each figure next to its goal; a miss is printed as a finding, never hidden) and writes the
-same as JSON. The method for the critical-path bound is printed with the results (see METHOD).
+Prints one table (`table.py`: `pulumi up` under the real CLI beside an admin's `sf` script, each figure next
+to its goal, met or missed as measured), then the details per scenario, and writes all of it as JSON. The
+method for the critical-path bound is printed with the results (see METHOD).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import analysis, harness, targets
+from . import analysis, compare, harness, imports, table, targets
 from .harness import REPO, FleetRun, Run, ScenarioResult, Target
 
 #: The emulator's operation name of a health probe (docs/contracts.md §1).
@@ -419,6 +422,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--latency-ms", type=int, default=200, help="injected latency per API call (default 200)")
     p.add_argument("--fleet", default="1,4,16", help="fleet sizes to measure, comma-separated ('' for none)")
     p.add_argument(
+        "--sf-rounds",
+        type=int,
+        default=3,
+        help="rounds of `pulumi up` beside the admin's `sf` script, alternating (0: none)",
+    )
+    p.add_argument("--zero-ms-runs", type=int, default=3, help="`up` runs at 0 ms per call (0: none)")
+    p.add_argument("--no-imports", action="store_true", help="leave out the `python -X importtime` profile")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="one more `up` at 0 ms with every Python process under cProfile (CPU time): where the CPU goes",
+    )
+    p.add_argument(
         "--target",
         choices=("auto", "program", "probe"),
         default="auto",
@@ -447,6 +463,89 @@ def choose_targets(args: argparse.Namespace) -> list[Target]:
     return chosen
 
 
+def run_zero_ms(target: Target, root: Path, runs: int) -> list[Run]:
+    """`up` on an empty org at 0 ms per call, `runs` times (the org reset, a fresh state each time)."""
+    if runs <= 0:
+        return []
+    root.mkdir(parents=True, exist_ok=True)
+    emu = harness.start_emulator(root / "org", latency_ms=0)
+    try:
+        done = []
+        for i in range(runs):
+            emu.reset()
+            if target.seed:
+                target.seed(emu)
+            done.append(harness.run_engine(target, emu, "up", state_dir=root / f"state{i}", work=root))
+        return done
+    finally:
+        emu.stop()
+
+
+def run_profiled(target: Target, root: Path) -> list[imports.CpuProfile]:
+    """One `up` at 0 ms with every Python process profiled (CPU time per thread: the hook's `_profile`)."""
+    out = root / "profiles"
+    out.mkdir(parents=True, exist_ok=True)
+    emu = harness.start_emulator(root / "org", latency_ms=0)
+    try:
+        if target.seed:
+            target.seed(emu)
+        harness.run_engine(target, emu, "up", state_dir=root / "state", work=root, profile_dir=out)
+    finally:
+        emu.stop()
+    return imports.read_profiles(out)
+
+
+def comparison_doc(c: compare.Comparison | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+
+    def sf_run(r: Any) -> dict[str, Any]:
+        return {
+            "ok": r.ok,
+            "wall_s": round(r.wall_s, 3),
+            "cpu_s": round(r.cpu_s, 2),
+            "salesforce_calls": r.salesforce_calls,
+            "salesforce_by_operation": r.salesforce_by_operation,
+            "commands": [{"sf": c.args, "wall_s": round(c.wall_s, 3), "ok": c.ok} for c in r.commands],
+            "failed_at": r.failed_at,
+            "error": r.error,
+            "seen": {k: v for k, v in r.seen.items() if k not in ("project", "guest")},
+        }
+
+    return {
+        "latency_ms": c.latency_ms,
+        "drift": c.drift,
+        "error": c.error,
+        "script": compare.script_commands(c.rounds),
+        "rounds": [
+            {
+                "up": run_summary(r.up),
+                "noop_up": run_summary(r.noop),
+                "refresh": {**(run_summary(r.refresh) or {}), "seen": compare.pulumi_drift_seen(r.refresh)},
+                "sf_setup": sf_run(r.sf_setup),
+                "sf_rerun": sf_run(r.sf_rerun),
+                "sf_drift_check": sf_run(r.sf_drift),
+            }
+            for r in c.rounds
+        ],
+    }
+
+
+def startup_doc(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    splits = table.startup_splits(runs)
+    cpus = table.cpu_splits(runs)
+    return [
+        {
+            "milestones_s": sp.milestones,
+            "segments_s": sp.segments,
+            "groups_s": sp.groups,
+            "wrap_up_s": sp.wrap_up_s,
+            "cpu_s": {"total": c.total_s, "cli": c.cli_s, "program": c.program_s, "provider": c.provider_s},
+        }
+        for sp, c in zip(splits, cpus, strict=False)
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
@@ -463,20 +562,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scenarios": [],
         "fleet": [],
     }
+    nproc = int(doc["machine"]["nproc"] or 1)
+    inputs = table.Inputs(latency_ms=args.latency_ms, nproc=nproc, program_goals=args.target != "probe")
     print(f"eci-aircall bench: latency {args.latency_ms} ms/call, work dir {work}", file=sys.stderr)
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    profiles: list[imports.CpuProfile] = []
     try:
+        program = next((t for t in chosen if t.project_dir == REPO and t.label == "sharedEci=create"), None)
+        if program is not None and args.sf_rounds > 0:
+            progress(f"  pulumi up beside the sf script, {args.sf_rounds} rounds ...")
+            inputs.comparison = compare.run_comparison(
+                program,
+                work / "compare",
+                latency_ms=args.latency_ms,
+                rounds=args.sf_rounds,
+                progress=progress,
+            )
         for i, target in enumerate(chosen):
-            print(f"  scenario {targets.describe(target)} ...", file=sys.stderr, flush=True)
+            progress(f"  scenario {targets.describe(target)} ...")
             result = harness.run_scenario(target, work / f"scenario{i}", latency_ms=args.latency_ms)
+            inputs.scenarios.append(result)
             doc["scenarios"].append({"target": targets.describe(target), **report.scenario(result)})
+        if args.zero_ms_runs > 0:
+            progress(f"  up at 0 ms per call, {args.zero_ms_runs} runs ...")
+            inputs.zero_ms = run_zero_ms(chosen[0], work / "zero-ms", args.zero_ms_runs)
+        if not args.no_imports and program is not None:
+            progress("  imports (python -X importtime) ...")
+            inputs.imports = imports.profiles()
+        if args.profile:
+            progress("  up at 0 ms under the CPU profiler ...")
+            profiles = run_profiled(chosen[0], work / "profile")
         fleet_runs = []
         for n in fleet_sizes:
-            print(f"  fleet N={n} ...", file=sys.stderr, flush=True)
+            progress(f"  fleet N={n} ...")
             fleet_runs.append(harness.run_fleet(chosen[0], work / f"fleet{n}", n, latency_ms=args.latency_ms))
-        doc["fleet"] = report.fleet(fleet_runs, int(doc["machine"]["nproc"] or 1))
+        inputs.fleet = fleet_runs
+        doc["fleet"] = report.fleet(fleet_runs, nproc)
     finally:
         if not args.keep and args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    rows = table.build(inputs)
+    for row in rows:
+        if "missed" in row.verdict:
+            report.findings.insert(0, f"{row.figure}: {row.pulumi} (goal {row.goal}: {row.verdict})")
+    doc["table"] = table.as_json(rows)
+    doc["comparison"] = comparison_doc(inputs.comparison)
+    doc["startup"] = startup_doc(table.ups(inputs))
+    doc["zero_ms"] = [run_summary(r) for r in inputs.zero_ms]
+    doc["zero_ms_startup"] = startup_doc(inputs.zero_ms)
+    doc["imports"] = [
+        {"label": p.label, "total_s": p.total_s, "by_package_s": p.by_package} for p in inputs.imports
+    ]
+    doc["cpu_profile"] = [
+        {"process": p.process, "total_s": p.total_s, "ours": p.ours, "packages": p.packages} for p in profiles
+    ]
     doc["checks"] = report.checks
     doc["findings"] = report.findings
     doc["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -486,6 +628,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Python {m['python']}, load average {m['load_average_1min_at_start']} at start, "
         f"latency {args.latency_ms} ms per call"
     )
+    print("\n" + table.markdown(rows))
+    if inputs.comparison and inputs.comparison.rounds:
+        print("\nthe sf script: " + "; ".join(compare.script_commands(inputs.comparison.rounds)))
+    print("\ndetails per scenario:")
     print(report.table())
     for s in doc["scenarios"]:
         if s.get("resources"):
@@ -495,6 +641,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"  {r['name']:<40} {r['up_calls']:>3} calls ({r['up_serial_depth']} serial)  {size:>9}"
                 )
+    for p in profiles:
+        print(f"\nCPU profile of one `up` at 0 ms, {p.process}: {p.total_s:.2f} CPU-s under cProfile")
+        for where, seconds in [*p.ours, *((f"import {k}", v) for k, v in p.packages)]:
+            print(f"  {seconds:6.2f}  {where}")
     print("\nfindings (goals missed):" if report.findings else "\nfindings: none, every goal met")
     for f in report.findings:
         print(f"  - {f}")
