@@ -64,7 +64,8 @@ generate: $(STAMP)
 demo: $(STAMP)
 	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m devtools.demo
 
-# Costs per operation against the emulator (200 ms per call); flags after BENCH_ARGS, e.g. BENCH_ARGS="--fleet 1,4".
+# Costs per operation against the emulator (200 ms per call), beside an admin's `sf` script (the pinned CLI, hence
+# SF_STAMP): one table, also as JSON (docs/benchmarks.md); flags after BENCH_ARGS, e.g. BENCH_ARGS="--fleet 1,4".
 bench: $(STAMP) $(SF_STAMP)
 	ECI_PULUMI="$$($(PULUMI_FIND))" && export ECI_PULUMI && $(PY) -m devtools.bench $(BENCH_ARGS)
 
