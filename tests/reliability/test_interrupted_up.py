@@ -25,17 +25,29 @@ from tests.support.reliability import Stack, Target, inject, pending_faults, wai
 REFUSED = re.compile(r"already exists in this org and was not created by this stack \(Id (\w+), created ")
 
 
+#: How long the org holds the site's create, and how long no other call must have come in before the kill.
+HELD_MS, QUIET_S = 8000, 1.5
+
+
 def _up_killing_the_cli(stack: Stack, org: EmulatorHandle, env: dict[str, str]) -> None:
-    """`up` whose `pulumi` process is killed (SIGKILL) while the site's create is held in flight."""
-    held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=2500)
+    """`up` whose `pulumi` process is killed (SIGKILL) while the site's create is held in flight.
+
+    The kill waits until no other call has come in for a while: the other creates have answered and the CLI
+    has written their checkpoints. A kill in the middle of that write leaves a checkpoint the CLI cannot read
+    back ("failed to load checkpoint: EOF", seen under load), which is not what this test is about."""
+    held = inject(org, "latency", Target("metadata.createMetadata", "VoiceConnector"), latency_ms=HELD_MS)
     config, secrets = stack.settings()
     proc = api.start(
         "up", stack=stack.stack, cwd=stack.project, state_dir=stack.state_dir, config=config, secrets=secrets,
         env=env,
     )  # fmt: skip
     killed, deadline = False, time.monotonic() + 60
+    last_total, quiet_since = -1, time.monotonic()
     while proc.poll() is None and time.monotonic() < deadline and not killed:
-        if held not in pending_faults(org):
+        total = org.calls()["total"]
+        if total != last_total:
+            last_total, quiet_since = total, time.monotonic()
+        if held not in pending_faults(org) and time.monotonic() - quiet_since >= QUIET_S:
             for pid, command in descendants(proc.pid):
                 if command.split(" ", 1)[0] == api.pulumi_binary():
                     os.kill(pid, signal.SIGKILL)
